@@ -1,0 +1,314 @@
+"""Validate one raw record (a JSON object or CSV row) into a `Draft`.
+
+Each rule raises `RecordError` with a sentence a person can act on; readers add the
+file and line. Nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Final, cast
+
+from providers.base import (
+    CONFIDENCE_BASES,
+    SEVERITIES,
+    STAKES,
+    ConfidenceBasis,
+    DataLimit,
+    Draft,
+    Severity,
+    Stakes,
+)
+
+MAX_DRAFT_BYTES: Final = 256 * 1024
+MAX_INPUT_BYTES: Final = 1024 * 1024
+MAX_TITLE_CHARS: Final = 500
+MAX_ID_CHARS: Final = 200
+MAX_DEPTH: Final = 16
+MAX_LIMITS: Final = 100
+
+FIELDS: Final = (
+    "id",
+    "draft",
+    "source",
+    "kind",
+    "title",
+    "input",
+    "confidence",
+    "confidence_basis",
+    "data_limits",
+    "model",
+    "stakes",
+    "created_at",
+    "meta",
+)
+"""Every field a record may carry; anything else is refused (a typo would lose data)."""
+
+_KIND_RE: Final = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
+
+
+class RecordError(ValueError):
+    """A record that cannot become a draft; the message says which field and why."""
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """A " (did you mean 'x'?)" suffix for the closest choice, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_text(value: object, name: str, *, max_bytes: int | None = None) -> str:
+    """Return `value` if it is storable text, else raise `RecordError` naming `name`."""
+    if not isinstance(value, str):
+        raise RecordError(f"{name} must be text, got {_type_name(value)}")
+    if "\x00" in value:
+        raise RecordError(f"{name} contains a NUL character (U+0000)")
+    found = _SURROGATES.search(value)
+    if found:
+        raise RecordError(
+            f"{name} contains a lone surrogate (U+{ord(found.group()):04X}), not valid text"
+        )
+    if max_bytes is not None:
+        size = len(value.encode("utf-8"))
+        if size > max_bytes:
+            raise RecordError(f"{name} is {_kib(size)}, over the {_kib(max_bytes)} limit")
+    return value
+
+
+def parse_record(
+    raw: Mapping[str, Any], *, default_source: str, default_stakes: Stakes = "medium"
+) -> Draft:
+    """Turn one raw record into a `Draft`.
+
+    Args:
+        raw: The decoded JSON object or CSV row.
+        default_source: Source used when the record names none (e.g. the file's stem).
+        default_stakes: Stakes used when the record names none.
+
+    Raises:
+        RecordError: When any field is missing, of the wrong type or out of range.
+    """
+    unknown = [key for key in raw if key not in FIELDS]
+    if unknown:
+        key = unknown[0]
+        raise RecordError(f"unknown field {key!r}{did_you_mean(key, FIELDS)}")
+    depth = _depth(raw)
+    if depth > MAX_DEPTH:
+        raise RecordError(f"nesting too deep ({depth} levels; at most {MAX_DEPTH})")
+
+    external_id = _parse_id(raw.get("id"))
+    if "draft" not in raw or raw["draft"] is None:
+        raise RecordError("missing draft")
+    draft = check_text(raw["draft"], "draft", max_bytes=MAX_DRAFT_BYTES)
+    if not draft.strip():
+        raise RecordError("draft is empty")
+    confidence, basis = _parse_confidence(raw.get("confidence"), raw.get("confidence_basis"))
+    title = _optional_text(raw, "title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise RecordError(f"title is {len(title)} characters, over the {MAX_TITLE_CHARS} limit")
+    return Draft(
+        source=_parse_word_text(raw.get("source"), "source", default_source),
+        external_id=external_id,
+        draft=draft,
+        kind=_parse_kind(raw.get("kind")),
+        title=title,
+        input=check_text(raw.get("input") or "", "input", max_bytes=MAX_INPUT_BYTES),
+        confidence=confidence,
+        confidence_basis=basis,
+        data_limits=_parse_limits(raw.get("data_limits")),
+        model=_optional_text(raw, "model"),
+        stakes=cast(Stakes, _parse_choice(raw.get("stakes"), "stakes", STAKES, default_stakes)),
+        created_at=_parse_time(raw.get("created_at")),
+        meta=_parse_meta(raw.get("meta")),
+    )
+
+
+def _parse_id(value: object) -> str:
+    if value is None:
+        raise RecordError("missing id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RecordError(f"id must be text or a whole number, got {_type_name(value)}")
+    text = check_text(str(value), "id").strip()
+    if not text:
+        raise RecordError("id is empty")
+    if len(text) > MAX_ID_CHARS:
+        raise RecordError(f"id is {len(text)} characters, over the {MAX_ID_CHARS} limit")
+    return text
+
+
+def _parse_confidence(value: object, basis_raw: object) -> tuple[float | None, ConfidenceBasis]:
+    basis: ConfidenceBasis | None = None
+    if basis_raw is not None and basis_raw != "":
+        basis = cast(
+            ConfidenceBasis, _parse_choice(basis_raw, "confidence_basis", CONFIDENCE_BASES, "none")
+        )
+    if value is None or value == "":
+        if basis not in (None, "none"):
+            raise RecordError(f"confidence_basis is {basis!r} but no confidence is given")
+        return None, "none"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise RecordError(f"confidence must be a number from 0 to 1, got {shown}")
+    number = float(value)
+    if math.isnan(number):
+        raise RecordError("confidence is NaN; leave it out (or null) when it is unknown")
+    if math.isinf(number):
+        raise RecordError("confidence is infinite; use a number from 0 to 1")
+    if not 0.0 <= number <= 1.0:
+        hint = f" ({number:g}% would be {number / 100:g})" if 1 < number <= 100 else ""
+        raise RecordError(f"confidence {number:g} is out of range: use 0 to 1{hint}")
+    if basis == "none":
+        raise RecordError("confidence_basis is 'none' (unknown) but a confidence is given")
+    # A number with no stated basis came from the source itself.
+    return number, basis or "provider"
+
+
+def _parse_limits(value: object) -> tuple[DataLimit, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, Mapping)):
+        value = [value]
+    if not isinstance(value, list):
+        raise RecordError(f"data_limits must be a list, got {_type_name(value)}")
+    if len(value) > MAX_LIMITS:
+        raise RecordError(f"data_limits has {len(value)} entries; at most {MAX_LIMITS}")
+    limits = []
+    for index, entry in enumerate(value):
+        where = f"data_limits[{index}]"
+        if isinstance(entry, str):
+            detail = check_text(entry, where).strip()
+            if detail:
+                limits.append(DataLimit(kind="note", detail=detail, severity="warn"))
+            continue
+        if not isinstance(entry, Mapping):
+            raise RecordError(f"{where} must be text or an object, got {_type_name(entry)}")
+        extra = [k for k in entry if k not in ("kind", "detail", "severity")]
+        if extra:
+            keys = ("kind", "detail", "severity")
+            raise RecordError(f"{where} has unknown key {extra[0]!r}{did_you_mean(extra[0], keys)}")
+        detail = check_text(entry.get("detail", ""), f"{where}.detail").strip()
+        kind = check_text(entry.get("kind") or "note", f"{where}.kind").strip() or "note"
+        if not detail:
+            detail = kind
+        severity = cast(
+            Severity, _parse_choice(entry.get("severity"), f"{where}.severity", SEVERITIES, "warn")
+        )
+        limits.append(DataLimit(kind=kind[:64], detail=detail[:2000], severity=severity))
+    return tuple(limits)
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RecordError("created_at must be an ISO 8601 time or epoch seconds, got a boolean")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise RecordError("created_at is not a finite number")
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise RecordError(f"created_at {value!r} is not a valid epoch time") from None
+    text = check_text(value, "created_at").strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordError(
+            f"created_at {text[:40]!r} is not an ISO 8601 time (e.g. 2026-11-02T09:30:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)  # naive times are taken as UTC, as documented
+    return parsed.astimezone(dt.UTC)
+
+
+def _parse_meta(value: object) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, Mapping):
+        raise RecordError(f"meta must be an object, got {_type_name(value)}")
+    _check_json_values(value, "meta")
+    return dict(value)
+
+
+def _check_json_values(value: object, where: str) -> None:
+    """Refuse NaN/infinity and bad text anywhere inside `meta`, naming the path."""
+    if isinstance(value, str):
+        check_text(value, where)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise RecordError(f"{where} is {value!r}, which JSON cannot store")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_text(key, f"{where} key")
+            _check_json_values(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_values(item, f"{where}[{index}]")
+
+
+def _parse_kind(value: object) -> str:
+    if value is None or value == "":
+        return "draft"
+    text = check_text(value, "kind").strip().lower()
+    if not _KIND_RE.match(text):
+        raise RecordError(
+            f"kind {text[:40]!r} must be one word of letters, digits, '-' or '_' (e.g. reply)"
+        )
+    return text
+
+
+def _parse_word_text(value: object, name: str, default: str) -> str:
+    if value is None or value == "":
+        return default
+    text = check_text(value, name).strip()
+    if not text or len(text) > 100:
+        raise RecordError(f"{name} must be 1 to 100 characters")
+    return text
+
+
+def _parse_choice(value: object, name: str, choices: tuple[str, ...], default: str) -> str:
+    if value is None or value == "":
+        return default
+    text = check_text(value, name).strip().lower()
+    for choice in choices:
+        if text == choice:
+            return choice
+    options = ", ".join(choices)
+    raise RecordError(f"{name} {text[:40]!r} is not one of {options}{did_you_mean(text, choices)}")
+
+
+def _optional_text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    return "" if value is None else check_text(value, name)
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a decoded JSON value, without recursion (a record could be hostile)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Mapping):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in node)
+    return deepest
+
+
+def _type_name(value: object) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list"}
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    return names.get(type(value), type(value).__name__)
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:,.0f} KB"

@@ -1,0 +1,48 @@
+"""The signoff store: the SQLite queue, claims with leases, and the decision ledger.
+
+Every write in signoff goes through `Store`, so the rules that matter — a
+justification for every event, an append-only ledger, one decision per claim —
+hold whatever the caller is. This package never imports Textual.
+"""
+
+from __future__ import annotations
+
+from store.errors import (
+    ClaimError,
+    DecisionError,
+    JustificationRefused,
+    SchemaError,
+    StoreError,
+)
+from store.ledger import LedgerMixin
+from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, SourceCounts
+from store.policy import Feedback, JustificationPolicy
+
+
+class Store(LedgerMixin):
+    """One signoff database: `Store(path, now=clock, policy=policy)`.
+
+    Use as a context manager or call `close()`.
+    """
+
+    def __enter__(self) -> Store:
+        return self
+
+
+__all__ = [
+    "BatchSummary",
+    "ChainReport",
+    "Claim",
+    "ClaimError",
+    "DecisionError",
+    "Event",
+    "Feedback",
+    "Item",
+    "JustificationPolicy",
+    "JustificationRefused",
+    "SchemaError",
+    "Shown",
+    "SourceCounts",
+    "Store",
+    "StoreError",
+]

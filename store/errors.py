@@ -1,0 +1,28 @@
+"""Errors the store raises; each message is a sentence a reviewer can act on."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class: the store refused an operation and changed nothing."""
+
+
+class JustificationRefused(StoreError):
+    """The justification broke a policy rule; `rule` names which one."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        """Stable id of the failed rule, e.g. `too_short` or `repeats`."""
+
+
+class ClaimError(StoreError):
+    """The claim is gone, expired, belongs to someone else, or the item is taken."""
+
+
+class DecisionError(StoreError):
+    """The decision itself is malformed (missing output, reason code, wrong action)."""
+
+
+class SchemaError(StoreError):
+    """The database file is not one signoff can use (newer schema, not SQLite, …)."""

@@ -1,0 +1,349 @@
+"""The ledger: decisions as hash-chained, append-only events.
+
+Every event is checked against the justification policy inside the same
+`BEGIN IMMEDIATE` transaction that appends it, so no caller can skip the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, Final, cast
+
+from providers.records import check_text
+from store.clock import iso, parse_iso
+from store.codec import canonical_json, limits_from_json, limits_json, sha256_text
+from store.errors import ClaimError, DecisionError, JustificationRefused, StoreError
+from store.migrations import GENESIS_HASH
+from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
+from store.policy import Feedback, Recent, evaluate
+from store.queue import ITEM_COLUMNS, QueueMixin, check_reviewer, item_from_row
+
+HASHED_FIELDS: Final = (
+    "seq", "item_id", "source", "external_id", "claim_id", "reviewer", "action",
+    "justification", "output", "reason_code", "retracts", "draft_sha256", "shown_confidence",
+    "shown_basis", "shown_limits", "time_on_item_ms", "recorded_at", "prev_hash",
+)  # fmt: skip
+"""Columns covered by an event's hash, in the ledger's column order."""
+
+_EVENT_COLUMNS = ", ".join((*HASHED_FIELDS, "hash"))
+_REASON_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
+HASH_VERSION: Final = 1
+
+
+def event_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of the hashed fields (plus a format version)."""
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["v"] = HASH_VERSION
+    return sha256_text(canonical_json(payload))
+
+
+class LedgerMixin(QueueMixin):
+    """Ledger operations; mixed into `store.Store`."""
+
+    def decide(
+        self,
+        claim: Claim,
+        action: Action,
+        justification: str,
+        *,
+        output: str | None = None,
+        reason_code: str | None = None,
+        shown: Shown | None = None,
+    ) -> Event:
+        """Record a reviewer's decision on a claimed item and end the claim.
+
+        Args:
+            claim: The open claim the decision is taken through.
+            action: approve, edit, override, reject or escalate.
+            justification: The reviewer's typed reason; checked against the policy.
+            output: The edited text (edit) or the replacement value (override).
+            reason_code: Required for override and reject (e.g. `factual-error`).
+            shown: What the UI displayed; defaults to the item as stored. A draft hash
+                that no longer matches the stored draft is refused.
+
+        Raises:
+            JustificationRefused: The justification broke a policy rule.
+            ClaimError: The claim ended, expired, or does not hold the item.
+            DecisionError: Output or reason code missing or not allowed for the action.
+        """
+        if action not in DECISION_ACTIONS:
+            raise DecisionError(f"{action!r} is not a decision (use one of {DECISION_ACTIONS})")
+        justification = _text(justification, "justification")
+        reason = _reason(reason_code, action)
+        with self._immediate() as conn:
+            now = self.now()
+            current = self._open_claim(conn, claim, now)
+            item = item_from_row(
+                conn.execute(
+                    f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id = ?", (current.item_id,)
+                ).fetchone()
+            )
+            if item.claim_id != current.id:
+                raise ClaimError(f"{item.external_id} is no longer held by this claim")
+            final = _output(action, output, item.draft)
+            seen = shown or Shown(
+                item.draft_sha256, item.confidence, item.confidence_basis, item.data_limits
+            )
+            if seen.draft_sha256 != item.draft_sha256:
+                raise ClaimError(f"the draft of {item.external_id} changed; open it again")
+            self._enforce(conn, current.reviewer, justification, item.draft)
+            event = self._append(
+                conn,
+                item_id=item.id,
+                source=item.source,
+                external_id=item.external_id,
+                claim_id=current.id,
+                reviewer=current.reviewer,
+                action=action,
+                justification=justification,
+                output=final,
+                reason_code=reason,
+                retracts=None,
+                shown=seen,
+                time_on_item_ms=_ms(now - current.claimed_at),
+                now=now,
+            )
+            stamp = iso(now)
+            conn.execute(
+                "UPDATE items SET state = ?, claim_id = NULL, updated_at = ? WHERE id = ?",
+                ("escalated" if action == "escalate" else "decided", stamp, item.id),
+            )
+            conn.execute(
+                "UPDATE claims SET ended_at = ?, end_reason = 'decided' WHERE id = ?",
+                (stamp, current.id),
+            )
+            return event
+
+    def retract(self, seq: int, reviewer: str, justification: str) -> Event:
+        """Undo a decision: append a `retract` event and return the item to the queue.
+
+        Only the item's latest event can be retracted, and only by the reviewer who
+        recorded it; the retraction needs its own justification.
+
+        Raises:
+            StoreError: When the event cannot be retracted (and why).
+            JustificationRefused: The justification broke a policy rule.
+        """
+        reviewer = check_reviewer(reviewer)
+        justification = _text(justification, "justification")
+        with self._immediate() as conn:
+            now = self.now()
+            target = self._event(conn, seq)
+            if target is None:
+                raise StoreError(f"there is no ledger event {seq}")
+            if target.action == "retract":
+                raise StoreError("a retraction cannot itself be retracted")
+            if target.reviewer != reviewer:
+                raise StoreError(
+                    f"event {seq} was recorded by {target.reviewer}; only they can retract it"
+                )
+            latest = conn.execute(
+                "SELECT max(seq) FROM ledger WHERE item_id = ?", (target.item_id,)
+            ).fetchone()[0]
+            if latest != seq:
+                raise StoreError(
+                    f"event {seq} on {target.external_id} is not its latest; it was already "
+                    "retracted or decided again"
+                )
+            draft = conn.execute(
+                "SELECT draft FROM items WHERE id = ?", (target.item_id,)
+            ).fetchone()[0]
+            self._enforce(conn, reviewer, justification, draft)
+            event = self._append(
+                conn,
+                item_id=target.item_id,
+                source=target.source,
+                external_id=target.external_id,
+                claim_id=None,
+                reviewer=reviewer,
+                action="retract",
+                justification=justification,
+                output=None,
+                reason_code=None,
+                retracts=seq,
+                shown=target.shown,
+                time_on_item_ms=_ms(now - target.recorded_at),
+                now=now,
+            )
+            conn.execute(
+                "UPDATE items SET state = 'pending', updated_at = ? WHERE id = ? "
+                "AND state IN ('decided', 'escalated')",
+                (iso(now), target.item_id),
+            )
+            return event
+
+    def last_retractable(self, reviewer: str) -> Event | None:
+        """The reviewer's most recent decision that undo would retract, if any."""
+        row = self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM ledger AS e WHERE reviewer = ? AND action != 'retract' "
+            "AND seq = (SELECT max(seq) FROM ledger WHERE item_id = e.item_id) "
+            "ORDER BY seq DESC LIMIT 1",
+            (reviewer,),
+        ).fetchone()
+        return None if row is None else _event_from_row(row)
+
+    def check_justification(self, reviewer: str, text: str, draft: str = "") -> Feedback:
+        """The policy's verdict on `text` now, exactly as `decide` would judge it."""
+        return evaluate(self.policy, text, draft=draft, recent=self._recent(self.conn, reviewer))
+
+    def events(self, after_seq: int = 0) -> Iterator[Event]:
+        """Stream events in chain order (a cursor, not a list: ledgers get long)."""
+        cursor = self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (after_seq,)
+        )
+        for row in cursor:
+            yield _event_from_row(row)
+
+    def decision_counts(self) -> dict[str, int]:
+        """Ledger events per action (retractions included)."""
+        return dict(self.conn.execute("SELECT action, count(*) FROM ledger GROUP BY action"))
+
+    def head(self) -> str:
+        """Hash of the last event, or the genesis hash for an empty ledger."""
+        row = self.conn.execute("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        return GENESIS_HASH if row is None else str(row[0])
+
+    def verify_chain(self) -> ChainReport:
+        """Recompute every hash and link; report the first event that does not match."""
+        expected_prev = GENESIS_HASH
+        count = 0
+        total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
+        cursor = self.conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger ORDER BY seq")
+        for row in cursor:
+            fields = dict(zip((*HASHED_FIELDS, "hash"), row, strict=True))
+            count += 1
+            problem = ""
+            if fields["seq"] != count:
+                problem = f"event numbers jump from {count - 1} to {fields['seq']}"
+            elif fields["prev_hash"] != expected_prev:
+                problem = f"event {count} does not link to the event before it"
+            elif event_hash(fields) != fields["hash"]:
+                problem = f"event {count} has been altered (its hash does not match its content)"
+            if problem:
+                cursor.close()
+                return ChainReport(
+                    ok=False,
+                    events=total,
+                    head=self.head(),
+                    first_bad_seq=count,
+                    affected=total - count + 1,
+                    problem=problem,
+                )
+            expected_prev = fields["hash"]
+        return ChainReport(ok=True, events=count, head=expected_prev)
+
+    def _enforce(
+        self, conn: sqlite3.Connection, reviewer: str, justification: str, draft: str
+    ) -> None:
+        verdict = evaluate(
+            self.policy, justification, draft=draft, recent=self._recent(conn, reviewer)
+        )
+        if not verdict.ok:
+            raise JustificationRefused(cast(str, verdict.rule), verdict.message)
+
+    def _recent(self, conn: sqlite3.Connection, reviewer: str) -> list[Recent]:
+        rows = conn.execute(
+            "SELECT justification, external_id FROM ledger WHERE reviewer = ? "
+            "ORDER BY seq DESC LIMIT ?",
+            (reviewer, self.policy.recent_window),
+        ).fetchall()
+        return [Recent(text, ext) for text, ext in rows]
+
+    def _event(self, conn: sqlite3.Connection, seq: int) -> Event | None:
+        row = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else _event_from_row(row)
+
+    def _append(
+        self, conn: sqlite3.Connection, *, shown: Shown, now: dt.datetime, **values: Any
+    ) -> Event:
+        prev = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        fields: dict[str, Any] = {
+            **values,
+            "seq": 1 if prev is None else prev[0] + 1,
+            "draft_sha256": shown.draft_sha256,
+            "shown_confidence": shown.confidence,
+            "shown_basis": shown.confidence_basis,
+            "shown_limits": limits_json(shown.limits),
+            "recorded_at": iso(now),
+            "prev_hash": GENESIS_HASH if prev is None else prev[1],
+        }
+        fields["hash"] = event_hash(fields)
+        columns = (*HASHED_FIELDS, "hash")
+        conn.execute(
+            f"INSERT INTO ledger ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [fields[name] for name in columns],
+        )
+        return _event_from_row([fields[name] for name in columns])
+
+
+def _event_from_row(row: Sequence[Any]) -> Event:
+    v = dict(zip((*HASHED_FIELDS, "hash"), row, strict=True))
+    return Event(
+        seq=v["seq"],
+        item_id=v["item_id"],
+        source=v["source"],
+        external_id=v["external_id"],
+        claim_id=v["claim_id"],
+        reviewer=v["reviewer"],
+        action=v["action"],
+        justification=v["justification"],
+        output=v["output"],
+        reason_code=v["reason_code"],
+        retracts=v["retracts"],
+        shown=Shown(
+            v["draft_sha256"],
+            v["shown_confidence"],
+            v["shown_basis"],
+            limits_from_json(v["shown_limits"]),
+        ),
+        time_on_item_ms=v["time_on_item_ms"],
+        recorded_at=parse_iso(v["recorded_at"]),
+        prev_hash=v["prev_hash"],
+        hash=v["hash"],
+    )
+
+
+def _text(value: str, name: str) -> str:
+    try:
+        return check_text(value, name)
+    except ValueError as error:
+        raise DecisionError(str(error)) from None
+
+
+def _reason(code: str | None, action: Action) -> str | None:
+    if code is None or not code.strip():
+        if action in ("override", "reject"):
+            raise DecisionError(f"{action} needs a reason code (e.g. factual-error, tone, policy)")
+        return None
+    code = code.strip().lower()
+    if not _REASON_RE.match(code):
+        raise DecisionError(
+            f"reason code {code[:50]!r} must be a short tag of letters, digits, '-', '_' or '.'"
+        )
+    return code
+
+
+def _output(action: Action, output: str | None, draft: str) -> str | None:
+    if action == "approve":
+        if output is not None and output != draft:
+            raise DecisionError("approve keeps the draft as it is; use edit to change it")
+        return draft
+    if action in ("edit", "override"):
+        if output is None or not output.strip():
+            raise DecisionError(
+                f"{action} needs the {'edited text' if action == 'edit' else 'new value'}"
+            )
+        text = _text(output, "output")
+        if action == "edit" and text == draft:
+            raise DecisionError("the edited text is the same as the draft; approve instead")
+        return text
+    if output is not None:
+        raise DecisionError(f"{action} records no output")
+    return None
+
+
+def _ms(delta: dt.timedelta) -> int:
+    return max(0, int(delta.total_seconds() * 1000))

@@ -1,0 +1,162 @@
+"""Ordered schema migrations. Never edit one that has shipped: add `m00N_…` instead.
+
+Each runs in a transaction with its record in `_sqlite_migrations` (sqlite-utils
+`Migrations`), so a crash mid-migration leaves the previous schema intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+GENESIS_HASH = "0" * 64
+"""`prev_hash` of the first ledger event."""
+
+migrations = Migrations("signoff")
+"""The ordered set; `migrations.apply(db)` brings any signoff database up to date."""
+
+NAMES: list[str] = []
+"""Names of every migration this version knows, in order."""
+
+
+def _migration(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+    NAMES.append(fn.__name__)
+    return migrations()(fn)
+
+
+@_migration
+def m001_initial(db: Database) -> None:
+    """Items (the queue), claims (leases) and the append-only, hash-chained ledger."""
+    db.executescript(_M001)
+
+
+@_migration
+def m002_item_counts(db: Database) -> None:
+    """Per-source, per-state counts kept by triggers, so status never scans the queue."""
+    db.executescript(_M002)
+
+
+# The CHECKs repeat the store's rules so that a write from any other tool still
+# cannot put a row into a state the app would misread.
+_M001 = f"""
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL CHECK (length(source) BETWEEN 1 AND 100),
+    external_id TEXT NOT NULL CHECK (length(external_id) BETWEEN 1 AND 200),
+    kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 32),
+    title TEXT NOT NULL DEFAULT '',
+    input TEXT NOT NULL DEFAULT '',
+    draft TEXT NOT NULL CHECK (length(draft) > 0),
+    draft_sha256 TEXT NOT NULL CHECK (length(draft_sha256) = 64),
+    confidence REAL CHECK (confidence IS NULL OR (confidence >= 0.0 AND confidence <= 1.0)),
+    confidence_basis TEXT NOT NULL
+        CHECK (confidence_basis IN ('logprobs', 'self-report', 'provider', 'none')),
+    data_limits TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(data_limits)),
+    worst_limit INTEGER NOT NULL DEFAULT 0 CHECK (worst_limit BETWEEN 0 AND 3),
+    model TEXT NOT NULL DEFAULT '',
+    stakes TEXT NOT NULL CHECK (stakes IN ('low', 'medium', 'high')),
+    stakes_rank INTEGER NOT NULL CHECK (
+        stakes_rank = CASE stakes WHEN 'low' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END),
+    meta TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(meta)),
+    content_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'claimed', 'decided', 'escalated')),
+    claim_id INTEGER REFERENCES claims(id),
+    CHECK ((confidence IS NULL) = (confidence_basis = 'none')),
+    CHECK ((state = 'claimed') = (claim_id IS NOT NULL)),
+    UNIQUE (source, external_id)
+);
+-- The claim order (highest stakes, then oldest) is this index's order: LIMIT 1 is one seek.
+CREATE INDEX items_next ON items (state, stakes_rank DESC, created_at, id);
+CREATE INDEX items_source_state ON items (source, state);
+
+CREATE TABLE claims (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    reviewer TEXT NOT NULL CHECK (length(reviewer) BETWEEN 1 AND 100),
+    claimed_at TEXT NOT NULL,
+    lease_expires_at TEXT NOT NULL,
+    ended_at TEXT,
+    end_reason TEXT CHECK (end_reason IN ('decided', 'released', 'expired')),
+    CHECK ((ended_at IS NULL) = (end_reason IS NULL))
+);
+CREATE INDEX claims_open_by_lease ON claims (lease_expires_at) WHERE ended_at IS NULL;
+CREATE INDEX claims_item ON claims (item_id);
+
+CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    source TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    claim_id INTEGER REFERENCES claims(id),
+    reviewer TEXT NOT NULL CHECK (length(reviewer) BETWEEN 1 AND 100),
+    action TEXT NOT NULL
+        CHECK (action IN ('approve', 'edit', 'override', 'reject', 'escalate', 'retract')),
+    justification TEXT NOT NULL
+        CHECK (length(trim(justification, ' ' || char(9, 10, 13))) >= 10),
+    output TEXT,
+    reason_code TEXT,
+    retracts INTEGER REFERENCES ledger(seq),
+    draft_sha256 TEXT NOT NULL,
+    shown_confidence REAL,
+    shown_basis TEXT NOT NULL,
+    shown_limits TEXT NOT NULL CHECK (json_valid(shown_limits)),
+    time_on_item_ms INTEGER NOT NULL CHECK (time_on_item_ms >= 0),
+    recorded_at TEXT NOT NULL,
+    prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),
+    hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
+    CHECK (action NOT IN ('override', 'reject') OR reason_code IS NOT NULL),
+    CHECK ((action IN ('approve', 'edit', 'override')) = (output IS NOT NULL)),
+    CHECK ((action = 'retract') = (retracts IS NOT NULL)),
+    CHECK ((action = 'retract') = (claim_id IS NULL))
+);
+-- One decision per claim, one retraction per event: enforced here, not only in code.
+CREATE UNIQUE INDEX ledger_one_decision_per_claim ON ledger (claim_id) WHERE claim_id IS NOT NULL;
+CREATE UNIQUE INDEX ledger_one_retract_per_event ON ledger (retracts) WHERE retracts IS NOT NULL;
+CREATE INDEX ledger_item ON ledger (item_id, seq);
+CREATE INDEX ledger_reviewer ON ledger (reviewer, seq);
+
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger is append-only: UPDATE refused'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END;
+-- Events join the chain in order: seq is the next number and prev_hash the last hash.
+CREATE TRIGGER ledger_chain BEFORE INSERT ON ledger
+WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM ledger), 0) + 1
+  OR NEW.prev_hash IS NOT coalesce(
+        (SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1), '{GENESIS_HASH}')
+BEGIN SELECT RAISE(ABORT, 'ledger chain: an event must follow the last one'); END;
+"""
+
+_M002 = """
+CREATE TABLE item_counts (
+    source TEXT NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (source, state)
+) WITHOUT ROWID;
+INSERT INTO item_counts (source, state, n)
+    SELECT source, state, count(*) FROM items GROUP BY source, state;
+
+CREATE TRIGGER item_counts_insert AFTER INSERT ON items
+BEGIN
+    INSERT INTO item_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
+        ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER item_counts_delete AFTER DELETE ON items
+BEGIN
+    UPDATE item_counts SET n = n - 1 WHERE source = OLD.source AND state = OLD.state;
+END;
+CREATE TRIGGER item_counts_update AFTER UPDATE OF state, source ON items
+WHEN OLD.state IS NOT NEW.state OR OLD.source IS NOT NEW.source
+BEGIN
+    UPDATE item_counts SET n = n - 1 WHERE source = OLD.source AND state = OLD.state;
+    INSERT INTO item_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
+        ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
+END;
+"""

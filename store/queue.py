@@ -1,0 +1,345 @@
+"""The queue: ingest drafts, claim items with leases, release them, count them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any, cast
+
+from providers.base import STAKES_RANK, Draft
+from providers.records import check_text
+from store.clock import iso, parse_iso
+from store.codec import content_hash, limits_from_json, limits_json, sha256_text, worst_limit
+from store.db import StoreBase
+from store.errors import ClaimError, StoreError
+from store.models import (
+    ITEM_STATES,
+    BatchSummary,
+    Claim,
+    Item,
+    ItemState,
+    SourceCounts,
+)
+
+ITEM_COLUMNS = (
+    "id", "source", "external_id", "kind", "title", "input", "draft", "draft_sha256",
+    "confidence", "confidence_basis", "data_limits", "worst_limit", "model", "stakes",
+    "created_at", "imported_at", "updated_at", "state", "claim_id", "meta",
+)  # fmt: skip
+_SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items"
+_CLAIM_COLUMNS = "id, item_id, reviewer, claimed_at, lease_expires_at"
+
+_INSERT = """
+INSERT INTO items (source, external_id, kind, title, input, draft, draft_sha256, confidence,
+    confidence_basis, data_limits, worst_limit, model, stakes, stakes_rank, meta, content_hash,
+    created_at, imported_at, updated_at)
+VALUES (:source, :external_id, :kind, :title, :input, :draft, :draft_sha256, :confidence,
+    :confidence_basis, :data_limits, :worst_limit, :model, :stakes, :stakes_rank, :meta,
+    :content_hash, :created_at, :imported_at, :updated_at)
+"""
+# created_at stays as first seen when the source sends none; only pending items change.
+_UPDATE = """
+UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
+    draft_sha256 = :draft_sha256, confidence = :confidence, confidence_basis = :confidence_basis,
+    data_limits = :data_limits, worst_limit = :worst_limit, model = :model, stakes = :stakes,
+    stakes_rank = :stakes_rank, meta = :meta, content_hash = :content_hash,
+    created_at = coalesce(:given_created_at, created_at), updated_at = :updated_at
+WHERE source = :source AND external_id = :external_id AND state = 'pending'
+"""
+_LOOKUP_CHUNK = 500  # stays under SQLite's host-parameter limit on old builds
+
+
+def check_reviewer(reviewer: str) -> str:
+    """Return the reviewer name stripped, or raise `StoreError` if it cannot be stored."""
+    try:
+        name = check_text(reviewer, "reviewer").strip()
+    except ValueError as error:
+        raise StoreError(str(error)) from None
+    if not name or len(name) > 100:
+        raise StoreError("reviewer name must be 1 to 100 characters")
+    return name
+
+
+class QueueMixin(StoreBase):
+    """Queue operations; mixed into `store.Store`."""
+
+    def ingest(self, drafts: Sequence[Draft]) -> BatchSummary:
+        """Store one batch of drafts in a single transaction.
+
+        New `(source, external_id)` pairs are added; pending items with changed content
+        are updated; identical ones are counted unchanged; items already claimed,
+        decided or escalated are skipped, never duplicated or overwritten.
+        """
+        stamp = iso(self.now())
+        inserts: dict[tuple[str, str], dict[str, Any]] = {}
+        updates: dict[tuple[str, str], dict[str, Any]] = {}
+        added = updated = unchanged = skipped = 0
+        with self._immediate() as conn:
+            existing = self._existing(conn, drafts)
+            # Records are taken in order, so a key repeated in one batch behaves
+            # exactly as if the two records had come in two imports.
+            for draft in drafts:
+                key = (draft.source, draft.external_id)
+                row = _draft_row(draft, stamp)
+                known = existing.get(key)
+                if known is None:
+                    inserts[key] = row
+                    added += 1
+                elif known[0] != "pending":
+                    skipped += 1
+                    continue
+                elif known[1] == row["content_hash"]:
+                    unchanged += 1
+                    continue
+                else:
+                    (inserts if key in inserts else updates)[key] = row
+                    updated += 1
+                existing[key] = ("pending", row["content_hash"])
+            conn.executemany(_INSERT, inserts.values())
+            conn.executemany(_UPDATE, updates.values())
+        return BatchSummary(added, updated, unchanged, skipped)
+
+    def _existing(
+        self, conn: sqlite3.Connection, drafts: Sequence[Draft]
+    ) -> dict[tuple[str, str], tuple[str, str]]:
+        by_source: dict[str, list[str]] = {}
+        for draft in drafts:
+            by_source.setdefault(draft.source, []).append(draft.external_id)
+        found: dict[tuple[str, str], tuple[str, str]] = {}
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), _LOOKUP_CHUNK):
+                chunk = ids[start : start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for ext, state, chash in conn.execute(
+                    "SELECT external_id, state, content_hash FROM items "
+                    f"WHERE source = ? AND external_id IN ({marks})",
+                    [source, *chunk],
+                ):
+                    found[(source, ext)] = (state, chash)
+        return found
+
+    def claim_next(self, reviewer: str) -> Claim | None:
+        """Claim the next pending item (highest stakes, then oldest), or None if none is left.
+
+        Runs under `BEGIN IMMEDIATE`, so two reviewers never get the same item.
+        """
+        reviewer = check_reviewer(reviewer)
+        with self._immediate() as conn:
+            now = self.now()
+            self._expire_leases(conn, iso(now))
+            row = conn.execute(
+                "SELECT id FROM items WHERE state = 'pending' "
+                "ORDER BY stakes_rank DESC, created_at, id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            return self._take(conn, row[0], reviewer)
+
+    def claim_item(self, item_id: int, reviewer: str) -> Claim:
+        """Claim one chosen item; returns the reviewer's own open claim if they hold it.
+
+        Raises:
+            ClaimError: When the item is decided, or claimed by someone else.
+        """
+        reviewer = check_reviewer(reviewer)
+        with self._immediate() as conn:
+            self._expire_leases(conn, iso(self.now()))
+            row = conn.execute(
+                "SELECT state, claim_id, external_id FROM items WHERE id = ?", (item_id,)
+            ).fetchone()
+            if row is None:
+                raise ClaimError(f"there is no item {item_id}")
+            state, claim_id, external_id = row
+            if state == "pending":
+                return self._take(conn, item_id, reviewer)
+            if state == "claimed":
+                claim = self._claim_row(conn, claim_id)
+                if claim.reviewer == reviewer:
+                    return claim
+                until = claim.lease_expires_at.strftime("%H:%M UTC")
+                raise ClaimError(
+                    f"{external_id} is being reviewed by {claim.reviewer} until {until}"
+                )
+            raise ClaimError(f"{external_id} is already {state}")
+
+    def renew(self, claim: Claim) -> Claim:
+        """Extend an open, unexpired claim by one lease period.
+
+        Raises:
+            ClaimError: When the claim has ended or its lease ran out.
+        """
+        with self._immediate() as conn:
+            now = self.now()
+            current = self._open_claim(conn, claim, now)
+            expires = now + self.lease
+            conn.execute(
+                "UPDATE claims SET lease_expires_at = ? WHERE id = ?", (iso(expires), current.id)
+            )
+            return Claim(current.id, current.item_id, current.reviewer, current.claimed_at, expires)
+
+    def release(self, claim: Claim) -> bool:
+        """Give the item back to the queue without a decision (nothing is recorded).
+
+        Returns False when the claim had already ended (expired, released or decided).
+        """
+        with self._immediate() as conn:
+            stamp = iso(self.now())
+            ended = conn.execute(
+                "UPDATE claims SET ended_at = ?, end_reason = 'released' "
+                "WHERE id = ? AND ended_at IS NULL",
+                (stamp, claim.id),
+            ).rowcount
+            if ended:
+                conn.execute(
+                    "UPDATE items SET state = 'pending', claim_id = NULL, updated_at = ? "
+                    "WHERE id = ? AND claim_id = ?",
+                    (stamp, claim.item_id, claim.id),
+                )
+            return bool(ended)
+
+    def get_item(self, item_id: int) -> Item:
+        """The item with this id.
+
+        Raises:
+            StoreError: When there is none.
+        """
+        row = self.conn.execute(f"{_SELECT_ITEM} WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"there is no item {item_id}")
+        return item_from_row(row)
+
+    def find_item(self, source: str, external_id: str) -> Item | None:
+        """The item a source knows as `external_id`, if imported."""
+        row = self.conn.execute(
+            f"{_SELECT_ITEM} WHERE source = ? AND external_id = ?", (source, external_id)
+        ).fetchone()
+        return None if row is None else item_from_row(row)
+
+    def counts(self) -> list[SourceCounts]:
+        """Items per source and state, from the trigger-maintained counts table."""
+        per: dict[str, dict[str, int]] = {}
+        for source, state, n in self.conn.execute(
+            "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
+        ):
+            per.setdefault(source, {})[state] = n
+        return [
+            SourceCounts(source, **{s: states.get(s, 0) for s in ITEM_STATES})
+            for source, states in per.items()
+        ]
+
+    def _take(self, conn: sqlite3.Connection, item_id: int, reviewer: str) -> Claim:
+        now = self.now()
+        expires = now + self.lease
+        claim_id = conn.execute(
+            "INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            (item_id, reviewer, iso(now), iso(expires)),
+        ).lastrowid
+        # The conditional update is the guard; under BEGIN IMMEDIATE it cannot miss,
+        # but if it ever did we must not hand out an item someone else holds.
+        taken = conn.execute(
+            "UPDATE items SET state = 'claimed', claim_id = ?, updated_at = ? "
+            "WHERE id = ? AND state = 'pending'",
+            (claim_id, iso(now), item_id),
+        ).rowcount
+        if taken != 1 or claim_id is None:
+            raise ClaimError(f"item {item_id} was taken by someone else; try again")
+        return Claim(claim_id, item_id, reviewer, now, expires)
+
+    def _expire_leases(self, conn: sqlite3.Connection, now_iso: str) -> None:
+        """Return items whose lease ran out to the queue. Never a ledger event."""
+        expired = conn.execute(
+            "SELECT id, item_id FROM claims WHERE ended_at IS NULL AND lease_expires_at <= ?",
+            (now_iso,),
+        ).fetchall()
+        for claim_id, item_id in expired:
+            conn.execute(
+                "UPDATE claims SET ended_at = ?, end_reason = 'expired' WHERE id = ?",
+                (now_iso, claim_id),
+            )
+            conn.execute(
+                "UPDATE items SET state = 'pending', claim_id = NULL, updated_at = ? "
+                "WHERE id = ? AND claim_id = ?",
+                (now_iso, item_id, claim_id),
+            )
+
+    def _claim_row(self, conn: sqlite3.Connection, claim_id: int) -> Claim:
+        row = conn.execute(
+            f"SELECT {_CLAIM_COLUMNS} FROM claims WHERE id = ?", (claim_id,)
+        ).fetchone()
+        if row is None:
+            raise ClaimError(f"there is no claim {claim_id}")
+        return Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]))
+
+    def _open_claim(self, conn: sqlite3.Connection, claim: Claim, now: dt.datetime) -> Claim:
+        """The claim as stored, if it is still open and unexpired; else `ClaimError`."""
+        row = conn.execute(
+            f"SELECT {_CLAIM_COLUMNS}, ended_at, end_reason FROM claims WHERE id = ?",
+            (claim.id,),
+        ).fetchone()
+        if row is None:
+            raise ClaimError(f"there is no claim {claim.id}")
+        if row[5] is not None:
+            raise ClaimError(f"this claim has already ended ({row[6]}); open the item again")
+        current = Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]))
+        if current.lease_expires_at <= now:
+            raise ClaimError(
+                "your claim expired at "
+                f"{current.lease_expires_at.strftime('%H:%M:%S UTC')}; open the item again"
+            )
+        return current
+
+
+def _draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
+    created = iso(draft.created_at) if draft.created_at else None
+    return {
+        "source": draft.source,
+        "external_id": draft.external_id,
+        "kind": draft.kind,
+        "title": draft.title,
+        "input": draft.input,
+        "draft": draft.draft,
+        "draft_sha256": sha256_text(draft.draft),
+        "confidence": draft.confidence,
+        "confidence_basis": draft.confidence_basis,
+        "data_limits": limits_json(draft.data_limits),
+        "worst_limit": worst_limit(draft.data_limits),
+        "model": draft.model,
+        "stakes": draft.stakes,
+        "stakes_rank": STAKES_RANK[draft.stakes],
+        "meta": json.dumps(draft.meta, ensure_ascii=False, allow_nan=False),
+        "content_hash": content_hash(draft),
+        "created_at": created or stamp,
+        "given_created_at": created,
+        "imported_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def item_from_row(row: Sequence[Any]) -> Item:
+    """Build an `Item` from a row selected with `ITEM_COLUMNS`."""
+    v = dict(zip(ITEM_COLUMNS, row, strict=True))
+    return Item(
+        id=v["id"],
+        source=v["source"],
+        external_id=v["external_id"],
+        kind=v["kind"],
+        title=v["title"],
+        input=v["input"],
+        draft=v["draft"],
+        draft_sha256=v["draft_sha256"],
+        confidence=v["confidence"],
+        confidence_basis=v["confidence_basis"],
+        data_limits=limits_from_json(v["data_limits"]),
+        worst_limit=v["worst_limit"],
+        model=v["model"],
+        stakes=v["stakes"],
+        created_at=parse_iso(v["created_at"]),
+        imported_at=parse_iso(v["imported_at"]),
+        updated_at=parse_iso(v["updated_at"]),
+        state=cast(ItemState, v["state"]),
+        claim_id=v["claim_id"],
+        meta=json.loads(v["meta"]),
+    )

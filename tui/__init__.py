@@ -1,0 +1,1 @@
+"""signoff terminal UI and CLI."""

@@ -1,0 +1,286 @@
+"""The `signoff` command (Typer). Textual is imported only by commands that open the app."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from providers.base import STAKES, Stakes
+from store import BatchSummary, SchemaError, Store, StoreError
+from store.queue import check_reviewer
+from tui import importing
+from tui.config import ConfigError, Settings, load_settings
+from tui.paths import config_file, demo_db, resolve_db
+from tui.safe import safe_text, visible
+
+app = typer.Typer(
+    name="signoff",
+    help="Review AI drafts deliberately: every decision needs a typed justification.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Tracebacks with locals would print drafts and, later, API keys: never.
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="Database file [default: $SIGNOFF_DB, else the data dir].", show_default=False
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Config file [default: config.toml in the config dir].", show_default=False
+    ),
+]
+ReviewerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reviewer",
+        help="Who you are [default: $SIGNOFF_REVIEWER, else login name].",
+        show_default=False,
+    ),
+]
+
+
+class UsageError(Exception):
+    """A mistake in how signoff was called: exit status 2."""
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one error line (made safe) and exit."""
+    err.print(safe_text(f"signoff: {message}"), style="red")
+    raise typer.Exit(code)
+
+
+def settings_for(config: Path | None) -> Settings:
+    """Load the config file named by `--config`, else the default one if present."""
+    return load_settings(config, default=config_file())
+
+
+def reviewer_for(option: str | None, settings: Settings) -> str:
+    """`--reviewer`, else `$SIGNOFF_REVIEWER`, else the config's, else the OS login name."""
+    name = option or os.environ.get("SIGNOFF_REVIEWER") or settings.reviewer
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError):
+            raise UsageError(
+                "cannot tell who you are: pass --reviewer NAME or set SIGNOFF_REVIEWER"
+            ) from None
+    try:
+        return check_reviewer(name)
+    except StoreError as error:
+        raise UsageError(str(error)) from None
+
+
+def open_store(db: Path, settings: Settings) -> Store:
+    """Open (and migrate) the database with the configured policy and lease."""
+    return Store(db, policy=settings.policy, lease=settings.lease)
+
+
+@app.command("import")
+def import_command(
+    files: Annotated[
+        list[str],
+        typer.Argument(help="JSONL or CSV files; - reads JSONL from stdin.", show_default=False),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Source for records that name none [default: the file's name].", show_default=False
+        ),
+    ] = None,
+    stakes: Annotated[str, typer.Option(help="Stakes for records that name none.")] = "medium",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import drafts into the queue. Bad records are reported by line; good ones are stored."""
+    if stakes not in STAKES:
+        raise UsageError(f"--stakes must be one of {', '.join(STAKES)}")
+    try:
+        plans = importing.plan(files, source)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    settings = settings_for(config)
+    totals, rejected = BatchSummary(), 0
+    with open_store(resolve_db(db), settings) as store:
+        for item in plans:
+            try:
+                with importing.progress_bar(err, item) as on_progress:
+                    result = importing.import_file(
+                        store, item, stakes=_stakes(stakes), on_progress=on_progress
+                    )
+            except KeyboardInterrupt:
+                fail(
+                    "interrupted: batches already committed are kept; run the import again "
+                    "to finish (nothing is duplicated)",
+                    130,
+                )
+            except OSError as error:
+                fail(f"{item.arg}: cannot read ({error.strerror or error})")
+            importing.report(out, err, result)
+            totals += result.summary
+            rejected += len(result.rejected)
+    if len(plans) > 1:
+        out.print(f"total: {importing.describe(totals, rejected)}")
+    if rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Show how many items each source has pending, claimed, decided and escalated."""
+    settings = settings_for(config)
+    who = reviewer_for(reviewer, settings)
+    path = resolve_db(db)
+    with open_store(path, settings) as store:
+        counts = store.counts()
+        actions = store.decision_counts()
+        head = store.head()
+    if as_json:
+        states = ("pending", "claimed", "decided", "escalated")
+        payload = {
+            "database": str(path),
+            "reviewer": who,
+            "sources": [
+                {"source": c.source, **{s: getattr(c, s) for s in states}, "total": c.total}
+                for c in counts
+            ],
+            "totals": {s: sum(getattr(c, s) for c in counts) for s in (*states, "total")},
+            "ledger": {"events": sum(actions.values()), "by_action": actions, "head": head},
+        }
+        out.print_json(json.dumps(payload))
+        return
+    out.print(safe_text(f"database  {path}"))
+    out.print(safe_text(f"reviewer  {who}"))
+    table = Table(
+        "source",
+        "pending",
+        "claimed",
+        "decided",
+        "escalated",
+        "total",
+        box=None,
+        header_style="bold",
+    )
+    for c in counts:
+        table.add_row(
+            safe_text(c.source),
+            *(f"{n:,}" for n in (c.pending, c.claimed, c.decided, c.escalated, c.total)),
+        )
+    if counts:
+        table.add_row(
+            "all",
+            *(
+                f"{sum(getattr(c, s) for c in counts):,}"
+                for s in ("pending", "claimed", "decided", "escalated", "total")
+            ),
+            style="bold",
+        )
+        out.print(table)
+    else:
+        out.print("the queue is empty: add drafts with `signoff import FILE.jsonl`")
+    events = sum(actions.values())
+    summary = ", ".join(f"{n:,} {action}" for action, n in sorted(actions.items()))
+    out.print(
+        f"ledger    {events:,} events"
+        + (f" ({summary})" if summary else "")
+        + f", head {head[:12]}"
+    )
+
+
+@app.command()
+def verify(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Recompute the ledger's hash chain; exit 1 if any event was altered."""
+    path = resolve_db(db)
+    with open_store(path, settings_for(config)) as store:
+        report = store.verify_chain()
+    if report.ok:
+        out.print(f"ok: {report.events:,} events, head {report.head}")
+        return
+    fail(
+        f"ledger broken at event {report.first_bad_seq}: {report.problem}; "
+        f"{report.affected:,} of {report.events:,} events are in doubt"
+    )
+
+
+@app.command()
+def demo(
+    reset: Annotated[bool, typer.Option(help="Start the demo queue over.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Open signoff on the bundled demo queue (in its own database, never yours)."""
+    path = demo_db()
+    if reset:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    fresh = not path.exists()
+    settings = settings_for(config)
+    with open_store(path, settings) as store:
+        if fresh:
+            _load_demo(store)
+    out.print(safe_text(f"demo database: {path}"))
+    # The review screens come with the review-app issue; until then the demo shows
+    # the queue it loaded and how to look at it.
+    status(as_json=False, db=path, config=config, reviewer=None)
+
+
+def _load_demo(store: Store) -> None:
+    bundled = resources.files("tui").joinpath("demo_queue.jsonl")
+    with resources.as_file(bundled) as demo_file:
+        plan = importing.ImportPlan(str(demo_file), "jsonl", "demo")
+        result = importing.import_file(store, plan, stakes="medium")
+    if result.rejected:  # a broken bundle is our bug: say so plainly
+        first = result.rejected[0]
+        raise StoreError(f"the bundled demo queue is damaged (line {first.line}: {first.reason})")
+
+
+def _stakes(value: str) -> Stakes:
+    return "low" if value == "low" else "high" if value == "high" else "medium"
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes become one line, never a traceback."""
+    try:
+        app()
+    except UsageError as error:
+        err.print(safe_text(f"signoff: {error}"), style="red")
+        sys.exit(2)
+    except ConfigError as error:
+        err.print(safe_text(f"signoff: config: {error}"), style="red")
+        sys.exit(2)
+    except (SchemaError, StoreError) as error:
+        err.print(safe_text(f"signoff: {error}"), style="red")
+        sys.exit(1)
+    except BrokenPipeError:
+        # `signoff status --json | head` closes the pipe early; that is not an error.
+        sys.stderr.close()
+        sys.exit(0)
+    except PermissionError as error:
+        err.print(
+            safe_text(f"signoff: {visible(str(error.filename))}: permission denied"), style="red"
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
