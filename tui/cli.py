@@ -96,7 +96,11 @@ def open_store(db: Path, settings: Settings) -> Store:
 def import_command(
     files: Annotated[
         list[str],
-        typer.Argument(help="JSONL or CSV files; - reads JSONL from stdin.", show_default=False),
+        typer.Argument(
+            help="JSONL or CSV files; - reads JSONL from stdin.",
+            metavar="FILE",
+            show_default=False,
+        ),
     ],
     source: Annotated[
         str | None,

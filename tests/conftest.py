@@ -1,0 +1,70 @@
+"""Shared fixtures: every test gets its own config/data dirs and a controllable clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.base import DataLimit, Draft
+from store import JustificationPolicy, Store
+
+T0 = dt.datetime(2026, 11, 24, 9, 0, 0, tzinfo=dt.UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: dt.datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the developer's own config, data or database."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SIGNOFF_DB", raising=False)
+    monkeypatch.delenv("SIGNOFF_REVIEWER", raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "queue.db"
+
+
+@pytest.fixture
+def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
+    with Store(db_path, now=clock, policy=JustificationPolicy()) as opened:
+        yield opened
+
+
+def make_draft(external_id: str = "T-1", **fields: Any) -> Draft:
+    """A valid draft with overridable fields."""
+    values: dict[str, Any] = {
+        "source": "support",
+        "external_id": external_id,
+        "draft": f"Hello, your refund for order {external_id} has been issued today.",
+        "kind": "reply",
+        "title": f"Refund {external_id}",
+        "confidence": 0.9,
+        "confidence_basis": "logprobs",
+        "data_limits": (DataLimit("stale", "CRM snapshot is a day old", "warn"),),
+    }
+    values.update(fields)
+    return Draft(**values)

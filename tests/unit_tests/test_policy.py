@@ -1,0 +1,78 @@
+"""The justification policy's rules, one by one."""
+
+from __future__ import annotations
+
+import pytest
+
+from store.policy import JustificationPolicy, Recent, evaluate, meaningful_chars, normalise
+
+POLICY = JustificationPolicy()
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("", "empty"),
+        ("\u200b\u200b", "empty"),
+        ("LGTM", "boilerplate"),
+        ("Looks good to me!", "boilerplate"),
+        ("approved, agree, fine, +1", "boilerplate"),
+        ("ok ok ok ok ok ok ok ok ok ok ok", "boilerplate"),
+        ("It all looks fine to me", "boilerplate"),
+        ("refund is right", "too_short"),
+        ("Verified\u200bthe\u200brefund\u200bamount\u200bagainst\u200bCRM", "too_few_words"),
+        ("Checked invoice", "too_short"),
+        ("Crosschecked invoicesandrefundsthoroughly", "too_few_words"),
+    ],
+)
+def test_refusals(text: str, rule: str) -> None:
+    verdict = evaluate(POLICY, text)
+    assert (verdict.ok, verdict.rule) == (False, rule)
+    assert verdict.message
+
+
+def test_substantive_text_passes_even_with_stock_words() -> None:
+    verdict = evaluate(POLICY, "Approved: refund matches the order total in billing")
+    assert verdict.ok, verdict.message
+
+
+def test_feedback_counts_only_letters_and_digits() -> None:
+    verdict = evaluate(POLICY, "a\u200b b\u00ad c!!! 12")
+    assert verdict.meaningful_chars == 5
+    assert verdict.rule == "too_short"
+    assert "15 more letters or digits" in verdict.message
+
+
+def test_non_latin_scripts_count() -> None:
+    assert meaningful_chars("返金額は請求書と一致しています") == 15
+    assert evaluate(POLICY, "Сумма возврата совпадает со счётом клиента").ok
+
+
+def test_normalise_drops_case_punctuation_and_invisibles() -> None:
+    assert normalise("  Looks\u200b GOOD — to ME!! ") == "looks good to me"
+    assert normalise("N/A") == "n a"
+
+
+def test_copy_of_the_draft_in_either_direction() -> None:
+    draft = "Your refund of $240 was issued today and will arrive in 5 to 10 days."
+    assert evaluate(POLICY, "refund of $240 was issued today", draft=draft).rule == "copies_draft"
+    assert evaluate(POLICY, f"ok {draft}", draft=draft).rule == "copies_draft"
+    quoted = f"{draft} -- but I confirmed the amount against the billing ledger"
+    assert evaluate(POLICY, quoted, draft=draft).ok
+
+
+def test_repeats_only_within_the_window() -> None:
+    text = "Refund amount matches the billing record exactly"
+    recent = [Recent(f"Other reason number {n} for this item", f"T-{n}") for n in range(5)]
+    old = [*recent, Recent(text, "T-99")]
+    assert evaluate(POLICY, text, recent=old).ok  # sixth back: outside the window of 5
+    verdict = evaluate(POLICY, text.upper() + "!!", recent=[Recent(text, "T-1039")])
+    assert verdict.rule == "repeats"
+    assert "T-1039" in verdict.message
+
+
+def test_thresholds_are_configurable_with_a_floor() -> None:
+    strict = JustificationPolicy(min_chars=40, min_words=6)
+    assert evaluate(strict, "Refund amount matches the billing record").rule == "too_short"
+    with pytest.raises(ValueError, match="at least 10"):
+        JustificationPolicy(min_chars=5)

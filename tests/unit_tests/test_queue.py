@@ -1,0 +1,167 @@
+"""The queue: idempotent ingest, claim order, leases and releases."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.base import DataLimit
+from store import BatchSummary, ClaimError, Store, StoreError
+from tests.conftest import T0, FakeClock, make_draft
+
+
+def test_reimport_updates_pending_skips_decided_and_never_duplicates(store: Store) -> None:
+    first = store.ingest([make_draft("T-1"), make_draft("T-2"), make_draft("T-3")])
+    assert first == BatchSummary(added=3)
+    claim = store.claim_item(_id(store, "T-3"), "alice")
+    store.decide(claim, "approve", "Refund matches the order in the billing system")
+    second = store.ingest(
+        [
+            make_draft("T-1"),  # same content
+            make_draft("T-2", draft="A corrected draft for T-2 from the provider."),
+            make_draft("T-3", draft="A late change to a decided item must not apply."),
+            make_draft("T-4"),
+        ]
+    )
+    assert second == BatchSummary(added=1, updated=1, unchanged=1, skipped=1)
+    assert store.get_item(_id(store, "T-2")).draft.startswith("A corrected draft")
+    assert store.get_item(_id(store, "T-3")).draft.startswith("Hello")
+    assert store.conn.execute("SELECT count(*) FROM items").fetchone()[0] == 4
+
+
+def test_a_key_repeated_in_one_batch_is_added_once(store: Store) -> None:
+    summary = store.ingest([make_draft("T-1"), make_draft("T-1", draft="Second version.")])
+    assert summary == BatchSummary(added=1, updated=1)
+    assert store.get_item(_id(store, "T-1")).draft == "Second version."
+
+
+def test_same_id_in_two_sources_is_two_items(store: Store) -> None:
+    assert store.ingest([make_draft("7"), make_draft("7", source="leads")]).added == 2
+
+
+def test_claimed_items_are_not_changed_by_import(store: Store) -> None:
+    store.ingest([make_draft("T-1")])
+    store.claim_next("alice")
+    assert store.ingest([make_draft("T-1", draft="changed")]) == BatchSummary(skipped=1)
+
+
+def test_unknown_confidence_is_stored_as_unknown_not_zero(store: Store) -> None:
+    store.ingest([make_draft("T-1", confidence=None, confidence_basis="none")])
+    item = store.get_item(_id(store, "T-1"))
+    assert item.confidence is None
+    assert item.confidence_basis == "none"
+
+
+def test_limits_are_stored_worst_first(store: Store) -> None:
+    limits = (
+        DataLimit("a", "minor", "info"),
+        DataLimit("b", "bad", "high"),
+        DataLimit("c", "meh", "warn"),
+    )
+    store.ingest([make_draft("T-1", data_limits=limits)])
+    item = store.get_item(_id(store, "T-1"))
+    assert [limit.severity for limit in item.data_limits] == ["high", "warn", "info"]
+    assert item.worst_limit == 3
+
+
+def test_claim_order_is_highest_stakes_then_oldest(store: Store, clock: FakeClock) -> None:
+    store.ingest(
+        [
+            make_draft("low-old", stakes="low", created_at=T0.replace(day=1)),
+            make_draft("med-new", stakes="medium", created_at=T0.replace(day=20)),
+            make_draft("high-new", stakes="high", created_at=T0.replace(day=22)),
+            make_draft("high-old", stakes="high", created_at=T0.replace(day=2)),
+            make_draft("med-old", stakes="medium", created_at=T0.replace(day=3)),
+        ]
+    )
+    order = []
+    while (claim := store.claim_next("alice")) is not None:
+        order.append(store.get_item(claim.item_id).external_id)
+    assert order == ["high-old", "high-new", "med-old", "med-new", "low-old"]
+
+
+def test_claim_next_is_an_index_seek_not_a_scan(store: Store) -> None:
+    plan = " ".join(
+        row[3]
+        for row in store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM items WHERE state = 'pending' "
+            "ORDER BY stakes_rank DESC, created_at, id LIMIT 1"
+        )
+    )
+    assert "USING COVERING INDEX items_next" in plan or "USING INDEX items_next" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_an_expired_lease_returns_the_item_and_records_nothing(
+    store: Store, clock: FakeClock
+) -> None:
+    store.ingest([make_draft("T-1")])
+    first = store.claim_next("alice")
+    assert first is not None
+    assert store.claim_next("bob") is None  # held by alice
+    clock.advance(minutes=10, seconds=1)
+    second = store.claim_next("bob")
+    assert second is not None
+    assert second.item_id == first.item_id
+    assert store.decision_counts() == {}
+    reasons = [r[0] for r in store.conn.execute("SELECT end_reason FROM claims ORDER BY id")]
+    assert reasons == ["expired", None]
+    with pytest.raises(ClaimError):
+        store.renew(first)
+
+
+def test_renew_extends_the_lease(store: Store, clock: FakeClock) -> None:
+    store.ingest([make_draft("T-1")])
+    claim = store.claim_next("alice")
+    assert claim is not None
+    clock.advance(minutes=9)
+    renewed = store.renew(claim)
+    clock.advance(minutes=9)
+    assert store.claim_next("bob") is None
+    store.decide(renewed, "approve", "Checked the refund total against the invoice")
+
+
+def test_release_returns_the_item_without_a_record(store: Store) -> None:
+    store.ingest([make_draft("T-1")])
+    claim = store.claim_next("alice")
+    assert claim is not None
+    assert store.release(claim) is True
+    assert store.release(claim) is False
+    assert store.get_item(claim.item_id).state == "pending"
+    assert store.decision_counts() == {}
+
+
+def test_claim_item_respects_other_reviewers(store: Store) -> None:
+    store.ingest([make_draft("T-1")])
+    item_id = _id(store, "T-1")
+    mine = store.claim_item(item_id, "alice")
+    assert store.claim_item(item_id, "alice") == mine  # reopening keeps the claim
+    with pytest.raises(ClaimError, match="being reviewed by alice"):
+        store.claim_item(item_id, "bob")
+    store.decide(mine, "escalate", "Needs a lead: refund exceeds my approval limit")
+    with pytest.raises(ClaimError, match="already escalated"):
+        store.claim_item(item_id, "bob")
+
+
+def test_counts_follow_every_state_change(store: Store) -> None:
+    store.ingest([make_draft("T-1"), make_draft("T-2"), make_draft("L-1", source="leads")])
+    claim = store.claim_next("alice")
+    assert claim is not None
+    counts = {c.source: c for c in store.counts()}
+    assert (counts["support"].pending, counts["support"].claimed) == (1, 1)
+    store.decide(claim, "approve", "Refund amount verified in billing history")
+    counts = {c.source: c for c in store.counts()}
+    assert (counts["support"].pending, counts["support"].decided) == (1, 1)
+    assert counts["leads"].total == 1
+
+
+def test_reviewer_names_are_checked(store: Store) -> None:
+    with pytest.raises(StoreError):
+        store.claim_next("   ")
+    with pytest.raises(StoreError):
+        store.claim_next("a\x00b")
+
+
+def _id(store: Store, external_id: str) -> int:
+    item = store.find_item("support", external_id)
+    assert item is not None
+    return item.id

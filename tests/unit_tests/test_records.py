@@ -1,0 +1,165 @@
+"""Record validation and the JSONL/CSV readers: every bad record alone, with its line."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from providers.files import MAX_LINE_BYTES, Parsed, Rejected, format_for, read_records
+from providers.records import RecordError, parse_record
+
+
+def parse(**fields: Any) -> Any:
+    return parse_record(fields, default_source="file")
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"draft": "x"}, "missing id"),
+        ({"id": "", "draft": "x"}, "id is empty"),
+        ({"id": True, "draft": "x"}, "id must be text"),
+        ({"id": "1"}, "missing draft"),
+        ({"id": "1", "draft": "   "}, "draft is empty"),
+        ({"id": "1", "draft": 5}, "draft must be text, got a number"),
+        ({"id": "1", "draft": "x", "confidence": float("nan")}, "NaN"),
+        ({"id": "1", "draft": "x", "confidence": float("inf")}, "infinite"),
+        ({"id": "1", "draft": "x", "confidence": 1.5}, "out of range"),
+        ({"id": "1", "draft": "x", "confidence": -0.1}, "out of range"),
+        ({"id": "1", "draft": "x", "confidence": 85}, "85% would be 0.85"),
+        ({"id": "1", "draft": "x", "confidence": "high"}, "got 'high'"),
+        ({"id": "1", "draft": "x", "confidence": True}, "got a boolean"),
+        ({"id": "1", "draft": "x", "confidence_basis": "logprobs"}, "no confidence is given"),
+        ({"id": "1", "draft": "x", "confidence": 0.5, "confidence_basis": "none"}, "unknown"),
+        ({"id": "1", "draft": "x", "confidence": 0.5, "confidence_basis": "vibes"}, "not one of"),
+        ({"id": "1", "draft": "a\x00b"}, "NUL"),
+        ({"id": "1", "draft": "a\ud83db"}, "lone surrogate"),
+        ({"id": "1", "title": "\udfff", "draft": "x"}, "title contains a lone surrogate"),
+        ({"id": "1", "draft": "x" * (256 * 1024 + 1)}, "over the 256 KB limit"),
+        ({"id": "1", "draft": "x", "stakes": "huge"}, "stakes 'huge' is not one of"),
+        ({"id": "1", "draft": "x", "kind": "two words"}, "kind"),
+        ({"id": "1", "draft": "x", "confidance": 0.4}, "did you mean 'confidence'"),
+        ({"id": "1", "draft": "x", "data_limits": 3}, "data_limits must be a list"),
+        ({"id": "1", "draft": "x", "data_limits": [{"severity": "dire"}]}, "severity"),
+        ({"id": "1", "draft": "x", "data_limits": [{"detial": "x"}]}, "did you mean 'detail'"),
+        ({"id": "1", "draft": "x", "created_at": "yesterday"}, "ISO 8601"),
+        ({"id": "1", "draft": "x", "meta": [1]}, "meta must be an object"),
+        ({"id": "1", "draft": "x", "meta": {"a": float("nan")}}, "meta.a"),
+        ({"id": "1", "draft": "x", "meta": _nested(20)}, "nesting too deep"),
+    ],
+)
+def test_bad_fields_are_named(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(RecordError, match=message):
+        parse(**fields)
+
+
+def test_minimal_and_full_records() -> None:
+    minimal = parse(id=1042, draft="Hello")
+    assert (minimal.external_id, minimal.source, minimal.kind) == ("1042", "file", "draft")
+    assert (minimal.confidence, minimal.confidence_basis, minimal.stakes) == (
+        None,
+        "none",
+        "medium",
+    )
+    full = parse(
+        id="T-1", draft="d", source="crm", kind="Reply", title="t", input="i", confidence=0.7,
+        data_limits=["stale record", {"kind": "trunc", "detail": "cut", "severity": "high"}],
+        model="m", stakes="HIGH", created_at="2026-11-02T09:30:00+01:00", meta={"k": [1, 2]},
+    )  # fmt: skip
+    assert full.confidence_basis == "provider"  # a bare number comes from the source
+    assert full.kind == "reply"
+    assert full.stakes == "high"
+    assert [(x.kind, x.severity) for x in full.data_limits] == [("note", "warn"), ("trunc", "high")]
+    assert full.created_at is not None
+    assert full.created_at.hour == 8
+
+
+def read(data: bytes, fmt: str = "jsonl") -> list[Parsed | Rejected]:
+    return list(read_records(io.BytesIO(data), fmt, default_source="f"))
+
+
+def test_jsonl_reports_each_bad_line_and_keeps_the_good() -> None:
+    lines = [
+        json.dumps({"id": "1", "draft": "good one"}),
+        "",
+        "{not json",
+        json.dumps([1, 2]),
+        '{"id": "4", "draft": "dup", "draft": "again"}',
+        json.dumps({"id": "5", "draft": "good two"}),
+        "[" * 100_000,
+    ]
+    data = ("\n".join(lines) + "\n").encode() + b'{"id": "8", "draft": "\xff"}\n'
+    results = read(data)
+    good = [(r.line, r.draft.external_id) for r in results if isinstance(r, Parsed)]
+    bad = {r.line: r.reason for r in results if isinstance(r, Rejected)}
+    assert good == [(1, "1"), (6, "5")]
+    assert set(bad) == {3, 4, 5, 7, 8}
+    assert "invalid JSON" in bad[3]
+    assert "must be a JSON object" in bad[4]
+    assert "appears twice" in bad[5]
+    assert "nesting too deep" in bad[7] or "invalid JSON" in bad[7]
+    assert "UTF-8" in bad[8]
+
+
+def test_an_over_long_line_is_skipped_unread() -> None:
+    data = b'{"id": "1", "draft": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}\n'
+    data += b'{"id": "2", "draft": "fine"}\n'
+    results = read(data)
+    assert isinstance(results[0], Rejected)
+    assert results[0].line == 1
+    assert isinstance(results[1], Parsed)
+    assert results[1].line == 2
+
+
+def test_byte_order_mark_is_ignored() -> None:
+    (result,) = read(b'\xef\xbb\xbf{"id": "1", "draft": "x"}\n')
+    assert isinstance(result, Parsed)
+
+
+def test_csv_with_quoted_newlines_keeps_line_numbers() -> None:
+    data = (
+        b"id,draft,confidence,data_limits,meta\r\n"
+        b'1,"two\nlines",0.5,stale record; truncated input,\r\n'
+        b"2,fine,abc,,\r\n"
+        b'3,ok,,"[{""detail"": ""cut"", ""severity"": ""high""}]","{""k"": 1}"\r\n'
+        b"4,too,many,cells,here,extra\r\n"
+    )
+    results = read(data, "csv")
+    assert isinstance(results[0], Parsed)
+    assert results[0].line == 2
+    assert results[0].draft.draft == "two\nlines"
+    assert len(results[0].draft.data_limits) == 2
+    assert isinstance(results[1], Rejected)
+    assert results[1].line == 4
+    assert "got 'abc'" in results[1].reason
+    assert isinstance(results[2], Parsed)
+    assert results[2].draft.meta == {"k": 1}
+    assert isinstance(results[3], Rejected)
+    assert results[3].line == 6
+
+
+def test_csv_with_an_unknown_column_is_refused_once() -> None:
+    results = read(b"id,draft,confidance\n1,x,0.5\n2,y,0.6\n", "csv")
+    assert len(results) == 1
+    assert isinstance(results[0], Rejected)
+    assert "did you mean 'confidence'" in results[0].reason
+
+
+def test_format_is_chosen_by_extension() -> None:
+    assert format_for("a.jsonl") == "jsonl"
+    assert format_for("a.CSV") == "csv"
+    assert format_for("-") == "jsonl"
+    with pytest.raises(ValueError, match="one JSON object per line"):
+        format_for("a.json")
+    with pytest.raises(ValueError, match="cannot tell"):
+        format_for("a.txt")
