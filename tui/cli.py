@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from keymaps import ACTIONS, KeymapError, load_keymap
 from providers.base import STAKES, Stakes
 from store import BatchSummary, SchemaError, Store, StoreError
 from store.queue import check_reviewer
@@ -225,6 +226,29 @@ def verify(db: DbOption = None, config: ConfigOption = None) -> None:
         f"ledger broken at event {report.first_bad_seq}: {report.problem}; "
         f"{report.affected:,} of {report.events:,} events are in doubt"
     )
+
+
+@app.command()
+def keys(
+    keymap: Annotated[
+        str | None, typer.Option(help="Show this keymap instead of the configured one.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """List every action with its key(s) in the active keymap."""
+    settings = settings_for(config)
+    name = keymap or settings.keymap
+    origin = str(settings.path) if settings.path else "config"
+    try:
+        active = load_keymap(name, settings.keys, origin=origin)
+    except KeymapError as error:
+        raise UsageError(str(error)) from None
+    out.print(safe_text(f"keymap {active.name}: {active.description}"))
+    table = Table("id", "keys", "action", box=None, header_style="bold")
+    for binding_id, description in ACTIONS.items():
+        bound = active.keys.get(binding_id, ())
+        table.add_row(binding_id, safe_text(", ".join(bound) or "(unbound)"), description)
+    out.print(table)
 
 
 @app.command()

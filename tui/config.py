@@ -33,6 +33,8 @@ class Settings:
     """How long a claim lasts without activity."""
     policy: JustificationPolicy = field(default_factory=JustificationPolicy)
     """Justification rules; the store enforces them."""
+    keys: dict[str, Any] = field(default_factory=dict)
+    """Single-id key overrides (`[keys]`), checked by the keymap loader."""
 
 
 _TOP = ("reviewer", "keymap", "lease_minutes", "policy", "providers", "keys")
@@ -75,12 +77,16 @@ def _settings(path: Path, data: dict[str, Any]) -> Settings:
     if not isinstance(policy_table, dict):
         raise bad("policy", "must be a table: [policy]")
     _unknown_keys(path, "[policy]", policy_table, _POLICY)
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        raise bad("keys", "must be a table: [keys]")
     return Settings(
         path=path,
         reviewer=reviewer.strip() if isinstance(reviewer, str) else None,
         keymap=keymap,
         lease=dt.timedelta(minutes=lease_minutes),
         policy=_policy(policy_table, bad),
+        keys=keys,
     )
 
 
