@@ -115,7 +115,7 @@ def _parse_json_line(raw: bytes, source: str, stakes: Stakes) -> Draft:
     except UnicodeDecodeError as error:
         raise RecordError(f"not valid UTF-8 (byte {error.start + 1} of the line)") from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        value = _DECODER.decode(text)
     except _DuplicateKeyError as error:
         raise RecordError(f"key {error.args[0]!r} appears twice in one object") from None
     except RecursionError:
@@ -132,12 +132,18 @@ class _DuplicateKeyError(ValueError):
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
     return result
+
+
+# One decoder for the whole file: json.loads with a hook builds a new one per line.
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
 
 
 def _skip_rest_of_line(stream: _CountingReader) -> None:
@@ -223,7 +229,7 @@ def _csv_record(cells: dict[str, str]) -> dict[str, Any]:
 
 def _json_cell(cell: str, name: str) -> Any:
     try:
-        return json.loads(cell, object_pairs_hook=_no_duplicate_keys)
+        return _DECODER.decode(cell)
     except (ValueError, RecursionError):
         raise RecordError(f"{name} cell is not valid JSON") from None
 

@@ -8,12 +8,21 @@ from typing import Any
 
 from providers.base import SEVERITY_RANK, DataLimit, Draft
 
+# Encoders built once: json.dumps with options constructs a new one per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, UTF-8 text, NaN refused."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
+
+
+def compact_json(value: Any) -> str:
+    """JSON without spaces, keys in the order given, NaN refused."""
+    return _COMPACT.encode(value)
 
 
 def sha256_text(text: str) -> str:
@@ -23,6 +32,10 @@ def sha256_text(text: str) -> str:
 
 def limits_json(limits: tuple[DataLimit, ...]) -> str:
     """Data limits as stored, worst first (the order the reviewer should read them)."""
+    if not limits:
+        return "[]"
+    if not limits:
+        return "[]"
     ordered = sorted(limits, key=lambda limit: -SEVERITY_RANK[limit.severity])
     return canonical_json([limit.as_json() for limit in ordered])
 
@@ -42,20 +55,19 @@ def worst_limit(limits: tuple[DataLimit, ...]) -> int:
 
 def content_hash(draft: Draft) -> str:
     """Hash of everything a source sent for a draft, to tell an update from a repeat."""
-    return sha256_text(
-        canonical_json(
-            {
-                "kind": draft.kind,
-                "title": draft.title,
-                "input": draft.input,
-                "draft": draft.draft,
-                "confidence": draft.confidence,
-                "basis": draft.confidence_basis,
-                "limits": [limit.as_json() for limit in draft.data_limits],
-                "model": draft.model,
-                "stakes": draft.stakes,
-                "created_at": draft.created_at.isoformat() if draft.created_at else None,
-                "meta": draft.meta,
-            }
-        )
-    )
+    # A fixed-order list (not a sorted dict) is canonical and cheaper to encode;
+    # only `meta` needs sorted keys.
+    fields = [
+        draft.kind,
+        draft.title,
+        draft.input,
+        draft.draft,
+        draft.confidence,
+        draft.confidence_basis,
+        [[limit.kind, limit.detail, limit.severity] for limit in draft.data_limits],
+        draft.model,
+        draft.stakes,
+        draft.created_at.isoformat() if draft.created_at else None,
+        canonical_json(draft.meta) if draft.meta else None,
+    ]
+    return sha256_text(compact_json(fields))

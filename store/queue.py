@@ -11,7 +11,14 @@ from typing import Any, cast
 from providers.base import STAKES_RANK, Draft
 from providers.records import check_text
 from store.clock import iso, parse_iso
-from store.codec import content_hash, limits_from_json, limits_json, sha256_text, worst_limit
+from store.codec import (
+    compact_json,
+    content_hash,
+    limits_from_json,
+    limits_json,
+    sha256_text,
+    worst_limit,
+)
 from store.db import StoreBase
 from store.errors import ClaimError, StoreError
 from store.models import (
@@ -309,7 +316,7 @@ def _draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
         "model": draft.model,
         "stakes": draft.stakes,
         "stakes_rank": STAKES_RANK[draft.stakes],
-        "meta": json.dumps(draft.meta, ensure_ascii=False, allow_nan=False),
+        "meta": compact_json(draft.meta) if draft.meta else "{}",
         "content_hash": content_hash(draft),
         "created_at": created or stamp,
         "given_created_at": created,
