@@ -38,6 +38,15 @@ def m002_item_counts(db: Database) -> None:
     db.executescript(_M002)
 
 
+@_migration
+def m003_open_items_index(db: Database) -> None:
+    """Index the open queue (pending + claimed) in review order, for keyset paging."""
+    db.execute(
+        "CREATE INDEX items_open ON items (stakes_rank, created_at, id) "
+        "WHERE state IN ('pending', 'claimed')"
+    )
+
+
 # The CHECKs repeat the store's rules so that a write from any other tool still
 # cannot put a row into a state the app would misread.
 _M001 = f"""

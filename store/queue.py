@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from providers.base import STAKES_RANK, Draft
@@ -127,18 +127,25 @@ class QueueMixin(StoreBase):
                     found[(source, ext)] = (state, chash)
         return found
 
-    def claim_next(self, reviewer: str) -> Claim | None:
+    def claim_next(self, reviewer: str, *, exclude: Collection[int] = ()) -> Claim | None:
         """Claim the next pending item (highest stakes, then oldest), or None if none is left.
 
         Runs under `BEGIN IMMEDIATE`, so two reviewers never get the same item.
+
+        Args:
+            reviewer: Who claims.
+            exclude: Item ids to pass over (the ones this reviewer skipped).
         """
         reviewer = check_reviewer(reviewer)
+        skip = list(exclude)[-500:]  # a session skips few; cap the parameter list anyway
+        not_in = f"AND id NOT IN ({','.join('?' * len(skip))}) " if skip else ""
         with self._immediate() as conn:
             now = self.now()
             self._expire_leases(conn, iso(now))
             row = conn.execute(
-                "SELECT id FROM items WHERE state = 'pending' "
-                "ORDER BY stakes_rank DESC, created_at, id LIMIT 1"
+                f"SELECT id FROM items WHERE state = 'pending' {not_in}"
+                "ORDER BY stakes_rank DESC, created_at, id LIMIT 1",
+                skip,
             ).fetchone()
             if row is None:
                 return None

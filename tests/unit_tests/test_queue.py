@@ -165,3 +165,14 @@ def _id(store: Store, external_id: str) -> int:
     item = store.find_item("support", external_id)
     assert item is not None
     return item.id
+
+
+def test_claim_next_can_pass_over_skipped_items(store: Store) -> None:
+    store.ingest([make_draft("T-1", stakes="high"), make_draft("T-2")])
+    first = store.claim_next("alice")
+    assert first is not None
+    store.release(first)
+    second = store.claim_next("alice", exclude={first.item_id})
+    assert second is not None
+    assert second.item_id != first.item_id
+    assert store.claim_next("alice", exclude={first.item_id, second.item_id}) is None

@@ -1,0 +1,189 @@
+"""Read-only views for the review app: a keyset-paged window on the queue.
+
+The queue screen never loads the queue: it asks for the page after (or before) the
+row it shows last (first). Each stakes level is one index range (stakes first, then
+oldest), so a page costs the same at row 10 as at row 900,000.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final, Literal, cast
+
+from providers.base import ConfidenceBasis, Stakes
+from store.clock import parse_iso
+from store.models import ItemState
+
+StatusFilter = Literal["open", "pending", "claimed", "decided", "escalated"]
+"""`open` is pending and claimed together: what is still to be decided."""
+Band = Literal["<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown"]
+"""Confidence bands, as in the calibration report."""
+
+STATUS_FILTERS: Final[tuple[StatusFilter, ...]] = (
+    "open", "pending", "claimed", "decided", "escalated",
+)  # fmt: skip
+BANDS: Final[tuple[Band, ...]] = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
+_BAND_SQL: Final[dict[str, str]] = {
+    "<0.5": "confidence < 0.5",
+    "0.5-0.7": "confidence >= 0.5 AND confidence < 0.7",
+    "0.7-0.9": "confidence >= 0.7 AND confidence < 0.9",
+    ">=0.9": "confidence >= 0.9",
+    "unknown": "confidence IS NULL",
+}
+_LEVELS: Final = (3, 2, 1)  # stakes_rank, highest first: the review order
+_RANK: Final[dict[str, int]] = {"high": 3, "medium": 2, "low": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """What the queue screen shows; every field narrows the list."""
+
+    status: StatusFilter = "open"
+    source: str | None = None
+    kind: str | None = None
+    stakes: Stakes | None = None
+    band: Band | None = None
+    search: str = ""
+    """Case-insensitive substring of the title or the draft."""
+
+    def describe(self) -> str:
+        """A short human summary, e.g. `open · support · high · "refund"`."""
+        parts: list[str] = [self.status]
+        parts += [v for v in (self.source, self.kind, self.stakes) if v]
+        if self.band:
+            parts.append(f"confidence {self.band}")
+        if self.search:
+            parts.append(f"“{self.search}”")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One line of the queue screen (no draft text: rows stay small)."""
+
+    id: int
+    source: str
+    external_id: str
+    kind: str
+    title: str
+    confidence: float | None
+    confidence_basis: ConfidenceBasis
+    worst_limit: int
+    stakes: Stakes
+    created_at: dt.datetime
+    state: ItemState
+    claimed_by: str | None
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        """Position in review order: (stakes rank, created_at, id)."""
+        return (_RANK[self.stakes], self.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), self.id)
+
+
+_COLUMNS = (
+    "items.id, items.source, items.external_id, items.kind, items.title, items.confidence, "
+    "items.confidence_basis, items.worst_limit, items.stakes, items.created_at, items.state, "
+    "claims.reviewer"
+)
+
+
+def page(
+    conn: Any,
+    where: QueueFilter,
+    *,
+    after: tuple[int, str, int] | None = None,
+    before: tuple[int, str, int] | None = None,
+    limit: int = 50,
+) -> list[QueueRow]:
+    """Up to `limit` rows in review order, after `after` or (reading backwards) before `before`.
+
+    Args:
+        conn: An sqlite3 connection to a signoff database.
+        where: The filter.
+        after: Key of the row just above the wanted page (None: from the top).
+        before: Key of the row just below the wanted page; rows come back in review order.
+        limit: Page size.
+    """
+    backward = before is not None
+    anchor = before if backward else after
+    levels = [lv for lv in _LEVELS if where.stakes is None or lv == _RANK[where.stakes]]
+    if backward:
+        levels.reverse()
+    if anchor is not None:
+        levels = [lv for lv in levels if (lv <= anchor[0] if not backward else lv >= anchor[0])]
+    rows: list[QueueRow] = []
+    for level in levels:
+        need = limit - len(rows)
+        if need <= 0:
+            break
+        rows.extend(_level(conn, where, level, anchor, backward, need))
+    if backward:
+        rows.reverse()
+    return rows
+
+
+def _level(
+    conn: Any,
+    where: QueueFilter,
+    level: int,
+    anchor: tuple[int, str, int] | None,
+    backward: bool,
+    limit: int,
+) -> Iterator[QueueRow]:
+    clauses, args = _filter_sql(where)
+    clauses.append("items.stakes_rank = ?")
+    args.append(level)
+    if anchor is not None and anchor[0] == level:
+        clauses.append(f"(items.created_at, items.id) {'<' if backward else '>'} (?, ?)")
+        args += [anchor[1], anchor[2]]
+    direction = "DESC" if backward else "ASC"
+    sql = (
+        f"SELECT {_COLUMNS} FROM items LEFT JOIN claims ON claims.id = items.claim_id "
+        f"WHERE {' AND '.join(clauses)} "
+        f"ORDER BY items.created_at {direction}, items.id {direction} LIMIT ?"
+    )
+    for row in conn.execute(sql, [*args, limit]):
+        yield QueueRow(
+            id=row[0],
+            source=row[1],
+            external_id=row[2],
+            kind=row[3],
+            title=row[4],
+            confidence=row[5],
+            confidence_basis=cast(ConfidenceBasis, row[6]),
+            worst_limit=row[7],
+            stakes=cast(Stakes, row[8]),
+            created_at=parse_iso(row[9]),
+            state=cast(ItemState, row[10]),
+            claimed_by=row[11],
+        )
+
+
+def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
+    # The open filter is written exactly as the partial index's WHERE, so SQLite uses it.
+    clauses = (
+        ["items.state IN ('pending', 'claimed')"] if where.status == "open" else ["items.state = ?"]
+    )
+    args: list[Any] = [] if where.status == "open" else [where.status]
+    if where.source:
+        clauses.append("items.source = ?")
+        args.append(where.source)
+    if where.kind:
+        clauses.append("items.kind = ?")
+        args.append(where.kind)
+    if where.band:
+        clauses.append(_BAND_SQL[where.band].replace("confidence", "items.confidence"))
+    if where.search:
+        pattern = (
+            "%" + where.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        clauses.append("(items.title LIKE ? ESCAPE '\\' OR items.draft LIKE ? ESCAPE '\\')")
+        args += [pattern, pattern]
+    return clauses, args
+
+
+def sources(conn: Any) -> list[str]:
+    """Sources that have items, for the filter menu (from the small counts table)."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT source FROM item_counts WHERE n > 0")]
