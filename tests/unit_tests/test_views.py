@@ -81,7 +81,6 @@ def test_status_filters(store: Store) -> None:
 
 def test_a_deep_page_is_an_index_range_not_a_scan(store: Store) -> None:
     for status in ("open", "pending"):
-        where = QueueFilter(status=status)  # type: ignore[arg-type]
         clause = (
             "items.state IN ('pending', 'claimed')"
             if status == "open"
@@ -99,4 +98,3 @@ def test_a_deep_page_is_an_index_range_not_a_scan(store: Store) -> None:
         assert "INDEX items_" in plan, plan
         assert "stakes_rank=? AND created_at>?" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
-        del where
