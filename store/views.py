@@ -95,6 +95,7 @@ def page(
     *,
     after: tuple[int, str, int] | None = None,
     before: tuple[int, str, int] | None = None,
+    from_end: bool = False,
     limit: int = 50,
 ) -> list[QueueRow]:
     """Up to `limit` rows in review order, after `after` or (reading backwards) before `before`.
@@ -104,9 +105,10 @@ def page(
         where: The filter.
         after: Key of the row just above the wanted page (None: from the top).
         before: Key of the row just below the wanted page; rows come back in review order.
+        from_end: The last page (reading backwards from the bottom).
         limit: Page size.
     """
-    backward = before is not None
+    backward = before is not None or from_end
     anchor = before if backward else after
     levels = [lv for lv in _LEVELS if where.stakes is None or lv == _RANK[where.stakes]]
     if backward:

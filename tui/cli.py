@@ -26,7 +26,6 @@ from tui.safe import safe_text, visible
 app = typer.Typer(
     name="signoff",
     help="Review AI drafts deliberately: every decision needs a typed justification.",
-    no_args_is_help=True,
     add_completion=False,
     # Tracebacks with locals would print drafts and, later, API keys: never.
     pretty_exceptions_enable=False,
@@ -91,6 +90,61 @@ def reviewer_for(option: str | None, settings: Settings) -> str:
 def open_store(db: Path, settings: Settings) -> Store:
     """Open (and migrate) the database with the configured policy and lease."""
     return Store(db, policy=settings.policy, lease=settings.lease)
+
+
+KeymapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--keymap", help="default, vim or emacs [default: from the config].", show_default=False
+    ),
+]
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    reviewer: ReviewerOption = None,
+    keymap: KeymapOption = None,
+) -> None:
+    """With no command, open the review app (same as `signoff review`)."""
+    if ctx.invoked_subcommand is None:
+        review(db=db, config=config, reviewer=reviewer, keymap=keymap)
+
+
+@app.command()
+def review(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    reviewer: ReviewerOption = None,
+    keymap: KeymapOption = None,
+) -> None:
+    """Open the review app on the queue."""
+    settings = settings_for(config)
+    run_app(resolve_db(db), settings, reviewer_for(reviewer, settings), keymap)
+
+
+def run_app(path: Path, settings: Settings, reviewer: str, keymap_name: str | None) -> None:
+    """Open the store, then the Textual app (imported only now: other commands start fast)."""
+    origin = str(settings.path) if settings.path else "config"
+    try:
+        active = load_keymap(keymap_name or settings.keymap, settings.keys, origin=origin)
+    except KeymapError as error:
+        raise UsageError(str(error)) from None
+    from store.clock import utc_now
+    from tui.app import SignoffApp
+
+    with open_store(path, settings) as store:
+        SignoffApp(
+            store,
+            reviewer=reviewer,
+            keymap=active,
+            now=utc_now,
+            db_label=str(path),
+            reason_codes=settings.reason_codes,
+            guidelines=settings.guidelines,
+        ).run()
 
 
 @app.command("import")
@@ -255,6 +309,8 @@ def keys(
 def demo(
     reset: Annotated[bool, typer.Option(help="Start the demo queue over.")] = False,
     config: ConfigOption = None,
+    reviewer: ReviewerOption = None,
+    keymap: KeymapOption = None,
 ) -> None:
     """Open signoff on the bundled demo queue (in its own database, never yours)."""
     path = demo_db()
@@ -266,10 +322,13 @@ def demo(
     with open_store(path, settings) as store:
         if fresh:
             _load_demo(store)
-    out.print(safe_text(f"demo database: {path}"))
-    # The review screens come with the review-app issue; until then the demo shows
-    # the queue it loaded and how to look at it.
-    status(as_json=False, db=path, config=config, reviewer=None)
+    if not sys.stdout.isatty():
+        # No terminal to draw on (a pipe, CI): show what was loaded instead.
+        out.print(safe_text(f"demo database: {path}"))
+        status(as_json=False, db=path, config=config, reviewer=None)
+        return
+    run_app(path, settings, reviewer_for(reviewer, settings), keymap)
+    out.print(safe_text(f"demo database: {path}  (signoff status --db {path})"))
 
 
 def _load_demo(store: Store) -> None:

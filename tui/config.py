@@ -6,6 +6,7 @@ Errors name the file, the table and the key, with a "did you mean" for typos.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +36,18 @@ class Settings:
     """Justification rules; the store enforces them."""
     keys: dict[str, Any] = field(default_factory=dict)
     """Single-id key overrides (`[keys]`), checked by the keymap loader."""
+    reason_codes: list[str] | None = None
+    """Reason codes offered for override and reject (None: the built-in list)."""
+    guidelines: dict[str, Path] = field(default_factory=dict)
+    """Source → Markdown file shown beside its items (relative to the config file)."""
 
 
-_TOP = ("reviewer", "keymap", "lease_minutes", "policy", "providers", "keys")
+_TOP = (
+    "reviewer", "keymap", "lease_minutes", "reason_codes", "policy", "providers", "keys",
+    "guidelines",
+)  # fmt: skip
 _POLICY = ("min_chars", "min_words", "recent_window", "extra_boilerplate")
+_REASON = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
 
 
 def load_settings(path: Path | None, *, default: Path) -> Settings:
@@ -80,6 +89,16 @@ def _settings(path: Path, data: dict[str, Any]) -> Settings:
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
         raise bad("keys", "must be a table: [keys]")
+    codes = data.get("reason_codes")
+    if codes is not None and (
+        not isinstance(codes, list)
+        or not codes
+        or not all(isinstance(c, str) and _REASON.match(c) for c in codes)
+    ):
+        raise bad("reason_codes", 'must be a list of short tags like "factual-error"')
+    guidelines = data.get("guidelines", {})
+    if not isinstance(guidelines, dict) or not all(isinstance(v, str) for v in guidelines.values()):
+        raise bad("guidelines", 'must be a table of source = "path/to/file.md"')
     return Settings(
         path=path,
         reviewer=reviewer.strip() if isinstance(reviewer, str) else None,
@@ -87,6 +106,10 @@ def _settings(path: Path, data: dict[str, Any]) -> Settings:
         lease=dt.timedelta(minutes=lease_minutes),
         policy=_policy(policy_table, bad),
         keys=keys,
+        reason_codes=codes,
+        guidelines={
+            str(source): (path.parent / file).expanduser() for source, file in guidelines.items()
+        },
     )
 
 

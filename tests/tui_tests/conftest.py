@@ -1,0 +1,68 @@
+"""Fixtures for driving the real app with Pilot against a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keymaps import load_keymap
+from providers.base import DataLimit
+from store import Store
+from tests.conftest import T0, FakeClock, make_draft
+from tui.app import SignoffApp
+
+AppFactory = Callable[..., SignoffApp]
+
+
+@pytest.fixture
+def review_store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
+    """A queue with one item of each shape the screens care about."""
+    import datetime as dt
+
+    with Store(db_path, now=clock) as store:
+        store.ingest(
+            [
+                make_draft("T-1", stakes="high", created_at=T0 - dt.timedelta(hours=5)),
+                make_draft(
+                    "L-7",
+                    source="leads",
+                    kind="score",
+                    draft="82",
+                    title="Northwind: inbound demo request",
+                    stakes="medium",
+                    confidence=None,
+                    confidence_basis="none",
+                    data_limits=(),
+                    created_at=T0 - dt.timedelta(hours=4),
+                ),
+                make_draft(
+                    "R-3",
+                    source="risk",
+                    kind="label",
+                    draft="legitimate",
+                    title="Transaction 4411-29",
+                    stakes="medium",
+                    meta={"labels": ["legitimate", "suspicious", "fraud"]},
+                    data_limits=(DataLimit("context", "thread not included", "info"),),
+                    created_at=T0 - dt.timedelta(hours=3),
+                ),
+                make_draft("T-2", stakes="low", created_at=T0 - dt.timedelta(hours=2)),
+            ]
+        )
+        yield store
+
+
+@pytest.fixture
+def make_app(clock: FakeClock) -> AppFactory:
+    """Build the app as the CLI does, with a frozen clock and a stable db label."""
+
+    def build(store: Store, reviewer: str = "alice", **overrides: Any) -> SignoffApp:
+        keymap = load_keymap(overrides.pop("keymap", "default"), overrides.pop("keys", None))
+        return SignoffApp(
+            store, reviewer=reviewer, keymap=keymap, now=clock, db_label="queue.db", **overrides
+        )
+
+    return build

@@ -1,0 +1,228 @@
+"""Behaviour of the review app, driven by keys, asserted on the store."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static, TextArea
+
+from store import Store
+from tests.tui_tests.conftest import AppFactory
+from tui.screens.dialogs import EditScreen, JustificationDialog
+from tui.screens.item import ItemScreen
+from tui.screens.queue import QueueScreen
+
+WHY = "Checked the refund against the billing history"
+
+
+async def type_and(pilot: Pilot[None], text: str, key: str) -> None:
+    """Put `text` in the focused input (as a paste would), then press `key`."""
+    focused = pilot.app.focused
+    assert isinstance(focused, Input), focused
+    focused.insert_text_at_cursor(text)
+    await pilot.press(key)
+    await pilot.pause()
+
+
+def _item(app: object) -> ItemScreen:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, ItemScreen), type(screen)
+    return screen
+
+
+async def test_approve_records_one_event_with_the_typed_justification(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        first = _item(app).item
+        assert first.external_id == "T-1"  # highest stakes first
+        assert review_store.get_item(first.id).state == "claimed"
+        await pilot.press("a")
+        assert isinstance(app.screen, JustificationDialog)
+        await pilot.press(*WHY, "enter")
+        await pilot.pause()
+        events = list(review_store.events())
+        assert [(e.action, e.justification, e.reviewer) for e in events] == [
+            ("approve", WHY, "alice")
+        ]
+        assert events[0].output == first.draft
+        assert _item(app).item.external_id == "L-7"  # the next item opened
+
+
+async def test_escape_records_nothing(review_store: Store, make_app: AppFactory) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "x")
+        await type_and(pilot, WHY, "escape")
+        assert list(review_store.events()) == []
+        screen = _item(app)
+        assert review_store.get_item(screen.item.id).state == "claimed"
+
+
+async def test_a_refused_justification_keeps_the_dialog_open(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        await type_and(pilot, "looks good to me", "enter")
+        assert isinstance(app.screen, JustificationDialog)
+        error = app.screen.query_one("#error", Static)
+        assert "stock phrase" in str(error.render())
+        assert "stock phrase" in str(app.screen.query_one("#feedback", Static).render())
+        assert list(review_store.events()) == []
+        # Fixing the text records it.
+        app.screen.query_one("#justification", Input).value = ""
+        await type_and(pilot, WHY, "ctrl+s")
+        await pilot.pause()
+        assert [e.action for e in review_store.events()] == ["approve"]
+
+
+async def test_edit_shows_a_diff_and_stores_the_edited_text(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "e")
+        assert isinstance(app.screen, EditScreen)
+        area = app.screen.query_one(TextArea)
+        edited = area.text + " We are sorry for the wait."
+        area.text = edited
+        await pilot.press("ctrl+s")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        diff = str(dialog.query_one("#diff Static", Static).render())
+        assert "+" in diff
+        assert "sorry for the wait" in diff
+        await type_and(pilot, "Added the apology our tone guide asks for", "enter")
+        await pilot.pause()
+        (event,) = review_store.events()
+        assert (event.action, event.output) == ("edit", edited)
+
+
+async def test_override_a_label_and_reject_with_reason_codes(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_item(review_store.find_item("risk", "R-3").id)  # type: ignore[union-attr]
+        await pilot.pause()
+        await pilot.press("o")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        dialog.query_one("#value", Select).value = "fraud"
+        dialog.query_one("#reason", Select).value = "wrong-value"
+        dialog.query_one("#justification").focus()
+        await pilot.pause()
+        await type_and(pilot, "Device seen on three other cards today", "enter")
+        await pilot.pause()
+        # The next item (T-2 is low stakes, L-7 medium and older) is open: reject it.
+        await pilot.press("x")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        await type_and(pilot, "No reason code chosen yet so refused", "enter")
+        assert "Choose a reason" in str(dialog.query_one("#error", Static).render())
+        dialog.query_one("#reason", Select).value = "missing-data"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        events = list(review_store.events())
+        assert [(e.action, e.external_id, e.output, e.reason_code) for e in events] == [
+            ("override", "R-3", "fraud", "wrong-value"),
+            ("reject", "T-1", None, "missing-data"),
+        ]
+
+
+async def test_override_a_score_takes_a_typed_value(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_item(review_store.find_item("leads", "L-7").id)  # type: ignore[union-attr]
+        await pilot.pause()
+        await pilot.press("o")
+        await type_and(pilot, "40", "enter")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        dialog.query_one("#reason", Select).value = "wrong-value"
+        dialog.query_one("#justification").focus()
+        await pilot.pause()
+        await type_and(pilot, "Newsletter signup only, no buying signal", "enter")
+        await pilot.pause()
+        (event,) = review_store.events()
+        assert (event.action, event.output) == ("override", "40")
+
+
+async def test_escalate_skip_and_back(review_store: Store, make_app: AppFactory) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        skipped = _item(app).item
+        await pilot.press("s")
+        await pilot.pause()
+        assert review_store.get_item(skipped.id).state == "pending"
+        current = _item(app).item
+        assert current.id != skipped.id
+        await pilot.press("exclamation_mark")
+        await type_and(pilot, "Needs a lead: score looks inflated", "enter")
+        await pilot.pause()
+        assert [e.action for e in review_store.events()] == ["escalate"]
+        assert review_store.get_item(current.id).state == "escalated"
+        held = _item(app).item
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+        assert review_store.get_item(held.id).state == "pending"
+        assert len(list(review_store.events())) == 1  # skip and back recorded nothing
+
+
+async def test_undo_appends_a_retract_and_reopens_the_item(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        await type_and(pilot, WHY, "enter")
+        await pilot.pause()
+        decided = next(iter(review_store.events()))
+        await pilot.press("u")
+        assert isinstance(app.screen, JustificationDialog)
+        await type_and(pilot, "Approved too fast, the amount needs a second look", "enter")
+        await pilot.pause()
+        events = list(review_store.events())
+        assert [(e.action, e.retracts) for e in events] == [
+            ("approve", None),
+            ("retract", decided.seq),
+        ]
+        assert _item(app).item.id == decided.item_id
+        assert review_store.get_item(decided.item_id).state == "claimed"
+
+
+async def test_quit_releases_the_claim(review_store: Store, make_app: AppFactory) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        held = _item(app).item
+        await pilot.press("q")
+    assert review_store.get_item(held.id).state == "pending"
+    assert list(review_store.events()) == []
+
+
+async def test_two_apps_on_one_database_never_show_the_same_item(
+    review_store: Store, make_app: AppFactory, clock: object
+) -> None:
+    other_store = Store(review_store.path, now=review_store.now)
+    first, second = make_app(review_store, "alice"), make_app(other_store, "bob")
+    try:
+        async with first.run_test(size=(100, 30)) as one, second.run_test(size=(100, 30)) as two:
+            await one.press("n")
+            await two.press("n")
+            mine, theirs = _item(first).item, _item(second).item
+            assert mine.id != theirs.id
+            # Bob tries to open Alice's item from the queue: refused, nothing opens for him.
+            await two.press("escape")
+            second.open_item(mine.id)
+            await two.pause()
+            assert isinstance(second.screen, QueueScreen)
+            assert review_store.get_item(mine.id).state == "claimed"
+    finally:
+        other_store.close()

@@ -1,0 +1,200 @@
+"""The review app: a queue, items with their confidence and data limits, and decisions.
+
+Screens call the store directly (single connection, this thread); every write still
+goes through `Store`, which enforces the rules whatever the UI does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.screen import Screen
+
+from keymaps import ACTIONS, Keymap
+from store import Claim, ClaimError, Event, Store, StoreError
+from tui.bindings import Remappable, bind
+from tui.safe import safe_text, visible
+from tui.screens.dialogs import JustificationDialog
+from tui.screens.help import HelpScreen, live_keys
+from tui.screens.item import ItemScreen
+from tui.screens.queue import QueueScreen
+
+DEFAULT_REASON_CODES = [
+    "factual-error",
+    "unsupported-claim",
+    "policy",
+    "tone",
+    "incomplete",
+    "wrong-value",
+    "missing-data",
+    "other",
+]
+
+
+class SignoffApp(Remappable, App[None]):
+    """`SignoffApp(store, reviewer=…, keymap=…)`; the caller owns and closes the store."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "signoff"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("app.quit", "quit_app"),
+        bind("app.help", "help"),
+        bind("app.palette", "command_palette", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        reviewer: str,
+        keymap: Keymap,
+        now: Callable[[], dt.datetime],
+        db_label: str,
+        reason_codes: list[str] | None = None,
+        guidelines: dict[str, Path] | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        """The one store connection of this app."""
+        self.reviewer = reviewer
+        """Who is reviewing; stored with every event."""
+        self.keymap = keymap
+        self.now = now
+        """The clock (frozen in snapshot tests)."""
+        self.db_label = db_label
+        """The database as shown in the top bar."""
+        self.reason_codes = reason_codes or DEFAULT_REASON_CODES
+        """Reason codes offered for override and reject."""
+        self.guidelines = guidelines or {}
+        self.skipped: set[int] = set()
+        """Items skipped this session; `next` passes over them."""
+
+    def on_mount(self) -> None:
+        """Apply the keymap, then show the queue."""
+        self.set_keymap(self.keymap.for_textual())
+        self.push_screen(QueueScreen())
+
+    # --- what screens share -------------------------------------------------------
+
+    def topbar(self) -> Text:
+        """`signoff · dana · 38 open (1 claimed) · 2 decided · db` for every screen's top line."""
+        counts = self.store.counts()
+        pending = sum(c.pending for c in counts)
+        claimed = sum(c.claimed for c in counts)
+        decided = sum(c.decided for c in counts)
+        escalated = sum(c.escalated for c in counts)
+        bar = Text("signoff", style="bold")
+        bar.append("  reviewer ", style="dim")
+        bar.append_text(safe_text(self.reviewer, style="bold"))
+        bar.append(f"  {pending + claimed:,} open", style="bold")
+        bar.append(f" ({claimed:,} claimed)  {decided:,} decided  {escalated:,} escalated  ")
+        bar.append_text(safe_text(self.db_label, style="dim"))
+        return bar
+
+    def sources(self) -> list[str]:
+        """Sources with items, for the filter dialog."""
+        from store.views import sources
+
+        return sources(self.store.conn)
+
+    def guidelines_for(self, source: str) -> str | None:
+        """The source's guidelines (Markdown) if configured and readable."""
+        path = self.guidelines.get(source)
+        if path is None:
+            return None
+        try:
+            return visible(path.read_text(encoding="utf-8"), multiline=True)
+        except OSError as error:
+            return f"*Guidelines file {visible(str(path))} could not be read: {error.strerror}*"
+
+    def open_item(self, item_id: int, *, replace: bool = False) -> None:
+        """Claim an item and show it; someone else's claim is a notice, not an error."""
+        try:
+            claim = self.store.claim_item(item_id, self.reviewer)
+        except (ClaimError, StoreError) as error:
+            self.notify(visible(str(error)), severity="warning", markup=False)
+            return
+        self._show(claim, replace)
+
+    def open_next(self, *, replace: bool = False) -> None:
+        """Claim the next item in priority order, or go back to the queue if none is left."""
+        claim = self.store.claim_next(self.reviewer, exclude=self.skipped)
+        if claim is None:
+            note = f" ({len(self.skipped)} skipped this session)" if self.skipped else ""
+            self.notify(f"No more pending items{note}.", markup=False)
+            if replace and isinstance(self.screen, ItemScreen):
+                self.pop_screen()
+            return
+        self._show(claim, replace)
+
+    def _show(self, claim: Claim, replace: bool) -> None:
+        screen = ItemScreen(self.store.get_item(claim.item_id), claim)
+        if replace and isinstance(self.screen, ItemScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def release(self, claim: Claim) -> None:
+        """Give a claim back (nothing recorded)."""
+        self.store.release(claim)
+
+    def undo(self, current: ItemScreen | None = None) -> None:
+        """Retract the reviewer's last decision, with its own justification."""
+        target = self.store.last_retractable(self.reviewer)
+        if target is None:
+            self.notify("Nothing of yours to undo.", markup=False)
+            return
+        item = self.store.get_item(target.item_id)
+        title = Text(f"Undo {target.action} on ", style="bold")
+        title.append_text(safe_text(target.external_id, style="bold"))
+
+        def commit(justification: str, _value: str | None, _reason: str | None) -> Event:
+            return self.store.retract(target.seq, self.reviewer, justification)
+
+        def done(event: Event | None) -> None:
+            if event is None:
+                return
+            self.notify(
+                visible(f"Retracted {target.action} on {target.external_id}; it is open again."),
+                markup=False,
+            )
+            if current is not None:
+                self.release(current.claim)
+            self.open_item(target.item_id, replace=current is not None)
+
+        self.push_screen(JustificationDialog(title, commit, draft=item.draft), done)
+
+    # --- app-wide actions ----------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_quit_app(self) -> None:
+        """Release any claim, then quit."""
+        for screen in self.screen_stack:
+            if isinstance(screen, ItemScreen):
+                self.release(screen.claim)
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette lists every action of the screen with its current key."""
+        keys = live_keys(screen)
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.id in keys and binding.id != "app.palette":
+                shown = ", ".join(keys.pop(binding.id))
+                yield SystemCommand(
+                    ACTIONS[binding.id],
+                    f"{shown}  ·  {binding.id}",
+                    partial(self.call_later, self.run_action, binding.action, active.node),
+                )
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,62 @@
+"""Textual `Binding`s built from the keymap catalogue, so every binding has a stable id.
+
+Classes declare bindings with the default keymap's keys; the user's keymap is then
+applied with `App.set_keymap`, which swaps keys by binding id.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from textual.binding import Binding
+
+from keymaps import ACTIONS, Keymap, load_keymap
+
+
+@cache
+def default_keymap() -> Keymap:
+    """The bundled default keymap (read once)."""
+    return load_keymap("default")
+
+
+def label(binding_id: str) -> str:
+    """Short footer label: `item.toggle_input` → `toggle input`."""
+    return binding_id.split(".", 1)[1].replace("_", " ")
+
+
+def bind(binding_id: str, action: str, *, show: bool = True, priority: bool = False) -> Binding:
+    """A `Binding` for catalogue id `binding_id` that runs `action`."""
+    keys = default_keymap().keys[binding_id]
+    return Binding(
+        ",".join(keys),
+        action,
+        label(binding_id),
+        show=show,
+        priority=priority,
+        tooltip=ACTIONS[binding_id],
+        id=binding_id,
+    )
+
+
+class Remappable:
+    """Mixin for anything with `BINDINGS`: an action whose id the keymap unbinds is off.
+
+    `App.set_keymap` can move a binding to other keys but cannot remove it, so an
+    empty key list in the keymap is honoured here.
+    """
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """False (hidden and disabled) when the keymap leaves this action unbound."""
+        keymap: Keymap | None = getattr(getattr(self, "app", None), "keymap", None)
+        if keymap is None:
+            return True
+        called = f"{action}({', '.join(repr(p) for p in parameters)})" if parameters else action
+        for binding in getattr(type(self), "BINDINGS", ()):
+            if (
+                isinstance(binding, Binding)
+                and binding.id is not None
+                and binding.action == called
+                and not keymap.keys.get(binding.id, ("?",))
+            ):
+                return False
+        return True

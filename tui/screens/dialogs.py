@@ -1,0 +1,234 @@
+"""Dialogs that record: the justification dialog (every decision) and the draft editor."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+
+from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
+from tui.bindings import Remappable, bind
+from tui.safe import safe_text, visible
+
+if TYPE_CHECKING:
+    from tui.app import SignoffApp
+
+Commit = Callable[[str, str | None, str | None], Event]
+"""`commit(justification, output, reason_code)` records through the store or raises."""
+
+
+class JustificationDialog(Remappable, ModalScreen[Event | None]):
+    """Asks why; shows the policy's verdict live; records only when the store accepts.
+
+    Escape closes it and nothing is recorded.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("dialog.submit", "submit", priority=True),
+        bind("dialog.cancel", "cancel", priority=True),
+    ]
+
+    def __init__(
+        self,
+        title: Text,
+        commit: Commit,
+        *,
+        draft: str,
+        diff: Text | None = None,
+        ask_value: str | None = None,
+        value_choices: list[str] | None = None,
+        reason_codes: list[str] | None = None,
+    ) -> None:
+        """Set up the dialog.
+
+        Args:
+            title: What is being recorded, e.g. "Approve T-1042".
+            commit: Records the event; raising a store error keeps the dialog open.
+            draft: The draft, so feedback can spot a copied justification.
+            diff: For edits, the change shown before recording.
+            ask_value: Prompt for an override's new value (None: no value asked).
+            value_choices: Allowed values for a label override, if known.
+            reason_codes: Reason codes to choose from (None: no reason asked).
+        """
+        super().__init__()
+        self.title_text = title
+        self.commit = commit
+        self.draft = draft
+        self.diff = diff
+        self.ask_value = ask_value
+        self.value_choices = value_choices
+        self.reason_codes = reason_codes
+
+    @property
+    def signoff(self) -> SignoffApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Title, optional diff / value / reason, the justification box and its feedback."""
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            if self.diff is not None:
+                with VerticalScroll(id="diff"):
+                    yield Static(self.diff)
+            if self.ask_value is not None:
+                yield Label(self.ask_value)
+                if self.value_choices:
+                    yield Select(
+                        [(safe_text(v), v) for v in self.value_choices],
+                        prompt="choose the right value", id="value",
+                    )  # fmt: skip
+                else:
+                    yield Input(placeholder="the value the AI should have given", id="value")
+            if self.reason_codes is not None:
+                yield Label("reason")
+                yield Select(
+                    [(code, code) for code in self.reason_codes], prompt="choose a reason",
+                    id="reason",
+                )  # fmt: skip
+            yield Label("Why? In your own words: what did you check?")
+            yield Input(placeholder="justification", id="justification")
+            yield Static(id="feedback")
+            yield Static(id="error")
+            yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Start in the first field the reviewer must fill."""
+        first = "#value" if self.ask_value is not None else "#justification"
+        self.query_one(first).focus()
+        self._show_feedback("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Live feedback as the reviewer types."""
+        if event.input.id == "justification":
+            self.query_one("#error", Static).update("")
+            self._show_feedback(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the value box moves on; Enter in the justification records."""
+        event.stop()
+        if event.input.id == "value":
+            self.query_one("#justification").focus()
+        else:
+            self.action_submit()
+
+    def _show_feedback(self, text: str) -> None:
+        verdict = self.signoff.store.check_justification(self.signoff.reviewer, text, self.draft)
+        line = Text()
+        if verdict.ok:
+            line.append("✓ ready to record", style="bold green")
+        else:
+            line.append(visible(verdict.message), style="yellow")
+        words = "word" if verdict.words == 1 else "words"
+        line.append(f"   {verdict.meaningful_chars} letters · {verdict.words} {words}", style="dim")
+        self.query_one("#feedback", Static).update(line)
+
+    def action_submit(self) -> None:
+        """Record through the store; a refusal keeps the dialog open with the reason."""
+        output = self._value()
+        reason = self._reason()
+        if self.ask_value is not None and not output:
+            self._error("Give the new value first.")
+            return
+        if self.reason_codes is not None and reason is None:
+            self._error("Choose a reason.")
+            return
+        justification = self.query_one("#justification", Input).value
+        try:
+            event = self.commit(justification, output, reason)
+        except JustificationRefused as refused:
+            # The live feedback above already says why, in the same words.
+            self._show_feedback(justification)
+            self._error(f"✗ Not recorded. {refused}")
+            self.query_one("#justification").focus()
+            return
+        except (DecisionError, ClaimError, StoreError) as error:
+            self._error(str(error))
+            return
+        self.dismiss(event)
+
+    def _value(self) -> str | None:
+        if self.ask_value is None:
+            return None
+        widget = self.query_one("#value")
+        if isinstance(widget, Select):
+            return None if widget.value is Select.NULL else str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value.strip() or None
+
+    def _reason(self) -> str | None:
+        if self.reason_codes is None:
+            return None
+        value = self.query_one("#reason", Select).value
+        return None if value is Select.NULL else str(value)
+
+    def _error(self, message: str) -> None:
+        self.query_one("#error", Static).update(safe_text(message, style="bold red"))
+
+    def action_cancel(self) -> None:
+        """Close; nothing is recorded."""
+        self.dismiss(None)
+
+
+class EditScreen(Remappable, ModalScreen[str | None]):
+    """Edit the draft in a text area; `dialog.submit` returns the text, Escape discards."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("dialog.submit", "save", priority=True),
+        bind("dialog.cancel", "cancel", priority=True),
+    ]
+
+    def __init__(self, title: Text, draft: str) -> None:
+        super().__init__()
+        self.title_text = title
+        # Invisible and control characters become markers here too: what the reviewer
+        # sees is exactly what will be stored.
+        self.text = visible(draft, multiline=True)
+
+    def compose(self) -> ComposeResult:
+        """The title and the editor."""
+        with Vertical(id="editor"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield TextArea(self.text, soft_wrap=True, id="edit-area")
+            yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Focus the editor."""
+        self.query_one(TextArea).focus()
+
+    def action_save(self) -> None:
+        """Return the edited text."""
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        """Discard the edit."""
+        self.dismiss(None)
+
+
+def diff_text(before: str, after: str) -> Text:
+    """A unified diff of two texts, coloured, with untrusted text made visible."""
+    lines = difflib.unified_diff(
+        visible(before, multiline=True).splitlines(),
+        visible(after, multiline=True).splitlines(),
+        "draft",
+        "your edit",
+        lineterm="",
+        n=2,
+    )
+    text = Text()
+    for line in lines:
+        style = (
+            "bold" if line.startswith(("---", "+++")) else
+            "green" if line.startswith("+") else
+            "red" if line.startswith("-") else
+            "cyan" if line.startswith("@@") else ""
+        )  # fmt: skip
+        text.append(line + "\n", style=style)
+    return text

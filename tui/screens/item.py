@@ -1,0 +1,202 @@
+"""The item screen: one claimed draft, its confidence and data limits, and the decisions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, Static
+
+from store import Claim, ClaimError, Event, Item
+from store.models import Action
+from tui.bindings import Remappable, bind
+from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
+from tui.safe import safe_text, visible
+from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
+
+if TYPE_CHECKING:
+    from tui.app import SignoffApp
+
+VALUE_KINDS = ("score", "label")
+"""Kinds whose override is a new value rather than a replacement text."""
+
+
+class ItemScreen(Remappable, Screen[None]):
+    """Shows a claimed item. Opening claims it; leaving, skipping or quitting releases it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("item.approve", "decide('approve')"),
+        bind("item.edit", "edit"),
+        bind("item.override", "decide('override')"),
+        bind("item.reject", "decide('reject')"),
+        bind("item.escalate", "decide('escalate')"),
+        bind("item.skip", "skip"),
+        bind("item.undo", "undo"),
+        bind("item.toggle_input", "toggle_input"),
+        bind("item.back", "back"),
+    ]
+
+    def __init__(self, item: Item, claim: Claim) -> None:
+        super().__init__()
+        self.item = item
+        """The item as it was when claimed."""
+        self.claim = claim
+        """The reviewer's claim on it; every decision goes through it."""
+
+    @property
+    def signoff(self) -> SignoffApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Head line, draft beside the confidence and limits panels, input below."""
+        item = self.item
+        yield Static(id="topbar")
+        yield Static(self._head(), id="item-head")
+        with Horizontal(id="item-body"):
+            with VerticalScroll(id="draft-pane") as draft_pane:
+                draft_pane.border_title = "Draft"
+                yield Static(safe_text(item.draft, multiline=True), id="draft")
+            with VerticalScroll(id="side"):
+                with Vertical(id="confidence-box") as box:
+                    box.border_title = "Confidence"
+                    yield Static(
+                        confidence_panel(item.confidence, item.confidence_basis), id="confidence"
+                    )
+                with Vertical(id="limits-box") as box:
+                    box.border_title = "Data limits"
+                    yield Static(limits_panel(item.data_limits), id="limits")
+                with Vertical(id="about-box") as box:
+                    box.border_title = "About"
+                    yield Static(self._about(), id="about")
+                guidelines = self.signoff.guidelines_for(item.source)
+                if guidelines is not None:
+                    with Vertical(id="guidelines-box") as box:
+                        box.border_title = "Guidelines"
+                        yield Markdown(guidelines, open_links=False, id="guidelines")
+        with VerticalScroll(id="input-pane") as input_pane:
+            input_pane.border_title = "Input the AI saw (i to hide)"
+            yield Static(safe_text(item.input or "(no input recorded)", multiline=True), id="input")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Fill the top bar and keep the claim alive while the reviewer reads."""
+        self.query_one("#topbar", Static).update(self.signoff.topbar())
+        self.query_one("#draft-pane").focus()
+        every = max(5.0, self.signoff.store.lease.total_seconds() / 3)
+        self.set_interval(every, self._renew)
+
+    def _head(self) -> Text:
+        item = self.item
+        head = Text()
+        head.append_text(safe_text(item.external_id, style="bold"))
+        head.append("  ")
+        head.append(f"{STAKES_NAME[item.stakes]} stakes", style=STAKES_STYLE[item.stakes])
+        head.append("  ")
+        head.append_text(safe_text(item.title or "(untitled)", style="bold"))
+        return head
+
+    def _about(self) -> Text:
+        item = self.item
+        about = Text()
+        rows = [
+            ("source", item.source),
+            ("kind", item.kind),
+            ("model", item.model or "unknown"),
+            ("stakes", item.stakes),
+            ("age", age(item.created_at, self.signoff.now())),
+        ]
+        for name, value in rows:
+            about.append(f"{name:<7}", style="dim")
+            about.append(visible(value) + "\n")
+        about.rstrip()
+        return about
+
+    def _renew(self) -> None:
+        try:
+            self.claim = self.signoff.store.renew(self.claim)
+        except ClaimError as error:
+            self.notify(visible(str(error)), severity="error", markup=False, timeout=10)
+
+    def action_toggle_input(self) -> None:
+        """Show or hide the input the AI saw."""
+        pane = self.query_one("#input-pane")
+        pane.display = not pane.display
+
+    def action_back(self) -> None:
+        """Back to the queue; the claim is released and nothing is recorded."""
+        self.signoff.release(self.claim)
+        self.app.pop_screen()
+
+    def action_skip(self) -> None:
+        """Release this item without a record and open the next one."""
+        self.signoff.skipped.add(self.item.id)
+        self.signoff.release(self.claim)
+        self.signoff.open_next(replace=True)
+
+    def action_edit(self) -> None:
+        """Edit the draft, see the diff, then justify."""
+
+        def edited(text: str | None) -> None:
+            if text is None:
+                return
+            if text == self.item.draft:
+                self.notify("No change to the draft: approve it instead.", markup=False)
+                return
+            self._ask("edit", output=text)
+
+        self.app.push_screen(EditScreen(self._title("Edit"), self.item.draft), edited)
+
+    def action_decide(self, action: Action) -> None:
+        """Open the justification dialog for approve, override, reject or escalate."""
+        self._ask(action)
+
+    def _ask(self, action: Action, output: str | None = None) -> None:
+        store = self.signoff.store
+        claim = self.claim
+
+        def commit(justification: str, value: str | None, reason: str | None) -> Event:
+            return store.decide(
+                claim, action, justification, output=output or value, reason_code=reason
+            )
+
+        is_value = self.item.kind in VALUE_KINDS
+        labels = self.item.meta.get("labels")
+        choices = [str(v) for v in labels] if isinstance(labels, list) else None
+        ask_value = None
+        if action == "override":
+            ask_value = "new value" if is_value else "replacement text"
+        dialog = JustificationDialog(
+            self._title(action.capitalize()),
+            commit,
+            draft=self.item.draft,
+            diff=diff_text(self.item.draft, output) if output is not None else None,
+            ask_value=ask_value,
+            value_choices=choices if action == "override" and is_value else None,
+            reason_codes=self.signoff.reason_codes if action in ("override", "reject") else None,
+        )
+        self.app.push_screen(dialog, self._recorded)
+
+    def _recorded(self, event: Event | None) -> None:
+        if event is None:
+            return  # cancelled: nothing recorded, the claim is still ours
+        self.notify(
+            visible(f"Recorded {event.action} on {event.external_id}. u undoes it."),
+            markup=False,
+        )
+        self.signoff.open_next(replace=True)
+
+    def action_undo(self) -> None:
+        """Retract your last decision (with its own reason) and reopen that item."""
+        self.signoff.undo(current=self)
+
+    def _title(self, verb: str) -> Text:
+        title = Text(f"{verb} ", style="bold")
+        title.append_text(safe_text(self.item.external_id, style="bold"))
+        title.append("  ")
+        title.append_text(safe_text(self.item.title))
+        return title

@@ -1,0 +1,129 @@
+"""The queue screen: what is waiting, in review order, with filters and search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from store.views import QueueFilter, QueueRow, page
+from tui.bindings import Remappable, bind
+from tui.safe import safe_text
+from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
+
+if TYPE_CHECKING:
+    from tui.app import SignoffApp
+
+
+class QueueScreen(Remappable, Screen[None]):
+    """Pending and claimed items; Enter opens one (and claims it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("queue.next", "next_item"),
+        bind("queue.filter", "filter"),
+        bind("queue.search", "search"),
+        bind("queue.refresh", "refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.where = QueueFilter()
+        """The active filter."""
+
+    @property
+    def signoff(self) -> SignoffApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Top bar, filter line, search box (hidden), column titles, list, footer."""
+        yield Static(id="topbar")
+        with Horizontal(id="filterbar"):
+            yield Static(id="filter-summary")
+            yield Input(placeholder="search titles and drafts, Enter to apply", id="search")
+        yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
+        yield QueueList(self._fetch, self.signoff.now, id="queue")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Load the first page."""
+        self.query_one("#search", Input).display = False
+        self.refresh_queue()
+        self.query_one(QueueList).focus()
+
+    def on_screen_resume(self) -> None:
+        """Coming back from an item: counts and rows may have changed."""
+        current = self.query_one(QueueList).current
+        self.refresh_queue(keep=current)
+
+    def _fetch(self, **kwargs: object) -> list[QueueRow]:
+        return page(self.signoff.store.conn, self.where, **kwargs)  # type: ignore[arg-type]
+
+    def refresh_queue(self, keep: QueueRow | None = None) -> None:
+        """Reload the list and the top bar."""
+        queue = self.query_one(QueueList)
+        queue.empty_message = (
+            "No items match this filter. Press f to change it."
+            if self.where != QueueFilter()
+            else "Nothing to review. Add drafts with `signoff import FILE.jsonl`."
+        )
+        queue.reload(keep.key if keep else None)
+        self.query_one("#topbar", Static).update(self.signoff.topbar())
+        summary = Text("showing ", style="dim")
+        summary.append_text(safe_text(self.where.describe(), style="bold"))
+        summary.append("  (f filter, / search)", style="dim")
+        self.query_one("#filter-summary", Static).update(summary)
+
+    def on_queue_list_opened(self, message: QueueList.Opened) -> None:
+        """Enter on a row: claim it and open it."""
+        self.signoff.open_item(message.item_id)
+
+    def action_next_item(self) -> None:
+        """Claim the next item in priority order."""
+        self.signoff.open_next()
+
+    def action_refresh(self) -> None:
+        """Reload rows and counts."""
+        self.refresh_queue(keep=self.query_one(QueueList).current)
+
+    def action_search(self) -> None:
+        """Show the search box."""
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.where.search
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Apply the search and return to the list."""
+        event.stop()
+        self._set_search(event.value.strip())
+
+    def key_escape(self) -> None:
+        """Escape in the search box clears and closes it."""
+        box = self.query_one("#search", Input)
+        if box.has_focus:
+            self._set_search("")
+
+    def _set_search(self, text: str) -> None:
+        box = self.query_one("#search", Input)
+        box.display = False
+        self.where = replace(self.where, search=text)
+        self.refresh_queue()
+        self.query_one(QueueList).focus()
+
+    def action_filter(self) -> None:
+        """Open the filter dialog."""
+        from tui.screens.filter import FilterScreen
+
+        def apply(result: QueueFilter | None) -> None:
+            if result is not None:
+                self.where = result
+                self.refresh_queue()
+
+        self.app.push_screen(FilterScreen(self.where, self.signoff.sources()), apply)
