@@ -75,3 +75,34 @@ class Draft:
     """When the source made the draft (aware, UTC); None means "when imported"."""
     meta: dict[str, Any] = field(default_factory=dict)
     """Anything else the source wants kept with the item (JSON-compatible)."""
+
+    def __post_init__(self) -> None:
+        # The same limits as the schema's CHECKs, so an adapter that builds a Draft
+        # by hand gets a clear error here instead of a failed batch in the store.
+        problem = _draft_problem(self)
+        if problem:
+            raise ValueError(
+                f"draft {self.external_id[:60]!r} from {self.source[:40]!r}: {problem}"
+            )
+
+
+def _draft_problem(d: Draft) -> str | None:
+    if not 1 <= len(d.source) <= 100:
+        return "source must be 1 to 100 characters"
+    if not 1 <= len(d.external_id) <= 200:
+        return "id must be 1 to 200 characters"
+    if not d.draft:
+        return "draft is empty"
+    if not 1 <= len(d.kind) <= 32:
+        return "kind must be 1 to 32 characters"
+    if d.stakes not in STAKES:
+        return f"stakes {d.stakes!r} is not one of {', '.join(STAKES)}"
+    if d.confidence_basis not in CONFIDENCE_BASES:
+        return f"confidence_basis {d.confidence_basis!r} is not one of {CONFIDENCE_BASES}"
+    if d.confidence is None:
+        return None if d.confidence_basis == "none" else "a confidence basis needs a confidence"
+    if not 0.0 <= d.confidence <= 1.0:  # also false for NaN
+        return f"confidence {d.confidence!r} is not in [0, 1]"
+    if d.confidence_basis == "none":
+        return "confidence_basis 'none' means unknown, but a confidence is given"
+    return None

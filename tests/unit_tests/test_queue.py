@@ -176,3 +176,22 @@ def test_claim_next_can_pass_over_skipped_items(store: Store) -> None:
     assert second is not None
     assert second.item_id != first.item_id
     assert store.claim_next("alice", exclude={first.item_id, second.item_id}) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"source": "x" * 101}, "source must be"),
+        ({"external_id": ""}, "id must be"),
+        ({"draft": ""}, "draft is empty"),
+        ({"confidence": float("nan")}, "not in"),
+        ({"confidence": 0.5, "confidence_basis": "none"}, "means unknown"),
+        ({"confidence": None, "confidence_basis": "logprobs"}, "needs a confidence"),
+        ({"stakes": "extreme"}, "stakes"),
+    ],
+)
+def test_a_draft_that_the_schema_would_refuse_cannot_be_built(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_draft("T-1", **fields)

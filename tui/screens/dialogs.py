@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Footer, Input, Label, Select, Static
 
 from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text, visible
+from tui.widgets.safe_inputs import SafeInput, SafeTextArea
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -86,7 +87,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
                         prompt="choose the right value", id="value",
                     )  # fmt: skip
                 else:
-                    yield Input(placeholder="the value the AI should have given", id="value")
+                    yield SafeInput(placeholder="the value the AI should have given", id="value")
             if self.reason_codes is not None:
                 yield Label("reason")
                 yield Select(
@@ -94,7 +95,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
                     id="reason",
                 )  # fmt: skip
             yield Label("Why? In your own words: what did you check?")
-            yield Input(placeholder="justification", id="justification")
+            yield SafeInput(placeholder="justification", id="justification")
             yield Static(id="feedback")
             yield Static(id="error")
             yield Footer(compact=True)
@@ -196,16 +197,16 @@ class EditScreen(Remappable, ModalScreen[str | None]):
         """The title and the editor."""
         with Vertical(id="editor"):
             yield Label(self.title_text, classes="dialog-title")
-            yield TextArea(self.text, soft_wrap=True, id="edit-area")
+            yield SafeTextArea(self.text, soft_wrap=True, id="edit-area")
             yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Focus the editor."""
-        self.query_one(TextArea).focus()
+        self.query_one(SafeTextArea).focus()
 
     def action_save(self) -> None:
         """Return the edited text."""
-        self.dismiss(self.query_one(TextArea).text)
+        self.dismiss(self.query_one(SafeTextArea).text)
 
     def action_cancel(self) -> None:
         """Discard the edit."""

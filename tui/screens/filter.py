@@ -14,6 +14,7 @@ from providers.base import STAKES, Stakes
 from store.views import BANDS, STATUS_FILTERS, Band, QueueFilter, StatusFilter
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
+from tui.widgets.safe_inputs import SafeInput
 
 
 class FilterScreen(Remappable, ModalScreen[QueueFilter | None]):
@@ -47,7 +48,7 @@ class FilterScreen(Remappable, ModalScreen[QueueFilter | None]):
                 id="source",
             )
             yield Label("kind (reply, summary, score, label, …)")
-            yield Input(value=where.kind or "", placeholder="any kind", id="kind")
+            yield SafeInput(value=where.kind or "", placeholder="any kind", id="kind")
             yield Label("stakes")
             yield Select(
                 [(s, s) for s in STAKES], prompt="any stakes",

@@ -16,6 +16,7 @@ from store.views import QueueFilter, QueueRow, page
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
 from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
+from tui.widgets.safe_inputs import SafeInput
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -46,7 +47,7 @@ class QueueScreen(Remappable, Screen[None]):
         yield Static(id="topbar")
         with Horizontal(id="filterbar"):
             yield Static(id="filter-summary")
-            yield Input(placeholder="search titles and drafts, Enter to apply", id="search")
+            yield SafeInput(placeholder="search titles and drafts, Enter to apply", id="search")
         yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
         yield QueueList(self._fetch, self.signoff.now, id="queue")
         yield Footer(compact=True)
