@@ -194,4 +194,4 @@ def test_a_draft_that_the_schema_would_refuse_cannot_be_built(
     fields: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        make_draft("T-1", **fields)
+        make_draft(**{"external_id": "T-1", **fields})  # type: ignore[arg-type]
