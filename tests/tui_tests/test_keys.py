@@ -1,0 +1,77 @@
+"""Keys come from the keymap; help and the palette are generated from the live bindings."""
+
+from __future__ import annotations
+
+from keymaps import ACTIONS
+from store import Store
+from tests.tui_tests.conftest import AppFactory
+from tui.screens.dialogs import JustificationDialog
+from tui.screens.help import HelpScreen, live_keys
+from tui.screens.item import ItemScreen
+from tui.screens.queue import QueueScreen
+from tui.widgets.queue_list import QueueList
+
+
+async def test_a_remapped_key_moves_the_action_and_help_follows(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store, keys={"item.approve": "y", "item.escalate": []})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        assert isinstance(app.screen, ItemScreen)
+        await pilot.press("a")
+        assert isinstance(app.screen, ItemScreen)  # a no longer approves
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, ItemScreen)  # escalate is unbound
+        keys = live_keys(app.screen)
+        assert keys["item.approve"] == ["y"]
+        assert "item.escalate" not in keys
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Approve&#160;the&#160;draft" in app.export_screenshot()
+        await pilot.press("escape")
+        await pilot.press("y")
+        assert isinstance(app.screen, JustificationDialog)
+
+
+async def test_help_lists_every_action_of_the_screen_with_its_key(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store, keymap="vim")
+    async with app.run_test(size=(100, 40)) as pilot:
+        keys = live_keys(app.screen)
+        assert keys["queue.down"] == ["j", "↓"]
+        assert {"app.quit", "app.help", "queue.next", "queue.filter"} <= set(keys)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        svg = app.export_screenshot()
+        for binding_id in keys:
+            if binding_id != "app.palette":
+                assert ACTIONS[binding_id].split(" ")[0] in svg
+
+
+async def test_vim_keys_move_the_queue_cursor(review_store: Store, make_app: AppFactory) -> None:
+    app = make_app(review_store, keymap="vim")
+    async with app.run_test(size=(100, 30)) as pilot:
+        queue = app.screen.query_one(QueueList)
+        await pilot.press("j", "j")
+        assert queue.cursor == 2
+        await pilot.press("k")
+        assert queue.cursor == 1
+        await pilot.press("G")
+        assert queue.cursor == len(queue.rows) - 1
+        await pilot.press("g")
+        assert queue.cursor == 0
+
+
+async def test_the_palette_lists_actions_with_their_current_keys(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store, keys={"queue.next": "N"})
+    async with app.run_test(size=(100, 30)):
+        assert isinstance(app.screen, QueueScreen)
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert commands[ACTIONS["queue.next"]].startswith("N")
+        assert "queue.next" in commands[ACTIONS["queue.next"]]
+        assert ACTIONS["app.help"] in commands
