@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -185,7 +185,7 @@ class SignoffApp(Remappable, App[None]):
                 self.release(screen.claim)
         self.exit()
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette lists every action of the screen with its current key."""
         keys = live_keys(screen)
         for active in screen.active_bindings.values():

@@ -13,6 +13,7 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App
@@ -53,7 +54,7 @@ def hostile_store(store: Store) -> None:
     )
 
 
-def current(app: App[None]) -> Screen[object]:
+def current(app: App[None]) -> Screen[Any]:
     """The top screen, without mypy narrowing it across steps."""
     return app.screen
 

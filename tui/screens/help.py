@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +16,7 @@ from keymaps import ACTIONS
 from tui.bindings import Remappable, bind
 
 
-def live_keys(screen: Screen[object]) -> dict[str, list[str]]:
+def live_keys(screen: Screen[Any]) -> dict[str, list[str]]:
     """Binding id → keys as displayed, read from the screen's active bindings."""
     found: dict[str, list[str]] = {}
     for active in screen.active_bindings.values():
@@ -37,7 +37,7 @@ class HelpScreen(Remappable, ModalScreen[None]):
         bind("app.help", "dismiss"),
     ]
 
-    def __init__(self, target: Screen[object]) -> None:
+    def __init__(self, target: Screen[Any]) -> None:
         super().__init__()
         self.target = target
 
