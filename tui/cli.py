@@ -203,6 +203,9 @@ def import_command(
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    demo_queue: Annotated[
+        bool, typer.Option("--demo", help="Show the demo's database instead of yours.")
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
     reviewer: ReviewerOption = None,
@@ -210,7 +213,7 @@ def status(
     """Show how many items each source has pending, claimed, decided and escalated."""
     settings = settings_for(config)
     who = reviewer_for(reviewer, settings)
-    path = resolve_db(db)
+    path = demo_db() if demo_queue else resolve_db(db)
     with open_store(path, settings) as store:
         counts = store.counts()
         actions = store.decision_counts()
@@ -325,10 +328,10 @@ def demo(
     if not sys.stdout.isatty():
         # No terminal to draw on (a pipe, CI): show what was loaded instead.
         out.print(safe_text(f"demo database: {path}"))
-        status(as_json=False, db=path, config=config, reviewer=None)
+        status(as_json=False, demo_queue=True, config=config, reviewer=reviewer)
         return
     run_app(path, settings, reviewer_for(reviewer, settings), keymap)
-    out.print(safe_text(f"demo database: {path}  (signoff status --db {path})"))
+    out.print(safe_text(f"demo database: {path}  (see it with: signoff status --demo)"))
 
 
 def _load_demo(store: Store) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from store import Store
 from tests.tui_tests.conftest import AppFactory
@@ -226,3 +228,21 @@ async def test_two_apps_on_one_database_never_show_the_same_item(
             assert review_store.get_item(mine.id).state == "claimed"
     finally:
         other_store.close()
+
+
+async def test_guidelines_for_the_source_are_shown_without_live_links(
+    review_store: Store, make_app: AppFactory, tmp_path: Path
+) -> None:
+    guide = tmp_path / "support.md"
+    guide.write_text("# Refunds\n\nOnly refund [within 30 days](file:///etc/passwd).\n")
+    app = make_app(review_store, guidelines={"support": guide})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        screen = _item(app)
+        markdown = screen.query_one("#guidelines", Markdown)
+        assert markdown._open_links is False
+        screen.query_one("#side").scroll_end(animate=False)
+        await pilot.pause()
+        svg = app.export_screenshot()
+        assert "Refunds" in svg
+        assert "within" in svg  # the link text, shown as text

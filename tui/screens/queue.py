@@ -57,6 +57,12 @@ class QueueScreen(Remappable, Screen[None]):
         self.query_one("#search", Input).display = False
         self.refresh_queue()
         self.query_one(QueueList).focus()
+        # Other reviewers claim and decide too; a keyset reload is cheap at any size.
+        self.set_interval(15, self._periodic_refresh)
+
+    def _periodic_refresh(self) -> None:
+        if self.is_current and not self.query_one("#search", Input).has_focus:
+            self.refresh_queue(keep=self.query_one(QueueList).current)
 
     def on_screen_resume(self) -> None:
         """Coming back from an item: counts and rows may have changed."""
