@@ -55,7 +55,7 @@ async def test_approve_records_one_event_with_the_typed_justification(
 async def test_escape_records_nothing(review_store: Store, make_app: AppFactory) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "x")
+        await pilot.press("enter", "a")
         await type_and(pilot, WHY, "escape")
         assert list(review_store.events()) == []
         screen = _item(app)
@@ -123,6 +123,9 @@ async def test_override_a_label_and_reject_with_reason_codes(
         await pilot.press("x")
         dialog = app.screen
         assert isinstance(dialog, JustificationDialog)
+        assert app.focused is dialog.query_one("#reason")  # the reason comes first
+        dialog.query_one("#justification").focus()
+        await pilot.pause()
         await type_and(pilot, "No reason code chosen yet so refused", "enter")
         assert "Choose a reason" in str(dialog.query_one("#error", Static).render())
         dialog.query_one("#reason", Select).value = "missing-data"
@@ -246,3 +249,14 @@ async def test_guidelines_for_the_source_are_shown_without_live_links(
         svg = app.export_screenshot()
         assert "Refunds" in svg
         assert "within" in svg  # the link text, shown as text
+
+
+async def test_reject_from_the_keyboard_alone(review_store: Store, make_app: AppFactory) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "x")
+        await pilot.press("enter", "down", "enter")  # open the reason list, pick the first
+        assert isinstance(app.focused, Input)  # choosing a reason moved on to "why"
+        await type_and(pilot, "The refund amount contradicts the invoice", "enter")
+        (event,) = review_store.events()
+        assert (event.action, event.reason_code) == ("reject", "factual-error")

@@ -87,7 +87,12 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
                         prompt="choose the right value", id="value",
                     )  # fmt: skip
                 else:
-                    yield SafeInput(placeholder="the value the AI should have given", id="value")
+                    hint = (
+                        "the value the AI should have given"
+                        if self.ask_value == "new value"
+                        else "the text that should go out instead"
+                    )
+                    yield SafeInput(placeholder=hint, id="value")
             if self.reason_codes is not None:
                 yield Label("reason")
                 yield Select(
@@ -100,11 +105,28 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
             yield Static(id="error")
             yield Footer(compact=True)
 
+    def _fields(self) -> list[str]:
+        """The fields to fill, in order: value, reason, justification."""
+        order = []
+        if self.ask_value is not None:
+            order.append("#value")
+        if self.reason_codes is not None:
+            order.append("#reason")
+        return [*order, "#justification"]
+
+    def _advance(self, after: str) -> None:
+        fields = self._fields()
+        self.query_one(fields[min(fields.index(after) + 1, len(fields) - 1)]).focus()
+
     def on_mount(self) -> None:
         """Start in the first field the reviewer must fill."""
-        first = "#value" if self.ask_value is not None else "#justification"
-        self.query_one(first).focus()
+        self.query_one(self._fields()[0]).focus()
         self._show_feedback("")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """A choice made moves on to the next field."""
+        if event.value is not Select.NULL and event.select.id:
+            self._advance(f"#{event.select.id}")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Live feedback as the reviewer types."""
@@ -116,7 +138,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         """Enter in the value box moves on; Enter in the justification records."""
         event.stop()
         if event.input.id == "value":
-            self.query_one("#justification").focus()
+            self._advance("#value")
         else:
             self.action_submit()
 
