@@ -44,8 +44,8 @@ class SignoffApp(Remappable, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "signoff"
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("app.quit", "quit_app"),
         bind("app.help", "help"),
+        bind("app.quit", "quit_app"),
         bind("app.palette", "command_palette", show=False, priority=True),
     ]
 

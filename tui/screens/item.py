@@ -36,8 +36,9 @@ class ItemScreen(Remappable, Screen[None]):
         bind("item.escalate", "decide('escalate')"),
         bind("item.skip", "skip"),
         bind("item.undo", "undo"),
-        bind("item.toggle_input", "toggle_input"),
-        bind("item.back", "back"),
+        # Shown in the pane title and the item line instead: the footer must fit 80 columns.
+        bind("item.toggle_input", "toggle_input", show=False),
+        bind("item.back", "back", show=False),
     ]
 
     def __init__(self, item: Item, claim: Claim) -> None:
@@ -81,7 +82,8 @@ class ItemScreen(Remappable, Screen[None]):
         with VerticalScroll(id="input-pane") as input_pane:
             input_pane.border_title = "Input the AI saw (i to hide)"
             yield Static(safe_text(item.input or "(no input recorded)", multiline=True), id="input")
-        yield Footer(compact=True)
+        # 80 columns hold the decisions, undo, quit and help, but not the palette hint too.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Fill the top bar and keep the claim alive while the reviewer reads."""
@@ -98,6 +100,7 @@ class ItemScreen(Remappable, Screen[None]):
         head.append(f"{STAKES_NAME[item.stakes]} stakes", style=STAKES_STYLE[item.stakes])
         head.append("  ")
         head.append_text(safe_text(item.title or "(untitled)", style="bold"))
+        head.append("  · esc back to queue", style="dim")
         return head
 
     def _about(self) -> Text:
