@@ -8,12 +8,13 @@ oldest), so a page costs the same at row 10 as at row 900,000.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
 from providers.base import ConfidenceBasis, Stakes
-from store.clock import parse_iso
+from store.clock import iso, parse_iso
 from store.models import ItemState
 
 StatusFilter = Literal["open", "pending", "claimed", "decided", "escalated"]
@@ -32,6 +33,8 @@ _BAND_SQL: Final[dict[str, str]] = {
     ">=0.9": "confidence >= 0.9",
     "unknown": "confidence IS NULL",
 }
+RowKey = tuple[int, str, int]
+"""A row's place in review order: (stakes rank, created_at, id)."""
 _LEVELS: Final = (3, 2, 1)  # stakes_rank, highest first: the review order
 _RANK: Final[dict[str, int]] = {"high": 3, "medium": 2, "low": 1}
 
@@ -77,9 +80,9 @@ class QueueRow:
     claimed_by: str | None
 
     @property
-    def key(self) -> tuple[int, str, int]:
-        """Position in review order: (stakes rank, created_at, id)."""
-        return (_RANK[self.stakes], self.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), self.id)
+    def key(self) -> RowKey:
+        """Position in review order: (stakes rank, created_at as stored, id)."""
+        return (_RANK[self.stakes], iso(self.created_at), self.id)
 
 
 _COLUMNS = (
@@ -90,11 +93,11 @@ _COLUMNS = (
 
 
 def page(
-    conn: Any,
+    conn: sqlite3.Connection,
     where: QueueFilter,
     *,
-    after: tuple[int, str, int] | None = None,
-    before: tuple[int, str, int] | None = None,
+    after: RowKey | None = None,
+    before: RowKey | None = None,
     from_end: bool = False,
     limit: int = 50,
 ) -> list[QueueRow]:
@@ -127,10 +130,10 @@ def page(
 
 
 def _level(
-    conn: Any,
+    conn: sqlite3.Connection,
     where: QueueFilter,
     level: int,
-    anchor: tuple[int, str, int] | None,
+    anchor: RowKey | None,
     backward: bool,
     limit: int,
 ) -> Iterator[QueueRow]:
@@ -186,6 +189,6 @@ def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
     return clauses, args
 
 
-def sources(conn: Any) -> list[str]:
+def sources(conn: sqlite3.Connection) -> list[str]:
     """Sources that have items, for the filter menu (from the small counts table)."""
     return [r[0] for r in conn.execute("SELECT DISTINCT source FROM item_counts WHERE n > 0")]

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from store.views import QueueFilter, QueueRow, page
+from store.views import QueueFilter, QueueRow, RowKey, page
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
 from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
@@ -69,8 +69,18 @@ class QueueScreen(Remappable, Screen[None]):
         current = self.query_one(QueueList).current
         self.refresh_queue(keep=current)
 
-    def _fetch(self, **kwargs: object) -> list[QueueRow]:
-        return page(self.signoff.store.conn, self.where, **kwargs)  # type: ignore[arg-type]
+    def _fetch(
+        self,
+        *,
+        after: RowKey | None = None,
+        before: RowKey | None = None,
+        from_end: bool = False,
+        limit: int = 50,
+    ) -> list[QueueRow]:
+        return page(
+            self.signoff.store.conn, self.where, after=after, before=before,
+            from_end=from_end, limit=limit,
+        )  # fmt: skip
 
     def refresh_queue(self, keep: QueueRow | None = None) -> None:
         """Reload the list and the top bar."""

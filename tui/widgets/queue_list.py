@@ -18,11 +18,10 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from store.views import QueueRow
+from store.views import QueueRow, RowKey
 from tui.bindings import Remappable, bind
 from tui.format import age, confidence_cell, plain, stakes_cell, worst_cell
 
-Key = tuple[int, str, int]
 Fetch = Callable[..., list[QueueRow]]
 """`fetch(after=…, before=…, from_end=…, limit=…)` → rows in review order."""
 
@@ -75,7 +74,7 @@ class QueueList(Remappable, Widget, can_focus=True):
         """The highlighted row, if any."""
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def reload(self, keep: Key | None = None) -> None:
+    def reload(self, keep: RowKey | None = None) -> None:
         """Fetch from the top again, keeping the cursor near `keep` if given."""
         size = max(self.page_size * 2, 40)
         if keep is None:
