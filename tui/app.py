@@ -79,7 +79,7 @@ class SignoffApp(Remappable, App[None]):
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue."""
         self.set_keymap(self.keymap.for_textual())
-        self.push_screen(QueueScreen())
+        self.push_screen(QueueScreen(self.store))
 
     # --- what screens share -------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -12,6 +13,7 @@ from tests.tui_tests.conftest import AppFactory
 from tui.screens.dialogs import EditScreen, JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.queue import QueueScreen
+from tui.widgets.queue_list import QueueList
 
 WHY = "Checked the refund against the billing history"
 
@@ -260,3 +262,28 @@ async def test_reject_from_the_keyboard_alone(review_store: Store, make_app: App
         await type_and(pilot, "The refund amount contradicts the invoice", "enter")
         (event,) = review_store.events()
         assert (event.action, event.reason_code) == ("reject", "factual-error")
+
+
+async def test_search_and_filter_run_off_the_ui_thread(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        queue = app.screen.query_one(QueueList)
+        assert len(queue.rows) == 4
+        await pilot.press("slash")
+        await type_and(pilot, "northwind", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [r.external_id for r in queue.rows] == ["L-7"]
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        assert screen.rows.slow
+        screen.where = replace(screen.where, search="", stakes="low")
+        screen.refresh_queue()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [r.external_id for r in queue.rows] == ["T-2"]
+        assert app.focused is queue, app.focused
+        await pilot.press("enter")  # open from a filtered list
+        assert _item(app).item.external_id == "T-2"

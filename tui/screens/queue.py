@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -12,6 +14,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from store import Store
 from store.views import QueueFilter, QueueRow, RowKey, page
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
@@ -32,10 +35,19 @@ class QueueScreen(Remappable, Screen[None]):
         bind("queue.refresh", "refresh"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store) -> None:
         super().__init__()
-        self.where = QueueFilter()
+        self.rows = QueueRows(store)
+        """The list's row source; holds the active filter."""
+
+    @property
+    def where(self) -> QueueFilter:
         """The active filter."""
+        return self.rows.where
+
+    @where.setter
+    def where(self, value: QueueFilter) -> None:
+        self.rows.where = value
 
     @property
     def signoff(self) -> SignoffApp:
@@ -49,7 +61,7 @@ class QueueScreen(Remappable, Screen[None]):
             yield Static(id="filter-summary")
             yield SafeInput(placeholder="search titles and drafts, Enter to apply", id="search")
         yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
-        yield QueueList(self._fetch, self.signoff.now, id="queue")
+        yield QueueList(self.rows, self.signoff.now, id="queue")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -68,19 +80,6 @@ class QueueScreen(Remappable, Screen[None]):
         """Coming back from an item: counts and rows may have changed."""
         current = self.query_one(QueueList).current
         self.refresh_queue(keep=current)
-
-    def _fetch(
-        self,
-        *,
-        after: RowKey | None = None,
-        before: RowKey | None = None,
-        from_end: bool = False,
-        limit: int = 50,
-    ) -> list[QueueRow]:
-        return page(
-            self.signoff.store.conn, self.where, after=after, before=before,
-            from_end=from_end, limit=limit,
-        )  # fmt: skip
 
     def refresh_queue(self, keep: QueueRow | None = None) -> None:
         """Reload the list and the top bar."""
@@ -128,11 +127,12 @@ class QueueScreen(Remappable, Screen[None]):
             self._set_search("")
 
     def _set_search(self, text: str) -> None:
-        box = self.query_one("#search", Input)
-        box.display = False
+        # Hiding the focused box clears focus once the screen refreshes; give it to
+        # the list after that, or no key would reach it.
+        self.query_one("#search", Input).display = False
+        self.call_after_refresh(self.query_one(QueueList).focus)
         self.where = replace(self.where, search=text)
         self.refresh_queue()
-        self.query_one(QueueList).focus()
 
     def action_filter(self) -> None:
         """Open the filter dialog."""
@@ -144,3 +144,64 @@ class QueueScreen(Remappable, Screen[None]):
                 self.refresh_queue()
 
         self.app.push_screen(FilterScreen(self.where, self.signoff.sources()), apply)
+
+
+class QueueRows:
+    """Keyset pages of the queue under a filter, for `QueueList`.
+
+    Unfiltered pages are index ranges (a few ms at any depth) and run on the app's
+    connection. A search or a filter may scan the queue, so those pages run in a worker
+    thread on a connection of its own, which a newer request interrupts.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.where = QueueFilter()
+        """The active filter."""
+        self._lock = threading.Lock()
+        self._active: sqlite3.Connection | None = None
+
+    @property
+    def slow(self) -> bool:
+        """True when the filter narrows by anything other than status."""
+        return replace(self.where, status="open") != QueueFilter()
+
+    def __call__(
+        self,
+        *,
+        after: RowKey | None = None,
+        before: RowKey | None = None,
+        from_end: bool = False,
+        limit: int = 50,
+    ) -> list[QueueRow]:
+        """A page on the app's connection."""
+        return page(
+            self.store.conn, self.where, after=after, before=before, from_end=from_end,
+            limit=limit,
+        )  # fmt: skip
+
+    def in_thread(
+        self,
+        *,
+        after: RowKey | None = None,
+        before: RowKey | None = None,
+        from_end: bool = False,
+        limit: int = 50,
+    ) -> list[QueueRow]:
+        """A page on a read-only connection owned by the calling thread."""
+        where = self.where
+        conn = sqlite3.connect(f"{self.store.path.resolve().as_uri()}?mode=ro", uri=True)
+        with self._lock:
+            self._active = conn
+        try:
+            return page(conn, where, after=after, before=before, from_end=from_end, limit=limit)
+        finally:
+            with self._lock:
+                self._active = None
+            conn.close()
+
+    def interrupt(self) -> None:
+        """Stop the thread's query (sqlite3's interrupt is safe from another thread)."""
+        with self._lock:
+            if self._active is not None:
+                self._active.interrupt()

@@ -7,8 +7,9 @@ fast as a small one; moving past the window's edge fetches the next page.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -22,8 +23,43 @@ from store.views import QueueRow, RowKey
 from tui.bindings import Remappable, bind
 from tui.format import age, confidence_cell, plain, stakes_cell, worst_cell
 
-Fetch = Callable[..., list[QueueRow]]
-"""`fetch(after=…, before=…, from_end=…, limit=…)` → rows in review order."""
+Fetcher = Callable[..., list[QueueRow]]
+"""`get(after=…, before=…, from_end=…, limit=…)`: one of a RowSource's two fetch paths."""
+
+
+class RowSource(Protocol):
+    """Where the list gets its rows: keyset pages of the queue under the current filter."""
+
+    @property
+    def slow(self) -> bool:
+        """True when a page may scan (search or filters): then fetches run in a thread."""
+        ...
+
+    def __call__(
+        self,
+        *,
+        after: RowKey | None = None,
+        before: RowKey | None = None,
+        from_end: bool = False,
+        limit: int = 50,
+    ) -> list[QueueRow]:
+        """Fetch a page on the app's own connection."""
+        ...
+
+    def in_thread(
+        self,
+        *,
+        after: RowKey | None = None,
+        before: RowKey | None = None,
+        from_end: bool = False,
+        limit: int = 50,
+    ) -> list[QueueRow]:
+        """Fetch a page on a connection of the calling thread; `interrupt()` stops it."""
+        ...
+
+    def interrupt(self) -> None:
+        """Abort the page being fetched in a thread, if any."""
+        ...
 
 
 class QueueList(Remappable, Widget, can_focus=True):
@@ -53,16 +89,19 @@ class QueueList(Remappable, Widget, can_focus=True):
             self.item_id = item_id
 
     def __init__(
-        self, fetch: Fetch, now: Callable[[], dt.datetime], *, id: str | None = None
+        self, source: RowSource, now: Callable[[], dt.datetime], *, id: str | None = None
     ) -> None:
         super().__init__(id=id)
-        self._fetch = fetch
+        self.source = source
         self._now = now
         self.rows: list[QueueRow] = []
         """The loaded window, in review order."""
         self.top = 0
         """Index of the first visible row within `rows`."""
         self.empty_message = "Nothing to review."
+        self.fetching = False
+        """A background fetch is running (slow filters only)."""
+        self._generation = 0
 
     @property
     def page_size(self) -> int:
@@ -77,16 +116,64 @@ class QueueList(Remappable, Widget, can_focus=True):
     def reload(self, keep: RowKey | None = None) -> None:
         """Fetch from the top again, keeping the cursor near `keep` if given."""
         size = max(self.page_size * 2, 40)
-        if keep is None:
-            self.rows = self._fetch(limit=size)
-            self.top = self.cursor = 0
-        else:
-            before = self._fetch(before=(keep[0], keep[1], keep[2] + 1), limit=self.page_size)
-            after = self._fetch(after=before[-1].key if before else None, limit=size)
-            self.rows = before + after
-            index = next((i for i, r in enumerate(self.rows) if r.key >= keep), len(before) - 1)
-            self.cursor = max(0, min(index, len(self.rows) - 1))
-            self.top = max(0, self.cursor - self.page_size // 2)
+
+        def fetch(get: Fetcher) -> list[QueueRow]:
+            if keep is None:
+                return get(limit=size)
+            above = get(before=(keep[0], keep[1], keep[2] + 1), limit=self.page_size)
+            return above + get(after=above[-1].key if above else None, limit=size)
+
+        self._load(fetch, lambda rows: self._replace(rows, keep), fresh=True)
+
+    def _replace(self, rows: list[QueueRow], keep: RowKey | None) -> None:
+        self.rows = rows
+        self.cursor = 0
+        if keep is not None and rows:
+            index = next((i for i, r in enumerate(rows) if r.key >= keep), len(rows) - 1)
+            self.cursor = index
+        self.top = max(0, self.cursor - self.page_size // 2) if keep is not None else 0
+
+    def _load(
+        self,
+        fetch: Callable[[Fetcher], list[QueueRow]],
+        apply: Callable[[list[QueueRow]], None],
+        *,
+        fresh: bool = False,
+    ) -> None:
+        """Run `fetch` now (fast pages) or in a thread (slow filters), then `apply` it.
+
+        `fresh` loads replace the window: while they run in a thread the list says
+        "Searching…" rather than showing rows of the previous filter.
+        """
+        self._generation += 1
+        generation = self._generation
+        if not self.source.slow:
+            apply(fetch(self.source))
+            self.fetching = False
+            self.refresh()
+            return
+        self.source.interrupt()  # a newer request makes the older one pointless
+        self.fetching = True
+        if fresh:
+            self.rows, self.cursor, self.top = [], 0, 0
+        self.refresh()
+
+        def work() -> None:
+            try:
+                rows = fetch(self.source.in_thread)
+            except sqlite3.OperationalError:
+                return  # interrupted by a newer request
+            self.app.call_from_thread(self._finish, generation, apply, rows)
+
+        self.run_worker(work, thread=True, group="rows")
+
+    def _finish(
+        self, generation: int, apply: Callable[[list[QueueRow]], None], rows: list[QueueRow]
+    ) -> None:
+        if generation != self._generation:
+            return
+        apply(rows)
+        self.fetching = False
         self.refresh()
 
     def action_cursor(self, delta: int) -> None:
@@ -103,10 +190,14 @@ class QueueList(Remappable, Widget, can_focus=True):
 
     def action_bottom(self) -> None:
         """Jump to the last row."""
-        self.rows = self._fetch(from_end=True, limit=max(self.page_size * 2, 40))
-        self.cursor = max(0, len(self.rows) - 1)
-        self.top = max(0, len(self.rows) - self.page_size)
-        self.refresh()
+        size = max(self.page_size * 2, 40)
+
+        def apply(rows: list[QueueRow]) -> None:
+            self.rows = rows
+            self.cursor = max(0, len(rows) - 1)
+            self.top = max(0, len(rows) - self.page_size)
+
+        self._load(lambda get: get(from_end=True, limit=size), apply, fresh=True)
 
     def action_open(self) -> None:
         """Open the highlighted item."""
@@ -114,29 +205,39 @@ class QueueList(Remappable, Widget, can_focus=True):
             self.post_message(self.Opened(self.current.id))
 
     def _move(self, delta: int) -> None:
-        if not self.rows:
+        if not self.rows or self.fetching:
             return
         target = self.cursor + delta
-        while target >= len(self.rows):
-            more = self._fetch(after=self.rows[-1].key, limit=max(self.page_size, abs(delta)))
-            if not more:
-                break
-            self.rows.extend(more)
-        while target < 0:
-            more = self._fetch(before=self.rows[0].key, limit=max(self.page_size, abs(delta)))
-            if not more:
-                break
-            self.rows[:0] = more
-            target += len(more)
-            self.cursor += len(more)
-            self.top += len(more)
+        limit = max(self.page_size, abs(delta))
+        if target >= len(self.rows):
+            last = self.rows[-1].key
+
+            def append(rows: list[QueueRow]) -> None:
+                self.rows.extend(rows)
+                self._place(target)
+
+            self._load(lambda get: get(after=last, limit=limit), append)
+        elif target < 0:
+            first = self.rows[0].key
+
+            def prepend(rows: list[QueueRow]) -> None:
+                self.rows[:0] = rows
+                self.cursor += len(rows)
+                self.top += len(rows)
+                self._place(target + len(rows))
+
+            self._load(lambda get: get(before=first, limit=limit), prepend)
+        else:
+            self._place(target)
+            self.refresh()
+
+    def _place(self, target: int) -> None:
         self.cursor = max(0, min(target, len(self.rows) - 1))
         self._trim()
         if self.cursor < self.top:
             self.top = self.cursor
         elif self.cursor >= self.top + self.page_size:
             self.top = self.cursor - self.page_size + 1
-        self.refresh()
 
     def _trim(self) -> None:
         """Drop rows far from the view, so the window stays a few screens long."""
@@ -176,6 +277,8 @@ class QueueList(Remappable, Widget, can_focus=True):
 
     def render(self) -> Text:
         """The visible rows as fixed-width columns."""
+        if self.fetching and not self.rows:
+            return Text("Searching…", style="dim italic")
         if not self.rows:
             return Text(self.empty_message, style="dim italic")
         width = self.size.width
