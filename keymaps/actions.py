@@ -15,6 +15,7 @@ ACTIONS: Final[dict[str, str]] = {
     "app.quit": "Quit (releases your claim)",
     "app.help": "Show every key",
     "app.palette": "Command palette",
+    "app.stats": "Decision statistics and calibration",
     "queue.down": "Next row",
     "queue.up": "Previous row",
     "queue.page_down": "Page down",

@@ -46,6 +46,7 @@ class SignoffApp(Remappable, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("app.help", "help"),
         bind("app.quit", "quit_app"),
+        bind("app.stats", "stats", show=False),
         bind("app.palette", "command_palette", show=False, priority=True),
     ]
 
@@ -177,6 +178,13 @@ class SignoffApp(Remappable, App[None]):
         """Show the keys of the current screen."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_stats(self) -> None:
+        """Show decision statistics and calibration."""
+        from tui.screens.stats import StatsScreen
+
+        if not isinstance(self.screen, StatsScreen):
+            self.push_screen(StatsScreen(self.store.path))
 
     def action_quit_app(self) -> None:
         """Release any claim, then quit."""

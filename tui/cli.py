@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from keymaps import ACTIONS, KeymapError, load_keymap
 from providers.base import STAKES, Stakes
 from store import BatchSummary, SchemaError, Store, StoreError
-from store.queue import check_reviewer
+from tui import cli_log as log
 from tui import importing
-from tui.config import ConfigError, Settings, load_settings
-from tui.paths import config_file, demo_db, resolve_db
+from tui.cli_common import (
+    ConfigOption,
+    DbOption,
+    KeymapOption,
+    ReviewerOption,
+    UsageError,
+    err,
+    fail,
+    open_store,
+    out,
+    reviewer_for,
+    settings_for,
+)
+from tui.config import ConfigError, Settings
+from tui.paths import demo_db, resolve_db
 from tui.safe import safe_text, visible
 
 app = typer.Typer(
@@ -30,74 +40,6 @@ app = typer.Typer(
     # Tracebacks with locals would print drafts and, later, API keys: never.
     pretty_exceptions_enable=False,
 )
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="Database file [default: $SIGNOFF_DB, else the data dir].", show_default=False
-    ),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="Config file [default: config.toml in the config dir].", show_default=False
-    ),
-]
-ReviewerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--reviewer",
-        help="Who you are [default: $SIGNOFF_REVIEWER, else login name].",
-        show_default=False,
-    ),
-]
-
-
-class UsageError(Exception):
-    """A mistake in how signoff was called: exit status 2."""
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one error line (made safe) and exit."""
-    err.print(safe_text(f"signoff: {message}"), style="red")
-    raise typer.Exit(code)
-
-
-def settings_for(config: Path | None) -> Settings:
-    """Load the config file named by `--config`, else the default one if present."""
-    return load_settings(config, default=config_file())
-
-
-def reviewer_for(option: str | None, settings: Settings) -> str:
-    """`--reviewer`, else `$SIGNOFF_REVIEWER`, else the config's, else the OS login name."""
-    name = option or os.environ.get("SIGNOFF_REVIEWER") or settings.reviewer
-    if not name:
-        try:
-            name = getpass.getuser()
-        except (OSError, KeyError):
-            raise UsageError(
-                "cannot tell who you are: pass --reviewer NAME or set SIGNOFF_REVIEWER"
-            ) from None
-    try:
-        return check_reviewer(name)
-    except StoreError as error:
-        raise UsageError(str(error)) from None
-
-
-def open_store(db: Path, settings: Settings) -> Store:
-    """Open (and migrate) the database with the configured policy and lease."""
-    return Store(db, policy=settings.policy, lease=settings.lease)
-
-
-KeymapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--keymap", help="default, vim or emacs [default: from the config].", show_default=False
-    ),
-]
 
 
 @app.callback(invoke_without_command=True)
@@ -271,21 +213,6 @@ def status(
 
 
 @app.command()
-def verify(db: DbOption = None, config: ConfigOption = None) -> None:
-    """Recompute the ledger's hash chain; exit 1 if any event was altered."""
-    path = resolve_db(db)
-    with open_store(path, settings_for(config)) as store:
-        report = store.verify_chain()
-    if report.ok:
-        out.print(f"ok: {report.events:,} events, head {report.head}")
-        return
-    fail(
-        f"ledger broken at event {report.first_bad_seq}: {report.problem}; "
-        f"{report.affected:,} of {report.events:,} events are in doubt"
-    )
-
-
-@app.command()
 def keys(
     keymap: Annotated[
         str | None, typer.Option(help="Show this keymap instead of the configured one.")
@@ -371,6 +298,8 @@ def main() -> None:
         )
         sys.exit(1)
 
+
+log.register(app)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,173 @@
+"""Exports of the ledger: streamed, atomic, with a manifest an auditor can check.
+
+Three formats: `jsonl` (the canonical, complete record, one event per line with its
+hashes), `csv` (for spreadsheets, formula-safe) and `md` (a readable report). All
+stream from one cursor, so memory stays flat however long the ledger is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from store.clock import iso
+from store.codec import canonical_json
+from store.ledger import HASHED_FIELDS
+
+FORMATS: Final = ("jsonl", "csv", "md")
+MANIFEST_VERSION: Final = 1
+_DANGEROUS: Final = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """Which events an export holds; every field narrows it."""
+
+    since: str | None = None
+    """ISO time (inclusive) as stored, e.g. `2026-11-01T00:00:00.000000Z`."""
+    until: str | None = None
+    """ISO time (exclusive)."""
+    reviewer: str | None = None
+    action: str | None = None
+    source: str | None = None
+    stakes: str | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A WHERE clause over `ledger AS e JOIN items AS i` and its arguments."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value, op in (
+            ("e.recorded_at", self.since, ">="),
+            ("e.recorded_at", self.until, "<"),
+            ("e.reviewer", self.reviewer, "="),
+            ("e.action", self.action, "="),
+            ("e.source", self.source, "="),
+            ("i.stakes", self.stakes, "="),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                args.append(value)
+        return (" AND ".join(clauses) or "1"), args
+
+    def as_json(self) -> dict[str, str]:
+        """The filter as written into the manifest (unset fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+_COLUMNS = ", ".join(f"e.{name}" for name in (*HASHED_FIELDS, "hash"))
+_EXTRA = "i.kind, i.title, i.stakes, i.model, i.draft"
+
+
+def events(conn: sqlite3.Connection, where: ExportFilter) -> Iterator[dict[str, Any]]:
+    """Stream events in chain order with the item fields a report needs."""
+    clause, args = where.sql()
+    cursor = conn.execute(
+        f"SELECT {_COLUMNS}, {_EXTRA} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+        f"WHERE {clause} ORDER BY e.seq",
+        args,
+    )
+    names = (*HASHED_FIELDS, "hash", "kind", "title", "stakes", "model", "draft")
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
+
+
+def jsonl_line(event: dict[str, Any]) -> str:
+    """The canonical record of one event: exactly the hashed fields plus its hash."""
+    return canonical_json({name: event[name] for name in (*HASHED_FIELDS, "hash")}) + "\n"
+
+
+def csv_safe(value: object) -> object:
+    """Neutralise spreadsheet formulas: text starting with = + - @ TAB CR NUL gets a `'`."""
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What an export holds, written beside it; keep a copy somewhere else."""
+
+    file: str
+    format: str
+    events: int
+    first_seq: int | None
+    last_seq: int | None
+    ledger_head: str
+    """Hash of the newest ledger event when the export ran (filtered or not)."""
+    ledger_events: int
+    """How many events the whole ledger had then."""
+    filter: dict[str, str]
+    sha256: str
+    exported_at: str
+    signoff_version: str
+    manifest_version: int = MANIFEST_VERSION
+
+    def write(self, path: Path) -> None:
+        """Write as pretty JSON, atomically."""
+        with atomic_write(path) as stream:
+            stream.write(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Load a manifest; raises ValueError naming what is wrong."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as error:
+            raise ValueError(f"{path}: not a signoff manifest ({error})") from None
+
+
+def manifest_path(export: Path) -> Path:
+    """`decisions.csv` → `decisions.csv.manifest.json`."""
+    return export.with_name(export.name + ".manifest.json")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_write(target: Path, *, newline: str | None = None) -> Iterator[IO[str]]:
+    """Write to a temporary file beside `target`, then rename it into place.
+
+    An error or interrupt leaves no file at `target` (and removes the temporary one),
+    so a truncated export can never pass for a complete one.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        Path(temp).replace(target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def ledger_state(conn: sqlite3.Connection) -> tuple[str, int]:
+    """(head hash, event count) of the live ledger."""
+    from store.migrations import GENESIS_HASH
+
+    row = conn.execute("SELECT hash, seq FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    return (GENESIS_HASH, 0) if row is None else (str(row[0]), int(row[1]))
+
+
+def now_iso(now: dt.datetime) -> str:
+    """Export timestamps in the store's fixed format."""
+    return iso(now)

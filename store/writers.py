@@ -1,0 +1,156 @@
+"""Writers for `signoff export`: each streams events to a text stream and returns a count."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+from typing import IO, Any, Final
+
+from providers.text import visible
+from store.export import ExportFilter, csv_safe, events, jsonl_line
+from store.stats import BANDS, Stats, compute
+
+CSV_COLUMNS: Final = (
+    "seq", "recorded_at", "reviewer", "action", "source", "external_id", "title", "kind",
+    "stakes", "model", "shown_confidence", "shown_basis", "shown_limits", "justification",
+    "reason_code", "output", "draft", "time_on_item_ms", "retracts", "claim_id",
+    "draft_sha256", "prev_hash", "hash",
+)  # fmt: skip
+CELL_LIMIT: Final = 32_000
+"""Spreadsheets refuse cells over 32,767 characters; longer text is cut with a note."""
+
+
+def write_jsonl(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:
+    """The canonical record: one event per line, exactly as hashed."""
+    count = 0
+    for event in rows:
+        stream.write(jsonl_line(event))
+        count += 1
+    return count
+
+
+def write_csv(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:
+    """One row per event; text that a spreadsheet would run as a formula is neutralised."""
+    writer = csv.writer(stream, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for event in rows:
+        values = {**event, "shown_limits": _limits_line(event["shown_limits"])}
+        writer.writerow([csv_safe(_cell(values[name])) for name in CSV_COLUMNS])
+        count += 1
+    return count
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and len(value) > CELL_LIMIT:
+        return value[:CELL_LIMIT] + " … [cut: the JSONL export and the database keep it whole]"
+    return "" if value is None else value
+
+
+def _limits_line(limits_json: str) -> str:
+    return "; ".join(
+        f"{x['severity']}: {x['kind']}: {x['detail']}" for x in json.loads(limits_json)
+    )
+
+
+def write_md(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter, *, title: str) -> int:
+    """A report for a lead: summary tables first, then every decision in full."""
+    stats = compute(events(conn, where))
+    stream.write(f"# {_md(title)}\n\n")
+    stream.write(f"{stats.events:,} events. Filter: {_md(_describe(where))}.\n\n")
+    _summary(stream, stats)
+    stream.write("## Decisions\n\n")
+    count = 0
+    for event in events(conn, where):
+        count += 1
+        _decision(stream, event)
+    return count
+
+
+def _summary(stream: IO[str], stats: Stats) -> None:
+    stream.write("## Reviewers\n\n")
+    stream.write(
+        "| reviewer | approve | edit | override | reject | escalate | retract "
+        "| median s | p10 s | longest approve streak | repeated justifications |\n"
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+    )
+    for who in (*sorted(stats.reviewers.values(), key=lambda r: r.reviewer), stats.overall):
+        cells = [str(who.actions.get(a, 0)) for a in
+                 ("approve", "edit", "override", "reject", "escalate", "retract")]  # fmt: skip
+        stream.write(
+            f"| {_md(who.reviewer)} | {' | '.join(cells)} | {_secs(who.median_ms)} "
+            f"| {_secs(who.p10_ms)} | {who.longest_approve_streak} "
+            f"| {who.repeat_share:.0%} |\n"
+        )
+    stream.write("\n## Calibration: overridden or rejected, by confidence shown\n\n")
+    stream.write("| confidence | decisions | overridden or rejected | rate |\n|---|--:|--:|--:|\n")
+    for name in BANDS:
+        row = stats.by_band[name]
+        stream.write(f"| {name} | {row.decisions} | {row.overridden} | {row.rate:.0%} |\n")
+    for label, table in (("source", stats.by_source), ("model", stats.by_model)):
+        stream.write(
+            f"\n### By {label}\n\n| {label} | decisions | overridden or rejected "
+            "| rate |\n|---|--:|--:|--:|\n"
+        )
+        for key in sorted(table):
+            row = table[key]
+            stream.write(f"| {_md(key)} | {row.decisions} | {row.overridden} | {row.rate:.0%} |\n")
+    stream.write("\n")
+
+
+def _decision(stream: IO[str], event: dict[str, Any]) -> None:
+    conf = event["shown_confidence"]
+    shown = "unknown" if conf is None else f"{conf:.2f} ({event['shown_basis']})"
+    stream.write(
+        f"### {event['seq']} · {event['action']} · {_md(event['external_id'])}\n\n"
+        f"- reviewer: {_md(event['reviewer'])}, {event['recorded_at']}, "
+        f"{event['time_on_item_ms'] / 1000:.0f} s on the item\n"
+        f"- item: {_md(event['title'] or '(untitled)')} — {_md(event['source'])}, "
+        f"{_md(event['kind'])}, {event['stakes']} stakes, model {_md(event['model'] or '?')}\n"
+        f"- confidence shown: {shown}\n"
+    )
+    limits = json.loads(event["shown_limits"])
+    stream.write(
+        "- data limits shown: "
+        + ("none reported" if not limits else "; ".join(
+            f"{x['severity']} {_md(x['kind'])}: {_md(x['detail'])}" for x in limits))
+        + "\n"
+    )  # fmt: skip
+    if event["reason_code"]:
+        stream.write(f"- reason: {_md(event['reason_code'])}\n")
+    if event["retracts"]:
+        stream.write(f"- retracts event {event['retracts']}\n")
+    stream.write("\nJustification:\n\n" + _fence(event["justification"]))
+    if event["action"] != "retract":
+        stream.write("Draft:\n\n" + _fence(event["draft"]))
+    if event["output"] is not None and event["output"] != event["draft"]:
+        stream.write("Final output:\n\n" + _fence(event["output"]))
+    stream.write(f"`hash {event['hash']}`\n\n")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def _md(text: str) -> str:
+    """Untrusted inline text: visible, and no Markdown or HTML can take effect."""
+    return _MD_SPECIAL.sub(r"\\\1", visible(str(text)))
+
+
+def _fence(text: str) -> str:
+    """Untrusted block text in a code fence longer than any backtick run inside it."""
+    body = visible(text, multiline=True)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}\n\n"
+
+
+def _secs(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}"
+
+
+def _describe(where: ExportFilter) -> str:
+    parts = [f"{k} {v}" for k, v in where.as_json().items()]
+    return ", ".join(parts) or "all events"

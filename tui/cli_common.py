@@ -1,0 +1,85 @@
+"""What every `signoff` command shares: consoles, options, settings, reviewer, store."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from store import Store, StoreError
+from store.queue import check_reviewer
+from tui.config import Settings, load_settings
+from tui.paths import config_file
+from tui.safe import safe_text
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="Database file [default: $SIGNOFF_DB, else the data dir].", show_default=False
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Config file [default: config.toml in the config dir].", show_default=False
+    ),
+]
+ReviewerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reviewer",
+        help="Who you are [default: $SIGNOFF_REVIEWER, else login name].",
+        show_default=False,
+    ),
+]
+
+
+class UsageError(Exception):
+    """A mistake in how signoff was called: exit status 2."""
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one error line (made safe) and exit."""
+    err.print(safe_text(f"signoff: {message}"), style="red")
+    raise typer.Exit(code)
+
+
+def settings_for(config: Path | None) -> Settings:
+    """Load the config file named by `--config`, else the default one if present."""
+    return load_settings(config, default=config_file())
+
+
+def reviewer_for(option: str | None, settings: Settings) -> str:
+    """`--reviewer`, else `$SIGNOFF_REVIEWER`, else the config's, else the OS login name."""
+    name = option or os.environ.get("SIGNOFF_REVIEWER") or settings.reviewer
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError):
+            raise UsageError(
+                "cannot tell who you are: pass --reviewer NAME or set SIGNOFF_REVIEWER"
+            ) from None
+    try:
+        return check_reviewer(name)
+    except StoreError as error:
+        raise UsageError(str(error)) from None
+
+
+def open_store(db: Path, settings: Settings) -> Store:
+    """Open (and migrate) the database with the configured policy and lease."""
+    return Store(db, policy=settings.policy, lease=settings.lease)
+
+
+KeymapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--keymap", help="default, vim or emacs [default: from the config].", show_default=False
+    ),
+]

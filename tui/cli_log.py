@@ -1,0 +1,231 @@
+"""Decision-log commands: `export`, `verify`, `backup`, `stats`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from store.audit import verify_export
+from store.clock import iso, utc_now
+from store.export import (
+    FORMATS,
+    ExportFilter,
+    Manifest,
+    atomic_write,
+    events,
+    file_sha256,
+    ledger_state,
+    manifest_path,
+)
+from store.stats import compute
+from store.writers import write_csv, write_jsonl, write_md
+from tui.cli_common import (
+    ConfigOption,
+    DbOption,
+    UsageError,
+    fail,
+    open_store,
+    out,
+    settings_for,
+)
+from tui.paths import resolve_db
+from tui.safe import safe_text
+from tui.stats_view import stats_json, stats_tables
+
+ACTIONS = ("approve", "edit", "override", "reject", "escalate", "retract")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the decision-log commands to the `signoff` app."""
+    app.command()(export)
+    app.command()(verify)
+    app.command()(backup)
+    app.command()(stats)
+
+
+def export(
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="jsonl, csv or md [default: from -o, else jsonl]."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="File to write (a manifest goes beside it).",
+            show_default="stdout",
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="From this date or time (UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive) or time.")] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Only this reviewer's events.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    stakes: Annotated[str | None, typer.Option(help="Only items of these stakes.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Export the decision log; with -o, atomically and with a manifest for audits."""
+    chosen = fmt or (output.suffix.lstrip(".").lower() if output else "jsonl")
+    if chosen not in FORMATS:
+        raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
+    if action is not None and action not in ACTIONS:
+        raise UsageError(f"--action must be one of {', '.join(ACTIONS)}")
+    if stakes is not None and stakes not in ("low", "medium", "high"):
+        raise UsageError("--stakes must be one of low, medium, high")
+    where = ExportFilter(
+        since=_when(since, "--since"), until=_when(until, "--until", end=True),
+        reviewer=reviewer, action=action, source=source, stakes=stakes,
+    )  # fmt: skip
+    path = resolve_db(db)
+    with open_store(path, settings_for(config)) as store:
+        conn = store.conn
+        # One read transaction: the file, its count and the head all describe one moment.
+        conn.execute("BEGIN")
+        try:
+            head, total = ledger_state(conn)
+            if output is None:
+                _write(chosen, sys.stdout, conn, where)
+                return
+            with atomic_write(output, newline="" if chosen == "csv" else None) as stream:
+                count = _write(chosen, stream, conn, where)
+            first, last = _seq_range(conn, where)
+        finally:
+            conn.execute("COMMIT")
+    manifest = Manifest(
+        file=output.name, format=chosen, events=count, first_seq=first, last_seq=last,
+        ledger_head=head, ledger_events=total, filter=where.as_json(),
+        sha256=file_sha256(output), exported_at=iso(utc_now()), signoff_version=_version(),
+    )  # fmt: skip
+    manifest.write(manifest_path(output))
+    out.print(safe_text(f"{count:,} events → {output} (manifest {manifest_path(output).name})"))
+
+
+def _write(fmt: str, stream: Any, conn: sqlite3.Connection, where: ExportFilter) -> int:
+    if fmt == "jsonl":
+        return write_jsonl(stream, events(conn, where))
+    if fmt == "csv":
+        return write_csv(stream, events(conn, where))
+    return write_md(stream, conn, where, title="signoff decision log")
+
+
+def _seq_range(conn: sqlite3.Connection, where: ExportFilter) -> tuple[int | None, int | None]:
+    clause, args = where.sql()
+    row = conn.execute(
+        f"SELECT min(e.seq), max(e.seq) FROM ledger AS e JOIN items AS i "
+        f"ON i.id = e.item_id WHERE {clause}",
+        args,
+    ).fetchone()
+    return row[0], row[1]
+
+
+def verify(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="The export [default: from the manifest].", show_default=False),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Check an export against this manifest.", show_default=False)
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Recompute the ledger's hash chain; with --manifest, check an export too."""
+    with open_store(resolve_db(db), settings_for(config)) as store:
+        report = store.verify_chain()
+        if not report.ok:
+            fail(
+                f"ledger broken at event {report.first_bad_seq}: {report.problem}; "
+                f"{report.affected:,} of {report.events:,} events are in doubt"
+            )
+        if manifest is None:
+            out.print(f"ok: {report.events:,} events, head {report.head}")
+            return
+        try:
+            expected = Manifest.read(manifest)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        target = file or manifest.parent / expected.file
+        audit = verify_export(store.conn, expected, target)
+    if not audit.ok:
+        for problem in audit.problems:
+            out.print(safe_text(f"{target.name}: {problem}"), style="red")
+        fail(f"{target} does not match its manifest and the ledger")
+    out.print(safe_text(
+        f"ok: {target.name} holds the {audit.checked:,} events its manifest lists, "
+        f"and the ledger still has the head recorded at export ({expected.ledger_head[:12]})"
+    ))  # fmt: skip
+
+
+def backup(
+    target: Annotated[Path, typer.Argument(help="Where to write the copy.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Copy the live database with SQLite's online backup (a plain cp of a WAL file is not safe)."""
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force to replace it")
+    with open_store(resolve_db(db), settings_for(config)) as store:
+        temp = target.with_name(f".{target.name}.partial")
+        temp.unlink(missing_ok=True)
+        copy = sqlite3.connect(temp)
+        try:
+            store.conn.backup(copy)
+            check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            events = copy.execute("SELECT count(*) FROM ledger").fetchone()[0]
+        finally:
+            copy.close()
+        if check != "ok":
+            temp.unlink(missing_ok=True)
+            fail(f"the copy failed its integrity check ({check}); nothing was written")
+        temp.replace(target)
+    out.print(safe_text(f"backup written: {target} ({events:,} ledger events, integrity ok)"))
+
+
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
+    with open_store(resolve_db(db), settings_for(config)) as store:
+        figures = compute(events(store.conn, ExportFilter()))
+    if as_json:
+        out.print_json(data=stats_json(figures))
+        return
+    for table in stats_tables(figures):
+        out.print(table)
+        out.print()
+
+
+def _when(text: str | None, option: str, *, end: bool = False) -> str | None:
+    """A date (`2026-11-01`) or time (`2026-11-01T09:30`, UTC unless zoned) as stored text.
+
+    A plain date given to --until includes that whole day.
+    """
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date (2026-11-01) or time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if end and len(text.strip()) == 10:
+        moment += dt.timedelta(days=1)
+    return iso(moment)
+
+
+def _version() -> str:
+    try:
+        return version("signoff")
+    except PackageNotFoundError:
+        return "unknown"

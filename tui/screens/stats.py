@@ -1,0 +1,63 @@
+"""The Stats screen: reviewers' habits and how often the AI was overridden, by confidence."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Label, Static
+
+from store.export import ExportFilter, events
+from store.stats import Stats, compute
+from tui.bindings import Remappable, bind
+from tui.stats_view import band_rows, calibration_chart, stats_tables
+
+
+class StatsScreen(Remappable, ModalScreen[None]):
+    """Computed in a worker thread on its own connection: a long ledger never blocks keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("dialog.cancel", "dismiss", priority=True),
+        bind("app.stats", "dismiss"),
+    ]
+
+    def __init__(self, db: Path) -> None:
+        super().__init__()
+        self.db = db
+
+    def compose(self) -> ComposeResult:
+        """Title, chart, tables (filled when the figures are ready)."""
+        with VerticalScroll(id="help"):
+            yield Label(Text("Decision statistics", style="bold"), classes="dialog-title")
+            yield Static(Text("Counting…", style="dim italic"), id="stats-body")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Start counting in the background."""
+        self.run_worker(self._compute, thread=True)
+
+    def _compute(self) -> None:
+        conn = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            figures = compute(events(conn, ExportFilter()))
+        finally:
+            conn.close()
+        self.app.call_from_thread(self._show, figures)
+
+    def _show(self, figures: Stats) -> None:
+        heading = Text(
+            "Overridden or rejected, by the confidence the reviewer was shown\n"
+            "(if confidence were calibrated, the bars would shrink as it grows)",
+            style="bold",
+        )
+        parts: list[RenderableType] = [heading, calibration_chart(band_rows(figures)), Text("")]
+        for table in stats_tables(figures):
+            parts += [table, Text("")]
+        self.query_one("#stats-body", Static).update(Group(*parts))

@@ -1,0 +1,114 @@
+"""The statistics as Rich renderables: tables for the CLI and the app, a calibration chart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from store.stats import BANDS, CalibrationRow, ReviewerStats, Stats
+from tui.format import bar
+from tui.safe import safe_text
+
+ACTIONS = ("approve", "edit", "override", "reject", "escalate", "retract")
+
+
+def stats_tables(figures: Stats) -> list[Table]:
+    """The figures as Rich tables (also used by the app's Stats screen)."""
+    # One column per reviewer (teams are small; metrics are many): fits 80 columns.
+    everyone = [*sorted(figures.reviewers.values(), key=lambda r: r.reviewer), figures.overall]
+    people = Table("", title="Reviewers", title_justify="left", box=None, header_style="bold")
+    for who in everyone:
+        people.add_column(safe_text(who.reviewer), justify="right")
+    metrics: list[tuple[str, Callable[[ReviewerStats], str]]] = [
+        *((action, partial(_count, action)) for action in ACTIONS),
+        ("median time on item (s)", lambda w: _secs(w.median_ms)),
+        ("p10 time on item (s)", lambda w: _secs(w.p10_ms)),
+        ("longest approve streak", lambda w: str(w.longest_approve_streak)),
+        ("repeated justifications", lambda w: f"{w.repeat_share:.0%}"),
+    ]
+    for name, value in metrics:
+        people.add_row(name, *(value(w) for w in everyone))
+    tables = [people]
+    for title, rows in (
+        ("Overridden or rejected, by confidence shown", [figures.by_band[b] for b in BANDS]),
+        ("… by source", sorted(figures.by_source.values(), key=lambda r: r.group)),
+        ("… by model", sorted(figures.by_model.values(), key=lambda r: r.group)),
+    ):
+        table = Table(
+            "group",
+            "decisions",
+            "overridden/rejected",
+            "rate",
+            title=title,
+            title_justify="left",
+            box=None,
+            header_style="bold",
+        )
+        for row in rows:
+            table.add_row(
+                safe_text(row.group), str(row.decisions), str(row.overridden), f"{row.rate:.0%}"
+            )
+        tables.append(table)
+    return tables
+
+
+def stats_json(figures: Stats) -> dict[str, Any]:
+    """The figures as plain JSON-ready data."""
+
+    def person(who: Any) -> dict[str, Any]:
+        return {
+            "reviewer": who.reviewer, "actions": dict(who.actions), "decisions": who.decisions,
+            "median_ms": who.median_ms, "p10_ms": who.p10_ms,
+            "longest_approve_streak": who.longest_approve_streak,
+            "repeat_share": round(who.repeat_share, 4),
+        }  # fmt: skip
+
+    def rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"group": r.group, "decisions": r.decisions, "overridden": r.overridden,
+                 "rate": round(r.rate, 4)} for r in table.values()]  # fmt: skip
+
+    return {
+        "events": figures.events,
+        "overall": person(figures.overall),
+        "reviewers": [person(r) for r in figures.reviewers.values()],
+        "calibration": {"by_band": rows(figures.by_band), "by_source": rows(figures.by_source),
+                        "by_model": rows(figures.by_model)},
+    }  # fmt: skip
+
+
+def _count(action: str, who: ReviewerStats) -> str:
+    return str(who.actions.get(action, 0))
+
+
+def _secs(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}"
+
+
+def calibration_chart(rows: list[CalibrationRow], width: int = 30) -> Text:
+    """Horizontal bars: the share of decisions overridden or rejected, per group.
+
+    If confidence meant anything, the bars would shrink as confidence grows.
+    """
+    chart = Text()
+    label_width = max((len(r.group) for r in rows), default=8)
+    for row in rows:
+        chart.append_text(safe_text(row.group.ljust(label_width), style="bold"))
+        chart.append(" ")
+        style = "red" if row.rate >= 0.3 else "yellow" if row.rate >= 0.1 else "green"
+        chart.append(bar(row.rate, width) if row.decisions else " " * width, style=style)
+        chart.append(
+            f" {row.rate:4.0%}  {row.overridden}/{row.decisions}\n" if row.decisions
+            else "   no decisions yet\n",
+            style="" if row.decisions else "dim",
+        )  # fmt: skip
+    chart.rstrip()
+    return chart
+
+
+def band_rows(figures: Stats) -> list[CalibrationRow]:
+    """Calibration rows in band order."""
+    return [figures.by_band[b] for b in BANDS]
