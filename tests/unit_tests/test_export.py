@@ -1,0 +1,192 @@
+"""Exports: round trips through the manifest, tampering is caught, CSV is formula-safe."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from store import Store
+from store.audit import verify_export
+from store.export import ExportFilter, Manifest, csv_safe, manifest_path
+from store.stats import compute
+from store.writers import write_csv
+from tests.conftest import FakeClock, make_draft
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = '=HYPERLINK("http://evil.example","click"), "quoted"\r\nnew line\x1b[2J'
+
+
+def decide_some(store: Store, clock: FakeClock, n: int = 6) -> None:
+    store.ingest(
+        [make_draft(f"T-{i}", draft=f"+{i} refund " + HOSTILE, confidence=i / 10)
+         for i in range(n)]
+    )  # fmt: skip
+    actions = ["approve", "reject", "edit", "approve", "override", "escalate"]
+    for i in range(n):
+        claim = store.claim_next("alice" if i % 2 else "bob")
+        assert claim is not None
+        clock.advance(seconds=10 * (i + 1))
+        action = actions[i % len(actions)]
+        store.decide(
+            claim, action,  # type: ignore[arg-type]
+            f"-{i} checked against the billing record " + HOSTILE,
+            output=f"@value {i}" if action in ("edit", "override") else None,
+            reason_code="factual-error" if action in ("reject", "override") else None,
+        )  # fmt: skip
+
+
+def export(db: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "export", "--db", str(db), "-o", str(out), *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def ledger(db_path: Path, clock: FakeClock) -> Path:
+    with Store(db_path, now=clock) as store:
+        decide_some(store, clock)
+    return db_path
+
+
+def audit(db: Path, file: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return verify_export(conn, Manifest.read(manifest_path(file)), file).problems
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "md"])
+def test_round_trip_verifies(ledger: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"log.{fmt}"
+    result = export(ledger, out)
+    assert result.returncode == 0, result.stderr
+    manifest = Manifest.read(manifest_path(out))
+    assert (manifest.events, manifest.first_seq, manifest.last_seq) == (6, 1, 6)
+    assert audit(ledger, out) == []
+    ok = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "verify", "--db", str(ledger),
+         "--manifest", str(manifest_path(out))],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+@pytest.mark.slow
+def test_tampering_with_a_jsonl_export_is_caught(ledger: Path, tmp_path: Path) -> None:
+    out = tmp_path / "log.jsonl"
+    assert export(ledger, out).returncode == 0
+    pristine = out.read_text(encoding="utf-8")
+    lines = pristine.splitlines(keepends=True)
+
+    def problems_after(text: str) -> list[str]:
+        out.write_text(text, encoding="utf-8")
+        return audit(ledger, out)
+
+    edited = pristine.replace('"reviewer":"alice"', '"reviewer":"alicf"', 1)
+    found = problems_after(edited)
+    assert any("was edited" in p for p in found)
+    assert any("SHA-256" in p for p in found)
+    removed = problems_after("".join(lines[:2] + lines[3:]))
+    assert any("events 3 to 3 are missing" in p for p in removed)
+    assert any("holds 5 events; the manifest says 6" in p for p in removed)
+    swapped = problems_after("".join([lines[1], lines[0], *lines[2:]]))
+    assert any("out of order" in p for p in swapped)
+    one_byte = pristine[:100] + ("x" if pristine[100] != "x" else "y") + pristine[101:]
+    assert problems_after(one_byte)
+    assert problems_after(pristine) == []
+
+
+@pytest.mark.slow
+def test_a_rebuilt_ledger_fails_the_manifest(
+    ledger: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    out = tmp_path / "log.jsonl"
+    assert export(ledger, out).returncode == 0
+    # Someone rebuilds the database from scratch with a consistent chain of their own.
+    rebuilt = tmp_path / "rebuilt.db"
+    with Store(rebuilt, now=clock) as store:
+        decide_some(store, FakeClock(clock.now.replace(year=2025)))
+    assert audit(rebuilt, out)
+    assert any("truncated or rebuilt" in p for p in audit(rebuilt, out))
+
+
+def test_csv_neutralises_formulas_and_round_trips(ledger: Path, tmp_path: Path) -> None:
+    for char in ("=", "+", "-", "@", "\t", "\r", "\x00"):
+        assert csv_safe(char + "1") == "'" + char + "1"
+    assert csv_safe("plain") == "plain"
+    from store.export import events
+
+    conn = sqlite3.connect(ledger)
+    target = tmp_path / "log.csv"
+    with target.open("w", encoding="utf-8", newline="") as stream:
+        write_csv(stream, events(conn, ExportFilter()))
+    stored = [r[0] for r in conn.execute("SELECT justification FROM ledger ORDER BY seq")]
+    conn.close()
+    with target.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [r["justification"] for r in rows] == ["'" + s for s in stored]  # all start with -
+    assert all(r["draft"].startswith("'+") for r in rows)
+    assert {r["output"] for r in rows if r["action"] in ("edit", "override")} == {
+        "'@value 2",
+        "'@value 4",
+    }
+
+
+def test_filters(ledger: Path) -> None:
+    from store.export import events
+
+    conn = sqlite3.connect(ledger)
+    assert {e["reviewer"] for e in events(conn, ExportFilter(reviewer="alice"))} == {"alice"}
+    assert [e["action"] for e in events(conn, ExportFilter(action="reject"))] == ["reject"]
+    assert list(events(conn, ExportFilter(since="2030-01-01T00:00:00.000000Z"))) == []
+    conn.close()
+
+
+@pytest.mark.slow
+def test_an_interrupted_export_leaves_no_file(db_path: Path, tmp_path: Path) -> None:
+    with Store(db_path) as store:
+        store.ingest([make_draft(f"T-{i}") for i in range(3000)])
+        for i in range(3000):
+            claim = store.claim_next("alice")
+            assert claim is not None
+            store.decide(claim, "approve", f"Checked refund number {i} against billing")
+    out = tmp_path / "big.md"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "export", "--db", str(db_path), "-o", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(tmp_path.glob(".big.md.*.tmp")):
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not out.exists()
+    assert not manifest_path(out).exists()
+
+
+def test_stats_figures(ledger: Path) -> None:
+    from store.export import events
+
+    conn = sqlite3.connect(ledger)
+    figures = compute(events(conn, ExportFilter()))
+    conn.close()
+    assert figures.events == 6
+    assert figures.overall.decisions == 6
+    bob = figures.reviewers["bob"]  # events 1, 3, 5: approve, edit, override
+    assert dict(bob.actions) == {"approve": 1, "edit": 1, "override": 1}
+    assert bob.times_ms == [10_000, 30_000, 50_000]
+    assert bob.median_ms == 30_000
+    assert figures.by_band["<0.5"].decisions == 5  # confidences 0.0 .. 0.4
+    assert figures.by_band["<0.5"].overridden == 2  # reject (0.1) and override (0.4)
+    assert figures.by_band["0.5-0.7"].decisions == 1
