@@ -92,26 +92,26 @@ _COLUMNS = (
 )
 
 
-def page(
-    conn: sqlite3.Connection,
-    where: QueueFilter,
-    *,
-    after: RowKey | None = None,
-    before: RowKey | None = None,
-    from_end: bool = False,
-    limit: int = 50,
-) -> list[QueueRow]:
-    """Up to `limit` rows in review order, after `after` or (reading backwards) before `before`.
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which page of the queue: the first, the one after or before a row, or the last."""
 
-    Args:
-        conn: An sqlite3 connection to a signoff database.
-        where: The filter.
-        after: Key of the row just above the wanted page (None: from the top).
-        before: Key of the row just below the wanted page; rows come back in review order.
-        from_end: The last page (reading backwards from the bottom).
-        limit: Page size.
-    """
-    backward = before is not None or from_end
+    after: RowKey | None = None
+    """Key of the row just above the wanted page (None: from the top)."""
+    before: RowKey | None = None
+    """Key of the row just below the wanted page; rows still come back in review order."""
+    from_end: bool = False
+    """The last page (reading backwards from the bottom)."""
+    limit: int = 50
+    """Page size."""
+
+
+def page(
+    conn: sqlite3.Connection, where: QueueFilter, request: PageRequest = PageRequest()
+) -> list[QueueRow]:
+    """Up to `request.limit` rows in review order, around the row `request` names."""
+    after, before, limit = request.after, request.before, request.limit
+    backward = before is not None or request.from_end
     anchor = before if backward else after
     levels = [lv for lv in _LEVELS if where.stakes is None or lv == _RANK[where.stakes]]
     if backward:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from store import Store
-from store.views import QueueFilter, page
+from store.views import PageRequest, QueueFilter, page
 from tests.conftest import T0, make_draft
 
 
@@ -29,10 +29,10 @@ def _fill(store: Store, n: int) -> None:
 
 def _walk(store: Store, where: QueueFilter, size: int) -> list[str]:
     seen: list[str] = []
-    rows = page(store.conn, where, limit=size)
+    rows = page(store.conn, where, PageRequest(limit=size))
     while rows:
         seen += [r.external_id for r in rows]
-        rows = page(store.conn, where, after=rows[-1].key, limit=size)
+        rows = page(store.conn, where, PageRequest(after=rows[-1].key, limit=size))
     return seen
 
 
@@ -49,11 +49,11 @@ def test_paging_forward_visits_every_row_once_in_review_order(store: Store) -> N
 
 def test_paging_backward_mirrors_forward(store: Store) -> None:
     _fill(store, 120)
-    forward = page(store.conn, QueueFilter(), limit=120)
+    forward = page(store.conn, QueueFilter(), PageRequest(limit=120))
     middle = forward[60]
-    back = page(store.conn, QueueFilter(), before=middle.key, limit=25)
+    back = page(store.conn, QueueFilter(), PageRequest(before=middle.key, limit=25))
     assert [r.id for r in back] == [r.id for r in forward[35:60]]
-    assert page(store.conn, QueueFilter(), before=forward[0].key, limit=5) == []
+    assert page(store.conn, QueueFilter(), PageRequest(before=forward[0].key, limit=5)) == []
 
 
 def test_filters_narrow_the_list(store: Store) -> None:
@@ -72,11 +72,11 @@ def test_status_filters(store: Store) -> None:
     store.decide(claim, "approve", "Checked the refund amount in the billing system")
     claimed = store.claim_next("bob")
     assert claimed is not None
-    open_rows = page(store.conn, QueueFilter(), limit=50)
+    open_rows = page(store.conn, QueueFilter(), PageRequest(limit=50))
     assert len(open_rows) == 9
     assert [r.claimed_by for r in open_rows if r.state == "claimed"] == ["bob"]
-    assert len(page(store.conn, QueueFilter(status="decided"), limit=50)) == 1
-    assert len(page(store.conn, QueueFilter(status="pending"), limit=50)) == 8
+    assert len(page(store.conn, QueueFilter(status="decided"), PageRequest(limit=50))) == 1
+    assert len(page(store.conn, QueueFilter(status="pending"), PageRequest(limit=50))) == 8
 
 
 def test_a_deep_page_is_an_index_range_not_a_scan(store: Store) -> None:

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from store import Store
-from store.views import QueueFilter, QueueRow, RowKey, page
+from store.views import PageRequest, QueueFilter, QueueRow, page
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
 from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
@@ -166,35 +166,18 @@ class QueueRows:
         """True when the filter narrows by anything other than status."""
         return replace(self.where, status="open") != QueueFilter()
 
-    def __call__(
-        self,
-        *,
-        after: RowKey | None = None,
-        before: RowKey | None = None,
-        from_end: bool = False,
-        limit: int = 50,
-    ) -> list[QueueRow]:
+    def __call__(self, request: PageRequest) -> list[QueueRow]:
         """A page on the app's connection."""
-        return page(
-            self.store.conn, self.where, after=after, before=before, from_end=from_end,
-            limit=limit,
-        )  # fmt: skip
+        return page(self.store.conn, self.where, request)
 
-    def in_thread(
-        self,
-        *,
-        after: RowKey | None = None,
-        before: RowKey | None = None,
-        from_end: bool = False,
-        limit: int = 50,
-    ) -> list[QueueRow]:
+    def in_thread(self, request: PageRequest) -> list[QueueRow]:
         """A page on a read-only connection owned by the calling thread."""
         where = self.where
         conn = sqlite3.connect(f"{self.store.path.resolve().as_uri()}?mode=ro", uri=True)
         with self._lock:
             self._active = conn
         try:
-            return page(conn, where, after=after, before=before, from_end=from_end, limit=limit)
+            return page(conn, where, request)
         finally:
             with self._lock:
                 self._active = None

@@ -19,12 +19,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from store.views import QueueRow, RowKey
+from store.views import PageRequest, QueueRow, RowKey
 from tui.bindings import Remappable, bind
 from tui.format import age, confidence_cell, plain, stakes_cell, worst_cell
 
-Fetcher = Callable[..., list[QueueRow]]
-"""`get(after=…, before=…, from_end=…, limit=…)`: one of a RowSource's two fetch paths."""
+Fetcher = Callable[[PageRequest], list[QueueRow]]
+"""One of a RowSource's two ways to fetch a page."""
 
 
 class RowSource(Protocol):
@@ -35,25 +35,11 @@ class RowSource(Protocol):
         """True when a page may scan (search or filters): then fetches run in a thread."""
         ...
 
-    def __call__(
-        self,
-        *,
-        after: RowKey | None = None,
-        before: RowKey | None = None,
-        from_end: bool = False,
-        limit: int = 50,
-    ) -> list[QueueRow]:
+    def __call__(self, request: PageRequest) -> list[QueueRow]:
         """Fetch a page on the app's own connection."""
         ...
 
-    def in_thread(
-        self,
-        *,
-        after: RowKey | None = None,
-        before: RowKey | None = None,
-        from_end: bool = False,
-        limit: int = 50,
-    ) -> list[QueueRow]:
+    def in_thread(self, request: PageRequest) -> list[QueueRow]:
         """Fetch a page on a connection of the calling thread; `interrupt()` stops it."""
         ...
 
@@ -119,9 +105,9 @@ class QueueList(Remappable, Widget, can_focus=True):
 
         def fetch(get: Fetcher) -> list[QueueRow]:
             if keep is None:
-                return get(limit=size)
-            above = get(before=(keep[0], keep[1], keep[2] + 1), limit=self.page_size)
-            return above + get(after=above[-1].key if above else None, limit=size)
+                return get(PageRequest(limit=size))
+            above = get(PageRequest(before=(keep[0], keep[1], keep[2] + 1), limit=self.page_size))
+            return above + get(PageRequest(after=above[-1].key if above else None, limit=size))
 
         self._load(fetch, lambda rows: self._replace(rows, keep), fresh=True)
 
@@ -197,7 +183,7 @@ class QueueList(Remappable, Widget, can_focus=True):
             self.cursor = max(0, len(rows) - 1)
             self.top = max(0, len(rows) - self.page_size)
 
-        self._load(lambda get: get(from_end=True, limit=size), apply, fresh=True)
+        self._load(lambda get: get(PageRequest(from_end=True, limit=size)), apply, fresh=True)
 
     def action_open(self) -> None:
         """Open the highlighted item."""
@@ -216,7 +202,7 @@ class QueueList(Remappable, Widget, can_focus=True):
                 self.rows.extend(rows)
                 self._place(target)
 
-            self._load(lambda get: get(after=last, limit=limit), append)
+            self._load(lambda get: get(PageRequest(after=last, limit=limit)), append)
         elif target < 0:
             first = self.rows[0].key
 
@@ -226,7 +212,7 @@ class QueueList(Remappable, Widget, can_focus=True):
                 self.top += len(rows)
                 self._place(target + len(rows))
 
-            self._load(lambda get: get(before=first, limit=limit), prepend)
+            self._load(lambda get: get(PageRequest(before=first, limit=limit)), prepend)
         else:
             self._place(target)
             self.refresh()
