@@ -67,11 +67,17 @@ _COLUMNS = ", ".join(f"e.{name}" for name in (*HASHED_FIELDS, "hash"))
 _EXTRA = "i.kind, i.title, i.stakes, i.model, i.draft"
 
 
-def events(conn: sqlite3.Connection, where: ExportFilter) -> Iterator[dict[str, Any]]:
-    """Stream events in chain order with the item fields a report needs."""
+def events(
+    conn: sqlite3.Connection, where: ExportFilter, *, item_text: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Stream events in chain order with the item fields a report needs.
+
+    `item_text=False` leaves out the item's title and draft (statistics need neither).
+    """
     clause, args = where.sql()
+    extra = _EXTRA if item_text else "i.kind, '' AS title, i.stakes, i.model, '' AS draft"
     cursor = conn.execute(
-        f"SELECT {_COLUMNS}, {_EXTRA} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+        f"SELECT {_COLUMNS}, {extra} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
         f"WHERE {clause} ORDER BY e.seq",
         args,
     )

@@ -97,7 +97,9 @@ def compute(events: Iterable[dict[str, Any]]) -> Stats:
     """One pass over events (dicts with ledger columns and `model`) in chain order."""
     overall = ReviewerStats("all reviewers")
     reviewers: dict[str, ReviewerStats] = {}
-    standing: dict[int, dict[str, Any]] = {}
+    # Only what the calibration needs, per standing decision: never the event dicts
+    # (they carry drafts), so a million events cost tens of MB, not gigabytes.
+    standing: dict[int, tuple[str, str, int, float | None, str, str]] = {}
     count = 0
     for event in events:
         count += 1
@@ -108,26 +110,29 @@ def compute(events: Iterable[dict[str, Any]]) -> Stats:
         if action == "retract":
             undone = standing.pop(event["retracts"], None)
             if undone is not None:
-                for stats in (reviewers[undone["reviewer"]], overall):
-                    stats.actions[undone["action"]] -= 1
-                    if undone["time_on_item_ms"] in stats.times_ms:
-                        stats.times_ms.remove(undone["time_on_item_ms"])
+                for stats in (reviewers[undone[0]], overall):
+                    stats.actions[undone[1]] -= 1
+                    if undone[2] in stats.times_ms:
+                        stats.times_ms.remove(undone[2])
             for stats in (who, overall):
                 stats.actions["retract"] += 1
             continue
-        standing[event["seq"]] = event
+        standing[event["seq"]] = (
+            event["reviewer"], action, event["time_on_item_ms"], event["shown_confidence"],
+            event["source"], event.get("model") or "unknown",
+        )  # fmt: skip
         for stats in (who, overall):
             stats.actions[action] += 1
             stats.times_ms.append(event["time_on_item_ms"])
     by_band = {name: CalibrationRow(name) for name in BANDS}
     by_source: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
     by_model: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
-    for event in standing.values():
-        overridden = event["action"] in ("override", "reject")
+    for _who, action, _ms, confidence, source, model in standing.values():
+        overridden = action in ("override", "reject")
         groups = (
-            by_band[band(event["shown_confidence"])],
-            _named(by_source, event["source"]),
-            _named(by_model, event.get("model") or "unknown"),
+            by_band[band(confidence)],
+            _named(by_source, source),
+            _named(by_model, model),
         )
         for row in groups:
             row.decisions += 1

@@ -58,7 +58,7 @@ def _limits_line(limits_json: str) -> str:
 
 def write_md(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter, *, title: str) -> int:
     """A report for a lead: summary tables first, then every decision in full."""
-    stats = compute(events(conn, where))
+    stats = compute(events(conn, where, item_text=False))
     stream.write(f"# {_md(title)}\n\n")
     stream.write(f"{stats.events:,} events. Filter: {_md(_describe(where))}.\n\n")
     _summary(stream, stats)

@@ -197,7 +197,7 @@ def stats(
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
     with open_store(resolve_db(db), settings_for(config)) as store:
-        figures = compute(events(store.conn, ExportFilter()))
+        figures = compute(events(store.conn, ExportFilter(), item_text=False))
     if as_json:
         out.print_json(data=stats_json(figures))
         return

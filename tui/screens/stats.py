@@ -46,7 +46,7 @@ class StatsScreen(Remappable, ModalScreen[None]):
     def _compute(self) -> None:
         conn = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            figures = compute(events(conn, ExportFilter()))
+            figures = compute(events(conn, ExportFilter(), item_text=False))
         finally:
             conn.close()
         self.app.call_from_thread(self._show, figures)
