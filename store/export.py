@@ -155,6 +155,10 @@ def atomic_write(target: Path, *, newline: str | None = None) -> Iterator[IO[str
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # mkstemp makes the file private (0600); an export should get the usual mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(temp).chmod(0o666 & ~umask)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
             yield stream

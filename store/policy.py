@@ -89,8 +89,15 @@ class Feedback:
     """Words counted so far."""
 
 
+_ASCII_GAPS: Final = re.compile(r"[^a-z0-9]+")
+
+
 def normalise(text: str) -> str:
     """Case-folded words separated by single spaces; invisible characters dropped."""
+    if text.isascii():
+        # Same result as below for ASCII (NFKC is the identity, letters and digits are
+        # exactly [a-z0-9] once lowered), at a fraction of the cost per character.
+        return " ".join(_ASCII_GAPS.split(text.lower())).strip()
     folded = unicodedata.normalize("NFKC", text).casefold()
     kept = "".join(ch if _is_meaningful(ch) else " " for ch in folded if not _is_invisible(ch))
     return " ".join(kept.split())

@@ -76,3 +76,20 @@ def test_thresholds_are_configurable_with_a_floor() -> None:
     assert evaluate(strict, "Refund amount matches the billing record").rule == "too_short"
     with pytest.raises(ValueError, match="at least 10"):
         JustificationPolicy(min_chars=5)
+
+
+def test_the_ascii_fast_path_matches_the_general_one() -> None:
+    import string
+
+    from store import policy
+
+    samples = [string.printable, "  Looks GOOD -- to me!! ", "N/A", "a_b-c.d", "\t\x00x\x7f"]
+    for text in samples:
+        slow = " ".join(
+            "".join(
+                ch if policy._is_meaningful(ch) else " "
+                for ch in text.casefold()
+                if not policy._is_invisible(ch)
+            ).split()
+        )
+        assert normalise(text) == slow
