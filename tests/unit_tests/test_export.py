@@ -190,3 +190,29 @@ def test_stats_figures(ledger: Path) -> None:
     assert figures.by_band["<0.5"].decisions == 5  # confidences 0.0 .. 0.4
     assert figures.by_band["<0.5"].overridden == 2  # reject (0.1) and override (0.4)
     assert figures.by_band["0.5-0.7"].decisions == 1
+
+
+@pytest.mark.slow
+def test_backup_copies_a_live_wal_database(ledger: Path, tmp_path: Path) -> None:
+    # Keep a writer open with work still in the WAL (not checkpointed) during the backup.
+    with Store(ledger) as live:
+        live.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        live.ingest([make_draft("LATE-1")])
+        assert Path(f"{ledger}-wal").stat().st_size > 0
+        target = tmp_path / "copy.db"
+        result = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "backup", str(target), "--db", str(ledger)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "6 ledger events, integrity ok" in result.stdout
+        again = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "backup", str(target), "--db", str(ledger)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert again.returncode == 2
+        assert "--force" in again.stderr
+    with Store(target) as copy:
+        assert copy.verify_chain().ok
+        assert copy.verify_chain().events == 6
+        assert copy.find_item("support", "LATE-1") is not None
