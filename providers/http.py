@@ -1,0 +1,256 @@
+"""The one HTTP seam: every adapter's requests go through `Http`, with our own rules.
+
+- An overall deadline per call (httpx's read timeout is per chunk: a server dripping a
+  byte every 0.8 s holds a call for as long as it likes under `read=2s`).
+- Bodies streamed with a cap on *decoded* bytes (a 200 KB gzip body can expand to
+  200 MB), and an oversized Content-Length refused before reading.
+- Retries owned here (httpx retries only connection errors): exponential backoff with
+  jitter on connect errors, 408, 429, 5xx and Anthropic's 529, honouring Retry-After
+  (seconds or a date, capped); never on 400/401/403/404/422 or quota/spend-limit errors.
+- Strict JSON: duplicate keys, NaN and an HTML page with status 200 are errors.
+- Secrets are redacted from every message this module produces.
+
+Tests pass `transport=httpx.MockTransport(...)`; integration tests use a real server
+on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+
+from providers.text import visible
+
+RETRY_STATUSES: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+FATAL_STATUSES: Final = frozenset({400, 401, 403, 404, 422})
+_QUOTA_WORDS: Final = ("insufficient_quota", "spend limit", "billing", "credit balance")
+
+
+class ProviderError(Exception):
+    """A provider call failed; the message names the provider and what was wrong."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.retryable = retryable
+        """True for failures worth another attempt (timeouts, 429, 5xx…)."""
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait (Retry-After), if it said."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    """Limits for one provider's calls."""
+
+    deadline: float = 60.0
+    """Seconds for a whole call (connect, send, every chunk of the body)."""
+    max_bytes: int = 8 * 1024 * 1024
+    """Largest decoded body accepted."""
+    retries: int = 4
+    """Extra attempts after the first, for retryable failures."""
+    backoff: float = 0.5
+    """First backoff in seconds; doubles per attempt, with jitter."""
+    backoff_cap: float = 30.0
+    retry_after_cap: float = 60.0
+    """A server's Retry-After is honoured up to this many seconds."""
+
+
+@dataclass
+class Http:
+    """An `httpx.AsyncClient` plus the rules above. Create per pull; `await close()`."""
+
+    provider: str
+    """Name used in every error message."""
+    policy: HttpPolicy = field(default_factory=HttpPolicy)
+    secrets: tuple[str, ...] = ()
+    """Strings that must never appear in a message (API keys)."""
+    transport: httpx.AsyncBaseTransport | None = None
+    """Injected in tests (httpx.MockTransport); None means real network."""
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    """Injected in tests so backoff takes no wall time."""
+    client: httpx.AsyncClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.AsyncClient(
+            transport=self.transport,
+            # Per-phase limits stay generous; the overall deadline below is the real one.
+            timeout=httpx.Timeout(self.policy.deadline),
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
+
+    async def json(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[Any, httpx.Headers]:
+        """One call with retries; returns the decoded JSON body and the response headers.
+
+        Raises:
+            ProviderError: After the last attempt, or at once for a non-retryable failure.
+        """
+        attempt = 0
+        while True:
+            try:
+                return await self._once(method, url, headers or {}, body, params)
+            except ProviderError as error:
+                if not error.retryable or attempt >= self.policy.retries:
+                    raise
+                delay = error.retry_after
+                if delay is None:
+                    delay = min(self.policy.backoff_cap, self.policy.backoff * 2**attempt)
+                    delay *= 0.5 + random.random() / 2  # jitter: don't stampede together
+                attempt += 1
+                await self.sleep(delay)
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Any,
+        params: dict[str, str] | None,
+    ) -> tuple[Any, httpx.Headers]:
+        try:
+            async with asyncio.timeout(self.policy.deadline):
+                async with self.client.stream(
+                    method, url, headers=headers, json=body, params=params
+                ) as response:
+                    data = await self._read(response)
+        except TimeoutError:
+            raise self._error(
+                f"no complete answer within {self.policy.deadline:g} s", retryable=True
+            ) from None
+        except httpx.TransportError as error:
+            raise self._error(f"cannot reach {_origin(url)} ({type(error).__name__})",
+                              retryable=True) from None  # fmt: skip
+        return self._decode(response, data), response.headers
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
+            raise self._error(
+                f"answer of {int(declared):,} bytes refused (limit {self.policy.max_bytes:,})"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.policy.max_bytes:
+                raise self._error(
+                    f"answer grew past {self.policy.max_bytes:,} bytes once decompressed; refused"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, response: httpx.Response, data: bytes) -> Any:
+        status = response.status_code
+        if status >= 400:
+            raise self._status_error(response, data)
+        kind = response.headers.get("content-type", "")
+        if "html" in kind or data.lstrip()[:1] == b"<":
+            raise self._error(f"returned an HTML page (status {status}), not JSON")
+        try:
+            return strict_json(data)
+        except ValueError as error:
+            raise self._error(f"returned malformed JSON ({error})") from None
+
+    def _status_error(self, response: httpx.Response, data: bytes) -> ProviderError:
+        status = response.status_code
+        detail = _snippet(data)
+        lowered = detail.lower()
+        if any(word in lowered for word in _QUOTA_WORDS):
+            return self._error(f"quota or spend limit reached ({status}): {detail}")
+        if status in FATAL_STATUSES or (status not in RETRY_STATUSES and status < 500):
+            hint = {401: " (check the API key)", 403: " (not allowed)", 404: " (wrong URL?)"}
+            return self._error(f"HTTP {status}{hint.get(status, '')}: {detail}")
+        after = retry_after(response.headers.get("retry-after"), self.policy.retry_after_cap)
+        return self._error(f"HTTP {status}: {detail}", retryable=True, retry_after=after)
+
+    def _error(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None
+    ) -> ProviderError:
+        return ProviderError(
+            self.provider, redact(message, self.secrets), retryable=retryable,
+            retry_after=retry_after,
+        )  # fmt: skip
+
+
+def strict_json(data: bytes | str) -> Any:
+    """Parse JSON refusing duplicate keys and NaN/Infinity."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(items)
+        if len(result) != len(items):
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    raise ValueError(f"key {key!r} appears twice")
+                seen.add(key)
+        return result
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    return json.loads(data, object_pairs_hook=pairs, parse_constant=constant)
+
+
+def retry_after(value: str | None, cap: float) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), cap))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret (and nothing shorter than 8 characters) with `[redacted]`."""
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _snippet(data: bytes) -> str:
+    text = data[:2000].decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text)
+        error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+        if isinstance(error, dict):
+            text = " ".join(str(error.get(k, "")) for k in ("type", "code", "message")).strip()
+    except ValueError:
+        pass
+    return visible(" ".join(text.split()))[:200] or "(empty body)"
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
