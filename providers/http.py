@@ -21,6 +21,7 @@ import email.utils
 import json
 import random
 import time
+import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -32,6 +33,41 @@ from providers.text import visible
 RETRY_STATUSES: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 FATAL_STATUSES: Final = frozenset({400, 401, 403, 404, 422})
 _QUOTA_WORDS: Final = ("insufficient_quota", "spend limit", "billing", "credit balance")
+
+
+class Secret:
+    """A secret value whose repr never shows it (crash screens print local variables)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself; call only where it is sent."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+class HeaderAuth(httpx.Auth):
+    """Sets one header from a `Secret` as the request is sent, so no caller holds it."""
+
+    def __init__(self, header: str, secret: Secret, prefix: str = "") -> None:
+        self.header = header
+        self.secret = secret
+        self.prefix = prefix
+
+    def auth_flow(self, request: httpx.Request) -> typing.Generator[httpx.Request, Any, None]:
+        """Add the header, then send."""
+        request.headers[self.header] = self.prefix + self.secret.reveal()
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth({self.header!r}, {self.secret!r})"
 
 
 class ProviderError(Exception):
@@ -77,8 +113,8 @@ class Http:
     provider: str
     """Name used in every error message."""
     policy: HttpPolicy = field(default_factory=HttpPolicy)
-    secrets: tuple[str, ...] = ()
-    """Strings that must never appear in a message (API keys)."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Strings that must never appear in a message (API keys); kept out of repr."""
     transport: httpx.AsyncBaseTransport | None = None
     """Injected in tests (httpx.MockTransport); None means real network."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -105,6 +141,7 @@ class Http:
         headers: dict[str, str] | None = None,
         body: Any = None,
         params: dict[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> tuple[Any, httpx.Headers]:
         """One call with retries; returns the decoded JSON body and the response headers.
 
@@ -114,7 +151,7 @@ class Http:
         attempt = 0
         while True:
             try:
-                return await self._once(method, url, headers or {}, body, params)
+                return await self._once(method, url, headers or {}, body, params, auth)
             except ProviderError as error:
                 if not error.retryable or attempt >= self.policy.retries:
                     raise
@@ -132,11 +169,17 @@ class Http:
         headers: dict[str, str],
         body: Any,
         params: dict[str, str] | None,
+        auth: httpx.Auth | None,
     ) -> tuple[Any, httpx.Headers]:
         try:
             async with asyncio.timeout(self.policy.deadline):
                 async with self.client.stream(
-                    method, url, headers=headers, json=body, params=params
+                    method,
+                    url,
+                    headers=headers,
+                    json=body,
+                    params=params,
+                    auth=auth or httpx.USE_CLIENT_DEFAULT,
                 ) as response:
                     data = await self._read(response)
         except TimeoutError:

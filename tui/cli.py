@@ -15,7 +15,7 @@ from keymaps import ACTIONS, KeymapError, load_keymap
 from providers.base import STAKES, Stakes
 from store import BatchSummary, SchemaError, Store, StoreError
 from tui import cli_log as log
-from tui import importing
+from tui import importing, pulling
 from tui.cli_common import (
     ConfigOption,
     DbOption,
@@ -300,6 +300,7 @@ def main() -> None:
 
 
 log.register(app)
+pulling.register(app)
 
 if __name__ == "__main__":
     main()

@@ -40,6 +40,8 @@ class Settings:
     """Reason codes offered for override and reject (None: the built-in list)."""
     guidelines: dict[str, Path] = field(default_factory=dict)
     """Source → Markdown file shown beside its items (relative to the config file)."""
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`[providers.NAME]` tables, checked by each provider's options when used."""
 
 
 _TOP = (
@@ -96,6 +98,9 @@ def _settings(path: Path, data: dict[str, Any]) -> Settings:
         or not all(isinstance(c, str) and _REASON.match(c) for c in codes)
     ):
         raise bad("reason_codes", 'must be a list of short tags like "factual-error"')
+    providers = data.get("providers", {})
+    if not isinstance(providers, dict) or not all(isinstance(t, dict) for t in providers.values()):
+        raise bad("providers", "must be tables: [providers.NAME]")
     guidelines = data.get("guidelines", {})
     if not isinstance(guidelines, dict) or not all(isinstance(v, str) for v in guidelines.values()):
         raise bad("guidelines", 'must be a table of source = "path/to/file.md"')
@@ -107,6 +112,7 @@ def _settings(path: Path, data: dict[str, Any]) -> Settings:
         policy=_policy(policy_table, bad),
         keys=keys,
         reason_codes=codes,
+        providers=providers,
         guidelines={
             str(source): (path.parent / file).expanduser() for source, file in guidelines.items()
         },

@@ -1,0 +1,175 @@
+"""The adapter interface every provider implements, built-in or third-party.
+
+A provider turns *jobs* into `Draft`s. Generative providers make one job per input
+record and ask a model; pull-only providers would make jobs from a remote listing.
+Everything network-related goes through `providers.http.Http`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from providers.base import DataLimit, Draft
+from providers.http import Http, Secret
+from providers.records import did_you_mean
+
+
+class OptionsError(ValueError):
+    """A provider's config table is wrong; the message names the table and the key."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Base class for a provider's typed options (a dataclass per provider).
+
+    `parse` refuses unknown keys (with a "did you mean") and values of the wrong type,
+    so a typo in the config never silently falls back to a default.
+    """
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], where: str, *, base_dir: Path) -> Self:
+        """Build options from a config table; relative paths are taken from `base_dir`."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key == "type":
+                continue
+            if key not in fields:
+                raise OptionsError(f"{where}: unknown key {key!r}{did_you_mean(key, list(fields))}")
+            values[key] = _coerce(value, hints[key], f"{where}: {key}", base_dir)
+        missing = [
+            name for name, f in fields.items()
+            if name not in values and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]  # fmt: skip
+        if missing:
+            raise OptionsError(f"{where}: missing key {missing[0]!r}")
+        return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str, base_dir: Path) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _coerce(value, args[0], where, base_dir)
+    if hint is Path:
+        if not isinstance(value, str):
+            raise OptionsError(f"{where} must be a path (a string)")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base_dir / path
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise OptionsError(f"{where} must be true or false")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise OptionsError(f"{where} must be a number")
+        if hint is int and not isinstance(value, int):
+            raise OptionsError(f"{where} must be a whole number")
+        if value < 0:
+            raise OptionsError(f"{where} cannot be negative")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise OptionsError(f"{where} must be a string")
+        return value
+    if origin is list or origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise OptionsError(f"{where} must be a list of strings")
+        return tuple(value)
+    raise OptionsError(f"{where}: unsupported option type {hint!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider can do; the CLI and the app read these, never the class name."""
+
+    generative: bool = False
+    """Sends input records to a model and queues its answers."""
+    logprobs: bool = False
+    """Can report token log-probabilities (confidence basis `logprobs`)."""
+    delivers: bool = False
+    """Receives final decisions back (webhook-style)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One unit of work: usually one input record."""
+
+    external_id: str
+    """Becomes the item's external id; `(source, external_id)` is unique in the queue."""
+    origin: str
+    """Where it came from, for messages: `tickets.jsonl:12`."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The record's fields (template values, data limits, stakes, …)."""
+    limits: tuple[DataLimit, ...] = ()
+    """Limits known before the call (stale record, missing template fields, …)."""
+    created_at: dt.datetime | None = None
+
+
+class Provider(ABC):
+    """An adapter: turns jobs into drafts.
+
+    Subclasses set `type_name`, `Options` and `capabilities` and implement `jobs` and
+    `fetch`.
+
+    Args:
+        name: The config table's name (`[providers.support]` → `support`).
+        options: Parsed options.
+        http: The HTTP seam to use (its transport is injectable in tests).
+        secrets: Resolved secrets, e.g. `{"api_key": "…"}`; never stored anywhere.
+        now: The clock.
+    """
+
+    type_name: ClassVar[str]
+    """The `type = "…"` value that selects this provider in the config."""
+    Options: ClassVar[type[Options]]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(
+        self,
+        name: str,
+        options: Any,
+        *,
+        http: Http,
+        secrets: Mapping[str, str],
+        now: typing.Callable[[], dt.datetime],
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.http = http
+        self.secrets = {name: Secret(value) for name, value in secrets.items()}
+        """Secrets by name, masked in any repr; `.reveal()` only where they are sent."""
+        self.now = now
+
+    @classmethod
+    def secret_names(cls, options: Any) -> dict[str, str]:
+        """Secret name → environment variable to read it from (none by default)."""
+        del options
+        return {}
+
+    @property
+    def source(self) -> str:
+        """The queue's source for this provider's drafts (defaults to its name)."""
+        return str(getattr(self.options, "source", "") or self.name)
+
+    @abstractmethod
+    def jobs(self) -> Iterable[Job | str]:
+        """The work a pull would do; a `str` is a record that cannot become a job (why)."""
+
+    @abstractmethod
+    async def fetch(self, job: Job) -> Draft:
+        """Do one job and return its draft.
+
+        Raises:
+            providers.http.ProviderError: With the provider's name and what was wrong.
+        """

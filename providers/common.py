@@ -1,0 +1,102 @@
+"""Pieces generative adapters share: confidence from logprobs, refusals, drafts from jobs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Final
+
+from providers.adapter import Job
+from providers.base import STAKES, DataLimit, Draft, Stakes
+from providers.http import ProviderError
+from providers.inputs import Template, fit
+
+_REFUSAL_OPENINGS: Final = (
+    "i'm sorry", "i am sorry", "i can't", "i cannot", "i won't", "i am unable", "i'm unable",
+    "as an ai",
+)  # fmt: skip
+
+
+def logprob_confidence(logprobs: Iterable[object]) -> float | None:
+    """Geometric-mean token probability: exp of the mean of the finite logprobs.
+
+    This is how sure the model was of its own tokens, not the probability that the draft
+    is right. Non-finite values are ignored (OpenAI's -9999.0 is finite: "very unlikely").
+    None when there are no usable values — unknown, never 0 and never 1.
+    """
+    values = [
+        float(v) for v in logprobs
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    ]  # fmt: skip
+    if not values:
+        return None
+    return max(0.0, min(1.0, math.exp(sum(values) / len(values))))
+
+
+def refusal_limit(text: str, explicit: bool = False) -> DataLimit | None:
+    """A limit when the answer is (or looks like) a refusal."""
+    if explicit:
+        return DataLimit("refusal", "the model refused to answer", "high")
+    if text.strip().lower().startswith(_REFUSAL_OPENINGS):
+        return DataLimit("refusal", "the answer looks like a refusal", "warn")
+    return None
+
+
+def prompt_for(job: Job, template: Template, max_chars: int) -> tuple[str, list[DataLimit]]:
+    """Render the template for a job; missing fields and truncation become limits."""
+    prompt, missing = template.render(job.fields)
+    limits = list(job.limits)
+    if missing:
+        limits.append(DataLimit(
+            "missing-field", f"template fields missing from the record: {', '.join(missing)}",
+            "warn",
+        ))  # fmt: skip
+    prompt, cut = fit(prompt, max_chars)
+    if cut is not None:
+        limits.append(cut)
+    return prompt, limits
+
+
+def make_draft(
+    provider: str,
+    source: str,
+    job: Job,
+    *,
+    text: str,
+    prompt: str,
+    confidence: float | None,
+    limits: list[DataLimit],
+    model: str,
+    kind: str,
+    stakes: str,
+    title_field: str,
+    meta: dict[str, Any],
+) -> Draft:
+    """The draft for a job, with the record's own kind/stakes/title passing through."""
+    record = job.fields
+    chosen = str(record.get("stakes") or stakes).lower()
+    try:
+        return Draft(
+            source=source,
+            external_id=job.external_id,
+            draft=text,
+            kind=str(record.get("kind") or kind).lower(),
+            title=str(record.get(title_field) or record.get("title") or "")[:500],
+            input=prompt,
+            confidence=confidence,
+            confidence_basis="logprobs" if confidence is not None else "none",
+            data_limits=tuple(limits),
+            model=model,
+            stakes=_stakes(chosen),
+            created_at=job.created_at,
+            meta={"provider": provider, **meta},
+        )
+    except ValueError as error:
+        raise ProviderError(provider, f"{job.origin}: {error}") from None
+
+
+def _stakes(value: str) -> Stakes:
+    for level in STAKES:
+        if value == level:
+            return level
+    return "medium"

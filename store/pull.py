@@ -1,0 +1,120 @@
+"""Run a provider: fetch its jobs concurrently and store the drafts in committed batches.
+
+Re-pulling never duplicates: jobs whose `(source, external id)` is already queued are
+skipped (unless `refresh`), and a batch is committed before the next one starts, so an
+interrupted pull keeps what it committed and fetches the rest next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from providers.adapter import Job, Provider
+from providers.base import Draft
+from providers.http import ProviderError, redact
+from store import BatchSummary, Store
+
+
+@dataclass
+class PullSummary:
+    """What a pull did."""
+
+    provider: str
+    jobs: int = 0
+    """Records the provider offered."""
+    skipped: int = 0
+    """Already in the queue (not fetched again)."""
+    fetched: int = 0
+    failed: int = 0
+    rejected: int = 0
+    """Input records that could not become a job."""
+    stored: BatchSummary = field(default_factory=BatchSummary)
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Fetched drafts per second."""
+        return self.fetched / self.seconds if self.seconds else 0.0
+
+
+Progress = Callable[[PullSummary], None]
+
+
+async def pull(
+    store: Store,
+    provider: Provider,
+    *,
+    concurrency: int = 4,
+    rate_per_second: float = 0.0,
+    refresh: bool = False,
+    dry_run: bool = False,
+    limit: int | None = None,
+    batch_size: int = 50,
+    on_progress: Progress | None = None,
+) -> PullSummary:
+    """Fetch what is not yet queued, at most `concurrency` at a time, and store it."""
+    summary = PullSummary(provider.name)
+    started = time.perf_counter()
+    todo: list[Job] = []
+    for job in provider.jobs():
+        if isinstance(job, str):
+            summary.rejected += 1
+            summary.errors.append(job)
+            continue
+        summary.jobs += 1
+        if not refresh and store.find_item(provider.source, job.external_id) is not None:
+            summary.skipped += 1
+            continue
+        if limit is None or len(todo) < limit:
+            todo.append(job)
+    if dry_run:
+        return summary
+
+    batch: list[Draft] = []
+    gate = asyncio.Semaphore(max(1, concurrency))
+    spacing = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+    next_start = time.monotonic()
+    lock = asyncio.Lock()
+
+    async def run(job: Job) -> None:
+        nonlocal next_start
+        async with gate:
+            if spacing:
+                async with lock:  # starts are spaced; calls still overlap
+                    wait = next_start - time.monotonic()
+                    next_start = max(next_start, time.monotonic()) + spacing
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            try:
+                draft = await provider.fetch(job)
+            except ProviderError as error:
+                summary.failed += 1
+                secrets = [secret.reveal() for secret in provider.secrets.values()]
+                summary.errors.append(redact(str(error), secrets))
+                return
+            summary.fetched += 1
+            batch.append(draft)
+            if len(batch) >= batch_size:
+                flush()
+            if on_progress is not None:
+                summary.seconds = time.perf_counter() - started
+                on_progress(summary)
+
+    def flush() -> None:
+        # Synchronous on purpose: the event loop does not switch while a batch commits.
+        if batch:
+            summary.stored += store.ingest(list(batch))
+            batch.clear()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in todo:
+                group.create_task(run(job))
+    finally:
+        flush()
+        summary.seconds = time.perf_counter() - started
+    return summary
