@@ -1,0 +1,141 @@
+"""What the three generative adapters share: options, jobs from inputs, the fetch loop.
+
+A subclass says how to build its request and how to read its answer (`Answer`);
+limits, confidence and the draft are made here the same way for every API.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from providers.adapter import Job, Options, Provider
+from providers.base import DataLimit, Draft
+from providers.common import logprob_confidence, make_draft, prompt_for, refusal_limit
+from providers.http import ProviderError
+from providers.inputs import Template, read_jobs
+
+
+@dataclass(frozen=True)
+class GenerativeOptions(Options):
+    """Keys every generative provider takes in `[providers.NAME]`."""
+
+    model: str
+    inputs: Path
+    """JSONL/CSV file or folder of text files with the records to send."""
+    prompt: Path
+    """Template file with `{field}` placeholders."""
+    base_url: str = ""
+    """The API's base URL [default: the provider's usual one]."""
+    api_key_env: str | None = None
+    """Environment variable holding the key (local servers often need none)."""
+    system: str = ""
+    source: str = ""
+    """Queue source for the drafts [default: the provider's name]."""
+    kind: str = "reply"
+    stakes: str = "medium"
+    title_field: str = "title"
+    temperature: float = 0.0
+    max_tokens: int = 512
+    max_input_chars: int = 24000
+    fresh_days: float | None = None
+    """Records older than this get a `stale` limit."""
+    logprobs: bool = True
+    """Ask for token logprobs where the API has them."""
+    concurrency: int = 4
+    rate_per_second: float = 0.0
+    """0 means no rate limit."""
+    deadline: float = 60.0
+    """Seconds for a whole call, retries aside."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What an API said, in the shape the drafts need."""
+
+    text: str
+    cut_off: bool
+    """The answer hit the token limit."""
+    refused: bool
+    logprobs: list[object]
+    model: str
+    reason: str
+    """The API's own finish/stop reason, kept in the item's metadata."""
+
+
+class GenerativeProvider(Provider):
+    """Sends each input record, rendered through the template, to a model."""
+
+    default_url: ClassVar[str] = ""
+    key_header: ClassVar[tuple[str, str]] = ("Authorization", "Bearer ")
+    """Header name and value prefix for the API key."""
+
+    @classmethod
+    def secret_names(cls, options: Any) -> dict[str, str]:
+        """The API key, if `api_key_env` names a variable."""
+        return {"api_key": options.api_key_env} if options.api_key_env else {}
+
+    @cached_property
+    def template(self) -> Template:
+        """The prompt template (read once per pull)."""
+        return Template.load(self.options.prompt)
+
+    @property
+    def base_url(self) -> str:
+        """Configured URL, else the provider's usual one."""
+        return (self.options.base_url or self.default_url).rstrip("/")
+
+    def jobs(self) -> Iterable[Job | str]:
+        """One job per input record."""
+        return read_jobs(self.options.inputs, fresh_days=self.options.fresh_days, now=self.now())
+
+    def auth(self) -> httpx.Auth | None:
+        """The key as a header, applied at send time (see `providers.http.HeaderAuth`)."""
+        from providers.http import HeaderAuth
+
+        key = self.secrets.get("api_key")
+        return HeaderAuth(self.key_header[0], key, self.key_header[1]) if key else None
+
+    @abstractmethod
+    def request(self, prompt: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """URL, extra headers and JSON body for one prompt."""
+
+    @abstractmethod
+    def answer(self, data: Any) -> Answer:
+        """Read the API's JSON; raise ValueError (what was wrong) for a bad shape."""
+
+    async def fetch(self, job: Job) -> Draft:
+        """Render, send, read, and make the draft with its confidence and limits."""
+        options: GenerativeOptions = self.options
+        prompt, limits = prompt_for(job, self.template, options.max_input_chars)
+        url, headers, body = self.request(prompt)
+        data, _ = await self.http.json("POST", url, headers=headers, body=body, auth=self.auth())
+        try:
+            said = self.answer(data)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ProviderError(self.name, f"{job.origin}: unexpected answer: {error}") from None
+        if not said.text.strip():
+            raise ProviderError(self.name, f"{job.origin}: empty answer")
+        if said.cut_off:
+            limits.append(DataLimit("cut-off", f"answer cut off ({said.reason})", "high"))
+        flagged = refusal_limit(said.text, explicit=said.refused)
+        if flagged is not None:
+            limits.append(flagged)
+        return make_draft(
+            self.name, self.source, job, text=said.text, prompt=prompt,
+            confidence=logprob_confidence(said.logprobs), limits=limits,
+            model=said.model or options.model, kind=options.kind, stakes=options.stakes,
+            title_field=options.title_field, meta={"finish_reason": said.reason},
+        )  # fmt: skip
+
+    def messages(self, prompt: str, *, with_system: bool = True) -> list[dict[str, str]]:
+        """Chat messages: the optional system message, then the prompt."""
+        system = self.options.system
+        head = [{"role": "system", "content": system}] if system and with_system else []
+        return [*head, {"role": "user", "content": prompt}]

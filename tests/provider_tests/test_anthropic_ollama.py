@@ -1,0 +1,100 @@
+"""`anthropic` and `ollama` against loopback servers speaking their documented shapes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from store import Store
+from store.pull import pull
+from tests.provider_tests.loopback import Answer, Behaviour, LoopbackServer, json_answer
+from tui.config import load_settings
+from tui.pulling import build
+
+KEY = "sk-ant-loopback-0123456789"
+
+
+def anthropic_answer(path: str, body: dict[str, Any]) -> Answer:
+    if path != "/v1/messages":
+        return json_answer({"type": "error", "error": {"message": "not found"}}, 404)
+    prompt = body["messages"][0]["content"]
+    stop = "max_tokens" if "LONG" in prompt else "end_turn"
+    return json_answer({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+        "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": prompt[:20]}],
+        "stop_reason": stop, "usage": {"input_tokens": 5, "output_tokens": 7},
+    })  # fmt: skip
+
+
+def ollama_answer(path: str, body: dict[str, Any]) -> Answer:
+    assert body["stream"] is False
+    logprobs = [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -0.1}]
+    return json_answer({
+        "model": body["model"], "created_at": "2026-11-24T09:00:00Z",
+        "message": {"role": "assistant", "content": "Ollama says hi"},
+        "done": True, "done_reason": "stop", "logprobs": logprobs,
+    })  # fmt: skip
+
+
+def configure(tmp_path: Path, kind: str, url: str) -> Path:
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps({"id": "A-1", "text": "Summarise this"})
+        + "\n"
+        + json.dumps({"id": "A-2", "text": "LONG document"})
+        + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "p.md").write_text("{text}", encoding="utf-8")
+    config = tmp_path / "c.toml"
+    key = 'api_key_env = "ANTHROPIC_KEY"\nsystem = "Be brief."\n' if kind == "anthropic" else ""
+    config.write_text(
+        f'[providers.llm]\ntype = "{kind}"\nbase_url = "{url}"\nmodel = "m-1"\n'
+        f'inputs = "in.jsonl"\nprompt = "p.md"\nkind = "summary"\n{key}',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def test_anthropic_messages(tmp_path: Path, db_path: Path) -> None:
+    with LoopbackServer(anthropic_answer) as server, Store(db_path) as store:
+        server.script = [Behaviour("status", 529, body=b'{"error":{"type":"overloaded_error"}}')]
+        config = configure(tmp_path, "anthropic", server.url)
+        provider = build("llm", load_settings(config, default=config), env={"ANTHROPIC_KEY": KEY})
+        provider.http.sleep = _no_sleep
+        summary = await pull(store, provider)
+        await provider.http.close()
+        assert (summary.fetched, summary.failed) == (2, 0)
+        _, headers, body = server.requests[-1]
+        assert headers["x-api-key"] == KEY
+        assert headers["anthropic-version"] == "2023-06-01"
+        assert body["system"] == "Be brief."
+        assert [m["role"] for m in body["messages"]] == ["user"]
+        assert len(server.requests) == 3  # the 529 was retried
+        one = store.find_item("llm", "A-1")
+        assert one is not None
+        assert one.draft == "Hello Summarise this"
+        assert (one.confidence, one.confidence_basis) == (None, "none")  # unknown, not 0
+        long = store.find_item("llm", "A-2")
+        assert long is not None
+        assert long.data_limits[0].detail == "answer cut off (stop_reason=max_tokens)"
+
+
+async def test_ollama_native_chat_with_logprobs(tmp_path: Path, db_path: Path) -> None:
+    with LoopbackServer(ollama_answer) as server, Store(db_path) as store:
+        config = configure(tmp_path, "ollama", server.url)
+        provider = build("llm", load_settings(config, default=config), env={})
+        summary = await pull(store, provider, concurrency=1)
+        await provider.http.close()
+        assert summary.fetched == 2
+        assert server.requests[0][0] == "/api/chat"
+        item = store.find_item("llm", "A-1")
+        assert item is not None
+        assert item.confidence == math.exp(-0.3)
+        assert item.confidence_basis == "logprobs"
+        assert item.kind == "summary"
+
+
+async def _no_sleep(seconds: float) -> None:
+    del seconds
