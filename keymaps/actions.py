@@ -16,6 +16,7 @@ ACTIONS: Final[dict[str, str]] = {
     "app.help": "Show every key",
     "app.palette": "Command palette",
     "app.stats": "Decision statistics and calibration",
+    "app.pull": "Pull new drafts from the configured providers",
     "queue.down": "Next row",
     "queue.up": "Previous row",
     "queue.page_down": "Page down",

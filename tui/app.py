@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -20,6 +20,7 @@ from textual.screen import Screen
 from keymaps import ACTIONS, Keymap
 from store import Claim, ClaimError, Event, Store, StoreError
 from tui.bindings import Remappable, bind
+from tui.config import Settings
 from tui.safe import safe_text, visible
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.help import HelpScreen, live_keys
@@ -47,6 +48,7 @@ class SignoffApp(Remappable, App[None]):
         bind("app.help", "help"),
         bind("app.quit", "quit_app"),
         bind("app.stats", "stats", show=False),
+        bind("app.pull", "pull", show=False),
         bind("app.palette", "command_palette", show=False, priority=True),
     ]
 
@@ -60,6 +62,7 @@ class SignoffApp(Remappable, App[None]):
         db_label: str,
         reason_codes: list[str] | None = None,
         guidelines: dict[str, Path] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -76,6 +79,8 @@ class SignoffApp(Remappable, App[None]):
         self.guidelines = guidelines or {}
         self.skipped: set[int] = set()
         """Items skipped this session; `next` passes over them."""
+        self.settings = settings or Settings()
+        """The loaded config (providers for the pull action)."""
 
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue."""
@@ -185,6 +190,48 @@ class SignoffApp(Remappable, App[None]):
 
         if not isinstance(self.screen, StatsScreen):
             self.push_screen(StatsScreen(self.store.path))
+
+    def action_pull(self) -> None:
+        """Pull from every configured provider in the background; reviewing goes on."""
+        if not self.settings.providers:
+            self.notify("No providers configured: add [providers.NAME] to your config.",
+                        severity="warning", markup=False)  # fmt: skip
+            return
+        self.notify("Pulling new drafts…", markup=False)
+        self.run_worker(self._pull_all(), group="pull", exclusive=True)
+
+    async def _pull_all(self) -> None:
+        from store.pull import pull
+        from tui.config import ConfigError
+        from tui.pulling import build
+
+        for name in sorted(self.settings.providers):
+            try:
+                provider = build(name, self.settings)
+            except ConfigError as error:
+                self.notify(visible(str(error)), severity="error", markup=False, timeout=15)
+                continue
+            try:
+                # Same event loop as the UI: network waits never block keys, and each
+                # small batch commits between keystrokes.
+                summary = await pull(
+                    self.store,
+                    provider,
+                    concurrency=int(getattr(provider.options, "concurrency", 4)),
+                    batch_size=20,
+                )
+            finally:
+                await provider.http.close()
+            troubled = bool(summary.failed or summary.rejected)
+            severity: Literal["warning", "information"] = "warning" if troubled else "information"
+            self.notify(
+                visible(f"{name}: {summary.fetched} new, {summary.failed} failed, "
+                        f"{summary.skipped} already queued"
+                        + (f"; first problem: {summary.errors[0]}" if summary.errors else "")),
+                severity=severity, markup=False, timeout=10,
+            )  # fmt: skip
+        if isinstance(self.screen, QueueScreen):
+            self.screen.refresh_queue(keep=None)
 
     def action_quit_app(self) -> None:
         """Release any claim, then quit."""

@@ -86,6 +86,7 @@ def run_app(path: Path, settings: Settings, reviewer: str, keymap_name: str | No
             db_label=str(path),
             reason_codes=settings.reason_codes,
             guidelines=settings.guidelines,
+            settings=settings,
         ).run()
 
 

@@ -98,3 +98,25 @@ async def test_ollama_native_chat_with_logprobs(tmp_path: Path, db_path: Path) -
 
 async def _no_sleep(seconds: float) -> None:
     del seconds
+
+
+async def test_the_app_pulls_in_the_background_while_keys_still_work(
+    tmp_path: Path, db_path: Path
+) -> None:
+    from keymaps import load_keymap
+    from store.clock import utc_now
+    from tui.app import SignoffApp
+    from tui.widgets.queue_list import QueueList
+
+    with LoopbackServer(ollama_answer) as server, Store(db_path) as store:
+        config = configure(tmp_path, "ollama", server.url)
+        settings = load_settings(config, default=config)
+        app = SignoffApp(store, reviewer="alice", keymap=load_keymap("default"), now=utc_now,
+                         db_label="q.db", settings=settings)  # fmt: skip
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("P")
+            await pilot.press("down", "up")  # the app answers while the pull runs
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert {r.external_id for r in app.screen.query_one(QueueList).rows} == {"A-1", "A-2"}
+        assert store.find_item("llm", "A-2") is not None
