@@ -12,7 +12,7 @@ import datetime as dt
 import types
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -163,6 +163,23 @@ class Provider(ABC):
         return str(getattr(self.options, "source", "") or self.name)
 
     @abstractmethod
+    def describe(self) -> str:
+        """One line for `signoff providers`: where it reads from."""
+
+    async def deliver(self, payload: dict[str, Any], idempotency_key: str) -> None:
+        """Send one final decision back (providers with `capabilities.delivers`).
+
+        Raises:
+            providers.http.ProviderError: The receiver did not accept it (retried later).
+        """
+        del payload, idempotency_key
+        raise NotImplementedError(f"{self.type_name} does not receive decisions")
+
+
+class JobProvider(Provider):
+    """A provider that does one job per input record (the generative family)."""
+
+    @abstractmethod
     def jobs(self) -> Iterable[Job | str]:
         """The work a pull would do; a `str` is a record that cannot become a job (why)."""
 
@@ -173,3 +190,23 @@ class Provider(ABC):
         Raises:
             providers.http.ProviderError: With the provider's name and what was wrong.
         """
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing: its drafts, records it could not read, and where to go next."""
+
+    drafts: list[Draft]
+    rejected: list[str]
+    cursor: str | None
+    """Where the next pull should start once this page is committed."""
+    more: bool
+    """False on the last page."""
+
+
+class ListingProvider(Provider):
+    """A provider that reads drafts made elsewhere, page by page (the pull-only family)."""
+
+    @abstractmethod
+    def pages(self, cursor: str | None) -> AsyncIterator[Page]:
+        """Pages from `cursor` (None: the start) to the end of the listing."""

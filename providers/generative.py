@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from providers.adapter import Job, Options, Provider
+from providers.adapter import Job, JobProvider, Options
 from providers.base import DataLimit, Draft
 from providers.common import logprob_confidence, make_draft, prompt_for, refusal_limit
 from providers.http import ProviderError
@@ -69,7 +69,7 @@ class Answer:
     """The API's own finish/stop reason, kept in the item's metadata."""
 
 
-class GenerativeProvider(Provider):
+class GenerativeProvider(JobProvider):
     """Sends each input record, rendered through the template, to a model."""
 
     default_url: ClassVar[str] = ""
@@ -85,6 +85,10 @@ class GenerativeProvider(Provider):
     def template(self) -> Template:
         """The prompt template (read once per pull)."""
         return Template.load(self.options.prompt)
+
+    def describe(self) -> str:
+        """Model, server and inputs."""
+        return f"{self.options.model} at {self.base_url}, inputs {self.options.inputs}"
 
     @property
     def base_url(self) -> str:

@@ -142,8 +142,12 @@ class Http:
         body: Any = None,
         params: dict[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        parse: bool = True,
     ) -> tuple[Any, httpx.Headers]:
         """One call with retries; returns the decoded JSON body and the response headers.
+
+        With `parse=False` any 2xx answer is accepted and the body is not read as JSON
+        (webhooks often answer 204 with nothing).
 
         Raises:
             ProviderError: After the last attempt, or at once for a non-retryable failure.
@@ -151,7 +155,7 @@ class Http:
         attempt = 0
         while True:
             try:
-                return await self._once(method, url, headers or {}, body, params, auth)
+                return await self._once(method, url, headers or {}, body, params, auth, parse)
             except ProviderError as error:
                 if not error.retryable or attempt >= self.policy.retries:
                     raise
@@ -170,6 +174,7 @@ class Http:
         body: Any,
         params: dict[str, str] | None,
         auth: httpx.Auth | None,
+        parse: bool = True,
     ) -> tuple[Any, httpx.Headers]:
         try:
             async with asyncio.timeout(self.policy.deadline):
@@ -189,6 +194,10 @@ class Http:
         except httpx.TransportError as error:
             raise self._error(f"cannot reach {_origin(url)} ({type(error).__name__})",
                               retryable=True) from None  # fmt: skip
+        if not parse:
+            if response.status_code >= 400:
+                raise self._status_error(response, data)
+            return None, response.headers
         return self._decode(response, data), response.headers
 
     async def _read(self, response: httpx.Response) -> bytes:

@@ -18,6 +18,7 @@ from store.codec import canonical_json, limits_from_json, limits_json, sha256_te
 from store.errors import ClaimError, DecisionError, JustificationRefused, StoreError
 from store.migrations import GENESIS_HASH
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
+from store.outbox import OutboxMixin
 from store.policy import Feedback, Recent, evaluate
 from store.queue import ITEM_COLUMNS, QueueMixin, check_reviewer, item_from_row
 
@@ -40,7 +41,7 @@ def event_hash(fields: dict[str, Any]) -> str:
     return sha256_text(canonical_json(payload))
 
 
-class LedgerMixin(QueueMixin):
+class LedgerMixin(QueueMixin, OutboxMixin):
     """Ledger operations; mixed into `store.Store`."""
 
     def decide(
@@ -276,7 +277,9 @@ class LedgerMixin(QueueMixin):
             f"INSERT INTO ledger ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [fields[name] for name in columns],
         )
-        return _event_from_row([fields[name] for name in columns])
+        event = _event_from_row([fields[name] for name in columns])
+        self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
+        return event
 
 
 def _event_from_row(row: Sequence[Any]) -> Event:

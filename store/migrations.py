@@ -47,6 +47,12 @@ def m003_open_items_index(db: Database) -> None:
     )
 
 
+@_migration
+def m004_outbox_and_cursors(db: Database) -> None:
+    """Deliveries of final decisions back to their source, and pull cursors."""
+    db.executescript(_M004)
+
+
 # The CHECKs repeat the store's rules so that a write from any other tool still
 # cannot put a row into a state the app would misread.
 _M001 = f"""
@@ -168,4 +174,26 @@ BEGIN
     INSERT INTO item_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
         ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
 END;
+"""
+
+_M004 = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    event_seq INTEGER NOT NULL REFERENCES ledger(seq),
+    source TEXT NOT NULL,
+    -- The event's hash: a receiver that sees it twice can drop the repeat.
+    idempotency_key TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    delivered_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+
+CREATE TABLE provider_state (
+    provider TEXT PRIMARY KEY,
+    cursor TEXT,
+    updated_at TEXT NOT NULL
+);
 """

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from providers.adapter import Job, Provider
+from providers.adapter import Job, JobProvider, ListingProvider, Provider
 from providers.base import Draft
 from providers.http import ProviderError, redact
 from store import BatchSummary, Store
@@ -57,6 +57,10 @@ async def pull(
     on_progress: Progress | None = None,
 ) -> PullSummary:
     """Fetch what is not yet queued, at most `concurrency` at a time, and store it."""
+    if isinstance(provider, ListingProvider):
+        return await pull_pages(store, provider, dry_run=dry_run, limit=limit,
+                                on_progress=on_progress)  # fmt: skip
+    assert isinstance(provider, JobProvider)
     summary = PullSummary(provider.name)
     started = time.perf_counter()
     todo: list[Job] = []
@@ -117,4 +121,37 @@ async def pull(
     finally:
         flush()
         summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def pull_pages(
+    store: Store,
+    provider: ListingProvider,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    on_progress: Progress | None = None,
+) -> PullSummary:
+    """Read a listing page by page; the cursor moves only after a page is committed."""
+    summary = PullSummary(provider.name)
+    started = time.perf_counter()
+    try:
+        async for page in provider.pages(store.cursor(provider.name)):
+            summary.rejected += len(page.rejected)
+            summary.errors.extend(page.rejected)
+            summary.jobs += len(page.drafts)
+            if not dry_run:
+                summary.stored += store.ingest(page.drafts)
+                store.save_cursor(provider.name, page.cursor)  # after the commit, never before
+                summary.fetched += len(page.drafts)
+            summary.seconds = time.perf_counter() - started
+            if on_progress is not None:
+                on_progress(summary)
+            if limit is not None and summary.jobs >= limit:
+                break
+    except ProviderError as error:
+        summary.failed += 1
+        secrets = [secret.reveal() for secret in provider.secrets.values()]
+        summary.errors.append(redact(str(error), secrets))
+    summary.seconds = time.perf_counter() - started
     return summary

@@ -161,6 +161,7 @@ def status(
         counts = store.counts()
         actions = store.decision_counts()
         head = store.head()
+        waiting, oldest = store.backlog()
     if as_json:
         states = ("pending", "claimed", "decided", "escalated")
         payload = {
@@ -172,6 +173,7 @@ def status(
             ],
             "totals": {s: sum(getattr(c, s) for c in counts) for s in (*states, "total")},
             "ledger": {"events": sum(actions.values()), "by_action": actions, "head": head},
+            "outbox": {"waiting": waiting, "oldest": oldest},
         }
         out.print_json(json.dumps(payload))
         return
@@ -211,6 +213,11 @@ def status(
         + (f" ({summary})" if summary else "")
         + f", head {head[:12]}"
     )
+    if waiting:
+        out.print(
+            f"outbox    {waiting:,} decisions waiting to be delivered (oldest {oldest}); "
+            "run `signoff push`"
+        )
 
 
 @app.command()

@@ -73,8 +73,18 @@ def reviewer_for(option: str | None, settings: Settings) -> str:
 
 
 def open_store(db: Path, settings: Settings) -> Store:
-    """Open (and migrate) the database with the configured policy and lease."""
-    return Store(db, policy=settings.policy, lease=settings.lease)
+    """Open (and migrate) the database with the configured policy and lease.
+
+    Sources whose provider has a webhook (`deliver_url`) get their final decisions
+    queued in the outbox, in the same transaction as the ledger event.
+    """
+    store = Store(db, policy=settings.policy, lease=settings.lease)
+    store.delivers_for = frozenset(
+        str(table.get("source") or name)
+        for name, table in settings.providers.items()
+        if table.get("deliver_url")
+    )
+    return store
 
 
 KeymapOption = Annotated[

@@ -158,7 +158,40 @@ def _report(summary: PullSummary, dry_run: bool) -> None:
     ))  # fmt: skip
 
 
+def push_command(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Deliver recorded decisions back to their sources (retries what failed before)."""
+    from store.push import push
+
+    settings = settings_for(config)
+    with open_store(resolve_db(db), settings) as store:
+        receivers = {}
+        for name, table in settings.providers.items():
+            if table.get("deliver_url"):
+                provider = build(name, settings)
+                receivers[provider.source] = provider
+
+        async def run() -> Any:
+            try:
+                return await push(store, receivers)
+            finally:
+                for provider in receivers.values():
+                    await provider.http.close()
+
+        summary = asyncio.run(run())
+        waiting, oldest = store.backlog()
+    for line in summary.errors[:50]:
+        err.print(safe_text(line))
+    out.print(safe_text(
+        f"{summary.delivered:,} delivered, {summary.failed:,} failed (retried later with "
+        f"backoff), {summary.unroutable:,} with no receiver; {waiting:,} waiting"
+        + (f" since {oldest}" if oldest else "")
+    ))  # fmt: skip
+    if summary.failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `providers` and `pull` to the `signoff` app."""
+    """Add `providers`, `pull` and `push` to the `signoff` app."""
     app.command("providers")(providers_command)
     app.command("pull")(pull_command)
+    app.command("push")(push_command)

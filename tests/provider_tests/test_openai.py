@@ -17,6 +17,7 @@ import pytest
 from rich.console import Console
 from rich.traceback import Traceback
 
+from providers.adapter import JobProvider
 from providers.common import logprob_confidence
 from store import Store
 from tests.provider_tests.loopback import Answer, Behaviour, LoopbackServer, json_answer
@@ -195,6 +196,7 @@ async def test_a_crash_with_locals_never_shows_the_key(
 
     provider = build("support", settings, env={"SUPPORT_LLM_KEY": KEY},
                      transport=httpx.MockTransport(explode))  # fmt: skip
+    assert isinstance(provider, JobProvider)
     job = next(j for j in provider.jobs() if not isinstance(j, str))
     try:
         await provider.fetch(job)

@@ -93,3 +93,6 @@ def test_kill_9_mid_stream_keeps_every_committed_decision(db_path: Path) -> None
         assert store.verify_chain().ok
         decided = store.conn.execute("SELECT count(*) FROM items WHERE state = 'decided'")
         assert decided.fetchone()[0] == len(stored)
+        # Every committed decision has its delivery queued: same transaction, same fate.
+        queued = store.conn.execute("SELECT event_seq FROM outbox ORDER BY event_seq")
+        assert [row[0] for row in queued] == stored

@@ -18,6 +18,7 @@ from store import Store
 def main() -> None:
     mode, db, name, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     with Store(db, lease=dt.timedelta(hours=1)) as store:
+        store.delivers_for = frozenset({"support"})  # decisions also queue a delivery
         gate = os.environ.get("SIGNOFF_TEST_GATE")
         if gate:  # start together, so the claims really interleave
             print("ready", flush=True)
