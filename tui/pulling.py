@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -98,6 +99,10 @@ def pull_command(
     ] = False,
     refresh: Annotated[bool, typer.Option(help="Fetch again records already queued.")] = False,
     limit: Annotated[int | None, typer.Option(help="Fetch at most this many per provider.")] = None,
+    watch: Annotated[
+        float | None,
+        typer.Option(help="Keep pulling every this many seconds until Ctrl-C.", show_default=False),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -108,11 +113,19 @@ def pull_command(
         raise UsageError("no providers configured: add a [providers.NAME] table to your config")
     failed = False
     with open_store(resolve_db(db), settings) as store:
-        for name in chosen:
-            provider = build(name, settings)
-            summary = asyncio.run(_run(store, provider, dry_run, refresh, limit))
-            _report(summary, dry_run)
-            failed = failed or bool(summary.failed or summary.rejected)
+        while True:
+            for name in chosen:
+                provider = build(name, settings)
+                summary = asyncio.run(_run(store, provider, dry_run, refresh, limit))
+                if not watch or summary.fetched or summary.errors:
+                    _report(summary, dry_run)
+                failed = failed or bool(summary.failed or summary.rejected)
+            if not watch or dry_run:
+                break
+            try:
+                time.sleep(watch)
+            except KeyboardInterrupt:
+                break  # everything fetched so far is committed
     if failed:
         raise typer.Exit(1)
 
