@@ -30,7 +30,11 @@ def test_wheel_contents(tmp_path: Path) -> None:
     )
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     meta = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "signoff = tui.cli:main" in zipfile.ZipFile(wheel).read(meta).decode()
+    points = zipfile.ZipFile(wheel).read(meta).decode()
+    assert "signoff = tui.cli:main" in points
+    # Built-in providers are registered exactly as a third-party adapter would be.
+    for name in ("openai", "anthropic", "ollama", "http", "jsonl"):
+        assert f"\n{name} = providers." in points
 
 
 def test_the_bundled_demo_queue_is_valid_and_varied() -> None:
