@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from providers.adapter import Job
-from providers.base import STAKES, DataLimit, Draft, Stakes
+from providers.base import STAKES, ConfidenceBasis, DataLimit, Draft, Stakes
 from providers.http import ProviderError
 from providers.inputs import Template, fit
 
@@ -65,6 +65,7 @@ def make_draft(
     text: str,
     prompt: str,
     confidence: float | None,
+    basis: ConfidenceBasis,
     limits: list[DataLimit],
     model: str,
     kind: str,
@@ -84,7 +85,7 @@ def make_draft(
             title=str(record.get(title_field) or record.get("title") or "")[:500],
             input=prompt,
             confidence=confidence,
-            confidence_basis="logprobs" if confidence is not None else "none",
+            confidence_basis=basis,
             data_limits=tuple(limits),
             model=model,
             stakes=_stakes(chosen),

@@ -6,6 +6,7 @@ limits, confidence and the draft are made here the same way for every API.
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 import httpx
 
 from providers.adapter import Job, JobProvider, Options
-from providers.base import DataLimit, Draft
+from providers.base import ConfidenceBasis, DataLimit, Draft
 from providers.common import logprob_confidence, make_draft, prompt_for, refusal_limit
 from providers.http import ProviderError
 from providers.inputs import Template, read_jobs
@@ -48,11 +49,47 @@ class GenerativeOptions(Options):
     """Records older than this get a `stale` limit."""
     logprobs: bool = True
     """Ask for token logprobs where the API has them."""
+    self_report: bool = False
+    """Ask the model for its own confidence via structured output (basis `self-report`)."""
     concurrency: int = 4
     rate_per_second: float = 0.0
     """0 means no rate limit."""
     deadline: float = 60.0
     """Seconds for a whole call, retries aside."""
+
+
+SELF_REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+    "required": ["answer", "confidence"],
+    "additionalProperties": False,
+}
+"""The shape asked for when `self_report` is on."""
+SELF_REPORT_ASK = (
+    '\n\nAnswer as JSON: {"answer": <your answer>, "confidence": <0 to 1, how likely '
+    "your answer is correct>}."
+)
+
+
+def self_reported(text: str) -> tuple[str, float] | None:
+    """(answer, confidence) from a structured answer, or None if it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    answer, confidence = data.get("answer"), data.get("confidence")
+    if not isinstance(answer, str) or not answer.strip():
+        return None
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        return None
+    if not 0.0 <= float(confidence) <= 1.0:
+        return None
+    return answer, float(confidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +147,10 @@ class GenerativeProvider(JobProvider):
     def request(self, prompt: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         """URL, extra headers and JSON body for one prompt."""
 
+    def structured(self, body: dict[str, Any]) -> None:
+        """Add the API's own structured-output field for `SELF_REPORT_SCHEMA` (if any)."""
+        del body
+
     @abstractmethod
     def answer(self, data: Any) -> Answer:
         """Read the API's JSON; raise ValueError (what was wrong) for a bad shape."""
@@ -118,7 +159,10 @@ class GenerativeProvider(JobProvider):
         """Render, send, read, and make the draft with its confidence and limits."""
         options: GenerativeOptions = self.options
         prompt, limits = prompt_for(job, self.template, options.max_input_chars)
-        url, headers, body = self.request(prompt)
+        sent = prompt + SELF_REPORT_ASK if options.self_report else prompt
+        url, headers, body = self.request(sent)
+        if options.self_report:
+            self.structured(body)
         data, _ = await self.http.json("POST", url, headers=headers, body=body, auth=self.auth())
         try:
             said = self.answer(data)
@@ -128,14 +172,30 @@ class GenerativeProvider(JobProvider):
             raise ProviderError(self.name, f"{job.origin}: empty answer")
         if said.cut_off:
             limits.append(DataLimit("cut-off", f"answer cut off ({said.reason})", "high"))
-        flagged = refusal_limit(said.text, explicit=said.refused)
+        text = said.text
+        confidence = logprob_confidence(said.logprobs)
+        basis: ConfidenceBasis = "logprobs" if confidence is not None else "none"
+        meta: dict[str, Any] = {"finish_reason": said.reason}
+        if options.self_report:
+            # The logprobs now describe JSON tokens; keep them for reference only.
+            meta["token_likelihood"] = confidence
+            reported = self_reported(text)
+            if reported is None:
+                confidence, basis = None, "none"
+                limits.append(DataLimit(
+                    "self-report", "asked for a self-reported confidence; the answer had none",
+                    "warn",
+                ))  # fmt: skip
+            else:
+                text, confidence = reported
+                basis = "self-report"
+        flagged = refusal_limit(text, explicit=said.refused)
         if flagged is not None:
             limits.append(flagged)
         return make_draft(
-            self.name, self.source, job, text=said.text, prompt=prompt,
-            confidence=logprob_confidence(said.logprobs), limits=limits,
-            model=said.model or options.model, kind=options.kind, stakes=options.stakes,
-            title_field=options.title_field, meta={"finish_reason": said.reason},
+            self.name, self.source, job, text=text, prompt=sent, confidence=confidence,
+            basis=basis, limits=limits, model=said.model or options.model, kind=options.kind,
+            stakes=options.stakes, title_field=options.title_field, meta=meta,
         )  # fmt: skip
 
     def messages(self, prompt: str, *, with_system: bool = True) -> list[dict[str, str]]:

@@ -8,7 +8,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from providers.adapter import Capabilities, Options
-from providers.generative import Answer, GenerativeOptions, GenerativeProvider
+from providers.generative import (
+    SELF_REPORT_SCHEMA,
+    Answer,
+    GenerativeOptions,
+    GenerativeProvider,
+)
 
 
 class OllamaProvider(GenerativeProvider):
@@ -31,6 +36,10 @@ class OllamaProvider(GenerativeProvider):
         if options.logprobs:
             body["logprobs"] = True
         return f"{self.base_url}/api/chat", {}, body
+
+    def structured(self, body: dict[str, Any]) -> None:
+        """Ollama takes the schema as `format`."""
+        body["format"] = SELF_REPORT_SCHEMA
 
     def answer(self, data: Any) -> Answer:
         """`message.content`, `done_reason`, and `logprobs[].logprob` if present."""

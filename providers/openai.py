@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from providers.adapter import Capabilities, Options
-from providers.generative import Answer, GenerativeOptions, GenerativeProvider
+from providers.generative import (
+    SELF_REPORT_SCHEMA,
+    Answer,
+    GenerativeOptions,
+    GenerativeProvider,
+)
 
 
 class OpenAIProvider(GenerativeProvider):
@@ -32,6 +37,13 @@ class OpenAIProvider(GenerativeProvider):
         if options.logprobs:
             body["logprobs"] = True
         return f"{self.base_url}/chat/completions", {}, body
+
+    def structured(self, body: dict[str, Any]) -> None:
+        """OpenAI's strict JSON schema output."""
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "draft", "schema": SELF_REPORT_SCHEMA, "strict": True},
+        }
 
     def answer(self, data: Any) -> Answer:
         """`choices[0].message`, its `refusal`, `finish_reason` and `logprobs.content`."""

@@ -120,3 +120,37 @@ async def test_the_app_pulls_in_the_background_while_keys_still_work(
             await pilot.pause()
             assert {r.external_id for r in app.screen.query_one(QueueList).rows} == {"A-1", "A-2"}
         assert store.find_item("llm", "A-2") is not None
+
+
+def self_reporting_answer(path: str, body: dict[str, Any]) -> Answer:
+    assert body["format"]["required"] == ["answer", "confidence"]
+    prompt = body["messages"][-1]["content"]
+    content = (
+        "not json at all"
+        if "LONG" in prompt
+        else json.dumps({"answer": "Structured reply", "confidence": 0.42})
+    )
+    return json_answer({"model": "m-1", "message": {"role": "assistant", "content": content},
+                        "done": True, "done_reason": "stop"})  # fmt: skip
+
+
+async def test_self_reported_confidence_via_structured_output(
+    tmp_path: Path, db_path: Path
+) -> None:
+    with LoopbackServer(self_reporting_answer) as server, Store(db_path) as store:
+        config = configure(tmp_path, "ollama", server.url)
+        config.write_text(config.read_text() + "self_report = true\n", encoding="utf-8")
+        provider = build("llm", load_settings(config, default=config), env={})
+        await pull(store, provider)
+        await provider.http.close()
+        reported = store.find_item("llm", "A-1")
+        assert reported is not None
+        assert (reported.draft, reported.confidence, reported.confidence_basis) == (
+            "Structured reply",
+            0.42,
+            "self-report",
+        )
+        missing = store.find_item("llm", "A-2")
+        assert missing is not None
+        assert (missing.confidence, missing.confidence_basis) == (None, "none")
+        assert missing.data_limits[0].kind == "self-report"
