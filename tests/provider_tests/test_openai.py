@@ -210,3 +210,45 @@ async def test_a_crash_with_locals_never_shows_the_key(
     assert "simulated crash" in rendered
     assert "Secret('********')" in rendered  # the locals were shown…
     assert KEY not in rendered  # …but never the key
+
+
+@pytest.mark.slow
+def test_a_killed_pull_keeps_its_batches_and_the_next_fetches_the_rest(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    total = 1000  # about 3 s of pulling at concurrency 1: the kill lands mid-way
+    records = [{"id": f"K-{i}", "name": "N", "message": f"m {i}"} for i in range(total)]
+    config = setup(tmp_path, server, records)
+    config.write_text(config.read_text().replace("concurrency = 3", "concurrency = 1"))
+    db = tmp_path / "q.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "pull", "--config", str(config), "--db", str(db)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "SUPPORT_LLM_KEY": KEY},
+    )  # fmt: skip
+    committed = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and committed < 50:
+        time.sleep(0.05)
+        try:
+            conn = sqlite3.connect(db)
+            committed = conn.execute("SELECT count(*) FROM items").fetchone()[0]
+            conn.close()
+        except sqlite3.Error:
+            committed = 0
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    conn = sqlite3.connect(db)
+    kept = conn.execute("SELECT count(*) FROM items").fetchone()[0]
+    conn.close()
+    assert 50 <= kept < total
+    result = signoff("pull", config=config, db=db)
+    assert result.returncode == 0, result.stderr
+    assert f"{total - kept:,} fetched" in result.stdout
+    assert f"{kept:,} already queued" in result.stdout
+    with Store(db) as store:
+        assert sum(c.total for c in store.counts()) == total
