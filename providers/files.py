@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from providers.base import Draft, Stakes
-from providers.records import FIELDS, RecordError, did_you_mean, parse_record
+from providers.records import (
+    FIELDS,
+    DuplicateKeyError,
+    RecordError,
+    did_you_mean,
+    no_duplicate_keys,
+    parse_record,
+)
 
 MAX_LINE_BYTES: Final = 8 * 1024 * 1024
 """A JSONL line longer than this is refused unread (drafts are capped far lower)."""
@@ -116,8 +123,8 @@ def _parse_json_line(raw: bytes, source: str, stakes: Stakes) -> Draft:
         raise RecordError(f"not valid UTF-8 (byte {error.start + 1} of the line)") from None
     try:
         value = _DECODER.decode(text)
-    except _DuplicateKeyError as error:
-        raise RecordError(f"key {error.args[0]!r} appears twice in one object") from None
+    except DuplicateKeyError as error:
+        raise RecordError(f"{error} in one object") from None
     except RecursionError:
         raise RecordError("nesting too deep") from None
     except json.JSONDecodeError as error:
@@ -127,23 +134,8 @@ def _parse_json_line(raw: bytes, source: str, stakes: Stakes) -> Draft:
     return parse_record(value, default_source=source, default_stakes=stakes)
 
 
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKeyError(key)
-            seen.add(key)
-    return result
-
-
 # One decoder for the whole file: json.loads with a hook builds a new one per line.
-_DECODER: Final = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=no_duplicate_keys)
 
 
 def _skip_rest_of_line(stream: _CountingReader) -> None:

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import httpx
 
+from providers.records import no_duplicate_keys
 from providers.text import visible
 
 RETRY_STATUSES: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
@@ -253,20 +254,10 @@ class Http:
 def strict_json(data: bytes | str) -> Any:
     """Parse JSON refusing duplicate keys and NaN/Infinity."""
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result = dict(items)
-        if len(result) != len(items):
-            seen: set[str] = set()
-            for key, _ in items:
-                if key in seen:
-                    raise ValueError(f"key {key!r} appears twice")
-                seen.add(key)
-        return result
-
     def constant(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
-    return json.loads(data, object_pairs_hook=pairs, parse_constant=constant)
+    return json.loads(data, object_pairs_hook=no_duplicate_keys, parse_constant=constant)
 
 
 def retry_after(value: str | None, cap: float) -> float | None:

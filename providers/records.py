@@ -57,6 +57,22 @@ class RecordError(ValueError):
     """A record that cannot become a draft; the message says which field and why."""
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice (which one wins is undefined)."""
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json: refuse an object that repeats a key."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(f"key {key!r} appears twice")
+            seen.add(key)
+    return result
+
+
 def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
     """A " (did you mean 'x'?)" suffix for the closest choice, or "" when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
