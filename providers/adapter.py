@@ -15,11 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from providers.base import DataLimit, Draft
-from providers.http import Http, Secret
 from providers.records import did_you_mean
+from providers.secret import Secret
+
+if TYPE_CHECKING:
+    from providers.http import Http
 
 
 class OptionsError(ValueError):

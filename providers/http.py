@@ -29,29 +29,12 @@ from typing import Any, Final
 import httpx
 
 from providers.records import no_duplicate_keys
+from providers.secret import Secret
 from providers.text import visible
 
 RETRY_STATUSES: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 FATAL_STATUSES: Final = frozenset({400, 401, 403, 404, 422})
 _QUOTA_WORDS: Final = ("insufficient_quota", "spend limit", "billing", "credit balance")
-
-
-class Secret:
-    """A secret value whose repr never shows it (crash screens print local variables)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The value itself; call only where it is sent."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
 
 
 class HeaderAuth(httpx.Auth):

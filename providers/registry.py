@@ -7,9 +7,12 @@ package would register its own, so listing names imports no adapter module.
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
-from providers.adapter import Provider
 from providers.records import did_you_mean
+
+if TYPE_CHECKING:
+    from providers.adapter import Provider
 
 GROUP = "signoff.providers"
 
@@ -36,6 +39,8 @@ def load(type_name: str) -> type[Provider]:
             f"no provider type {type_name!r}{did_you_mean(type_name, names)}; "
             f"installed: {', '.join(names) or 'none'}"
         )
+    from providers.adapter import Provider  # only now: listing names stays light
+
     cls = points[type_name].load()
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise LookupError(f"entry point {type_name!r} is not a signoff Provider")

@@ -61,3 +61,13 @@ def test_importing_a_lower_layer_loads_no_textual_at_run_time(package: str) -> N
 def test_the_cli_starts_without_textual() -> None:
     # import/status/export must start fast: Textual loads only when the app opens.
     assert "textual" not in _loaded_after("import tui.cli")
+
+
+def test_listing_provider_names_imports_no_adapter() -> None:
+    loaded = _loaded_after(
+        "from providers.registry import available\n"
+        "assert set(available()) >= {'openai', 'anthropic', 'ollama', 'http', 'jsonl'}"
+    )
+    adapters = {"providers.openai", "providers.anthropic", "providers.ollama",
+                "providers.http_pull", "providers.jsonl_watch", "httpx"}  # fmt: skip
+    assert not adapters & loaded
