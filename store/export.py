@@ -68,13 +68,20 @@ _EXTRA = "i.kind, i.title, i.stakes, i.model, i.draft"
 
 
 def events(
-    conn: sqlite3.Connection, where: ExportFilter, *, item_text: bool = True
+    conn: sqlite3.Connection,
+    where: ExportFilter,
+    *,
+    item_text: bool = True,
+    seq: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream events in chain order with the item fields a report needs.
 
-    `item_text=False` leaves out the item's title and draft (statistics need neither).
+    `item_text=False` leaves out the item's title and draft (statistics need neither);
+    `seq` picks one event (if it passes the filter).
     """
     clause, args = where.sql()
+    if seq is not None:
+        clause, args = f"({clause}) AND e.seq = ?", [*args, seq]
     extra = _EXTRA if item_text else "i.kind, '' AS title, i.stakes, i.model, '' AS draft"
     cursor = conn.execute(
         f"SELECT {_COLUMNS}, {extra} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
@@ -181,3 +188,14 @@ def ledger_state(conn: sqlite3.Connection) -> tuple[str, int]:
 def now_iso(now: dt.datetime) -> str:
     """Export timestamps in the store's fixed format."""
     return iso(now)
+
+
+def stats_for(conn: sqlite3.Connection, where: ExportFilter) -> Any:
+    """`store.stats.compute` over the filtered events, looking up retracted ones by seq."""
+    from store.stats import compute
+
+    # A second connection for look-ups: the first is busy streaming the events.
+    def lookup(seq: int) -> dict[str, Any] | None:
+        return next(events(conn, where, item_text=False, seq=seq), None)
+
+    return compute(events(conn, where, item_text=False), lookup)

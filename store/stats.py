@@ -6,9 +6,9 @@ the figures (they were undone); retractions themselves are counted.
 
 from __future__ import annotations
 
-import statistics
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,7 +35,8 @@ class ReviewerStats:
     reviewer: str
     actions: Counter[str] = field(default_factory=Counter)
     """Decisions by action (retracted ones excluded), plus `retract`."""
-    times_ms: list[int] = field(default_factory=list)
+    times_ms: array[int] = field(default_factory=lambda: array("L"))
+    """Times on item, 8 bytes each (a list of ints would cost about 36)."""
     longest_approve_streak: int = 0
     repeated: int = 0
     """Justifications that repeat one of the reviewer's earlier ones (normalised)."""
@@ -51,14 +52,12 @@ class ReviewerStats:
     @property
     def median_ms(self) -> float | None:
         """Median time on item."""
-        return statistics.median(self.times_ms) if self.times_ms else None
+        return _quantile(self.times_ms, 0.5)
 
     @property
     def p10_ms(self) -> float | None:
         """10th percentile of time on item: how fast the fastest decisions are."""
-        if len(self.times_ms) < 2:
-            return float(self.times_ms[0]) if self.times_ms else None
-        return statistics.quantiles(self.times_ms, n=10, method="inclusive")[0]
+        return _quantile(self.times_ms, 0.1)
 
     @property
     def repeat_share(self) -> float:
@@ -93,53 +92,65 @@ class Stats:
     events: int
 
 
-def compute(events: Iterable[dict[str, Any]]) -> Stats:
-    """One pass over events (dicts with ledger columns and `model`) in chain order."""
+Lookup = Callable[[int], dict[str, Any] | None]
+"""Event by seq, or None if it is outside the events being counted."""
+
+
+def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> Stats:
+    """One pass over events (dicts with ledger columns and `model`) in chain order.
+
+    Figures are aggregated as events stream by; a retraction (rare) subtracts the event
+    it undoes, fetched through `lookup`, so no per-event state is kept for calibration.
+    """
     overall = ReviewerStats("all reviewers")
     reviewers: dict[str, ReviewerStats] = {}
-    # Only what the calibration needs, per standing decision: never the event dicts
-    # (they carry drafts), so a million events cost tens of MB, not gigabytes.
-    standing: dict[int, tuple[str, str, int, float | None, str, str]] = {}
-    count = 0
-    for event in events:
-        count += 1
-        who = reviewers.setdefault(event["reviewer"], ReviewerStats(event["reviewer"]))
-        action = event["action"]
-        for stats in (who, overall):
-            _habits(stats, event)
-        if action == "retract":
-            undone = standing.pop(event["retracts"], None)
-            if undone is not None:
-                for stats in (reviewers[undone[0]], overall):
-                    stats.actions[undone[1]] -= 1
-                    if undone[2] in stats.times_ms:
-                        stats.times_ms.remove(undone[2])
-            for stats in (who, overall):
-                stats.actions["retract"] += 1
-            continue
-        standing[event["seq"]] = (
-            event["reviewer"], action, event["time_on_item_ms"], event["shown_confidence"],
-            event["source"], event.get("model") or "unknown",
-        )  # fmt: skip
-        for stats in (who, overall):
-            stats.actions[action] += 1
-            stats.times_ms.append(event["time_on_item_ms"])
     by_band = {name: CalibrationRow(name) for name in BANDS}
     by_source: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
     by_model: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
-    for _who, action, _ms, confidence, source, model in standing.values():
-        overridden = action in ("override", "reject")
-        groups = (
-            by_band[band(confidence)],
-            _named(by_source, source),
-            _named(by_model, model),
-        )
-        for row in groups:
-            row.decisions += 1
-            row.overridden += overridden
-    for stats in (overall, *reviewers.values()):
-        stats.times_ms.sort()
-    return Stats(overall, reviewers, by_band, dict(by_source), dict(by_model), count)
+
+    def count(event: dict[str, Any], sign: int) -> None:
+        person = reviewers.setdefault(event["reviewer"], ReviewerStats(event["reviewer"]))
+        for stats in (person, overall):
+            stats.actions[event["action"]] += sign
+            if sign > 0:
+                stats.times_ms.append(event["time_on_item_ms"])
+            elif event["time_on_item_ms"] in stats.times_ms:
+                stats.times_ms.remove(event["time_on_item_ms"])
+        overridden = event["action"] in ("override", "reject")
+        for row in (
+            by_band[band(event["shown_confidence"])],
+            _named(by_source, event["source"]),
+            _named(by_model, event.get("model") or "unknown"),
+        ):
+            row.decisions += sign
+            row.overridden += sign * overridden
+
+    total = 0
+    for event in events:
+        total += 1
+        who = reviewers.setdefault(event["reviewer"], ReviewerStats(event["reviewer"]))
+        for stats in (who, overall):
+            _habits(stats, event)
+        if event["action"] != "retract":
+            count(event, +1)
+            continue
+        for stats in (who, overall):
+            stats.actions["retract"] += 1
+        undone = lookup(event["retracts"]) if lookup is not None else None
+        if undone is not None:
+            count(undone, -1)
+    return Stats(overall, reviewers, by_band, dict(by_source), dict(by_model), total)
+
+
+def _quantile(values: array[int], q: float) -> float | None:
+    """Linear-interpolated quantile (statistics' "inclusive" method)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _named(table: dict[str, CalibrationRow], key: str) -> CalibrationRow:

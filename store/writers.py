@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import IO, Any, Final
 
 from providers.text import visible
-from store.export import ExportFilter, csv_safe, events, jsonl_line
-from store.stats import BANDS, Stats, compute
+from store.export import ExportFilter, csv_safe, events, jsonl_line, stats_for
+from store.stats import BANDS, Stats
 
 CSV_COLUMNS: Final = (
     "seq", "recorded_at", "reviewer", "action", "source", "external_id", "title", "kind",
@@ -58,7 +58,7 @@ def _limits_line(limits_json: str) -> str:
 
 def write_md(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter, *, title: str) -> int:
     """A report for a lead: summary tables first, then every decision in full."""
-    stats = compute(events(conn, where, item_text=False))
+    stats = stats_for(conn, where)
     stream.write(f"# {_md(title)}\n\n")
     stream.write(f"{stats.events:,} events. Filter: {_md(_describe(where))}.\n\n")
     _summary(stream, stats)

@@ -22,8 +22,8 @@ from store.export import (
     file_sha256,
     ledger_state,
     manifest_path,
+    stats_for,
 )
-from store.stats import compute
 from store.writers import write_csv, write_jsonl, write_md
 from tui.cli_common import (
     ConfigOption,
@@ -197,7 +197,7 @@ def stats(
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
     with open_store(resolve_db(db), settings_for(config)) as store:
-        figures = compute(events(store.conn, ExportFilter(), item_text=False))
+        figures = stats_for(store.conn, ExportFilter())
     if as_json:
         out.print_json(data=stats_json(figures))
         return

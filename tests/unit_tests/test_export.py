@@ -185,7 +185,7 @@ def test_stats_figures(ledger: Path) -> None:
     assert figures.overall.decisions == 6
     bob = figures.reviewers["bob"]  # events 1, 3, 5: approve, edit, override
     assert dict(bob.actions) == {"approve": 1, "edit": 1, "override": 1}
-    assert bob.times_ms == [10_000, 30_000, 50_000]
+    assert list(bob.times_ms) == [10_000, 30_000, 50_000]
     assert bob.median_ms == 30_000
     assert figures.by_band["<0.5"].decisions == 5  # confidences 0.0 .. 0.4
     assert figures.by_band["<0.5"].overridden == 2  # reject (0.1) and override (0.4)
@@ -216,3 +216,18 @@ def test_backup_copies_a_live_wal_database(ledger: Path, tmp_path: Path) -> None
         assert copy.verify_chain().ok
         assert copy.verify_chain().events == 6
         assert copy.find_item("support", "LATE-1") is not None
+
+
+def test_retracted_decisions_leave_the_figures(db_path: Path, clock: FakeClock) -> None:
+    from store.export import stats_for
+
+    with Store(db_path, now=clock) as store:
+        decide_some(store, clock, n=2)  # bob approves (0.0), alice rejects (0.1)
+        rejected = next(e for e in store.events() if e.action == "reject")
+        store.retract(rejected.seq, "alice", "Rejected the wrong ticket, reopening it")
+        figures = stats_for(store.conn, ExportFilter())
+    assert figures.reviewers["alice"].actions["reject"] == 0
+    assert figures.reviewers["alice"].actions["retract"] == 1
+    assert figures.by_band["<0.5"].decisions == 1
+    assert figures.by_band["<0.5"].overridden == 0
+    assert list(figures.overall.times_ms) == [10_000]

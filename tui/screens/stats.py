@@ -14,8 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
-from store.export import ExportFilter, events
-from store.stats import Stats, compute
+from store.export import ExportFilter, stats_for
+from store.stats import Stats
 from tui.bindings import Remappable, bind
 from tui.stats_view import band_rows, calibration_chart, stats_tables
 
@@ -46,7 +46,7 @@ class StatsScreen(Remappable, ModalScreen[None]):
     def _compute(self) -> None:
         conn = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            figures = compute(events(conn, ExportFilter(), item_text=False))
+            figures = stats_for(conn, ExportFilter())
         finally:
             conn.close()
         self.app.call_from_thread(self._show, figures)
