@@ -12,11 +12,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint types lock clean
+.PHONY: help setup demo test lint types bench lock clean
 
 help:
 	@echo "make demo   set up, then open signoff on the bundled demo queue"
 	@echo "make test   set up, then run ruff, mypy --strict and pytest"
+	@echo "make bench  set up, then measure against same-run yardsticks (SIZE=1000000)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "signoff needs Python 3.11 or newer on PATH (python3.11, python3.12, …)"; exit 2; }
@@ -41,6 +42,11 @@ types: $(STAMP)
 
 test: lint types
 	$(BIN)/pytest
+
+# Not part of `make test` or CI: minutes at the default size. `make bench SIZE=20000`.
+SIZE ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --size $(SIZE)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Pinned versions of everything `make` installs (runtime + dev). Regenerate with `make lock`.' > requirements.lock.new

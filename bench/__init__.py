@@ -1,0 +1,1 @@
+"""Measurements for `make bench` (not shipped, not part of the tests)."""
