@@ -31,9 +31,9 @@ from bench.first_item import first_row_seconds
 from providers.files import Parsed, read_records
 from store import Store
 from store.clock import iso
+from store.codec import GENESIS_HASH
 from store.export import ExportFilter, events
 from store.ledger import event_hash
-from store.migrations import GENESIS_HASH
 from store.views import PageRequest, QueueFilter, page
 from store.writers import write_csv
 

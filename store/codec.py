@@ -8,6 +8,9 @@ from typing import Any
 
 from providers.base import SEVERITY_RANK, DataLimit, Draft
 
+GENESIS_HASH = "0" * 64
+"""`prev_hash` of the first ledger event."""
+
 # Encoders built once: json.dumps with options constructs a new one per call.
 _CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False

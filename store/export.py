@@ -179,7 +179,7 @@ def atomic_write(target: Path, *, newline: str | None = None) -> Iterator[IO[str
 
 def ledger_state(conn: sqlite3.Connection) -> tuple[str, int]:
     """(head hash, event count) of the live ledger."""
-    from store.migrations import GENESIS_HASH
+    from store.codec import GENESIS_HASH
 
     row = conn.execute("SELECT hash, seq FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
     return (GENESIS_HASH, 0) if row is None else (str(row[0]), int(row[1]))

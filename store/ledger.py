@@ -14,9 +14,8 @@ from typing import Any, Final, cast
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
-from store.codec import canonical_json, limits_from_json, limits_json, sha256_text
+from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
 from store.errors import ClaimError, DecisionError, JustificationRefused, StoreError
-from store.migrations import GENESIS_HASH
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
 from store.policy import Feedback, Recent, evaluate

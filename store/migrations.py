@@ -11,8 +11,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-GENESIS_HASH = "0" * 64
-"""`prev_hash` of the first ledger event."""
+from store.codec import GENESIS_HASH
 
 migrations = Migrations("signoff")
 """The ordered set; `migrations.apply(db)` brings any signoff database up to date."""

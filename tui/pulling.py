@@ -7,22 +7,24 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from providers import registry
 from providers.adapter import OptionsError, Provider
-from providers.http import Http, HttpPolicy
 from store.clock import utc_now
-from store.pull import PullSummary, pull
 from tui.cli_common import ConfigOption, DbOption, UsageError, err, open_store, out, settings_for
 from tui.config import ConfigError, Settings
 from tui.paths import resolve_db
 from tui.safe import safe_text
+
+if TYPE_CHECKING:
+    import httpx
+
+    from store.pull import PullSummary
 
 
 def build(
@@ -62,6 +64,8 @@ def build(
         if not value:
             raise ConfigError(f"{where}: ${variable} is not set (named by {secret}_env)")
         secrets[secret] = value
+    from providers.http import Http, HttpPolicy  # httpx loads only when a provider runs
+
     http = Http(
         name,
         HttpPolicy(deadline=float(getattr(options, "deadline", 60.0))),
@@ -132,6 +136,8 @@ def pull_command(
 
 async def _run(store: Any, provider: Provider, dry_run: bool, refresh: bool,
                limit: int | None) -> PullSummary:  # fmt: skip
+    from store.pull import pull
+
     options = provider.options
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"))  # fmt: skip

@@ -81,3 +81,7 @@ def test_another_apps_database_is_not_written_into(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(SchemaError, match="other tables"):
         Store(path)
+
+
+def test_the_light_list_of_migrations_matches_the_real_one() -> None:
+    assert list(store_db.MIGRATIONS) == NAMES
