@@ -83,7 +83,7 @@ class QueueMixin(StoreBase):
         inserts: dict[tuple[str, str], dict[str, Any]] = {}
         updates: dict[tuple[str, str], dict[str, Any]] = {}
         added = updated = unchanged = skipped = 0
-        with self._immediate() as conn:
+        with self._immediate(durable=False) as conn:
             existing = self._existing(conn, drafts)
             # Records are taken in order, so a key repeated in one batch behaves
             # exactly as if the two records had come in two imports.
@@ -139,7 +139,7 @@ class QueueMixin(StoreBase):
         reviewer = check_reviewer(reviewer)
         skip = list(exclude)[-500:]  # a session skips few; cap the parameter list anyway
         not_in = f"AND id NOT IN ({','.join('?' * len(skip))}) " if skip else ""
-        with self._immediate() as conn:
+        with self._immediate(durable=False) as conn:
             now = self.now()
             self._expire_leases(conn, iso(now))
             row = conn.execute(
@@ -158,7 +158,7 @@ class QueueMixin(StoreBase):
             ClaimError: When the item is decided, or claimed by someone else.
         """
         reviewer = check_reviewer(reviewer)
-        with self._immediate() as conn:
+        with self._immediate(durable=False) as conn:
             self._expire_leases(conn, iso(self.now()))
             row = conn.execute(
                 "SELECT state, claim_id, external_id FROM items WHERE id = ?", (item_id,)
@@ -184,7 +184,7 @@ class QueueMixin(StoreBase):
         Raises:
             ClaimError: When the claim has ended or its lease ran out.
         """
-        with self._immediate() as conn:
+        with self._immediate(durable=False) as conn:
             now = self.now()
             current = self._open_claim(conn, claim, now)
             expires = now + self.lease
@@ -198,7 +198,7 @@ class QueueMixin(StoreBase):
 
         Returns False when the claim had already ended (expired, released or decided).
         """
-        with self._immediate() as conn:
+        with self._immediate(durable=False) as conn:
             stamp = iso(self.now())
             ended = conn.execute(
                 "UPDATE claims SET ended_at = ?, end_reason = 'released' "

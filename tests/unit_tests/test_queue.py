@@ -195,3 +195,14 @@ def test_a_draft_that_the_schema_would_refuse_cannot_be_built(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_draft(**{"external_id": "T-1", **fields})  # type: ignore[arg-type]
+
+
+def test_leases_skip_the_fsync_but_the_connection_stays_durable(store: Store) -> None:
+    store.ingest([make_draft("T-1")])
+    claim = store.claim_next("alice")
+    assert claim is not None
+    # FULL (2) again after every lease or import transaction: ledger events always fsync.
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    with pytest.raises(ClaimError):
+        store.claim_item(999, "alice")
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
