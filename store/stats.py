@@ -1,12 +1,15 @@
 """Oversight statistics over the ledger: per-reviewer habits and AI calibration.
 
 Computed in one streaming pass in chain order. Retracted decisions are left out of
-the figures (they were undone); retractions themselves are counted.
+the figures (they were undone); retractions themselves are counted. The two things
+that grow with the ledger — every time on item (for percentiles) and a hash of every
+justification (for repeats) — go to a private scratch database on disk, so memory
+stays flat whatever the ledger's length.
 """
 
 from __future__ import annotations
 
-from array import array
+import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ from typing import Any, Final
 from store.policy import normalise
 
 BANDS: Final = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
+OVERALL: Final = "all reviewers"
 
 
 def band(confidence: float | None) -> str:
@@ -35,29 +39,21 @@ class ReviewerStats:
     reviewer: str
     actions: Counter[str] = field(default_factory=Counter)
     """Decisions by action (retracted ones excluded), plus `retract`."""
-    times_ms: array[int] = field(default_factory=lambda: array("L"))
-    """Times on item, 8 bytes each (a list of ints would cost about 36)."""
     longest_approve_streak: int = 0
+    justified: int = 0
+    """Events with a justification (all of them)."""
     repeated: int = 0
     """Justifications that repeat one of the reviewer's earlier ones (normalised)."""
-    justified: int = 0
+    median_ms: float | None = None
+    """Median time on item of the decisions that stand."""
+    p10_ms: float | None = None
+    """10th percentile of time on item: how fast the fastest decisions are."""
     _streak: int = 0
-    _seen: set[int] = field(default_factory=set)
 
     @property
     def decisions(self) -> int:
         """Decisions that stand (not retracted)."""
         return sum(n for action, n in self.actions.items() if action != "retract")
-
-    @property
-    def median_ms(self) -> float | None:
-        """Median time on item."""
-        return _quantile(self.times_ms, 0.5)
-
-    @property
-    def p10_ms(self) -> float | None:
-        """10th percentile of time on item: how fast the fastest decisions are."""
-        return _quantile(self.times_ms, 0.1)
 
     @property
     def repeat_share(self) -> float:
@@ -99,23 +95,28 @@ Lookup = Callable[[int], dict[str, Any] | None]
 def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> Stats:
     """One pass over events (dicts with ledger columns and `model`) in chain order.
 
-    Figures are aggregated as events stream by; a retraction (rare) subtracts the event
-    it undoes, fetched through `lookup`, so no per-event state is kept for calibration.
+    A retraction (rare) subtracts the event it undoes, fetched through `lookup`.
     """
-    overall = ReviewerStats("all reviewers")
+    overall = ReviewerStats(OVERALL)
     reviewers: dict[str, ReviewerStats] = {}
     by_band = {name: CalibrationRow(name) for name in BANDS}
     by_source: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
     by_model: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
+    # "" opens a private temporary database on disk: its cache is small and fixed.
+    scratch = sqlite3.connect("")
+    scratch.execute("CREATE TABLE t (who TEXT, seq INTEGER, ms INTEGER)")
+    scratch.execute("CREATE TABLE j (who TEXT, h INTEGER)")
+    scratch.execute("BEGIN")
 
     def count(event: dict[str, Any], sign: int) -> None:
         person = reviewers.setdefault(event["reviewer"], ReviewerStats(event["reviewer"]))
         for stats in (person, overall):
             stats.actions[event["action"]] += sign
-            if sign > 0:
-                stats.times_ms.append(event["time_on_item_ms"])
-            elif event["time_on_item_ms"] in stats.times_ms:
-                stats.times_ms.remove(event["time_on_item_ms"])
+        if sign > 0:
+            timed = (event["reviewer"], event["seq"], event["time_on_item_ms"])
+            scratch.execute("INSERT INTO t VALUES (?, ?, ?)", timed)
+        else:
+            scratch.execute("DELETE FROM t WHERE seq = ?", (event["seq"],))
         overridden = event["action"] in ("override", "reject")
         for row in (
             by_band[band(event["shown_confidence"])],
@@ -130,7 +131,9 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
         total += 1
         who = reviewers.setdefault(event["reviewer"], ReviewerStats(event["reviewer"]))
         for stats in (who, overall):
-            _habits(stats, event)
+            _streaks(stats, event["action"])
+        scratch.execute("INSERT INTO j VALUES (?, ?)",
+                        (event["reviewer"], hash(normalise(event["justification"]))))  # fmt: skip
         if event["action"] != "retract":
             count(event, +1)
             continue
@@ -139,18 +142,42 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
         undone = lookup(event["retracts"]) if lookup is not None else None
         if undone is not None:
             count(undone, -1)
+    _finish(scratch, overall, reviewers)
+    scratch.close()
     return Stats(overall, reviewers, by_band, dict(by_source), dict(by_model), total)
 
 
-def _quantile(values: array[int], q: float) -> float | None:
-    """Linear-interpolated quantile (statistics' "inclusive" method)."""
-    if not values:
+def _finish(
+    scratch: sqlite3.Connection, overall: ReviewerStats, reviewers: dict[str, ReviewerStats]
+) -> None:
+    scratch.execute("CREATE INDEX t_who_ms ON t (who, ms)")
+    for who, total, distinct in scratch.execute(
+        "SELECT who, count(*), count(DISTINCT h) FROM j GROUP BY who"
+    ).fetchall():
+        reviewers[who].justified, reviewers[who].repeated = total, total - distinct
+    # Overall, a repeat is a repeat by the same reviewer (others may say the same thing).
+    overall.justified = sum(r.justified for r in reviewers.values())
+    overall.repeated = sum(r.repeated for r in reviewers.values())
+    for stats in (*reviewers.values(), overall):
+        where, args = ("", ()) if stats is overall else ("WHERE who = ?", (stats.reviewer,))
+        n = scratch.execute(f"SELECT count(*) FROM t {where}", args).fetchone()[0]
+        stats.median_ms = _quantile(scratch, where, args, n, 0.5)
+        stats.p10_ms = _quantile(scratch, where, args, n, 0.1)
+
+
+def _quantile(
+    scratch: sqlite3.Connection, where: str, args: tuple[str, ...], n: int, q: float
+) -> float | None:
+    """Linear-interpolated quantile (statistics' "inclusive" method), read by offset."""
+    if n == 0:
         return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
+    position = (n - 1) * q
     low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    values = [row[0] for row in scratch.execute(
+        f"SELECT ms FROM t {where} ORDER BY ms LIMIT 2 OFFSET ?", (*args, low)
+    )]  # fmt: skip
+    high = values[1] if len(values) > 1 else values[0]
+    return float(values[0] + (high - values[0]) * (position - low))
 
 
 def _named(table: dict[str, CalibrationRow], key: str) -> CalibrationRow:
@@ -159,16 +186,9 @@ def _named(table: dict[str, CalibrationRow], key: str) -> CalibrationRow:
     return row
 
 
-def _habits(stats: ReviewerStats, event: dict[str, Any]) -> None:
-    if event["action"] == "approve":
+def _streaks(stats: ReviewerStats, action: str) -> None:
+    if action == "approve":
         stats._streak += 1
         stats.longest_approve_streak = max(stats.longest_approve_streak, stats._streak)
     else:
         stats._streak = 0
-    # A hash of the normalised text: a million justifications fit in a few MB.
-    key = hash(normalise(event["justification"]))
-    stats.justified += 1
-    if key in stats._seen:
-        stats.repeated += 1
-    else:
-        stats._seen.add(key)
