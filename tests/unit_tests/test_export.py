@@ -230,3 +230,11 @@ def test_retracted_decisions_leave_the_figures(db_path: Path, clock: FakeClock) 
     assert figures.by_band["<0.5"].decisions == 1
     assert figures.by_band["<0.5"].overridden == 0
     assert figures.overall.median_ms == 10_000
+
+
+def test_the_inlined_row_matches_csv_safe() -> None:
+    from store.writers import CELL_LIMIT, _cell, _safe_row
+
+    cells: list[object] = ["=1", "+x", "-2", "@a", "\tt", "\rr", "\x00n", "ok", "", None, 0.5, 7,
+                           "=" + "x" * (CELL_LIMIT + 5)]  # fmt: skip
+    assert _safe_row(cells) == [csv_safe(_cell(c)) for c in cells]
