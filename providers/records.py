@@ -311,11 +311,14 @@ def _depth(value: object) -> int:
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         node, level = stack.pop()
-        kind = type(node)
-        if kind is dict or kind is list:
-            deepest = max(deepest, level)
-            children: Iterable[object] = node.values() if isinstance(node, dict) else node  # type: ignore[assignment]
-            stack.extend((child, level + 1) for child in children if type(child) in _NESTED)
+        if type(node) is dict:
+            children: Iterable[object] = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if type(child) in _NESTED)
     return deepest
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -124,7 +124,7 @@ def import_command(
             try:
                 with importing.progress_bar(err, item) as on_progress:
                     result = importing.import_file(
-                        store, item, stakes=_stakes(stakes), on_progress=on_progress
+                        store, item, stakes=cast(Stakes, stakes), on_progress=on_progress
                     )
             except KeyboardInterrupt:
                 fail(
@@ -277,10 +277,6 @@ def _load_demo(store: Store) -> None:
     if result.rejected:  # a broken bundle is our bug: say so plainly
         first = result.rejected[0]
         raise StoreError(f"the bundled demo queue is damaged (line {first.line}: {first.reason})")
-
-
-def _stakes(value: str) -> Stakes:
-    return "low" if value == "low" else "high" if value == "high" else "medium"
 
 
 def main() -> None:

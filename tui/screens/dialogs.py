@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -70,7 +70,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
     @property
     def signoff(self) -> SignoffApp:
         """The app, typed."""
-        return self.app  # type: ignore[return-value]
+        return cast("SignoffApp", self.app)
 
     def compose(self) -> ComposeResult:
         """Title, optional diff / value / reason, the justification box and its feedback."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -51,7 +51,7 @@ class ItemScreen(Remappable, Screen[None]):
     @property
     def signoff(self) -> SignoffApp:
         """The app, typed."""
-        return self.app  # type: ignore[return-value]
+        return cast("SignoffApp", self.app)
 
     def compose(self) -> ComposeResult:
         """Head line, draft beside the confidence and limits panels, input below."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -52,7 +52,7 @@ class QueueScreen(Remappable, Screen[None]):
     @property
     def signoff(self) -> SignoffApp:
         """The app, typed."""
-        return self.app  # type: ignore[return-value]
+        return cast("SignoffApp", self.app)
 
     def compose(self) -> ComposeResult:
         """Top bar, filter line, search box (hidden), column titles, list, footer."""
