@@ -15,6 +15,7 @@ are accepted and normalised the way Textual does (`?` → `question_mark`).
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -43,6 +44,8 @@ _REPLACEMENTS = {
     "low_line": "underscore",
 }
 _MAX_DEPTH = 8
+# Textual key names: `a`, `G`, `f1`, `ctrl+shift+x`, `question_mark`, `pagedown`.
+_KEY_NAME = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 
 
 class KeymapError(ValueError):
@@ -146,7 +149,7 @@ def _keys_table(table: Mapping[str, Any], where: str) -> dict[str, tuple[str, ..
         keys = []
         for part in parts:
             key = normalise_key(part)
-            if not key or any(ch.isspace() for ch in key):
+            if not _KEY_NAME.match(key):
                 raise KeymapError(f"{where}: {binding_id} has a malformed key {part!r}")
             if binding_id.startswith("dialog.") and _is_printable(key):
                 raise KeymapError(

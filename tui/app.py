@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.markup import escape
 from textual.screen import Screen
 
 from keymaps import ACTIONS, Keymap
@@ -249,7 +250,8 @@ class SignoffApp(Remappable, App[None]):
                 shown = ", ".join(keys.pop(binding.id))
                 yield SystemCommand(
                     ACTIONS[binding.id],
-                    f"{shown}  ·  {binding.id}",
+                    # The palette parses help as markup; whatever a key shows as stays text.
+                    escape(f"{shown}  ·  {binding.id}"),
                     partial(self.call_later, self.run_action, binding.action, active.node),
                 )
         yield from super().get_system_commands(screen)

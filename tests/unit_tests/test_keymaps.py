@@ -46,6 +46,8 @@ def test_an_override_can_unbind() -> None:
         ("default", {"dialog.submit": "enter,y"}, "would swallow that character"),
         ("default", {"item.approve": 3}, "must be a key string or a list"),
         ("default", {"item.approve": "a, ,b"}, "malformed key"),
+        ("default", {"item.approve": "[b]"}, "malformed key"),
+        ("default", {"item.approve": "ctrl+"}, "malformed key"),
     ],
 )
 def test_load_errors(name: str, overrides: dict[str, object] | None, message: str) -> None:
