@@ -18,7 +18,7 @@ from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_j
 from store.errors import ClaimError, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
-from store.policy import Feedback, Recent, evaluate
+from store.policy import Recent, evaluate
 from store.queue import ITEM_COLUMNS, QueueMixin, check_reviewer, item_from_row
 
 HASHED_FIELDS: Final = (
@@ -185,9 +185,13 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         ).fetchone()
         return None if row is None else _event_from_row(row)
 
-    def check_justification(self, reviewer: str, text: str, draft: str = "") -> Feedback:
-        """The policy's verdict on `text` now, exactly as `decide` would judge it."""
-        return evaluate(self.policy, text, draft=draft, recent=self._recent(self.conn, reviewer))
+    def recent_justifications(self, reviewer: str) -> list[Recent]:
+        """The reviewer's latest justifications, as the repeat rule sees them.
+
+        A dialog fetches these once and judges each keystroke with `store.policy.evaluate`
+        (no query per key); `decide` judges again inside its own transaction.
+        """
+        return self._recent(self.conn, reviewer)
 
     def events(self, after_seq: int = 0) -> Iterator[Event]:
         """Stream events in chain order (a cursor, not a list: ledgers get long)."""

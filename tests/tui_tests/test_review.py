@@ -287,3 +287,19 @@ async def test_search_and_filter_run_off_the_ui_thread(
         assert app.focused is queue, app.focused
         await pilot.press("enter")  # open from a filtered list
         assert _item(app).item.external_id == "T-2"
+
+
+async def test_live_feedback_names_the_repeated_item(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        await type_and(pilot, WHY, "enter")
+        await pilot.press("a")  # the next item's dialog
+        focused = app.focused
+        assert isinstance(focused, Input)
+        focused.insert_text_at_cursor(WHY)
+        await pilot.pause()
+        feedback = str(app.screen.query_one("#feedback", Static).render())
+        assert "repeats your justification on T-1" in feedback

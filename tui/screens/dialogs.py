@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
+from store.policy import Recent, evaluate
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text, visible
 from tui.widgets.safe_inputs import SafeInput, SafeTextArea
@@ -66,6 +67,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         self.ask_value = ask_value
         self.value_choices = value_choices
         self.reason_codes = reason_codes
+        self.recent: list[Recent] = []
 
     @property
     def signoff(self) -> SignoffApp:
@@ -120,6 +122,8 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
 
     def on_mount(self) -> None:
         """Start in the first field the reviewer must fill."""
+        # Fetched once: nothing the reviewer types here changes their earlier ones.
+        self.recent = self.signoff.store.recent_justifications(self.signoff.reviewer)
         self.query_one(self._fields()[0]).focus()
         self._show_feedback("")
 
@@ -143,7 +147,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
             self.action_submit()
 
     def _show_feedback(self, text: str) -> None:
-        verdict = self.signoff.store.check_justification(self.signoff.reviewer, text, self.draft)
+        verdict = evaluate(self.signoff.store.policy, text, draft=self.draft, recent=self.recent)
         line = Text()
         if verdict.ok:
             line.append("✓ ready to record", style="bold green")
