@@ -70,7 +70,7 @@ async def pull(
             summary.errors.append(job)
             continue
         summary.jobs += 1
-        if not refresh and store.find_item(provider.source, job.external_id) is not None:
+        if not refresh and store.has_item(provider.source, job.external_id):
             summary.skipped += 1
             continue
         if limit is None or len(todo) < limit:

@@ -231,6 +231,15 @@ class QueueMixin(StoreBase):
         ).fetchone()
         return None if row is None else item_from_row(row)
 
+    def has_item(self, source: str, external_id: str) -> bool:
+        """Whether the queue holds this record (one index probe; nothing is decoded)."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM items WHERE source = ? AND external_id = ?", (source, external_id)
+            ).fetchone()
+            is not None
+        )
+
     def counts(self) -> list[SourceCounts]:
         """Items per source and state, from the trigger-maintained counts table."""
         per: dict[str, dict[str, int]] = {}

@@ -78,6 +78,7 @@ class SignoffApp(Remappable, App[None]):
         self.reason_codes = reason_codes or DEFAULT_REASON_CODES
         """Reason codes offered for override and reject."""
         self.guidelines = guidelines or {}
+        self._guidelines_text: dict[str, str | None] = {}
         self.skipped: set[int] = set()
         """Items skipped this session; `next` passes over them."""
         self.settings = settings or Settings()
@@ -112,7 +113,12 @@ class SignoffApp(Remappable, App[None]):
         return sources(self.store.conn)
 
     def guidelines_for(self, source: str) -> str | None:
-        """The source's guidelines (Markdown) if configured and readable."""
+        """The source's guidelines (Markdown) if configured; read once per session."""
+        if source not in self._guidelines_text:
+            self._guidelines_text[source] = self._read_guidelines(source)
+        return self._guidelines_text[source]
+
+    def _read_guidelines(self, source: str) -> str | None:
         path = self.guidelines.get(source)
         if path is None:
             return None

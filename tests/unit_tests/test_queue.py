@@ -206,3 +206,10 @@ def test_leases_skip_the_fsync_but_the_connection_stays_durable(store: Store) ->
     with pytest.raises(ClaimError):
         store.claim_item(999, "alice")
     assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_has_item(store: Store) -> None:
+    store.ingest([make_draft("T-1")])
+    assert store.has_item("support", "T-1")
+    assert not store.has_item("support", "T-2")
+    assert not store.has_item("leads", "T-1")
