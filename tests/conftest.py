@@ -68,3 +68,22 @@ def make_draft(external_id: str = "T-1", **fields: Any) -> Draft:
     }
     values.update(fields)
     return Draft(**values)
+
+
+def query_plans(conn: Any, run: Any, contains: str) -> list[str]:
+    """EXPLAIN QUERY PLAN of every statement `run()` executes whose SQL has `contains`.
+
+    Traces the real statements (values bound in), so a plan test checks the query the
+    code runs, not a copy of it.
+    """
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    return [
+        " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        for sql in seen
+        if contains in sql and sql.lstrip().upper().startswith("SELECT")
+    ]

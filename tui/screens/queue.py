@@ -127,10 +127,8 @@ class QueueScreen(Remappable, Screen[None]):
             self._set_search("")
 
     def _set_search(self, text: str) -> None:
-        # Hiding the focused box clears focus once the screen refreshes; give it to
-        # the list after that, or no key would reach it.
+        self.query_one(QueueList).focus()  # before hiding the box that has focus
         self.query_one("#search", Input).display = False
-        self.call_after_refresh(self.query_one(QueueList).focus)
         self.where = replace(self.where, search=text)
         self.refresh_queue()
 
