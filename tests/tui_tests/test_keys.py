@@ -46,9 +46,9 @@ async def test_help_lists_every_action_of_the_screen_with_its_key(
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
         svg = app.export_screenshot()
+        # Every live binding's id is listed (ids are unique; descriptions share words).
         for binding_id in keys:
-            if binding_id != "app.palette":
-                assert ACTIONS[binding_id].split(" ")[0] in svg
+            assert binding_id in svg, binding_id
 
 
 async def test_vim_keys_move_the_queue_cursor(review_store: Store, make_app: AppFactory) -> None:

@@ -96,10 +96,9 @@ def test_usage_errors_are_one_line_and_exit_2(
 ) -> None:
     (tmp_path / "data.json").write_text("[]")
     (tmp_path / "x.jsonl").write_text("")
-    os.chdir(tmp_path)
-    result = subprocess.run(
+    result = subprocess.run(  # relative file names, so run from tmp_path
         [sys.executable, "-m", "tui.cli", *args, "--db", str(tmp_path / "q.db")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert result.returncode == 2
