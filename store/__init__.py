@@ -7,6 +7,11 @@ hold whatever the caller is. This package never imports Textual.
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+from store.clock import Clock, utc_now
+from store.db import DEFAULT_LEASE
 from store.errors import (
     ClaimError,
     DecisionError,
@@ -16,14 +21,29 @@ from store.errors import (
 )
 from store.ledger import LedgerMixin
 from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, SourceCounts
+from store.oversight import OversightPolicy, Requirements
+from store.plants import Planted, PlantMixin
 from store.policy import Feedback, JustificationPolicy
 
 
-class Store(LedgerMixin):
-    """One signoff database: `Store(path, now=clock, policy=policy)`.
+class Store(LedgerMixin, PlantMixin):
+    """One signoff database: `Store(path, now=clock, policy=policy, oversight=oversight)`.
 
-    Use as a context manager or call `close()`.
+    Use as a context manager or call `close()`. Without `oversight`, only the
+    justification policy applies (no planting, friction or commit-first).
     """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        now: Clock = utc_now,
+        policy: JustificationPolicy | None = None,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        oversight: OversightPolicy | None = None,
+    ) -> None:
+        super().__init__(path, now=now, policy=policy, lease=lease)
+        self.oversight = oversight or OversightPolicy.off()
 
     def __enter__(self) -> Store:
         return self
@@ -40,6 +60,9 @@ __all__ = [
     "Item",
     "JustificationPolicy",
     "JustificationRefused",
+    "OversightPolicy",
+    "Planted",
+    "Requirements",
     "SchemaError",
     "Shown",
     "SourceCounts",

@@ -21,7 +21,7 @@ from typing import IO, Any, Final
 
 from store.clock import iso
 from store.codec import canonical_json
-from store.ledger import HASHED_FIELDS
+from store.ledger import EVENT_FIELDS, HASHED_FIELDS
 
 FORMATS: Final = ("jsonl", "csv", "md")
 MANIFEST_VERSION: Final = 1
@@ -40,6 +40,8 @@ class ExportFilter:
     action: str | None = None
     source: str | None = None
     stakes: str | None = None
+    include_planted: bool = False
+    """Catch trials (planted wrong drafts) are not real decisions: left out unless asked."""
 
     def sql(self) -> tuple[str, list[Any]]:
         """A WHERE clause over `ledger AS e JOIN items AS i` and its arguments."""
@@ -56,14 +58,23 @@ class ExportFilter:
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 args.append(value)
+        if not self.include_planted:
+            clauses.append("NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = e.item_id)")
         return (" AND ".join(clauses) or "1"), args
 
-    def as_json(self) -> dict[str, str]:
-        """The filter as written into the manifest (unset fields left out)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    def as_json(self, *, planted_exist: bool = True) -> dict[str, str]:
+        """The filter as written into the manifest (unset fields left out).
+
+        Leaving out planted events narrows an export only when the ledger has some, so
+        the filter says so only then (an unfiltered export must hold every event).
+        """
+        shown = {k: v for k, v in asdict(self).items() if v is not None and k != "include_planted"}
+        if planted_exist and not self.include_planted:
+            shown["planted"] = "excluded"
+        return shown
 
 
-_COLUMNS = ", ".join(f"e.{name}" for name in (*HASHED_FIELDS, "hash"))
+_COLUMNS = ", ".join(f"e.{name}" for name in EVENT_FIELDS)
 _EXTRA = "i.kind, i.title, i.stakes, i.model, i.draft"
 
 
@@ -88,14 +99,27 @@ def events(
         f"WHERE {clause} ORDER BY e.seq",
         args,
     )
-    names = (*HASHED_FIELDS, "hash", "kind", "title", "stakes", "model", "draft")
+    names = (*EVENT_FIELDS, "kind", "title", "stakes", "model", "draft")
     for row in cursor:
         yield dict(zip(names, row, strict=True))
 
 
 def jsonl_line(event: dict[str, Any]) -> str:
     """The canonical record of one event: exactly the hashed fields plus its hash."""
-    return canonical_json({name: event[name] for name in (*HASHED_FIELDS, "hash")}) + "\n"
+    record = {name: event[name] for name in HASHED_FIELDS}
+    if event["oversight"] is not None:
+        record["oversight"] = event["oversight"]
+    record["hash"] = event["hash"]
+    return canonical_json(record) + "\n"
+
+
+def planted_events_exist(conn: sqlite3.Connection) -> bool:
+    """Whether any ledger event is a decision on a planted draft."""
+    row = conn.execute(
+        "SELECT 1 FROM plants AS p WHERE EXISTS (SELECT 1 FROM ledger AS e "
+        "WHERE e.item_id = p.item_id) LIMIT 1"
+    ).fetchone()
+    return row is not None
 
 
 def csv_safe(value: object) -> object:

@@ -6,7 +6,9 @@ Every event is checked against the justification policy inside the same
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -19,28 +21,42 @@ from store.errors import ClaimError, DecisionError, JustificationRefused, StoreE
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
 from store.policy import Recent, evaluate
-from store.queue import ITEM_COLUMNS, QueueMixin, check_reviewer, item_from_row
+from store.queue import check_reviewer
+from store.review import ReviewMixin
 
 HASHED_FIELDS: Final = (
     "seq", "item_id", "source", "external_id", "claim_id", "reviewer", "action",
     "justification", "output", "reason_code", "retracts", "draft_sha256", "shown_confidence",
     "shown_basis", "shown_limits", "time_on_item_ms", "recorded_at", "prev_hash",
 )  # fmt: skip
-"""Columns covered by an event's hash, in the ledger's column order."""
+"""Columns covered by every event's hash, in the ledger's column order."""
 
-_EVENT_COLUMNS = ", ".join((*HASHED_FIELDS, "hash"))
+EVENT_FIELDS: Final = (*HASHED_FIELDS, "oversight", "hash")
+"""Every column of an event; `oversight` is hashed too when an event has it."""
+
+_EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
 _REASON_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
 HASH_VERSION: Final = 1
+OVERSIGHT_HASH_VERSION: Final = 2
 
 
 def event_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of the hashed fields (plus a format version)."""
+    """SHA-256 over the canonical JSON of the hashed fields (plus a format version).
+
+    Events with oversight data (version 2) hash its JSON text as well; events without
+    hash exactly as before it existed, so older ledgers still verify.
+    """
     payload = {name: fields[name] for name in HASHED_FIELDS}
-    payload["v"] = HASH_VERSION
+    oversight = fields.get("oversight")
+    if oversight is None or oversight == "":
+        payload["v"] = HASH_VERSION
+    else:
+        payload["oversight"] = oversight
+        payload["v"] = OVERSIGHT_HASH_VERSION
     return sha256_text(canonical_json(payload))
 
 
-class LedgerMixin(QueueMixin, OutboxMixin):
+class LedgerMixin(ReviewMixin, OutboxMixin):
     """Ledger operations; mixed into `store.Store`."""
 
     def decide(
@@ -64,10 +80,17 @@ class LedgerMixin(QueueMixin, OutboxMixin):
             shown: What the UI displayed; defaults to the item as stored. A draft hash
                 that no longer matches the stored draft is refused.
 
+        The oversight policy applies here too: a commit-first item needs the reviewer's
+        own judgement first (`commit_judgement`), the justification minimum may be
+        raised, an item needing two reviewers stays open after the first approval, and
+        rubber-stamp signals raise friction for the reviewer's next items. What applied
+        is recorded, hashed, in the event's `oversight`.
+
         Raises:
             JustificationRefused: The justification broke a policy rule.
             ClaimError: The claim ended, expired, or does not hold the item.
-            DecisionError: Output or reason code missing or not allowed for the action.
+            DecisionError: Output or reason code missing or not allowed for the action,
+                or a commit-first item decided without a judgement.
         """
         if action not in DECISION_ACTIONS:
             raise DecisionError(f"{action!r} is not a decision (use one of {DECISION_ACTIONS})")
@@ -76,20 +99,22 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         with self._immediate() as conn:
             now = self.now()
             current = self._open_claim(conn, claim, now)
-            item = item_from_row(
-                conn.execute(
-                    f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id = ?", (current.item_id,)
-                ).fetchone()
-            )
+            item = self._item(conn, current.item_id)
             if item.claim_id != current.id:
                 raise ClaimError(f"{item.external_id} is no longer held by this claim")
-            final = _output(action, output, item.draft)
+            result = _output(action, output, item.draft)
             seen = shown or Shown(
                 item.draft_sha256, item.confidence, item.confidence_basis, item.data_limits
             )
             if seen.draft_sha256 != item.draft_sha256:
                 raise ClaimError(f"the draft of {item.external_id} changed; open it again")
-            self._enforce(conn, current.reviewer, justification, item.draft)
+            history = self._history(conn, current.reviewer)
+            need = self._requirements(conn, item, current.reviewer, history)
+            self._enforce(conn, current.reviewer, justification, item.draft, need.min_chars)
+            spent = _ms(now - current.claimed_at)
+            oversight, state, deliver = self._oversight(
+                conn, item, current, action, result, need, justification, spent, history
+            )
             event = self._append(
                 conn,
                 item_id=item.id,
@@ -99,18 +124,28 @@ class LedgerMixin(QueueMixin, OutboxMixin):
                 reviewer=current.reviewer,
                 action=action,
                 justification=justification,
-                output=final,
+                output=result,
                 reason_code=reason,
                 retracts=None,
                 shown=seen,
-                time_on_item_ms=_ms(now - current.claimed_at),
+                time_on_item_ms=spent,
                 now=now,
+                oversight=oversight,
+                final=deliver,
             )
             stamp = iso(now)
             conn.execute(
                 "UPDATE items SET state = ?, claim_id = NULL, updated_at = ? WHERE id = ?",
-                ("escalated" if action == "escalate" else "decided", stamp, item.id),
+                (state, stamp, item.id),
             )
+            if need.second_reviewer and state == "pending":
+                conn.execute(
+                    "INSERT INTO second_reviews (item_id, first_seq, first_reviewer) "
+                    "VALUES (?, ?, ?)",
+                    (item.id, event.seq, current.reviewer),
+                )
+            elif need.second_review_of is not None:
+                conn.execute("DELETE FROM second_reviews WHERE item_id = ?", (item.id,))
             conn.execute(
                 "UPDATE claims SET ended_at = ?, end_reason = 'decided' WHERE id = ?",
                 (stamp, current.id),
@@ -136,6 +171,8 @@ class LedgerMixin(QueueMixin, OutboxMixin):
                 raise StoreError(f"there is no ledger event {seq}")
             if target.action == "retract":
                 raise StoreError("a retraction cannot itself be retracted")
+            if (target.oversight or {}).get("planted"):
+                raise StoreError("a catch-trial decision is settled and cannot be undone")
             if target.reviewer != reviewer:
                 raise StoreError(
                     f"event {seq} was recorded by {target.reviewer}; only they can retract it"
@@ -151,7 +188,7 @@ class LedgerMixin(QueueMixin, OutboxMixin):
             draft = conn.execute(
                 "SELECT draft FROM items WHERE id = ?", (target.item_id,)
             ).fetchone()[0]
-            self._enforce(conn, reviewer, justification, draft)
+            self._enforce(conn, reviewer, justification, draft, self.policy.min_chars)
             event = self._append(
                 conn,
                 item_id=target.item_id,
@@ -167,12 +204,15 @@ class LedgerMixin(QueueMixin, OutboxMixin):
                 shown=target.shown,
                 time_on_item_ms=_ms(now - target.recorded_at),
                 now=now,
+                oversight=None,
+                final=True,
             )
             conn.execute(
                 "UPDATE items SET state = 'pending', updated_at = ? WHERE id = ? "
                 "AND state IN ('decided', 'escalated')",
                 (iso(now), target.item_id),
             )
+            _undo_two_person(conn, target)
             return event
 
     def last_retractable(self, reviewer: str) -> Event | None:
@@ -180,6 +220,7 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         row = self.conn.execute(
             f"SELECT {_EVENT_COLUMNS} FROM ledger AS e WHERE reviewer = ? AND action != 'retract' "
             "AND seq = (SELECT max(seq) FROM ledger WHERE item_id = e.item_id) "
+            "AND NOT EXISTS (SELECT 1 FROM plants WHERE plants.item_id = e.item_id) "
             "ORDER BY seq DESC LIMIT 1",
             (reviewer,),
         ).fetchone()
@@ -201,6 +242,10 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         for row in cursor:
             yield _event_from_row(row)
 
+    def event(self, seq: int) -> Event | None:
+        """The ledger event with this number, if any."""
+        return self._event(self.conn, seq)
+
     def decision_counts(self) -> dict[str, int]:
         """Ledger events per action (retractions included)."""
         return dict(self.conn.execute("SELECT action, count(*) FROM ledger GROUP BY action"))
@@ -217,7 +262,7 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
         cursor = self.conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger ORDER BY seq")
         for row in cursor:
-            fields = dict(zip((*HASHED_FIELDS, "hash"), row, strict=True))
+            fields = dict(zip(EVENT_FIELDS, row, strict=True))
             count += 1
             problem = ""
             if fields["seq"] != count:
@@ -240,11 +285,17 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         return ChainReport(ok=True, events=count, head=expected_prev)
 
     def _enforce(
-        self, conn: sqlite3.Connection, reviewer: str, justification: str, draft: str
+        self,
+        conn: sqlite3.Connection,
+        reviewer: str,
+        justification: str,
+        draft: str,
+        min_chars: int,
     ) -> None:
-        verdict = evaluate(
-            self.policy, justification, draft=draft, recent=self._recent(conn, reviewer)
-        )
+        policy = self.policy
+        if min_chars != policy.min_chars:
+            policy = dataclasses.replace(policy, min_chars=min_chars)
+        verdict = evaluate(policy, justification, draft=draft, recent=self._recent(conn, reviewer))
         if not verdict.ok:
             raise JustificationRefused(cast(str, verdict.rule), verdict.message)
 
@@ -261,7 +312,14 @@ class LedgerMixin(QueueMixin, OutboxMixin):
         return None if row is None else _event_from_row(row)
 
     def _append(
-        self, conn: sqlite3.Connection, *, shown: Shown, now: dt.datetime, **values: Any
+        self,
+        conn: sqlite3.Connection,
+        *,
+        shown: Shown,
+        now: dt.datetime,
+        oversight: dict[str, Any] | None,
+        final: bool,
+        **values: Any,
     ) -> Event:
         prev = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
         fields: dict[str, Any] = {
@@ -273,20 +331,21 @@ class LedgerMixin(QueueMixin, OutboxMixin):
             "shown_limits": limits_json(shown.limits),
             "recorded_at": iso(now),
             "prev_hash": GENESIS_HASH if prev is None else prev[1],
+            "oversight": None if oversight is None else canonical_json(oversight),
         }
         fields["hash"] = event_hash(fields)
-        columns = (*HASHED_FIELDS, "hash")
         conn.execute(
-            f"INSERT INTO ledger ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [fields[name] for name in columns],
+            f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
+            [fields[name] for name in EVENT_FIELDS],
         )
-        event = _event_from_row([fields[name] for name in columns])
-        self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
+        event = _event_from_row([fields[name] for name in EVENT_FIELDS])
+        if final:
+            self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
         return event
 
 
 def _event_from_row(row: Sequence[Any]) -> Event:
-    v = dict(zip((*HASHED_FIELDS, "hash"), row, strict=True))
+    v = dict(zip(EVENT_FIELDS, row, strict=True))
     return Event(
         seq=v["seq"],
         item_id=v["item_id"],
@@ -309,7 +368,23 @@ def _event_from_row(row: Sequence[Any]) -> Event:
         recorded_at=parse_iso(v["recorded_at"]),
         prev_hash=v["prev_hash"],
         hash=v["hash"],
+        oversight=json.loads(v["oversight"]) if v["oversight"] else None,
     )
+
+
+def _undo_two_person(conn: sqlite3.Connection, undone: Event) -> None:
+    """Retracting a first approval withdraws it; retracting a second reopens the wait."""
+    stage = (undone.oversight or {}).get("two_person")
+    if not stage:
+        return
+    if stage.get("stage") == 1:
+        conn.execute("DELETE FROM second_reviews WHERE first_seq = ?", (undone.seq,))
+    elif stage.get("first_reviewer"):
+        conn.execute(
+            "INSERT OR REPLACE INTO second_reviews (item_id, first_seq, first_reviewer) "
+            "VALUES (?, ?, ?)",
+            (undone.item_id, stage["first_seq"], stage["first_reviewer"]),
+        )
 
 
 def _text(value: str, name: str) -> str:

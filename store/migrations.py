@@ -52,6 +52,12 @@ def m004_outbox_and_cursors(db: Database) -> None:
     db.executescript(_M004)
 
 
+@_migration
+def m005_oversight(db: Database) -> None:
+    """Catch trials (plants), commit-first judgements, second reviews, event oversight."""
+    db.executescript(_M005)
+
+
 # The CHECKs repeat the store's rules so that a write from any other tool still
 # cannot put a row into a state the app would misread.
 _M001 = f"""
@@ -195,4 +201,41 @@ CREATE TABLE provider_state (
     cursor TEXT,
     updated_at TEXT NOT NULL
 );
+"""
+
+_M005 = """
+-- Hashed with the event when present: commit-first judgement, friction, catch trial,
+-- two-person stage. NULL for events before this migration (their hashes stay valid).
+ALTER TABLE ledger ADD COLUMN oversight TEXT CHECK (oversight IS NULL OR json_valid(oversight));
+
+-- Planted wrong drafts: ordinary items to every screen; only this table knows.
+CREATE TABLE plants (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    base_item_id INTEGER REFERENCES items(id),
+    mutation TEXT NOT NULL CHECK (length(mutation) BETWEEN 1 AND 32),
+    detail TEXT NOT NULL,
+    planted_at TEXT NOT NULL
+);
+CREATE INDEX plants_base ON plants (base_item_id);
+
+-- The reviewer's own judgement, recorded before a commit-first draft is shown.
+CREATE TABLE provisionals (
+    claim_id INTEGER PRIMARY KEY REFERENCES claims(id),
+    value TEXT NOT NULL CHECK (length(value) BETWEEN 1 AND 2000),
+    notes TEXT NOT NULL DEFAULT '',
+    committed_at TEXT NOT NULL
+);
+
+-- Items approved once that wait for an independent second reviewer.
+CREATE TABLE second_reviews (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    first_seq INTEGER NOT NULL REFERENCES ledger(seq),
+    first_reviewer TEXT NOT NULL
+);
+
+-- A planted draft's decision never reaches a provider, whatever the code does.
+CREATE TRIGGER outbox_no_planted BEFORE INSERT ON outbox
+WHEN EXISTS (SELECT 1 FROM ledger AS e JOIN plants AS p ON p.item_id = e.item_id
+             WHERE e.seq = NEW.event_seq)
+BEGIN SELECT RAISE(ABORT, 'planted drafts are never sent to a provider'); END;
 """

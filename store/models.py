@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from providers.base import ConfidenceBasis, DataLimit, Stakes
 
@@ -91,6 +91,9 @@ class Event:
     recorded_at: dt.datetime
     prev_hash: str
     hash: str
+    oversight: dict[str, Any] | None = None
+    """What oversight applied (commit-first judgement, friction, catch trial, two-person
+    stage); None when none did. Hashed with the event when present."""
 
 
 @dataclass(frozen=True, slots=True)

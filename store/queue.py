@@ -91,6 +91,10 @@ class QueueMixin(StoreBase):
                 key = (draft.source, draft.external_id)
                 row = _draft_row(draft, stamp)
                 known = existing.get(key)
+                if known is not None and known[2]:
+                    # A real record wants the id a planted draft was given: the plant moves.
+                    _rekey_plant(conn, draft.source, draft.external_id)
+                    known = None
                 if known is None:
                     inserts[key] = row
                     added += 1
@@ -103,28 +107,29 @@ class QueueMixin(StoreBase):
                 else:
                     (inserts if key in inserts else updates)[key] = row
                     updated += 1
-                existing[key] = ("pending", row["content_hash"])
+                existing[key] = ("pending", row["content_hash"], False)
             conn.executemany(_INSERT, inserts.values())
             conn.executemany(_UPDATE, updates.values())
         return BatchSummary(added, updated, unchanged, skipped)
 
     def _existing(
         self, conn: sqlite3.Connection, drafts: Sequence[Draft]
-    ) -> dict[tuple[str, str], tuple[str, str]]:
+    ) -> dict[tuple[str, str], tuple[str, str, bool]]:
         by_source: dict[str, list[str]] = {}
         for draft in drafts:
             by_source.setdefault(draft.source, []).append(draft.external_id)
-        found: dict[tuple[str, str], tuple[str, str]] = {}
+        found: dict[tuple[str, str], tuple[str, str, bool]] = {}
         for source, ids in by_source.items():
             for start in range(0, len(ids), _LOOKUP_CHUNK):
                 chunk = ids[start : start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
-                for ext, state, chash in conn.execute(
-                    "SELECT external_id, state, content_hash FROM items "
+                for ext, state, chash, planted in conn.execute(
+                    "SELECT external_id, state, content_hash, "
+                    "EXISTS (SELECT 1 FROM plants WHERE item_id = items.id) FROM items "
                     f"WHERE source = ? AND external_id IN ({marks})",
                     [source, *chunk],
                 ):
-                    found[(source, ext)] = (state, chash)
+                    found[(source, ext)] = (state, chash, bool(planted))
         return found
 
     def claim_next(self, reviewer: str, *, exclude: Collection[int] = ()) -> Claim | None:
@@ -142,10 +147,13 @@ class QueueMixin(StoreBase):
         with self._immediate(durable=False) as conn:
             now = self.now()
             self._expire_leases(conn, iso(now))
+            # An item this reviewer approved first waits for someone else (two-person rule).
             row = conn.execute(
                 f"SELECT id FROM items WHERE state = 'pending' {not_in}"
+                "AND NOT EXISTS (SELECT 1 FROM second_reviews AS s "
+                "WHERE s.item_id = items.id AND s.first_reviewer = ?) "
                 "ORDER BY stakes_rank DESC, created_at, id LIMIT 1",
-                skip,
+                [*skip, reviewer],
             ).fetchone()
             if row is None:
                 return None
@@ -167,6 +175,14 @@ class QueueMixin(StoreBase):
                 raise ClaimError(f"there is no item {item_id}")
             state, claim_id, external_id = row
             if state == "pending":
+                first = conn.execute(
+                    "SELECT first_reviewer FROM second_reviews WHERE item_id = ?", (item_id,)
+                ).fetchone()
+                if first is not None and first[0] == reviewer:
+                    raise ClaimError(
+                        f"you took the first decision on {external_id}; under the two-person "
+                        "rule a different reviewer takes the second"
+                    )
                 return self._take(conn, item_id, reviewer)
             if state == "claimed":
                 claim = self._claim_row(conn, claim_id)
@@ -313,6 +329,18 @@ class QueueMixin(StoreBase):
                 f"{current.lease_expires_at.strftime('%H:%M:%S UTC')}; open the item again"
             )
         return current
+
+
+def _rekey_plant(conn: sqlite3.Connection, source: str, external_id: str) -> None:
+    import random
+
+    from store.plants import lookalike
+
+    new = lookalike(conn, source, external_id, random.Random(external_id))
+    conn.execute(
+        "UPDATE items SET external_id = ? WHERE source = ? AND external_id = ?",
+        (new, source, external_id),
+    )
 
 
 def _draft_row(draft: Draft, stamp: str) -> dict[str, Any]:

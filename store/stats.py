@@ -9,12 +9,14 @@ stays flat whatever the ledger's length.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from store.oversight import wilson
 from store.policy import normalise
 
 BANDS: Final = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
@@ -48,12 +50,38 @@ class ReviewerStats:
     """Median time on item of the decisions that stand."""
     p10_ms: float | None = None
     """10th percentile of time on item: how fast the fastest decisions are."""
+    planted_seen: int = 0
+    """Planted catch-trial drafts decided."""
+    planted_caught: int = 0
+    """Of those, not approved (rejected, edited, overridden or escalated)."""
+    friction_raised: int = 0
+    """Times rubber-stamp signals raised friction."""
+    signals: Counter[str] = field(default_factory=Counter)
+    """Which signals fired, how often."""
+    commit_first: int = 0
+    """Decisions taken commit-first (own judgement before the draft)."""
+    moved_toward_ai: int = 0
+    """Commit-first decisions that moved from the reviewer's judgement to the AI's."""
+    second_reviews: int = 0
+    """Second reviews under the two-person rule."""
+    disagreements: int = 0
+    """Second reviews that disagreed with the first reviewer."""
     _streak: int = 0
 
     @property
     def decisions(self) -> int:
         """Decisions that stand (not retracted)."""
         return sum(n for action, n in self.actions.items() if action != "retract")
+
+    @property
+    def catch_rate(self) -> float | None:
+        """Planted drafts caught per planted draft seen; None before the first."""
+        return self.planted_caught / self.planted_seen if self.planted_seen else None
+
+    @property
+    def catch_interval(self) -> tuple[float, float] | None:
+        """95 % Wilson interval of the catch rate (honest about small counts)."""
+        return wilson(self.planted_caught, self.planted_seen)
 
     @property
     def repeat_share(self) -> float:
@@ -118,6 +146,8 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
         else:
             scratch.execute("DELETE FROM t WHERE seq = ?", (event["seq"],))
         overridden = event["action"] in ("override", "reject")
+        if event.get("planted"):
+            return  # a planted draft is wrong on purpose: it says nothing of the AI
         for row in (
             by_band[band(event["shown_confidence"])],
             _named(by_source, event["source"]),
@@ -134,6 +164,8 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
             _streaks(stats, event["action"])
         scratch.execute("INSERT INTO j VALUES (?, ?)",
                         (event["reviewer"], hash(normalise(event["justification"]))))  # fmt: skip
+        if event.get("oversight"):
+            event["planted"] = _oversight(who, overall, json.loads(event["oversight"]))
         if event["action"] != "retract":
             count(event, +1)
             continue
@@ -145,6 +177,28 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
     _finish(scratch, overall, reviewers)
     scratch.close()
     return Stats(overall, reviewers, by_band, dict(by_source), dict(by_model), total)
+
+
+def _oversight(who: ReviewerStats, overall: ReviewerStats, record: dict[str, Any]) -> bool:
+    """Count one event's oversight record; returns whether it was a planted draft."""
+    planted = record.get("planted")
+    first = record.get("commit_first")
+    raised = record.get("friction_raised")
+    stage = record.get("two_person") or {}
+    for stats in (who, overall):
+        if planted:
+            stats.planted_seen += 1
+            stats.planted_caught += bool(planted.get("caught"))
+        if first:
+            stats.commit_first += 1
+            stats.moved_toward_ai += first.get("moved_toward_ai") is True
+        if raised:
+            stats.friction_raised += 1
+            stats.signals.update(raised.get("signals", ()))
+        if stage.get("stage") == 2:
+            stats.second_reviews += 1
+            stats.disagreements += not stage.get("agreed")
+    return bool(planted)
 
 
 def _finish(

@@ -17,7 +17,7 @@ CSV_COLUMNS: Final = (
     "seq", "recorded_at", "reviewer", "action", "source", "external_id", "title", "kind",
     "stakes", "model", "shown_confidence", "shown_basis", "shown_limits", "justification",
     "reason_code", "output", "draft", "time_on_item_ms", "retracts", "claim_id",
-    "draft_sha256", "prev_hash", "hash",
+    "draft_sha256", "prev_hash", "oversight", "hash",
 )  # fmt: skip
 CELL_LIMIT: Final = 32_000
 """Spreadsheets refuse cells over 32,767 characters; longer text is cut with a note."""

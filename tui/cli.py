@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -13,9 +13,9 @@ from rich.table import Table
 
 from keymaps import ACTIONS, KeymapError, load_keymap
 from providers.base import STAKES, Stakes
-from store import BatchSummary, SchemaError, Store, StoreError
+from store import BatchSummary, SchemaError, StoreError
 from tui import cli_log as log
-from tui import importing, pulling
+from tui import cli_oversight, importing, pulling
 from tui.cli_common import (
     ConfigOption,
     DbOption,
@@ -24,12 +24,14 @@ from tui.cli_common import (
     UsageError,
     err,
     fail,
+    mix_in_catch_trials,
     open_store,
     out,
     reviewer_for,
     settings_for,
 )
 from tui.config import ConfigError, Settings
+from tui.demo import DEMO_OVERSIGHT, load_demo
 from tui.paths import demo_db, resolve_db
 from tui.safe import safe_text, visible
 
@@ -137,6 +139,7 @@ def import_command(
             importing.report(out, err, result)
             totals += result.summary
             rejected += len(result.rejected)
+        mix_in_catch_trials(store, settings)
     if len(plans) > 1:
         out.print(f"total: {importing.describe(totals, rejected)}")
     if rejected:
@@ -256,10 +259,11 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     fresh = not path.exists()
-    settings = settings_for(config)
+    # The demo runs under its own oversight policy, so that every mechanism shows.
+    settings = dataclasses.replace(settings_for(config), oversight=DEMO_OVERSIGHT)
     with open_store(path, settings) as store:
         if fresh:
-            _load_demo(store)
+            load_demo(store)
     if not sys.stdout.isatty():
         # No terminal to draw on (a pipe, CI): show what was loaded instead.
         out.print(safe_text(f"demo database: {path}"))
@@ -267,16 +271,6 @@ def demo(
         return
     run_app(path, settings, reviewer_for(reviewer, settings), keymap)
     out.print(safe_text(f"demo database: {path}  (see it with: signoff status --demo)"))
-
-
-def _load_demo(store: Store) -> None:
-    bundled = resources.files("tui").joinpath("demo_queue.jsonl")
-    with resources.as_file(bundled) as demo_file:
-        plan = importing.ImportPlan(str(demo_file), "jsonl", "demo")
-        result = importing.import_file(store, plan, stakes="medium")
-    if result.rejected:  # a broken bundle is our bug: say so plainly
-        first = result.rejected[0]
-        raise StoreError(f"the bundled demo queue is damaged (line {first.line}: {first.reason})")
 
 
 def main() -> None:
@@ -305,6 +299,7 @@ def main() -> None:
 
 log.register(app)
 pulling.register(app)
+cli_oversight.register(app)
 
 if __name__ == "__main__":
     main()

@@ -72,13 +72,26 @@ def reviewer_for(option: str | None, settings: Settings) -> str:
         raise UsageError(str(error)) from None
 
 
+def mix_in_catch_trials(store: Store, settings: Settings) -> None:
+    """Top the queue up to the configured share of planted drafts, and say so."""
+    import random
+
+    rate = settings.oversight.catch_rate
+    planted = store.plant(rate, random.Random())
+    if planted:
+        out.print(
+            f"{len(planted)} catch-trial draft{'s' if len(planted) != 1 else ''} mixed in "
+            f"(about {rate:.0%} of the queue is planted; `signoff stats` shows catch rates)"
+        )
+
+
 def open_store(db: Path, settings: Settings) -> Store:
     """Open (and migrate) the database with the configured policy and lease.
 
     Sources whose provider has a webhook (`deliver_url`) get their final decisions
     queued in the outbox, in the same transaction as the ledger event.
     """
-    store = Store(db, policy=settings.policy, lease=settings.lease)
+    store = Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
     store.delivers_for = frozenset(
         str(table.get("source") or name)
         for name, table in settings.providers.items()

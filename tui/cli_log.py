@@ -22,6 +22,7 @@ from store.export import (
     file_sha256,
     ledger_state,
     manifest_path,
+    planted_events_exist,
     stats_for,
 )
 from store.writers import write_csv, write_jsonl, write_md
@@ -69,10 +70,17 @@ def export(
     action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     stakes: Annotated[str | None, typer.Option(help="Only items of these stakes.")] = None,
+    include_planted: Annotated[
+        bool, typer.Option(help="Include decisions on planted catch-trial drafts.")
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Export the decision log; with -o, atomically and with a manifest for audits."""
+    """Export the decision log; with -o, atomically and with a manifest for audits.
+
+    Decisions on planted catch-trial drafts are not real decisions and are left out
+    unless --include-planted is given (the manifest says which).
+    """
     chosen = fmt or (output.suffix.lstrip(".").lower() if output else "jsonl")
     if chosen not in FORMATS:
         raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
@@ -83,6 +91,7 @@ def export(
     where = ExportFilter(
         since=_when(since, "--since"), until=_when(until, "--until", end=True),
         reviewer=reviewer, action=action, source=source, stakes=stakes,
+        include_planted=include_planted,
     )  # fmt: skip
     path = resolve_db(db)
     with open_store(path, settings_for(config)) as store:
@@ -91,6 +100,7 @@ def export(
         conn.execute("BEGIN")
         try:
             head, total = ledger_state(conn)
+            planted = planted_events_exist(conn)
             if output is None:
                 _write(chosen, sys.stdout, conn, where)
                 return
@@ -101,7 +111,8 @@ def export(
             conn.execute("COMMIT")
     manifest = Manifest(
         file=output.name, format=chosen, events=count, first_seq=first, last_seq=last,
-        ledger_head=head, ledger_events=total, filter=where.as_json(),
+        ledger_head=head, ledger_events=total,
+        filter=where.as_json(planted_exist=planted),
         sha256=file_sha256(output), exported_at=iso(utc_now()), signoff_version=_version(),
     )  # fmt: skip
     manifest.write(manifest_path(output))
@@ -197,7 +208,7 @@ def stats(
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
     with open_store(resolve_db(db), settings_for(config)) as store:
-        figures = stats_for(store.conn, ExportFilter())
+        figures = stats_for(store.conn, ExportFilter(include_planted=True))
     if as_json:
         out.print_json(data=stats_json(figures))
         return

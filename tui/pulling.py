@@ -16,7 +16,16 @@ from rich.table import Table
 from providers import registry
 from providers.adapter import OptionsError, Provider
 from store.clock import utc_now
-from tui.cli_common import ConfigOption, DbOption, UsageError, err, open_store, out, settings_for
+from tui.cli_common import (
+    ConfigOption,
+    DbOption,
+    UsageError,
+    err,
+    mix_in_catch_trials,
+    open_store,
+    out,
+    settings_for,
+)
 from tui.config import ConfigError, Settings
 from tui.paths import resolve_db
 from tui.safe import safe_text
@@ -124,6 +133,8 @@ def pull_command(
                 if not watch or summary.fetched or summary.errors:
                     _report(summary, dry_run)
                 failed = failed or bool(summary.failed or summary.rejected)
+            if not dry_run:
+                mix_in_catch_trials(store, settings)
             if not watch or dry_run:
                 break
             try:

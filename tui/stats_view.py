@@ -29,6 +29,13 @@ def stats_tables(figures: Stats) -> list[Table]:
         ("p10 time on item (s)", lambda w: _secs(w.p10_ms)),
         ("longest approve streak", lambda w: str(w.longest_approve_streak)),
         ("repeated justifications", lambda w: f"{w.repeat_share:.0%}"),
+        ("planted drafts seen", lambda w: str(w.planted_seen)),
+        ("planted drafts caught", lambda w: str(w.planted_caught)),
+        ("catch rate (95% interval)", _catch),
+        ("friction raised", lambda w: str(w.friction_raised)),
+        ("commit-first decisions", lambda w: str(w.commit_first)),
+        ("… moved toward the AI", lambda w: str(w.moved_toward_ai)),
+        ("second reviews (disagreed)", lambda w: f"{w.second_reviews} ({w.disagreements})"),
     ]
     for name, value in metrics:
         people.add_row(name, *(value(w) for w in everyone))
@@ -65,6 +72,11 @@ def stats_json(figures: Stats) -> dict[str, Any]:
             "median_ms": who.median_ms, "p10_ms": who.p10_ms,
             "longest_approve_streak": who.longest_approve_streak,
             "repeat_share": round(who.repeat_share, 4),
+            "planted_seen": who.planted_seen, "planted_caught": who.planted_caught,
+            "catch_rate": who.catch_rate, "catch_interval_95": who.catch_interval,
+            "friction_raised": who.friction_raised, "signals": dict(who.signals),
+            "commit_first": who.commit_first, "moved_toward_ai": who.moved_toward_ai,
+            "second_reviews": who.second_reviews, "disagreements": who.disagreements,
         }  # fmt: skip
 
     def rows(table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,6 +94,13 @@ def stats_json(figures: Stats) -> dict[str, Any]:
 
 def _count(action: str, who: ReviewerStats) -> str:
     return str(who.actions.get(action, 0))
+
+
+def _catch(who: ReviewerStats) -> str:
+    interval = who.catch_interval
+    if who.catch_rate is None or interval is None:
+        return "-"
+    return f"{who.catch_rate:.0%} ({interval[0]:.0%}-{interval[1]:.0%})"
 
 
 def _secs(ms: float | None) -> str:

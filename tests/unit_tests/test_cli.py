@@ -169,14 +169,19 @@ def test_demo_uses_its_own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     demo_db = tmp_path / "xdg-data" / "signoff" / "demo.db"
     assert str(demo_db) in result.stdout
     assert not (tmp_path / "mine.db").exists()
-    assert status(demo_db)["totals"]["pending"] == 40
+    # 40 drafts plus two planted catch trials; one item waits for a second reviewer.
+    assert status(demo_db)["totals"]["pending"] == 42
     conn = sqlite3.connect(demo_db)
+    mutations = [m for (m,) in conn.execute("SELECT mutation FROM plants ORDER BY item_id")]
+    assert mutations[0] == "known-bad"
+    assert len(mutations) == 2
+    assert conn.execute("SELECT first_reviewer FROM second_reviews").fetchall() == [("sam",)]
     conn.execute("UPDATE items SET state = 'decided' WHERE id = 1")
     conn.commit()
     conn.close()
-    assert status(demo_db)["totals"]["pending"] == 39  # a second run keeps the demo's work
+    assert status(demo_db)["totals"]["pending"] == 41  # a second run keeps the demo's work
     assert run("demo", "--reset").returncode == 0
-    assert status(demo_db)["totals"]["pending"] == 40
+    assert status(demo_db)["totals"]["pending"] == 42
 
 
 def test_verify_reports_a_tampered_ledger(tmp_path: Path) -> None:

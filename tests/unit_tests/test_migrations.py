@@ -10,26 +10,32 @@ from sqlite_utils import Database
 
 import store.db as store_db
 from store import SchemaError, Store
+from store.ledger import HASHED_FIELDS
 from store.migrations import NAMES, migrations
+from store.queue import ITEM_COLUMNS
 from tests.conftest import FakeClock, make_draft
 
 
 def test_a_database_from_the_first_migration_upgrades_intact(
-    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
     old = Database(sqlite3.connect(db_path, isolation_level=None), execute_plugins=False)
     migrations.apply(old, stop_before=NAMES[1])
     assert [m.name for m in migrations.applied(old)] == NAMES[:1]
-    old.conn.close()
-    # Fill it as the first release would have: same code paths, schema left at m001.
-    with monkeypatch.context() as patch:
-        patch.setattr(store_db, "_migrate", lambda db, path: None)
-        v1 = Store(db_path, now=clock)
+    # Rows as the first release wrote them: made by today's code in a scratch file, then
+    # copied column by column into the m001 schema (today's code needs today's tables).
+    scratch = tmp_path / "scratch.db"
+    with Store(scratch, now=clock) as v1:
         v1.ingest([make_draft("T-1"), make_draft("T-2"), make_draft("T-3")])
         claim = v1.claim_next("alice")
         assert claim is not None
         v1.decide(claim, "approve", "Refund total matches the billing history")
-        v1.close()
+    old.conn.execute(f"ATTACH DATABASE '{scratch}' AS v1")
+    for table, columns in V1_COLUMNS.items():
+        names = ", ".join(columns)
+        old.conn.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM v1.{table}")
+    old.conn.execute("DETACH DATABASE v1")
+    old.conn.close()
     assert "item_counts" not in Database(db_path).table_names()
 
     before = _dump(db_path)
@@ -42,12 +48,21 @@ def test_a_database_from_the_first_migration_upgrades_intact(
         assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+V1_COLUMNS = {
+    "items": (*ITEM_COLUMNS[:-1], "meta", "content_hash", "stakes_rank"),
+    "claims": ("id", "item_id", "reviewer", "claimed_at", "lease_expires_at", "ended_at",
+               "end_reason"),
+    "ledger": (*HASHED_FIELDS, "hash"),
+}  # fmt: skip
+"""The columns each table had in m001 (later migrations only add)."""
+
+
 def _dump(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
     conn = sqlite3.connect(db_path)
     try:
         return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-            for table in ("items", "claims", "ledger")
+            table: conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY rowid").fetchall()
+            for table, cols in V1_COLUMNS.items()
         }
     finally:
         conn.close()

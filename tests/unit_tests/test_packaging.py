@@ -26,7 +26,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
     data = sorted(n for n in names if not n.endswith(".py") and not n.startswith("signoff-"))
     assert data == sorted(
         [f"keymaps/{name}.toml" for name in ("default", "emacs", "vim")]
-        + ["tui/app.tcss", "tui/demo_queue.jsonl"]
+        + ["tui/app.tcss", "tui/demo_plants.jsonl", "tui/demo_queue.jsonl"]
     )
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     meta = next(n for n in names if n.endswith("entry_points.txt"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -47,6 +48,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         ask_value: str | None = None,
         value_choices: list[str] | None = None,
         reason_codes: list[str] | None = None,
+        min_chars: int | None = None,
     ) -> None:
         """Set up the dialog.
 
@@ -58,6 +60,8 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
             ask_value: Prompt for an override's new value (None: no value asked).
             value_choices: Allowed values for a label override, if known.
             reason_codes: Reason codes to choose from (None: no reason asked).
+            min_chars: This item's justification minimum, when the oversight policy
+                raises it above the general one.
         """
         super().__init__()
         self.title_text = title
@@ -68,6 +72,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         self.value_choices = value_choices
         self.reason_codes = reason_codes
         self.recent: list[Recent] = []
+        self.min_chars = min_chars
 
     @property
     def signoff(self) -> SignoffApp:
@@ -147,7 +152,10 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
             self.action_submit()
 
     def _show_feedback(self, text: str) -> None:
-        verdict = evaluate(self.signoff.store.policy, text, draft=self.draft, recent=self.recent)
+        policy = self.signoff.store.policy
+        if self.min_chars is not None and self.min_chars != policy.min_chars:
+            policy = dataclasses.replace(policy, min_chars=self.min_chars)
+        verdict = evaluate(policy, text, draft=self.draft, recent=self.recent)
         line = Text()
         if verdict.ok:
             line.append("✓ ready to record", style="bold green")

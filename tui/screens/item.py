@@ -11,12 +11,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
-from store import Claim, ClaimError, Event, Item
+from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
 from tui.bindings import Remappable, bind
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
 from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
+from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -47,6 +48,12 @@ class ItemScreen(Remappable, Screen[None]):
         """The item as it was when claimed."""
         self.claim = claim
         """The reviewer's claim on it; every decision goes through it."""
+        self.need = self.signoff.store.requirements(claim)
+        """What deciding takes: commit-first, justification length, second reviewer."""
+        self.committed = (
+            not self.need.commit_first or self.signoff.store.judgement(claim) is not None
+        )
+        """False while a commit-first item waits for the reviewer's own judgement."""
 
     @property
     def signoff(self) -> SignoffApp:
@@ -58,12 +65,17 @@ class ItemScreen(Remappable, Screen[None]):
         item = self.item
         yield Static(id="topbar")
         yield Static(self._head(), id="item-head")
+        yield Static(self._oversight_line(), id="oversight")
         with Horizontal(id="item-body"):
+            if not self.committed:
+                yield CommitFirst(item, self.need.commit_first)
             with VerticalScroll(id="draft-pane") as draft_pane:
                 draft_pane.border_title = "Draft"
+                draft_pane.display = self.committed
                 yield Static(safe_text(item.draft, multiline=True), id="draft")
             with VerticalScroll(id="side"):
                 with Vertical(id="confidence-box") as box:
+                    box.display = self.committed
                     box.border_title = "Confidence"
                     yield Static(
                         confidence_panel(item.confidence, item.confidence_basis), id="confidence"
@@ -88,7 +100,8 @@ class ItemScreen(Remappable, Screen[None]):
     def on_mount(self) -> None:
         """Fill the top bar and keep the claim alive while the reviewer reads."""
         self.query_one("#topbar", Static).update(self.signoff.topbar())
-        self.query_one("#draft-pane").focus()
+        if self.committed:
+            self.query_one("#draft-pane").focus()
         every = max(5.0, self.signoff.store.lease.total_seconds() / 3)
         self.set_interval(every, self._renew)
 
@@ -102,6 +115,34 @@ class ItemScreen(Remappable, Screen[None]):
         head.append_text(safe_text(item.title or "(untitled)", style="bold"))
         head.append("  · esc back to queue", style="dim")
         return head
+
+    def _oversight_line(self) -> Text:
+        line = Text(self.need.describe(), style="dim")
+        if self.need.commit_first or self.need.friction or self.need.second_review_of:
+            line.stylize("bold yellow")
+        return line
+
+    def on_commit_first_committed(self, message: CommitFirst.Committed) -> None:
+        """Store the reviewer's own judgement, then reveal the draft and its confidence."""
+        try:
+            self.signoff.store.commit_judgement(self.claim, message.value, message.notes)
+        except (DecisionError, ClaimError, StoreError) as error:
+            self.query_one(CommitFirst).show_error(str(error))
+            return
+        self.committed = True
+        self.query_one(CommitFirst).remove()
+        self.query_one("#draft-pane").display = True
+        self.query_one("#confidence-box").display = True
+        self.query_one("#draft-pane").focus()
+
+    def _locked(self) -> bool:
+        if not self.committed:
+            self.notify(
+                "Record your own judgement first (the form on the left); then the draft shows.",
+                severity="warning",
+                markup=False,
+            )
+        return not self.committed
 
     def _about(self) -> Text:
         item = self.item
@@ -143,6 +184,8 @@ class ItemScreen(Remappable, Screen[None]):
 
     def action_edit(self) -> None:
         """Edit the draft, see the diff, then justify."""
+        if self._locked():
+            return
 
         def edited(text: str | None) -> None:
             if text is None:
@@ -156,6 +199,8 @@ class ItemScreen(Remappable, Screen[None]):
 
     def action_decide(self, action: Action) -> None:
         """Open the justification dialog for approve, override, reject or escalate."""
+        if self._locked():
+            return
         self._ask(action)
 
     def _ask(self, action: Action, output: str | None = None) -> None:
@@ -181,17 +226,32 @@ class ItemScreen(Remappable, Screen[None]):
             ask_value=ask_value,
             value_choices=choices if action == "override" and is_value else None,
             reason_codes=self.signoff.reason_codes if action in ("override", "reject") else None,
+            min_chars=self.need.min_chars,
         )
         self.app.push_screen(dialog, self._recorded)
 
     def _recorded(self, event: Event | None) -> None:
         if event is None:
             return  # cancelled: nothing recorded, the claim is still ours
-        self.notify(
-            visible(f"Recorded {event.action} on {event.external_id}. u undoes it."),
-            markup=False,
+        planted = bool((event.oversight or {}).get("planted"))
+        done = visible(
+            f"Recorded {event.action} on {event.external_id}."
+            + ("" if planted else " u undoes it.")
         )
-        self.signoff.open_next(replace=True)
+        notice = after_decision(event)
+        if notice is None:
+            self.notify(done, markup=False)
+            self.signoff.open_next(replace=True)
+            return
+        notice = Text(done + "\n\n", style="dim").append_text(notice)
+        first = None
+        stage = (event.oversight or {}).get("two_person") or {}
+        if stage.get("stage") == 2:
+            earlier = self.signoff.store.event(int(stage["first_seq"]))
+            first = earlier.justification if earlier else None
+        self.app.push_screen(
+            AfterDecision(notice, first), lambda _: self.signoff.open_next(replace=True)
+        )
 
     def action_undo(self) -> None:
         """Retract your last decision (with its own reason) and reopen that item."""

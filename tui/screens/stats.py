@@ -46,7 +46,7 @@ class StatsScreen(Remappable, ModalScreen[None]):
     def _compute(self) -> None:
         conn = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            figures = stats_for(conn, ExportFilter())
+            figures = stats_for(conn, ExportFilter(include_planted=True))
         finally:
             conn.close()
         self.app.call_from_thread(self._show, figures)

@@ -1,0 +1,276 @@
+"""Oversight beyond the justification: friction, commit-first, rubber-stamp signals.
+
+Risk-proportional friction from a policy table, commit-first review, the signals that
+catch rubber-stamping, and the statistics of catch trials.
+
+Everything here is pure (no database): the ledger calls these functions inside the
+decision's transaction, and the UI calls the same ones to show what an item requires.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from store.policy import normalise
+
+Band = Literal["low", "medium", "high", "unknown"]
+"""Confidence bands the policy table speaks of: <0.6, 0.6 to 0.85, >=0.85, not given."""
+
+BANDS: Final[tuple[Band, ...]] = ("low", "medium", "high", "unknown")
+STAKES: Final = ("low", "medium", "high")
+SIGNALS: Final = ("fast", "streak", "repeats")
+"""Rubber-stamp signals: reading too fast, approving in a run, near-repeated reasons."""
+
+HIGH_CONFIDENCE: Final = 0.85
+
+
+def policy_band(confidence: float | None) -> Band:
+    """The policy-table band of a confidence."""
+    if confidence is None:
+        return "unknown"
+    if confidence < 0.6:
+        return "low"
+    return "medium" if confidence < HIGH_CONFIDENCE else "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row of the policy table: which items it covers and what it asks for.
+
+    Where several rows match an item, the strictest value of each column wins.
+    """
+
+    stakes: frozenset[str] = frozenset(STAKES)
+    bands: frozenset[str] = frozenset(BANDS)
+    min_chars: int | None = None
+    """Letters and digits the justification needs (None: the general policy's)."""
+    commit_first: bool = False
+    """Reviewer records their own judgement before the draft is shown."""
+    second_reviewer: bool = False
+    """Approvals (and edits, overrides) are final only when a second reviewer agrees."""
+
+    def covers(self, stakes: str, band: Band) -> bool:
+        """Whether this row applies to an item of these stakes and confidence band."""
+        return stakes in self.stakes and band in self.bands
+
+
+@dataclass(frozen=True, slots=True)
+class FrictionPolicy:
+    """When rubber-stamp signals fire, and how much friction they raise."""
+
+    enabled: bool = True
+    items: int = 5
+    """How many of the reviewer's next items open commit-first after a signal."""
+    min_chars: int = 60
+    """The justification minimum while friction is raised."""
+    words_per_minute: int = 300
+    """Reading speed behind the time-on-item estimate (a fast skim, not study)."""
+    min_read_ms: int = 3000
+    """No draft is read faster than this, however short."""
+    fast_of_last: tuple[int, int] = (3, 5)
+    """Fires when this many of the last decisions came faster than the estimate."""
+    streak: int = 8
+    """Fires at this many approvals of drafts shown at >= 0.85 confidence with no
+    objection (edit, override, reject, escalate) in between."""
+    similarity: float = 0.8
+    """Fires when a justification is at least this similar to one of the last ten."""
+
+
+@dataclass(frozen=True, slots=True)
+class OversightPolicy:
+    """All oversight settings; `OversightPolicy.off()` disables every mechanism."""
+
+    rules: tuple[Rule, ...] = (
+        Rule(stakes=frozenset({"high"}), min_chars=40),
+        Rule(stakes=frozenset({"high"}), bands=frozenset({"high"}), commit_first=True),
+    )
+    catch_rate: float = 0.05
+    """Share of the queue that is planted catch trials (0 disables planting)."""
+    commit_first_sources: frozenset[str] = frozenset()
+    friction: FrictionPolicy = field(default_factory=FrictionPolicy)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.catch_rate <= 0.5:
+            raise ValueError("catch_rate must be between 0 and 0.5")
+
+    @classmethod
+    def off(cls) -> OversightPolicy:
+        """No rules, no planting, no friction: the justification policy alone."""
+        return cls(rules=(), catch_rate=0.0, friction=FrictionPolicy(enabled=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Friction:
+    """Friction raised by rubber-stamp signals, still in force."""
+
+    signals: tuple[str, ...]
+    remaining: int
+    """Items still to come under friction, this one included."""
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """What deciding one claimed item takes, and why."""
+
+    min_chars: int
+    commit_first: tuple[str, ...] = ()
+    """Why the item opens commit-first (`source`, `stakes`, `policy`, `friction`); empty: not."""
+    second_reviewer: bool = False
+    friction: Friction | None = None
+    second_review_of: int | None = None
+    """Ledger seq of another reviewer's first decision, when this is the second review."""
+
+    def describe(self) -> str:
+        """One line for the item screen, e.g. `commit first (policy) · 60+ letters`."""
+        parts = []
+        if self.second_review_of is not None:
+            parts.append("second review: decide on your own (first reasons shown after)")
+        if self.commit_first:
+            parts.append(f"commit first ({', '.join(self.commit_first)})")
+        parts.append(f"justification {self.min_chars}+ letters")
+        if self.second_reviewer and self.second_review_of is None:
+            parts.append("needs a second reviewer")
+        if self.friction is not None:
+            parts.append(f"friction raised ({', '.join(self.friction.signals)})")
+        return " · ".join(parts)
+
+
+def requirements(
+    policy: OversightPolicy,
+    *,
+    base_min_chars: int,
+    source: str,
+    stakes: str,
+    confidence: float | None,
+    friction: Friction | None,
+    second_review_of: int | None,
+    planted: bool,
+) -> Requirements:
+    """Combine the policy table, per-source switches and raised friction for one item.
+
+    A planted item gets exactly what a real one of its kind would (it must look real),
+    except that it never needs a second reviewer: nothing goes out.
+    """
+    band = policy_band(confidence)
+    rows = [rule for rule in policy.rules if rule.covers(stakes, band)]
+    min_chars = max([base_min_chars, *(r.min_chars for r in rows if r.min_chars)])
+    why = []
+    if source in policy.commit_first_sources:
+        why.append("source")
+    if any(r.commit_first for r in rows):
+        why.append("policy")
+    if friction is not None:
+        why.append("friction")
+        min_chars = max(min_chars, policy.friction.min_chars)
+    second = any(r.second_reviewer for r in rows) and second_review_of is None
+    return Requirements(
+        min_chars=min_chars,
+        commit_first=tuple(why),
+        second_reviewer=second and not planted,
+        friction=friction,
+        second_review_of=second_review_of,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Past:
+    """One of the reviewer's recent decisions, as the signals read it (newest first)."""
+
+    action: str
+    time_on_item_ms: int
+    confidence: float | None
+    justification: str
+    draft_chars: int
+    oversight: dict[str, Any] | None
+
+
+def reading_ms(policy: FrictionPolicy, draft_chars: int) -> int:
+    """How long a fast reader needs for a draft this long (about 6 characters a word)."""
+    words = draft_chars / 6
+    return max(policy.min_read_ms, int(words / policy.words_per_minute * 60_000))
+
+
+def active_friction(policy: FrictionPolicy, history: Sequence[Past]) -> Friction | None:
+    """Friction still in force: raised within the reviewer's last `items` decisions."""
+    if not policy.enabled:
+        return None
+    for done, past in enumerate(history):
+        raised = (past.oversight or {}).get("friction_raised")
+        if raised:
+            remaining = int(raised.get("items", policy.items)) - done
+            if remaining <= 0:
+                return None
+            return Friction(tuple(raised.get("signals", ())), remaining)
+    return None
+
+
+def signals(policy: FrictionPolicy, current: Past, history: Sequence[Past]) -> dict[str, str]:
+    """Rubber-stamp signals that fire with this decision, each with a plain explanation.
+
+    `history` is the reviewer's earlier decisions, newest first (retractions left out).
+    """
+    if not policy.enabled:
+        return {}
+    fired: dict[str, str] = {}
+    recent = [current, *history]
+    need, window = policy.fast_of_last
+    fast = [p for p in recent[:window] if p.time_on_item_ms < reading_ms(policy, p.draft_chars)]
+    if len(recent) >= need and len(fast) >= need:
+        fired["fast"] = (
+            f"{len(fast)} of your last {min(window, len(recent))} decisions came faster than "
+            "reading the draft takes"
+        )
+    # High-confidence approvals since the last objection: an approval at lower confidence
+    # neither counts nor breaks the run; any other decision ends it.
+    run = 0
+    for past in recent:
+        if past.action != "approve":
+            break
+        run += (past.confidence or 0.0) >= HIGH_CONFIDENCE
+    counts_now = current.action == "approve" and (current.confidence or 0.0) >= HIGH_CONFIDENCE
+    if counts_now and run % policy.streak == 0:
+        fired["streak"] = (
+            f"{run} approvals of high-confidence drafts in a row, without a single objection"
+        )
+    said = normalise(current.justification)
+    for past in history[:10]:
+        ratio = difflib.SequenceMatcher(None, said, normalise(past.justification)).ratio()
+        if ratio >= policy.similarity:
+            fired["repeats"] = f"your justification is {ratio:.0%} the same as an earlier one"
+            break
+    return fired
+
+
+def moved_toward_ai(kind: str, provisional: str, ai: str, final: str | None) -> bool | None:
+    """Whether the final decision moved from the reviewer's own judgement toward the AI's.
+
+    Scores: the final value is nearer the AI's than the provisional one was. Labels: the
+    reviewer named another label and ended with the AI's. Text: the reviewer expected
+    changes and approved the draft unchanged. None when it cannot be said.
+    """
+    if final is None:
+        return None
+    if kind == "score":
+        try:
+            mine, theirs, ended = float(provisional), float(ai), float(final)
+        except ValueError:
+            return None
+        return abs(ended - theirs) < abs(mine - theirs)
+    if kind == "label":
+        return provisional.strip().lower() != ai.strip().lower() and final == ai
+    return provisional == "expect-changes" and final == ai
+
+
+def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval (95 % by default) of a rate; None without trials."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -1,0 +1,242 @@
+"""What deciding an item takes: the policy table, commit-first judgements, friction.
+
+`requirements` tells the UI how an item must be reviewed; the ledger asks the same
+questions inside the decision's transaction and refuses a decision that skips a step.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from providers.records import check_text
+from store.clock import iso, parse_iso
+from store.errors import DecisionError
+from store.models import Action, Claim, Item
+from store.oversight import (
+    OversightPolicy,
+    Past,
+    Requirements,
+    active_friction,
+    moved_toward_ai,
+    requirements,
+    signals,
+)
+from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
+
+VERDICTS = ("expect-approve", "expect-changes")
+"""A commit-first judgement on a text draft: what the reviewer expects before reading it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The reviewer's own judgement, committed before the draft was shown."""
+
+    value: str
+    """Their score or label, or a verdict from `VERDICTS` for text."""
+    notes: str
+    """The points the answer must make (text kinds), free form."""
+    committed_at: Any
+    """When it was committed (a datetime)."""
+
+
+class ReviewMixin(QueueMixin):
+    """Requirements and commit-first judgements; mixed into `store.Store`."""
+
+    oversight: OversightPolicy = OversightPolicy.off()
+    """Friction, planting and commit-first rules (set by the caller from config)."""
+
+    def requirements(self, claim: Claim) -> Requirements:
+        """How the claimed item must be reviewed: commit-first, minimum length, second reviewer."""
+        item = self.get_item(claim.item_id)
+        return self._requirements(self.conn, item, claim.reviewer)
+
+    def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:
+        """Record the reviewer's own judgement before the draft is revealed.
+
+        Args:
+            claim: The open claim on a commit-first item.
+            value: A number for score items, a label for label items, or one of
+                `VERDICTS` for text.
+            notes: For text items, the points the answer must make.
+
+        Raises:
+            DecisionError: The value does not fit the item, or a judgement exists.
+            ClaimError: The claim ended or expired.
+        """
+        value = _checked(value, "judgement").strip()
+        notes = _checked(notes, "notes").strip()
+        with self._immediate() as conn:
+            now = self.now()
+            current = self._open_claim(conn, claim, now)
+            item = self._item(conn, current.item_id)
+            _check_value(item, value)
+            if conn.execute(
+                "SELECT 1 FROM provisionals WHERE claim_id = ?", (current.id,)
+            ).fetchone():
+                raise DecisionError("your judgement on this item is already recorded")
+            conn.execute(
+                "INSERT INTO provisionals (claim_id, value, notes, committed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (current.id, value, notes[:2000], iso(now)),
+            )
+            return Judgement(value, notes, now)
+
+    def judgement(self, claim: Claim) -> Judgement | None:
+        """The judgement committed through this claim, if any."""
+        return self._judgement(self.conn, claim.id)
+
+    def _judgement(self, conn: sqlite3.Connection, claim_id: int) -> Judgement | None:
+        row = conn.execute(
+            "SELECT value, notes, committed_at FROM provisionals WHERE claim_id = ?", (claim_id,)
+        ).fetchone()
+        return None if row is None else Judgement(row[0], row[1], parse_iso(row[2]))
+
+    def _item(self, conn: sqlite3.Connection, item_id: int) -> Item:
+        return item_from_row(
+            conn.execute(
+                f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id = ?", (item_id,)
+            ).fetchone()
+        )
+
+    def _requirements(
+        self, conn: sqlite3.Connection, item: Item, reviewer: str, history: list[Past] | None = None
+    ) -> Requirements:
+        policy = self.oversight
+        if history is None:
+            history = self._history(conn, reviewer)
+        second = conn.execute(
+            "SELECT first_seq, first_reviewer FROM second_reviews WHERE item_id = ?", (item.id,)
+        ).fetchone()
+        return requirements(
+            policy,
+            base_min_chars=self.policy.min_chars,
+            source=item.source,
+            stakes=item.stakes,
+            confidence=item.confidence,
+            friction=active_friction(policy.friction, history),
+            second_review_of=second[0] if second and second[1] != reviewer else None,
+            planted=self._plant(conn, item.id) is not None,
+        )
+
+    def _oversight(
+        self,
+        conn: sqlite3.Connection,
+        item: Item,
+        claim: Claim,
+        action: Action,
+        output: str | None,
+        need: Requirements,
+        justification: str,
+        spent_ms: int,
+        history: list[Past],
+    ) -> tuple[dict[str, Any] | None, str, bool]:
+        """What oversight applied, the item's next state, and whether it is final.
+
+        Final means deliverable: planted drafts, first approvals awaiting a second
+        reviewer and disagreements between two reviewers are not.
+        """
+        record: dict[str, Any] = {}
+        state = "escalated" if action == "escalate" else "decided"
+        final = True
+        if need.min_chars != self.policy.min_chars:
+            record["min_chars"] = need.min_chars
+        if need.commit_first:
+            mine = self._judgement(conn, claim.id)
+            if mine is None:
+                raise DecisionError(
+                    f"{item.external_id} is reviewed commit-first: record your own judgement "
+                    "before deciding"
+                )
+            first: dict[str, Any] = {"why": list(need.commit_first), "value": mine.value}
+            if mine.notes:
+                first["notes"] = mine.notes
+            if item.kind in ("score", "label"):
+                first["ai"] = item.draft
+            first["moved_toward_ai"] = moved_toward_ai(item.kind, mine.value, item.draft, output)
+            record["commit_first"] = first
+        if need.friction is not None:
+            record["friction"] = {
+                "signals": list(need.friction.signals),
+                "remaining": need.friction.remaining,
+            }
+        plant = self._plant(conn, item.id)
+        if plant is not None:
+            record["planted"] = {
+                "mutation": plant[0],
+                "detail": plant[1],
+                "caught": action != "approve",
+            }
+            final = False
+        if need.second_review_of is not None:
+            earlier = conn.execute(
+                "SELECT action, output, reviewer FROM ledger WHERE seq = ?",
+                (need.second_review_of,),
+            ).fetchone()
+            agreed = earlier is not None and (earlier[0], earlier[1]) == (action, output)
+            record["two_person"] = {
+                "stage": 2,
+                "first_seq": need.second_review_of,
+                "first_reviewer": earlier[2] if earlier else None,
+                "agreed": agreed,
+            }
+            if not agreed and action != "escalate":
+                state, final = "escalated", False  # two reviewers disagree: a lead decides
+        elif need.second_reviewer and action in ("approve", "edit", "override"):
+            record["two_person"] = {"stage": 1}
+            state, final = "pending", False
+        if need.friction is None:
+            now = Past(action, spent_ms, item.confidence, justification, len(item.draft), None)
+            fired = signals(self.oversight.friction, now, history)
+            if fired:
+                record["friction_raised"] = {
+                    "signals": list(fired),
+                    "why": list(fired.values()),
+                    "items": self.oversight.friction.items,
+                }
+        return (record or None), state, final
+
+    def _history(self, conn: sqlite3.Connection, reviewer: str) -> list[Past]:
+        """The reviewer's latest decisions, newest first, as the signals read them."""
+        limit = max(10, self.oversight.friction.items + 1, self.oversight.friction.streak)
+        rows = conn.execute(
+            "SELECT e.action, e.time_on_item_ms, e.shown_confidence, e.justification, "
+            "length(i.draft), e.oversight FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+            "WHERE e.reviewer = ? AND e.action != 'retract' ORDER BY e.seq DESC LIMIT ?",
+            (reviewer, limit),
+        ).fetchall()
+        return [
+            Past(a, ms, conf, text, chars, json.loads(o) if o else None)
+            for a, ms, conf, text, chars, o in rows
+        ]
+
+    def _plant(self, conn: sqlite3.Connection, item_id: int) -> tuple[str, str] | None:
+        row = conn.execute(
+            "SELECT mutation, detail FROM plants WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+
+def _checked(value: str, name: str) -> str:
+    try:
+        return check_text(value, name)
+    except ValueError as error:
+        raise DecisionError(str(error)) from None
+
+
+def _check_value(item: Item, value: str) -> None:
+    if not value:
+        raise DecisionError("give your own judgement first")
+    if item.kind == "score":
+        try:
+            float(value)
+        except ValueError:
+            raise DecisionError(f"{value[:40]!r} is not a number: give your own score") from None
+    elif item.kind == "label":
+        labels = item.meta.get("labels")
+        if isinstance(labels, list) and labels and value not in [str(x) for x in labels]:
+            raise DecisionError(f"{value[:40]!r} is not one of the labels: {labels}")
+    elif value not in VERDICTS:
+        raise DecisionError(f"a judgement on a text draft is one of {', '.join(VERDICTS)}")

@@ -1,0 +1,172 @@
+"""Catch trials: mutations, planting, and what planted drafts may never do."""
+
+from __future__ import annotations
+
+import random
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from store import Store
+from store.export import ExportFilter, events, planted_events_exist, stats_for
+from store.mutate import mutate
+from tests.conftest import FakeClock, make_draft
+
+REASON = "Checked the refund amount against the billing history for this order"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected_kind", "expected_text"),
+    [
+        ("Your score is 72.", "score", "number", "Your score is 27."),
+        ("Refunds can be issued within a week.", "reply", "negation",
+         "Refunds cannot be issued within a week."),
+        ("Delivery on 2026-12-03 as agreed.", "reply", "swap", "Delivery on 2026-12-10 as agreed."),
+    ],
+)  # fmt: skip
+def test_each_mutation_changes_one_thing_and_says_what(
+    text: str, kind: str, expected_kind: str, expected_text: str
+) -> None:
+    found = None
+    for seed in range(50):  # the kind is picked at random among those that apply
+        found = mutate(text, kind, random.Random(seed))
+        if found is not None and found.kind == expected_kind:
+            break
+    assert found is not None
+    assert (found.kind, found.text) == (expected_kind, expected_text)
+    assert found.detail
+
+
+def test_a_text_with_nothing_to_change_gets_a_promise_nobody_made() -> None:
+    found = mutate("Thanks for writing in.", "reply", random.Random(3))
+    assert found is not None
+    assert found.kind == "policy-claim"
+    assert found.text.startswith("Thanks for writing in. ")
+
+
+def test_labels_swap_to_another_allowed_label() -> None:
+    found = mutate("ok", "label", random.Random(1), ["ok", "fraud", "review"])
+    assert found is not None
+    assert found.text in ("fraud", "review")
+    assert mutate("ok", "label", random.Random(1), ["ok"]) is None
+
+
+def _queue(store: Store, n: int = 100) -> None:
+    store.ingest(
+        [
+            make_draft(
+                f"T-{1000 + i}",
+                draft=f"Your refund of {20 + i} EUR is issued and will arrive by Friday.",
+                created_at=None,
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def test_planting_tops_the_queue_up_to_the_rate_with_lookalike_items(store: Store) -> None:
+    _queue(store)
+    planted = store.plant(0.05, random.Random(7))
+    assert len(planted) == 5  # 5 of 105: round(100 * 0.05 / 0.95)
+    assert store.plant(0.05, random.Random(8)) == []  # already at the rate
+    assert store.plant_count() == (5, 100)
+    for one in planted:
+        item = store.get_item(one.item_id)
+        assert re.fullmatch(r"T-\d{4}", item.external_id)
+        assert (item.source, item.kind, item.state) == ("support", "reply", "pending")
+        base_id = store.conn.execute(
+            "SELECT base_item_id FROM plants WHERE item_id = ?", (one.item_id,)
+        ).fetchone()[0]
+        base = store.get_item(base_id)
+        assert item.draft != base.draft
+        assert (item.confidence, item.data_limits, item.title) == (
+            base.confidence, base.data_limits, base.title,
+        )  # fmt: skip
+
+
+def test_planting_is_deterministic_for_a_seed(tmp_path: Path, clock: FakeClock) -> None:
+    drafts = []
+    for name in ("a.db", "b.db"):
+        with Store(tmp_path / name, now=clock) as store:
+            _queue(store, 60)
+            store.plant(0.1, random.Random(42))
+            drafts.append(
+                store.conn.execute(
+                    "SELECT external_id, draft, created_at FROM items WHERE id IN "
+                    "(SELECT item_id FROM plants) ORDER BY id"
+                ).fetchall()
+            )
+    assert drafts[0] == drafts[1]
+
+
+def test_planted_decisions_are_flagged_kept_out_of_exports_and_never_delivered(
+    store: Store,
+) -> None:
+    _queue(store, 20)
+    store.delivers_for = frozenset({"support"})
+    (planted,) = store.plant(0.05, random.Random(1))
+    rejected = store.decide(
+        store.claim_item(planted.item_id, "alice"), "reject",
+        "The amount in this reply does not match the order", reason_code="factual-error",
+    )  # fmt: skip
+    assert rejected.oversight is not None
+    assert rejected.oversight["planted"]["caught"] is True
+    real = store.claim_next("alice")
+    assert real is not None
+    approved = store.decide(real, "approve", REASON)
+    assert [e["seq"] for e in events(store.conn, ExportFilter())] == [approved.seq]
+    everything = events(store.conn, ExportFilter(include_planted=True))
+    assert [e["seq"] for e in everything] == [rejected.seq, approved.seq]
+    assert planted_events_exist(store.conn)
+    assert ExportFilter().as_json(planted_exist=True) == {"planted": "excluded"}
+    assert store.conn.execute("SELECT event_seq FROM outbox").fetchall() == [(approved.seq,)]
+    with pytest.raises(sqlite3.IntegrityError, match="never sent"):
+        store.conn.execute(
+            "INSERT INTO outbox (event_seq, source, idempotency_key, payload, next_attempt_at) "
+            "VALUES (?, 'support', 'x', '{}', '2026-01-01')",
+            (rejected.seq,),
+        )
+
+
+def test_catch_rates_come_with_a_wilson_interval(store: Store) -> None:
+    _queue(store, 80)
+    planted = store.plant(0.1, random.Random(5))
+    assert len(planted) == 9
+    for n, one in enumerate(planted):
+        claim = store.claim_item(one.item_id, "alice" if n % 2 else "bob")
+        if n % 2 or n == 0:
+            store.decide(claim, "approve", f"{REASON}, case {n}, the amounts agree")
+        else:
+            store.decide(
+                claim, "reject", f"The amount is wrong in case {n}", reason_code="factual-error"
+            )
+    figures = stats_for(store.conn, ExportFilter(include_planted=True))
+    alice, bob = figures.reviewers["alice"], figures.reviewers["bob"]
+    assert (alice.planted_seen, alice.planted_caught) == (4, 0)
+    assert (bob.planted_seen, bob.planted_caught) == (5, 4)
+    assert bob.catch_interval == pytest.approx((0.3755, 0.9638), abs=1e-4)
+    # Planted drafts say nothing about the AI: calibration leaves them out.
+    assert sum(row.decisions for row in figures.by_band.values()) == 0
+
+
+def test_a_real_record_that_needs_a_planted_id_moves_the_plant(store: Store) -> None:
+    _queue(store, 20)
+    (planted,) = store.plant(0.05, random.Random(1))
+    taken = store.get_item(planted.item_id).external_id
+    summary = store.ingest([make_draft(taken, draft="A real reply that arrived later.")])
+    assert summary.added == 1
+    real = store.find_item("support", taken)
+    assert real is not None
+    assert real.draft == "A real reply that arrived later."
+    moved = store.get_item(planted.item_id)
+    assert moved.external_id != taken
+    assert re.fullmatch(r"T-\d{4}", moved.external_id)
+
+
+def test_a_crowded_id_range_still_yields_free_lookalike_ids(store: Store) -> None:
+    store.ingest([make_draft(f"K-{n:03d}") for n in range(1000)])  # every 3-digit id taken
+    planted = store.plant(0.05, random.Random(3))
+    assert len(planted) == 53
+    assert all(re.fullmatch(r"K-\d{4}", p.external_id) for p in planted)

@@ -1,0 +1,76 @@
+"""The bundled demo queue, set up so that a first session meets every oversight mechanism.
+
+40 real drafts; one known-bad analyst summary and one mutated draft planted among them;
+commit-first on the top item; and an item that a colleague ("sam") already approved,
+waiting for an independent second review.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from importlib import resources
+
+from providers.base import Draft
+from providers.files import Parsed, read_records
+from store import Store, StoreError
+from store.oversight import OversightPolicy, Rule
+from tui import importing
+
+DEMO_OVERSIGHT = OversightPolicy(
+    rules=(
+        Rule(stakes=frozenset({"high"}), min_chars=40),
+        Rule(stakes=frozenset({"high"}), bands=frozenset({"high"}), commit_first=True),
+        Rule(stakes=frozenset({"high"}), bands=frozenset({"low", "unknown"}), second_reviewer=True),
+    ),
+    catch_rate=0.05,
+    commit_first_sources=frozenset({"risk"}),
+)
+"""The demo's policy table: high stakes need 40 letters; high stakes at high confidence
+open commit-first; high stakes at low or unknown confidence need a second reviewer; risk
+scores always open commit-first; 5 % of the queue is planted."""
+
+SECOND_REVIEW_ITEM = "A-317"
+"""The demo item a colleague approved first."""
+DEMO_SEED = 2026
+"""Planting in the demo is seeded: every fresh demo looks the same."""
+
+
+def load_demo(store: Store) -> None:
+    """Fill a fresh demo database: drafts, catch trials, and one first approval by sam."""
+    bundled = resources.files("tui").joinpath("demo_queue.jsonl")
+    with resources.as_file(bundled) as demo_file:
+        plan = importing.ImportPlan(str(demo_file), "jsonl", "demo")
+        result = importing.import_file(store, plan, stakes="medium")
+    if result.rejected:  # a broken bundle is our bug: say so plainly
+        first = result.rejected[0]
+        raise StoreError(f"the bundled demo queue is damaged (line {first.line}: {first.reason})")
+    rng = random.Random(DEMO_SEED)
+    bad = resources.files("tui").joinpath("demo_plants.jsonl")
+    with bad.open("rb") as stream:
+        planted = [
+            (record.draft, str(record.draft.meta.get("flaw", "")))
+            for record in read_records(stream, "jsonl", default_source="demo")
+            if isinstance(record, Parsed)
+        ]
+    store.plant_drafts([(strip_flaw(d), flaw) for d, flaw in planted], rng)
+    store.plant(store.oversight.catch_rate, rng)
+    _first_approval_by_sam(store)
+
+
+def strip_flaw(draft: Draft) -> Draft:
+    """The draft without its `flaw` note (which only the plants table may know)."""
+    meta = {k: v for k, v in draft.meta.items() if k != "flaw"}
+    return dataclasses.replace(draft, meta=meta)
+
+
+def _first_approval_by_sam(store: Store) -> None:
+    item = store.find_item("analyst", SECOND_REVIEW_ITEM)
+    if item is None:
+        return
+    claim = store.claim_item(item.id, "sam")
+    store.decide(
+        claim,
+        "approve",
+        "Renewal date and 60-day notice match the signed Globex contract in the CRM.",
+    )

@@ -1,0 +1,215 @@
+"""Oversight on the item screen: the commit-first form and what follows a decision.
+
+The commit-first form asks for the reviewer's own judgement while the draft and its
+confidence stay hidden; the after-decision notice says, privately, what a planted
+draft was, why friction was raised, or how a second review compares with the first.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from store import Event, Item
+from store.review import VERDICTS
+from tui.bindings import Remappable, bind
+from tui.safe import safe_text
+from tui.widgets.safe_inputs import SafeInput
+
+VERDICT_NAMES = {
+    "expect-approve": "I expect it can go out as it is",
+    "expect-changes": "I expect it needs changes",
+}
+assert set(VERDICT_NAMES) == set(VERDICTS)
+
+
+class CommitFirst(Vertical):
+    """Asks for the reviewer's own judgement before the draft is shown."""
+
+    class Committed(Message):
+        """The reviewer gave a judgement (not yet stored)."""
+
+        def __init__(self, value: str, notes: str) -> None:
+            super().__init__()
+            self.value = value
+            self.notes = notes
+
+    def __init__(self, item: Item, why: tuple[str, ...]) -> None:
+        super().__init__(id="commit-pane")
+        self.item = item
+        self.why = why
+        self.border_title = "Your judgement first"
+
+    def compose(self) -> ComposeResult:
+        """Why the draft is hidden, then the fields for this kind of item."""
+        reasons = {
+            "policy": "the policy table asks for it at these stakes and confidence",
+            "source": "this source is always reviewed this way",
+            "friction": "your recent decisions came fast or alike (see the top line)",
+        }
+        intro = Text(
+            "The draft and its confidence stay hidden until you say what you expect: "
+            "judging first keeps a usually-right machine from judging for you.\n",
+        )
+        intro.append("Why: " + "; ".join(reasons.get(w, w) for w in self.why) + ".", style="dim")
+        yield Static(intro, id="commit-intro")
+        labels = self.item.meta.get("labels")
+        if self.item.kind == "score":
+            yield Label("Your score (the input is below; the AI's is hidden):")
+            yield SafeInput(placeholder="e.g. 60", id="commit-value", compact=True)
+        elif self.item.kind == "label":
+            yield Label("Your label:")
+            if isinstance(labels, list) and labels:
+                yield Select(
+                    [(safe_text(str(v)), str(v)) for v in labels],
+                    prompt="choose a label", id="commit-value", compact=True,
+                )  # fmt: skip
+            else:
+                yield SafeInput(placeholder="your label", id="commit-value", compact=True)
+        else:
+            yield Label("Before reading the AI's answer:")
+            yield Select(
+                [(name, key) for key, name in VERDICT_NAMES.items()],
+                prompt="what do you expect?", id="commit-value", compact=True,
+            )  # fmt: skip
+            yield Label("Points it must make (optional; Enter records):")
+            yield SafeInput(placeholder="e.g. runway months", id="commit-notes", compact=True)
+        yield Static(id="commit-error")
+
+    def on_mount(self) -> None:
+        """Start in the first field."""
+        self.query_one("#commit-value").focus()
+
+    @on(Select.Changed, "#commit-value")
+    def _chosen(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL:
+            return
+        if self.item.kind == "label":
+            self._submit()
+        else:
+            self.query_one("#commit-notes").focus()
+
+    @on(Input.Submitted)
+    def _entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def _submit(self) -> None:
+        widget = self.query_one("#commit-value")
+        if isinstance(widget, Select):
+            value = "" if widget.value is Select.NULL else str(widget.value)
+        else:
+            assert isinstance(widget, Input)
+            value = widget.value.strip()
+        notes = ""
+        if self.query("#commit-notes"):
+            notes = self.query_one("#commit-notes", Input).value.strip()
+        if not value:
+            self.show_error("Give your own judgement first.")
+            return
+        self.post_message(self.Committed(value, notes))
+
+    def show_error(self, message: str) -> None:
+        """Say why the judgement was not recorded."""
+        self.query_one("#commit-error", Static).update(safe_text(message, style="bold red"))
+
+
+def after_decision(event: Event) -> Text | None:
+    """What the reviewer should hear about a decision's oversight, or None."""
+    record = event.oversight or {}
+    text = Text()
+    planted = record.get("planted")
+    if planted:
+        caught = planted.get("caught")
+        text.append("This was a planted check.\n", style="bold")
+        text.append_text(safe_text(f"What was wrong: {planted.get('detail', '')}."))
+        text.append("\n")
+        if caught:
+            text.append("You caught it: it will not go out. ", style="bold green")
+        else:
+            text.append("You approved it: it would have gone out wrong. ", style="bold red")
+        text.append(
+            "Planted drafts are how signoff measures review; this one is never sent anywhere, "
+            "and only you and your lead's statistics see the result.\n\n",
+            style="dim",
+        )
+    raised = record.get("friction_raised")
+    if raised:
+        text.append("Slow down a little.\n", style="bold yellow")
+        for why in raised.get("why", ()):
+            text.append_text(safe_text(f"• {why}"))
+            text.append("\n")
+        text.append(
+            f"Your next {raised.get('items', 5)} items open with your own judgement first and "
+            "need a longer justification. Nothing is blocked; the ledger notes why.\n\n"
+        )
+    first = record.get("commit_first")
+    if first and first.get("moved_toward_ai"):
+        said = VERDICT_NAMES.get(str(first.get("value")), repr(first.get("value")))
+        text.append_text(safe_text(
+            f"You first said: {said}. You ended with the AI's answer. That can be right; "
+            "it is also what over-reliance looks like, so the ledger notes it."
+        ))  # fmt: skip
+        text.append("\n\n")
+    stage = record.get("two_person") or {}
+    if stage.get("stage") == 1:
+        text.append(
+            "Recorded as the first approval: a different reviewer must approve it "
+            "independently before it is final.\n",
+            style="bold",
+        )
+    elif stage.get("stage") == 2:
+        who = stage.get("first_reviewer") or "another reviewer"
+        if stage.get("agreed"):
+            text.append_text(safe_text(f"You and {who} agree: the decision is final."))
+        else:
+            text.append_text(safe_text(
+                f"You and {who} disagree: the item goes to a lead (escalated).",
+                style="bold yellow",
+            ))  # fmt: skip
+    text.rstrip()
+    return text if text.plain else None
+
+
+class AfterDecision(Remappable, ModalScreen[None]):
+    """A private notice after a decision; any dismiss key goes on to the next item."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("dialog.submit", "close", priority=True),
+        bind("dialog.cancel", "close", priority=True),
+    ]
+
+    def __init__(self, body: Text, first_justification: str | None = None) -> None:
+        super().__init__()
+        self.body = body
+        self.first_justification = first_justification
+
+    def compose(self) -> ComposeResult:
+        """The notice and, after a second review, the first reviewer's reasons."""
+        with Vertical(id="dialog"):
+            yield Static(self.body, id="after-body")
+            if self.first_justification is not None:
+                yield Label("Their justification (hidden from you until now):")
+                yield Static(safe_text(self.first_justification, multiline=True))
+            yield Label(Text("Enter or Esc to go on", style="dim"))
+            yield Footer(compact=True)
+
+    def on_key(self, event: object) -> None:
+        """Enter also closes (the notice has nothing to type)."""
+        from textual.events import Key
+
+        if isinstance(event, Key) and event.key == "enter":
+            event.stop()
+            self.dismiss(None)
+
+    def action_close(self) -> None:
+        """Close the notice."""
+        self.dismiss(None)
