@@ -52,6 +52,12 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("lease_minutes = 0\n", "between 1 and 1440"),
         ("policy = 3\n", "must be a table"),
         ("this is not toml\n", "not valid TOML"),
+        ("[oversight]\ncatch_rate = 0.9\n", r"catch_rate: must be a share between 0 and 0.5"),
+        ("[oversight]\ncatch_rates = 0.1\n", "did you mean 'catch_rate'"),
+        ("[oversight.friction]\nstreak = 1\n", r"friction\] streak: must be a whole number"),
+        ("[[oversight.rules]]\nstakes = ['hgih']\n", r"rules\]\] #1 stakes: 'hgih'.*'high'"),
+        ("[[oversight.rules]]\nconfidence = 'high'\nmin_chars = 5\n", "at least 10"),
+        ("[[oversight.rules]]\nsecond_reviewer = 'yes'\n", "true or false"),
     ],
 )
 def test_errors_point_at_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -59,3 +65,28 @@ def test_errors_point_at_the_key(tmp_path: Path, text: str, message: str) -> Non
     with pytest.raises(ConfigError, match=message) as error:
         load_settings(path, default=path)
     assert str(path) in str(error.value)
+
+
+def test_the_oversight_table_is_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[oversight]\ncatch_rate = 0.1\ncommit_first_sources = ['risk']\n"
+        "[oversight.friction]\nitems = 3\n"
+        "[[oversight.rules]]\nstakes = ['high']\nconfidence = ['low', 'unknown']\n"
+        "second_reviewer = true\nmin_chars = 50\n",
+    )
+    oversight = load_settings(path, default=path).oversight
+    assert oversight.catch_rate == 0.1
+    assert oversight.commit_first_sources == {"risk"}
+    assert oversight.friction.items == 3
+    (rule,) = oversight.rules
+    assert (rule.stakes, rule.bands, rule.min_chars) == ({"high"}, {"low", "unknown"}, 50)
+    assert rule.second_reviewer
+    assert not rule.commit_first
+
+
+def test_oversight_is_on_by_default(tmp_path: Path) -> None:
+    oversight = load_settings(None, default=tmp_path / "absent.toml").oversight
+    assert oversight.catch_rate == 0.05
+    assert oversight.friction.enabled
+    assert any(rule.commit_first for rule in oversight.rules)

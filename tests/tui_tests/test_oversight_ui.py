@@ -1,0 +1,96 @@
+"""Commit-first and the two-person rule as a reviewer meets them in the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from store import Store
+from store.oversight import FrictionPolicy, OversightPolicy, Rule
+from tests.conftest import FakeClock, make_draft
+from tests.tui_tests.conftest import AppFactory
+from tui.screens.dialogs import JustificationDialog
+from tui.screens.item import ItemScreen
+from tui.screens.oversight import AfterDecision
+
+WHY = "Checked the refund amount against the billing history"
+
+
+def oversight(**changes: object) -> OversightPolicy:
+    values: dict[str, object] = {"rules": (), "catch_rate": 0.0,
+                                 "friction": FrictionPolicy(enabled=False)}  # fmt: skip
+    values.update(changes)
+    return OversightPolicy(**values)  # type: ignore[arg-type]
+
+
+async def test_a_commit_first_score_hides_the_ai_answer_until_the_reviewer_commits(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    policy = oversight(commit_first_sources=frozenset({"leads"}))
+    with Store(db_path, now=clock, oversight=policy) as store:
+        store.ingest([make_draft("L-1", source="leads", kind="score", draft="82")])
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("enter")
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            assert not screen.query_one("#draft-pane").display
+            assert not screen.query_one("#confidence-box").display
+            assert "82" not in str(screen.query_one("#commit-pane").render())
+            await pilot.press("a")  # decisions wait for the judgement
+            assert isinstance(app.screen, ItemScreen)
+            field = screen.query_one("#commit-value", Input)
+            assert app.focused is field
+            field.insert_text_at_cursor("not a number")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "not a number" in str(screen.query_one("#commit-error", Static).render())
+            field.value = "40"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert screen.query_one("#draft-pane").display
+            assert screen.query_one("#confidence-box").display
+            await pilot.press("a")
+            dialog = app.screen
+            assert isinstance(dialog, JustificationDialog)
+            dialog.query_one("#justification", Input).insert_text_at_cursor(WHY)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, AfterDecision)  # moved toward the AI: said so
+            assert "ended with the AI's answer" in str(app.screen.query_one("#after-body").render())
+        (event,) = store.events()
+        assert event.oversight is not None
+        assert event.oversight["commit_first"]["value"] == "40"
+
+
+async def test_a_second_reviewer_sees_the_first_reasons_only_after_deciding(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    policy = oversight(rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),))
+    first_reason = "Sam compared the refund with the invoice of the order"
+    with Store(db_path, now=clock, oversight=policy) as store:
+        store.ingest([make_draft("T-1", stakes="high")])
+        claim = store.claim_next("sam")
+        assert claim is not None
+        store.decide(claim, "approve", first_reason)
+        app = make_app(store, reviewer="alice")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("enter")
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            shown = " ".join(str(w.render()) for w in screen.query(Static))
+            assert "second review" in shown
+            assert first_reason not in shown
+            await pilot.press("a")
+            dialog = app.screen
+            assert isinstance(dialog, JustificationDialog)
+            dialog.query_one("#justification", Input).insert_text_at_cursor(WHY)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            after = app.screen
+            assert isinstance(after, AfterDecision)
+            shown = " ".join(str(w.render()) for w in after.query(Static))
+            assert "You and sam agree" in shown
+            assert first_reason in shown
+        assert store.get_item(1).state == "decided"
