@@ -135,7 +135,7 @@ def page_ms(db: Path, depth: int, repeats: int = 50) -> float:
     """Median ms for one 50-row keyset page at `depth` rows into the open queue."""
     conn = sqlite3.connect(db)
     rows = conn.execute(
-        "SELECT stakes_rank, created_at, id FROM items WHERE state IN ('pending', 'claimed') "
+        "SELECT stakes_rank, created_at, id FROM items WHERE (state = 'pending' OR state = 'claimed') "
         "ORDER BY stakes_rank DESC, created_at, id LIMIT 1 OFFSET ?",
         (max(0, depth - 1),),
     ).fetchone()  # the anchor is found once, outside the timing

@@ -90,7 +90,7 @@ def check_text(value: object, name: str, *, max_bytes: int | None = None) -> str
         raise RecordError(
             f"{name} contains a lone surrogate (U+{ord(found.group()):04X}), not valid text"
         )
-    if max_bytes is not None:
+    if max_bytes is not None and len(value) * 4 > max_bytes:  # UTF-8: at most 4 bytes a char
         size = len(value.encode("utf-8"))
         if size > max_bytes:
             raise RecordError(f"{name} is {_kib(size)}, over the {_kib(max_bytes)} limit")
@@ -114,7 +114,8 @@ def parse_record(
     if unknown:
         key = unknown[0]
         raise RecordError(f"unknown field {key!r}{did_you_mean(key, FIELDS)}")
-    depth = _depth(raw)
+    # Only nested values can nest: most records have none but a short list.
+    depth = 1 + max((_depth(v) for v in raw.values() if type(v) in _NESTED), default=0)
     if depth > MAX_DEPTH:
         raise RecordError(f"nesting too deep ({depth} levels; at most {MAX_DEPTH})")
 

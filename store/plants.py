@@ -21,7 +21,15 @@ from store.clock import iso, parse_iso
 from store.errors import StoreError
 from store.models import Item
 from store.mutate import mutate
-from store.queue import _INSERT, ITEM_COLUMNS, QueueMixin, _draft_row, item_from_row
+from store.queue import (
+    _INSERT,
+    ITEM_COLUMNS,
+    QueueMixin,
+    _draft_row,
+    count_inserted,
+    insert_values,
+    item_from_row,
+)
 
 KNOWN_BAD = "known-bad"
 """The mutation name of a planted draft taken from a file of known-bad drafts."""
@@ -109,7 +117,8 @@ class PlantMixin(QueueMixin):
             created = base.created_at
         planted = dataclasses.replace(draft, external_id=ext, created_at=created)
         stamp = iso(self.now())
-        item_id = conn.execute(_INSERT, _draft_row(planted, stamp)).lastrowid
+        item_id = conn.execute(_INSERT, insert_values(_draft_row(planted, stamp))).lastrowid
+        count_inserted(conn, [planted.source])
         if item_id is None:  # pragma: no cover - sqlite always returns the rowid
             raise StoreError("could not plant a catch trial")
         conn.execute(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, cast
 
 from providers.base import STAKES_RANK, Draft
@@ -38,14 +39,16 @@ ITEM_COLUMNS = (
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items"
 _CLAIM_COLUMNS = "id, item_id, reviewer, claimed_at, lease_expires_at"
 
-_INSERT = """
-INSERT INTO items (source, external_id, kind, title, input, draft, draft_sha256, confidence,
-    confidence_basis, data_limits, worst_limit, model, stakes, stakes_rank, meta, content_hash,
-    created_at, imported_at, updated_at)
-VALUES (:source, :external_id, :kind, :title, :input, :draft, :draft_sha256, :confidence,
-    :confidence_basis, :data_limits, :worst_limit, :model, :stakes, :stakes_rank, :meta,
-    :content_hash, :created_at, :imported_at, :updated_at)
-"""
+_INSERT_COLUMNS = (
+    "source", "external_id", "kind", "title", "input", "draft", "draft_sha256", "confidence",
+    "confidence_basis", "data_limits", "worst_limit", "model", "stakes", "stakes_rank", "meta",
+    "content_hash", "created_at", "imported_at", "updated_at",
+)  # fmt: skip
+# Positional, not named: binding a tuple is ~5 µs a row cheaper than a dict.
+_INSERT = (
+    f"INSERT INTO items ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+)
 # created_at stays as first seen when the source sends none; only pending items change.
 _UPDATE = """
 UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
@@ -108,7 +111,8 @@ class QueueMixin(StoreBase):
                     (inserts if key in inserts else updates)[key] = row
                     updated += 1
                 existing[key] = ("pending", row["content_hash"], False)
-            conn.executemany(_INSERT, inserts.values())
+            conn.executemany(_INSERT, map(insert_values, inserts.values()))
+            count_inserted(conn, (row["source"] for row in inserts.values()))
             conn.executemany(_UPDATE, updates.values())
         return BatchSummary(added, updated, unchanged, skipped)
 
@@ -331,6 +335,19 @@ class QueueMixin(StoreBase):
         return current
 
 
+def count_inserted(conn: sqlite3.Connection, sources: Iterable[str]) -> None:
+    """Add newly inserted (pending) items to `item_counts`, one upsert per source.
+
+    Per batch, not per row: a row trigger cost ~17 µs of every insert (m006).
+    """
+    for source, n in Counter(sources).items():
+        conn.execute(
+            "INSERT INTO item_counts (source, state, n) VALUES (?, 'pending', ?) "
+            "ON CONFLICT (source, state) DO UPDATE SET n = n + excluded.n",
+            (source, n),
+        )
+
+
 def _rekey_plant(conn: sqlite3.Connection, source: str, external_id: str) -> None:
     import random
 
@@ -341,6 +358,11 @@ def _rekey_plant(conn: sqlite3.Connection, source: str, external_id: str) -> Non
         "UPDATE items SET external_id = ? WHERE source = ? AND external_id = ?",
         (new, source, external_id),
     )
+
+
+def insert_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A `_draft_row` as the positional values of `_INSERT`."""
+    return tuple(row[name] for name in _INSERT_COLUMNS)
 
 
 def _draft_row(draft: Draft, stamp: str) -> dict[str, Any]:

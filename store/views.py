@@ -169,7 +169,9 @@ def _level(
 def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
     # The open filter is written exactly as the partial index's WHERE, so SQLite uses it.
     clauses = (
-        ["items.state IN ('pending', 'claimed')"] if where.status == "open" else ["items.state = ?"]
+        ["(items.state = 'pending' OR items.state = 'claimed')"]
+        if where.status == "open"
+        else ["items.state = ?"]
     )
     args: list[Any] = [] if where.status == "open" else [where.status]
     if where.source:

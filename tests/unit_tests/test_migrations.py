@@ -100,3 +100,46 @@ def test_another_apps_database_is_not_written_into(tmp_path: Path) -> None:
 
 def test_the_light_list_of_migrations_matches_the_real_one() -> None:
     assert list(store_db.MIGRATIONS) == NAMES
+
+
+def test_constraints_are_or_chains_and_still_refuse_what_they_refused(
+    db_path: Path, clock: FakeClock
+) -> None:
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft("T-1")])
+        schema = " ".join(
+            sql for (sql,) in store.conn.execute("SELECT sql FROM sqlite_master WHERE sql NOT NULL")
+        )
+        assert " IN ('" not in schema  # an IN list costs ~14 µs a row written (m006)
+        for column, value in (("state", "bogus"), ("stakes", "huge"), ("confidence_basis", "x")):
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+                store.conn.execute(f"UPDATE items SET {column} = ? WHERE id = 1", (value,))
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            store.conn.execute(
+                "INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at, ended_at, "
+                "end_reason) VALUES (1, 'a', 't', 't', 't', 'lost')"
+            )
+        assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_counts_kept_per_batch_match_the_items(db_path: Path, clock: FakeClock) -> None:
+    import random
+
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(30)])
+        store.ingest([make_draft(f"T-{n}") for n in range(20, 50)])  # 20 new, 10 known
+        store.ingest([make_draft(f"L-{n}", source="leads") for n in range(5)])
+        store.plant(0.1, random.Random(1))
+        claim = store.claim_next("alice")
+        assert claim is not None
+        actual = {
+            (s, st): n
+            for s, st, n in store.conn.execute(
+                "SELECT source, state, count(*) FROM items GROUP BY source, state"
+            )
+        }
+        kept = {
+            (s, st): n
+            for s, st, n in store.conn.execute("SELECT source, state, n FROM item_counts WHERE n")
+        }
+        assert kept == actual
