@@ -20,9 +20,14 @@ def iso(moment: dt.datetime) -> str:
     """Fixed-width UTC text (`2026-11-24T09:30:00.000000Z`) whose sort order is time order."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: the store only keeps aware UTC times")
-    return moment.astimezone(dt.UTC).strftime(_FORMAT)
+    # isoformat is ~10x faster than strftime; every claim and page formats several.
+    utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> dt.datetime:
-    """Inverse of `iso`."""
-    return dt.datetime.strptime(text, _FORMAT).replace(tzinfo=dt.UTC)
+    """Inverse of `iso` (fromisoformat: ~10x faster than strptime, same result)."""
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None or text[-1:] != "Z" or len(text) != 27:
+        raise ValueError(f"{text!r} is not a stored time ({_FORMAT})")
+    return moment

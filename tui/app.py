@@ -40,6 +40,10 @@ DEFAULT_REASON_CODES = [
 ]
 
 
+CHECKPOINT_EVERY_S = 10.0
+"""How often the WAL is copied back, in a worker thread (not inside a keypress's commit)."""
+
+
 class SignoffApp(Remappable, App[None]):
     """`SignoffApp(store, reviewer=…, keymap=…)`; the caller owns and closes the store."""
 
@@ -85,9 +89,19 @@ class SignoffApp(Remappable, App[None]):
         """The loaded config (providers for the pull action)."""
 
     def on_mount(self) -> None:
-        """Apply the keymap, then show the queue."""
+        """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
         self.set_keymap(self.keymap.for_textual())
+        self.store.defer_checkpoints()
+        self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
         self.push_screen(QueueScreen(self.store))
+
+    def _checkpoint(self) -> None:
+        from store.db import checkpoint_wal
+
+        self.run_worker(
+            partial(checkpoint_wal, self.store.path),
+            thread=True, group="checkpoint", exclusive=True, exit_on_error=False,
+        )  # fmt: skip
 
     # --- what screens share -------------------------------------------------------
 

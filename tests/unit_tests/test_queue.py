@@ -211,3 +211,18 @@ def test_has_item(store: Store) -> None:
     assert store.has_item("support", "T-1")
     assert not store.has_item("support", "T-2")
     assert not store.has_item("leads", "T-1")
+
+
+def test_deferred_checkpoints_leave_the_wal_to_a_separate_connection(store: Store) -> None:
+    from store.db import checkpoint_wal
+
+    store.defer_checkpoints()
+    for batch in range(30):
+        store.ingest([make_draft(f"T-{batch}-{n}", draft="x" * 5000) for n in range(40)])
+    # Auto-checkpointing would have wrapped the log at ~1,000 pages (4 MB).
+    wal = store.path.with_name(store.path.name + "-wal")
+    assert wal.stat().st_size > 5_000_000
+    busy, frames, copied = checkpoint_wal(store.path)
+    assert busy == 0
+    assert frames > 1000
+    assert copied == frames
