@@ -32,7 +32,7 @@ from providers.files import Parsed, read_records
 from store import Store
 from store.clock import iso
 from store.codec import GENESIS_HASH
-from store.export import ExportFilter, events
+from store.export import ExportFilter
 from store.ledger import event_hash
 from store.views import PageRequest, QueueFilter, page
 from store.writers import write_csv
@@ -135,8 +135,8 @@ def page_ms(db: Path, depth: int, repeats: int = 50) -> float:
     """Median ms for one 50-row keyset page at `depth` rows into the open queue."""
     conn = sqlite3.connect(db)
     rows = conn.execute(
-        "SELECT stakes_rank, created_at, id FROM items WHERE (state = 'pending' OR state = 'claimed') "
-        "ORDER BY stakes_rank DESC, created_at, id LIMIT 1 OFFSET ?",
+        "SELECT stakes_rank, created_at, id FROM items "
+        "WHERE (state = 'pending' OR state = 'claimed') ORDER BY stakes_rank DESC, created_at, id LIMIT 1 OFFSET ?",
         (max(0, depth - 1),),
     ).fetchone()  # the anchor is found once, outside the timing
     anchor = None if depth == 0 else (rows[0], rows[1], rows[2])
@@ -189,7 +189,7 @@ def export_ours(db: Path) -> float:
     conn = sqlite3.connect(db)
     start = time.perf_counter()
     sink = io.StringIO()
-    count = write_csv(sink, events(conn, ExportFilter()))
+    count = write_csv(sink, conn, ExportFilter())
     conn.close()
     return count / (time.perf_counter() - start)
 

@@ -104,6 +104,24 @@ def events(
         yield dict(zip(names, row, strict=True))
 
 
+_ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
+
+
+def csv_rows(conn: sqlite3.Connection, where: ExportFilter) -> Iterator[tuple[Any, ...]]:
+    """Stream events as tuples in `store.writers.CSV_COLUMNS` order (chain order)."""
+    from store.writers import CSV_COLUMNS
+
+    clause, args = where.sql()
+    columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in CSV_COLUMNS)
+    return iter(
+        conn.execute(
+            f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+            f"WHERE {clause} ORDER BY e.seq",
+            args,
+        )
+    )
+
+
 def jsonl_line(event: dict[str, Any]) -> str:
     """The canonical record of one event: exactly the hashed fields plus its hash."""
     record = {name: event[name] for name in HASHED_FIELDS}

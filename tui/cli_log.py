@@ -123,7 +123,7 @@ def _write(fmt: str, stream: Any, conn: sqlite3.Connection, where: ExportFilter)
     if fmt == "jsonl":
         return write_jsonl(stream, events(conn, where))
     if fmt == "csv":
-        return write_csv(stream, events(conn, where))
+        return write_csv(stream, conn, where)
     return write_md(stream, conn, where, title="signoff decision log")
 
 

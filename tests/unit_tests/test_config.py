@@ -80,7 +80,9 @@ def test_the_oversight_table_is_read(tmp_path: Path) -> None:
     assert oversight.commit_first_sources == {"risk"}
     assert oversight.friction.items == 3
     (rule,) = oversight.rules
-    assert (rule.stakes, rule.bands, rule.min_chars) == ({"high"}, {"low", "unknown"}, 50)
+    assert rule.stakes == {"high"}
+    assert rule.bands == {"low", "unknown"}
+    assert rule.min_chars == 50
     assert rule.second_reviewer
     assert not rule.commit_first
 

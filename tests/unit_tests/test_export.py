@@ -125,12 +125,11 @@ def test_csv_neutralises_formulas_and_round_trips(ledger: Path, tmp_path: Path) 
     for char in ("=", "+", "-", "@", "\t", "\r", "\x00"):
         assert csv_safe(char + "1") == "'" + char + "1"
     assert csv_safe("plain") == "plain"
-    from store.export import events
 
     conn = sqlite3.connect(ledger)
     target = tmp_path / "log.csv"
     with target.open("w", encoding="utf-8", newline="") as stream:
-        write_csv(stream, events(conn, ExportFilter()))
+        write_csv(stream, conn, ExportFilter())
     stored = [r[0] for r in conn.execute("SELECT justification FROM ledger ORDER BY seq")]
     conn.close()
     with target.open(encoding="utf-8", newline="") as stream:
