@@ -136,7 +136,8 @@ def page_ms(db: Path, depth: int, repeats: int = 50) -> float:
     conn = sqlite3.connect(db)
     rows = conn.execute(
         "SELECT stakes_rank, created_at, id FROM items "
-        "WHERE (state = 'pending' OR state = 'claimed') ORDER BY stakes_rank DESC, created_at, id LIMIT 1 OFFSET ?",
+        "WHERE (state = 'pending' OR state = 'claimed') "
+        "ORDER BY stakes_rank DESC, created_at, id LIMIT 1 OFFSET ?",
         (max(0, depth - 1),),
     ).fetchone()  # the anchor is found once, outside the timing
     anchor = None if depth == 0 else (rows[0], rows[1], rows[2])
