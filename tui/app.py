@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -23,10 +23,10 @@ from store import Claim, ClaimError, Event, Store, StoreError
 from tui.bindings import Remappable, bind
 from tui.config import Settings
 from tui.safe import safe_text, visible
-from tui.screens.dialogs import JustificationDialog
-from tui.screens.help import HelpScreen, live_keys
-from tui.screens.item import ItemScreen
 from tui.screens.queue import QueueScreen
+
+if TYPE_CHECKING:
+    from tui.screens.item import ItemScreen
 
 DEFAULT_REASON_CODES = [
     "factual-error",
@@ -152,6 +152,8 @@ class SignoffApp(Remappable, App[None]):
 
     def open_next(self, *, replace: bool = False) -> None:
         """Claim the next item in priority order, or go back to the queue if none is left."""
+        from tui.screens.item import ItemScreen
+
         claim = self.store.claim_next(self.reviewer, exclude=self.skipped)
         if claim is None:
             note = f" ({len(self.skipped)} skipped this session)" if self.skipped else ""
@@ -162,6 +164,9 @@ class SignoffApp(Remappable, App[None]):
         self._show(claim, replace)
 
     def _show(self, claim: Claim, replace: bool) -> None:
+        # Screens other than the queue load when first used: start-up imports less.
+        from tui.screens.item import ItemScreen
+
         screen = ItemScreen(self.store.get_item(claim.item_id), claim)
         if replace and isinstance(self.screen, ItemScreen):
             self.switch_screen(screen)
@@ -174,6 +179,8 @@ class SignoffApp(Remappable, App[None]):
 
     def undo(self, current: ItemScreen | None = None) -> None:
         """Retract the reviewer's last decision, with its own justification."""
+        from tui.screens.dialogs import JustificationDialog
+
         target = self.store.last_retractable(self.reviewer)
         if target is None:
             self.notify("Nothing of yours to undo.", markup=False)
@@ -202,6 +209,8 @@ class SignoffApp(Remappable, App[None]):
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""
+        from tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -256,6 +265,8 @@ class SignoffApp(Remappable, App[None]):
 
     def action_quit_app(self) -> None:
         """Release any claim, then quit."""
+        from tui.screens.item import ItemScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, ItemScreen):
                 self.release(screen.claim)
@@ -263,6 +274,8 @@ class SignoffApp(Remappable, App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette lists every action of the screen with its current key."""
+        from tui.screens.help import live_keys
+
         keys = live_keys(screen)
         for active in screen.active_bindings.values():
             binding = active.binding

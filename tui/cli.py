@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.table import Table
 
 from keymaps import ACTIONS, KeymapError, load_keymap
 from providers.base import STAKES, Stakes
 from store import BatchSummary, SchemaError, StoreError
 from tui import cli_log as log
-from tui import cli_oversight, importing, pulling
+from tui import cli_oversight, pulling
 from tui.cli_common import (
     ConfigOption,
     DbOption,
@@ -31,7 +30,6 @@ from tui.cli_common import (
     settings_for,
 )
 from tui.config import ConfigError, Settings
-from tui.demo import DEMO_OVERSIGHT, load_demo
 from tui.paths import demo_db, resolve_db
 from tui.safe import safe_text, visible
 
@@ -116,6 +114,8 @@ def import_command(
     if stakes not in STAKES:
         raise UsageError(f"--stakes must be one of {', '.join(STAKES)}")
     try:
+        from tui import importing  # rich.progress and the readers: only when importing
+
         plans = importing.plan(files, source)
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -182,6 +182,8 @@ def status(
         return
     out.print(safe_text(f"database  {path}"))
     out.print(safe_text(f"reviewer  {who}"))
+    from rich.table import Table
+
     table = Table(
         "source",
         "pending",
@@ -239,6 +241,8 @@ def keys(
     except KeymapError as error:
         raise UsageError(str(error)) from None
     out.print(safe_text(f"keymap {active.name}: {active.description}"))
+    from rich.table import Table
+
     table = Table("id", "keys", "action", box=None, header_style="bold")
     for binding_id, description in ACTIONS.items():
         bound = active.keys.get(binding_id, ())
@@ -259,6 +263,8 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     fresh = not path.exists()
+    from tui.demo import DEMO_OVERSIGHT, load_demo
+
     # The demo runs under its own oversight policy, so that every mechanism shows.
     settings = dataclasses.replace(settings_for(config), oversight=DEMO_OVERSIGHT)
     with open_store(path, settings) as store:

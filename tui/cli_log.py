@@ -5,27 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from store.audit import verify_export
 from store.clock import iso, utc_now
-from store.export import (
-    FORMATS,
-    ExportFilter,
-    Manifest,
-    atomic_write,
-    events,
-    file_sha256,
-    ledger_state,
-    manifest_path,
-    planted_events_exist,
-    stats_for,
-)
-from store.writers import write_csv, write_jsonl, write_md
 from tui.cli_common import (
     ConfigOption,
     DbOption,
@@ -37,7 +22,11 @@ from tui.cli_common import (
 )
 from tui.paths import resolve_db
 from tui.safe import safe_text
-from tui.stats_view import stats_json, stats_tables
+
+if TYPE_CHECKING:
+    from store.export import ExportFilter
+
+# Store modules load inside each command: `signoff review` never pays for the export code.
 
 ACTIONS = ("approve", "edit", "override", "reject", "escalate", "retract")
 
@@ -81,6 +70,17 @@ def export(
     Decisions on planted catch-trial drafts are not real decisions and are left out
     unless --include-planted is given (the manifest says which).
     """
+    from store.export import (
+        FORMATS,
+        ExportFilter,
+        Manifest,
+        atomic_write,
+        file_sha256,
+        ledger_state,
+        manifest_path,
+        planted_events_exist,
+    )
+
     chosen = fmt or (output.suffix.lstrip(".").lower() if output else "jsonl")
     if chosen not in FORMATS:
         raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
@@ -120,6 +120,9 @@ def export(
 
 
 def _write(fmt: str, stream: Any, conn: sqlite3.Connection, where: ExportFilter) -> int:
+    from store.export import events
+    from store.writers import write_csv, write_jsonl, write_md
+
     if fmt == "jsonl":
         return write_jsonl(stream, events(conn, where))
     if fmt == "csv":
@@ -149,6 +152,9 @@ def verify(
     config: ConfigOption = None,
 ) -> None:
     """Recompute the ledger's hash chain; with --manifest, check an export too."""
+    from store.audit import verify_export
+    from store.export import Manifest
+
     with open_store(resolve_db(db), settings_for(config)) as store:
         report = store.verify_chain()
         if not report.ok:
@@ -207,6 +213,9 @@ def stats(
     config: ConfigOption = None,
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
+    from store.export import ExportFilter, stats_for
+    from tui.stats_view import stats_json, stats_tables
+
     with open_store(resolve_db(db), settings_for(config)) as store:
         figures = stats_for(store.conn, ExportFilter(include_planted=True))
     if as_json:
@@ -236,6 +245,8 @@ def _when(text: str | None, option: str, *, end: bool = False) -> str | None:
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("signoff")
     except PackageNotFoundError:

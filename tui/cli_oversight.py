@@ -9,9 +9,7 @@ from typing import Annotated, cast
 import typer
 
 from providers.base import STAKES, Stakes
-from providers.files import Parsed, Rejected, format_for, read_records
 from tui.cli_common import ConfigOption, DbOption, UsageError, err, open_store, out, settings_for
-from tui.demo import strip_flaw
 from tui.paths import resolve_db
 from tui.safe import safe_text
 
@@ -37,6 +35,9 @@ def plant(
     told privately what was wrong and whether they caught it. They never reach a provider
     and are left out of exports unless asked for.
     """
+    from providers.files import Parsed, Rejected, format_for, read_records
+    from tui.demo import strip_flaw
+
     if stakes not in STAKES:
         raise UsageError(f"--stakes must be one of {', '.join(STAKES)}")
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -10,11 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from providers import registry
-from providers.adapter import OptionsError, Provider
 from store.clock import utc_now
 from tui.cli_common import (
     ConfigOption,
@@ -33,6 +28,7 @@ from tui.safe import safe_text
 if TYPE_CHECKING:
     import httpx
 
+    from providers.adapter import Provider
     from store.pull import PullSummary
 
 
@@ -48,6 +44,10 @@ def build(
     Raises:
         ConfigError: Naming the file, the table and the key.
     """
+    # Loaded here, not at import: the review app and other commands never need them.
+    from providers import registry
+    from providers.adapter import OptionsError
+
     where_file = str(settings.path) if settings.path else "config"
     tables = settings.providers
     if name not in tables:
@@ -86,6 +86,10 @@ def build(
 
 def providers_command(config: ConfigOption = None) -> None:
     """List configured providers and installed provider types."""
+    from rich.table import Table
+
+    from providers import registry
+
     settings = settings_for(config)
     table = Table("name", "type", "source", box=None, header_style="bold")
     for name, raw in sorted(settings.providers.items()):
@@ -120,6 +124,8 @@ def pull_command(
     config: ConfigOption = None,
 ) -> None:
     """Fill the queue from configured providers."""
+    import asyncio
+
     settings = settings_for(config)
     chosen = names or sorted(settings.providers)
     if not chosen:
@@ -147,6 +153,8 @@ def pull_command(
 
 async def _run(store: Any, provider: Provider, dry_run: bool, refresh: bool,
                limit: int | None) -> PullSummary:  # fmt: skip
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from store.pull import pull
 
     options = provider.options
@@ -190,6 +198,8 @@ def _report(summary: PullSummary, dry_run: bool) -> None:
 
 def push_command(db: DbOption = None, config: ConfigOption = None) -> None:
     """Deliver recorded decisions back to their sources (retries what failed before)."""
+    import asyncio
+
     from store.push import push
 
     settings = settings_for(config)

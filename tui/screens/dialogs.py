@@ -18,7 +18,8 @@ from store import ClaimError, DecisionError, Event, JustificationRefused, StoreE
 from store.policy import Recent, evaluate
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text, visible
-from tui.widgets.safe_inputs import SafeInput, SafeTextArea
+from tui.widgets.safe_inputs import SafeInput
+from tui.widgets.safe_text_area import SafeTextArea
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp

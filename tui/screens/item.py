@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Static
 
 from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
@@ -88,6 +88,8 @@ class ItemScreen(Remappable, Screen[None]):
                     yield Static(self._about(), id="about")
                 guidelines = self.signoff.guidelines_for(item.source)
                 if guidelines is not None:
+                    from textual.widgets import Markdown  # markdown-it is slow to import
+
                     with Vertical(id="guidelines-box") as box:
                         box.border_title = "Guidelines"
                         yield Markdown(guidelines, open_links=False, id="guidelines")

@@ -1,15 +1,14 @@
 """Text entry that cannot put control, bidi or invisible characters on the screen.
 
-A pasted justification or edit is as untrusted as a draft: Textual's `Input` and
-`TextArea` would echo an ESC sequence to the terminal. Every insertion passes
-through `visible()`, so what is shown is exactly what is stored.
+A pasted justification is as untrusted as a draft: Textual's `Input` would echo an
+ESC sequence to the terminal. Every insertion passes through `visible()`, so what is
+shown is exactly what is stored. (`SafeTextArea` lives in its own module: TextArea's
+import is heavy and only the editor needs it.)
 """
 
 from __future__ import annotations
 
-from textual.document._document import EditResult
-from textual.document._edit import Edit
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from tui.safe import visible
 
@@ -24,12 +23,3 @@ class SafeInput(Input):
     def replace(self, text: str, start: int, end: int) -> None:
         """Replace a range with `text` (made visible)."""
         super().replace(visible(text), start, end)
-
-
-class SafeTextArea(TextArea):
-    """A `TextArea` whose every edit (typing, paste, replace) is made visible first."""
-
-    def edit(self, edit: Edit) -> EditResult:
-        """Apply `edit` with its text made visible (newlines and tabs kept)."""
-        edit.text = visible(edit.text, multiline=True)
-        return super().edit(edit)
