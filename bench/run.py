@@ -21,13 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.first_item import first_row_seconds
+from bench.table import Row, alternate, med, print_table
 from providers.files import Parsed, read_records
 from store import Store
 from store.clock import iso
@@ -36,29 +36,6 @@ from store.export import ExportFilter
 from store.ledger import event_hash
 from store.views import PageRequest, QueueFilter, page
 from store.writers import write_csv
-
-
-@dataclass
-class Row:
-    """One line of the table."""
-
-    figure: str
-    ours: list[float]
-    yardstick: list[float]
-    unit: str
-    goal: str
-    ratio: float
-    met: bool
-
-
-def med(values: list[float]) -> float:
-    """Median."""
-    return statistics.median(values)
-
-
-def span(values: list[float], unit: str) -> str:
-    """`median unit (min-max)`."""
-    return f"{med(values):.4g} {unit} ({min(values):.4g}-{max(values):.4g})"
 
 
 def make_jsonl(path: Path, n: int) -> None:
@@ -214,17 +191,6 @@ MINIMAL_APP = (
 )
 
 
-def alternate(
-    rounds: int, ours: Callable[[], float], theirs: Callable[[], float]
-) -> tuple[list[float], list[float]]:
-    """Ours, then the yardstick, `rounds` times: drift hits both alike."""
-    a, b = [], []
-    for _ in range(rounds):
-        a.append(ours())
-        b.append(theirs())
-    return a, b
-
-
 def main() -> None:
     """Run every pair and print the table."""
     parser = argparse.ArgumentParser()
@@ -318,16 +284,6 @@ def _first_marker(script: Path) -> float:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         os.close(master)
-
-
-def print_table(rows: list[Row]) -> None:
-    """One line per figure: ours, yardstick, ratio, goal, met."""
-    print(f"{'figure':<52} {'ours':<34} {'yardstick':<34} {'ratio':>6}  goal        met")
-    for r in rows:
-        print(
-            f"{r.figure:<52} {span(r.ours, r.unit):<34} {span(r.yardstick, r.unit):<34} "
-            f"{r.ratio:6.2f}  {r.goal:<11} {'yes' if r.met else 'NO'}"
-        )
 
 
 if __name__ == "__main__":

@@ -167,11 +167,11 @@ class SignoffApp(Remappable, App[None]):
         # Screens other than the queue load when first used: start-up imports less.
         from tui.screens.item import ItemScreen
 
-        screen = ItemScreen(self.store.get_item(claim.item_id), claim)
+        item = self.store.get_item(claim.item_id)
         if replace and isinstance(self.screen, ItemScreen):
-            self.switch_screen(screen)
+            self.screen.show(item, claim)  # same screen, new contents: no rebuild per item
         else:
-            self.push_screen(screen)
+            self.push_screen(ItemScreen(item, claim))
 
     def release(self, claim: Claim) -> None:
         """Give a claim back (nothing recorded)."""

@@ -44,6 +44,9 @@ class ItemScreen(Remappable, Screen[None]):
 
     def __init__(self, item: Item, claim: Claim) -> None:
         super().__init__()
+        self._take(item, claim)
+
+    def _take(self, item: Item, claim: Claim) -> None:
         self.item = item
         """The item as it was when claimed."""
         self.claim = claim
@@ -61,51 +64,87 @@ class ItemScreen(Remappable, Screen[None]):
         return cast("SignoffApp", self.app)
 
     def compose(self) -> ComposeResult:
-        """Head line, draft beside the confidence and limits panels, input below."""
-        item = self.item
+        """Head line, draft beside the confidence and limits panels, input below.
+
+        The widgets are filled by `_fill`, so the next item reuses this screen: building
+        and styling a new screen per decision took most of the time between items.
+        """
         yield Static(id="topbar")
-        yield Static(self._head(), id="item-head")
-        yield Static(self._oversight_line(), id="oversight")
+        yield Static(id="item-head")
+        yield Static(id="oversight")
         with Horizontal(id="item-body"):
-            if not self.committed:
-                yield CommitFirst(item, self.need.commit_first)
             with VerticalScroll(id="draft-pane") as draft_pane:
                 draft_pane.border_title = "Draft"
-                draft_pane.display = self.committed
-                yield Static(safe_text(item.draft, multiline=True), id="draft")
+                yield Static(id="draft")
             with VerticalScroll(id="side"):
                 with Vertical(id="confidence-box") as box:
-                    box.display = self.committed
                     box.border_title = "Confidence"
-                    yield Static(
-                        confidence_panel(item.confidence, item.confidence_basis), id="confidence"
-                    )
+                    yield Static(id="confidence")
                 with Vertical(id="limits-box") as box:
                     box.border_title = "Data limits"
-                    yield Static(limits_panel(item.data_limits), id="limits")
+                    yield Static(id="limits")
                 with Vertical(id="about-box") as box:
                     box.border_title = "About"
-                    yield Static(self._about(), id="about")
-                guidelines = self.signoff.guidelines_for(item.source)
-                if guidelines is not None:
+                    yield Static(id="about")
+                if self.signoff.guidelines:
                     from textual.widgets import Markdown  # markdown-it is slow to import
 
                     with Vertical(id="guidelines-box") as box:
                         box.border_title = "Guidelines"
-                        yield Markdown(guidelines, open_links=False, id="guidelines")
+                        yield Markdown(open_links=False, id="guidelines")
         with VerticalScroll(id="input-pane") as input_pane:
             input_pane.border_title = "Input the AI saw (i to hide)"
-            yield Static(safe_text(item.input or "(no input recorded)", multiline=True), id="input")
+            yield Static(id="input")
         # 80 columns hold the decisions, undo, quit and help, but not the palette hint too.
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        """Fill the top bar and keep the claim alive while the reviewer reads."""
-        self.query_one("#topbar", Static).update(self.signoff.topbar())
-        if self.committed:
-            self.query_one("#draft-pane").focus()
+        """Fill in the item and keep the claim alive while the reviewer reads."""
+        self._fill()
         every = max(5.0, self.signoff.store.lease.total_seconds() / 3)
         self.set_interval(every, self._renew)
+
+    def show(self, item: Item, claim: Claim) -> None:
+        """Show the next claimed item on this screen (the widgets stay; contents change)."""
+        self._take(item, claim)
+        self._fill()
+
+    def _fill(self) -> None:
+        item = self.item
+        self.query_one("#topbar", Static).update(self.signoff.topbar())
+        self.query_one("#item-head", Static).update(self._head())
+        self.query_one("#oversight", Static).update(self._oversight_line())
+        self.query_one("#draft", Static).update(safe_text(item.draft, multiline=True))
+        self.query_one("#confidence", Static).update(
+            confidence_panel(item.confidence, item.confidence_basis)
+        )
+        self.query_one("#limits", Static).update(limits_panel(item.data_limits))
+        self.query_one("#about", Static).update(self._about())
+        self.query_one("#input", Static).update(
+            safe_text(item.input or "(no input recorded)", multiline=True)
+        )
+        if self.signoff.guidelines:
+            self._fill_guidelines(self.signoff.guidelines_for(item.source))
+        for pane in ("#draft-pane", "#input-pane"):
+            self.query_one(pane, VerticalScroll).scroll_home(animate=False)
+        for old in self.query(CommitFirst):
+            old.remove()
+        self.query_one("#draft-pane").display = self.committed
+        self.query_one("#confidence-box").display = self.committed
+        if self.committed:
+            self.query_one("#draft-pane").focus()
+        else:
+            self.query_one("#item-body").mount(
+                CommitFirst(item, self.need.commit_first), before="#draft-pane"
+            )
+
+    def _fill_guidelines(self, text: str | None) -> None:
+        from textual.widgets import Markdown
+
+        box = self.query_one("#guidelines-box")
+        box.display = text is not None
+        if text is not None:
+            self.query_one("#guidelines", Markdown).update(text)
 
     def _head(self) -> Text:
         item = self.item

@@ -1,0 +1,51 @@
+"""The benchmark table: rows of ours vs a same-run yardstick, medians with ranges."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    figure: str
+    ours: list[float]
+    yardstick: list[float]
+    unit: str
+    goal: str
+    ratio: float
+    met: bool
+
+
+def med(values: list[float]) -> float:
+    """Median."""
+    return statistics.median(values)
+
+
+def span(values: list[float], unit: str) -> str:
+    """`median unit (min-max)`."""
+    return f"{med(values):.4g} {unit} ({min(values):.4g}-{max(values):.4g})"
+
+
+def alternate(
+    rounds: int, ours: Callable[[], float], theirs: Callable[[], float]
+) -> tuple[list[float], list[float]]:
+    """Ours, then the yardstick, `rounds` times: drift hits both alike."""
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(ours())
+        b.append(theirs())
+    return a, b
+
+
+def print_table(rows: list[Row]) -> None:
+    """One line per figure: ours, yardstick, ratio, goal, met."""
+    print(f"{'figure':<52} {'ours':<34} {'yardstick':<34} {'ratio':>6}  goal        met")
+    for r in rows:
+        print(
+            f"{r.figure:<52} {span(r.ours, r.unit):<34} {span(r.yardstick, r.unit):<34} "
+            f"{r.ratio:6.2f}  {r.goal:<11} {'yes' if r.met else 'NO'}"
+        )
