@@ -1,5 +1,7 @@
-"""The rest of `make bench`: the app's keypress and first paint, memory, pulls, the
-whole-process export, and the worst claim while the WAL is checkpointed.
+"""The rest of `make bench`: keypress, first paint, memory, pulls, export, checkpoints.
+
+The app's keypress and first paint, its memory, pulls over loopback, the whole-process
+export, and the worst claim while the WAL is checkpointed.
 
 Each function measures one side of a pair; `bench/run.py` alternates and tabulates.
 `python bench/more.py rss DB` is the child process the memory figure runs.
@@ -20,10 +22,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textual.app import App, ComposeResult
+from textual.binding import BindingType
 from textual.widgets import DataTable, Input, Static
 
 from keymaps import load_keymap
@@ -72,7 +76,7 @@ def decision_p99(db: Path, n: int = 60) -> float:
 
 
 class _Bare(App[None]):
-    BINDINGS = [("x", "bump", "bump")]
+    BINDINGS: ClassVar[list[BindingType]] = [("x", "bump", "bump")]
 
     def compose(self) -> ComposeResult:
         yield Static("0", id="n")
@@ -199,8 +203,11 @@ def pull_ours(url: str, folder: Path, n: int, tag: str, concurrency: int = 8) ->
     )
     (folder / "p.md").write_text("{text}", encoding="utf-8")
     config = folder / f"c-{tag}.toml"
-    config.write_text(f'[providers.b]\ntype = "openai"\nbase_url = "{url}/v1"\nmodel = "m"\n'
-                      f'inputs = "in-{tag}.jsonl"\nprompt = "p.md"\n', encoding="utf-8")  # fmt: skip
+    config.write_text(
+        f'[providers.b]\ntype = "openai"\nbase_url = "{url}/v1"\nmodel = "m"\n'
+        f'inputs = "in-{tag}.jsonl"\nprompt = "p.md"\n',
+        encoding="utf-8",
+    )
     provider = build("b", load_settings(config, default=config), env={})
 
     async def run() -> float:
@@ -258,15 +265,18 @@ def sqlite_shell_s(db: Path, out: Path) -> float:
 
 
 def worst_claim_ms(db: Path, *, deferred: bool, claims: int = 2000) -> float:
-    """Max ms of claim+fetch over `claims`; with `deferred`, the app's arrangement
-    (no auto-checkpoint in the claiming connection, a checkpointing thread beside it).
+    """Max ms of claim+fetch over `claims`.
+
+    With `deferred`, the app's arrangement: no auto-checkpoint in the claiming
+    connection, a checkpointing thread beside it.
     """
     stop = threading.Event()
 
     def checkpointer() -> None:
-        while not stop.wait(0.05):
+        while not stop.wait(0.5):  # the app waits 10 s; 20x as often here
             checkpoint_wal(db)
 
+    checkpoint_wal(db)  # both sides start from the same, empty log
     worst = 0.0
     with Store(db, lease=dt.timedelta(hours=1)) as store:
         thread = threading.Thread(target=checkpointer)

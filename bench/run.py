@@ -27,11 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.first_item import first_row_seconds
+from bench.rows import more_rows
 from bench.table import Row, alternate, med, print_table
 from providers.files import Parsed, read_records
 from store import Store
 from store.clock import iso
 from store.codec import GENESIS_HASH
+from store.db import checkpoint_wal
 from store.export import ExportFilter
 from store.ledger import event_hash
 from store.views import PageRequest, QueueFilter, page
@@ -96,9 +98,15 @@ def fresh(folder: Path, name: str) -> Path:
 
 
 def claim_p99(db: Path, claims: int = 300) -> float:
-    """p99 ms of claim_next + get_item (each claim is a real write)."""
+    """p99 ms of claim_next + get_item (each claim is a real write).
+
+    As the app runs it: checkpoints are not taken inside claims (`defer_checkpoints`),
+    and the log left by the bulk load is copied back first, outside the timing.
+    """
     times = []
+    checkpoint_wal(db)
     with Store(db, lease=dt.timedelta(hours=1)) as store:
+        store.defer_checkpoints()
         for _ in range(claims):
             start = time.perf_counter()
             claim = store.claim_next("bench")
@@ -246,6 +254,11 @@ def main() -> None:
         ratio = med(start_big) / med(start_min)
         rows.append(Row(f"start to first row at {n:,} vs minimal Textual app (s)", start_big,
                         start_min, "s", "≤ 1.5", ratio, ratio <= 1.5))  # fmt: skip
+        start_small = [first_row_seconds(str(small), b"T-") for _ in range(rounds)]
+        ratio = med(start_big) / med(start_small)
+        rows.append(Row(f"start to first row at {n:,} vs at 1k (s)", start_big, start_small,
+                        "s", "≤ 1.2", ratio, ratio <= 1.2))  # fmt: skip
+        rows += more_rows(folder, big, small, n, rounds)
 
     print_table(rows)
     args.out.mkdir(parents=True, exist_ok=True)

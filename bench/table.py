@@ -43,9 +43,9 @@ def alternate(
 
 def print_table(rows: list[Row]) -> None:
     """One line per figure: ours, yardstick, ratio, goal, met."""
-    print(f"{'figure':<52} {'ours':<34} {'yardstick':<34} {'ratio':>6}  goal        met")
+    print(f"{'figure':<68} {'ours':<34} {'yardstick':<34} {'ratio':>6}  {'goal':<17} met")
     for r in rows:
         print(
-            f"{r.figure:<52} {span(r.ours, r.unit):<34} {span(r.yardstick, r.unit):<34} "
-            f"{r.ratio:6.2f}  {r.goal:<11} {'yes' if r.met else 'NO'}"
+            f"{r.figure:<68} {span(r.ours, r.unit):<34} {span(r.yardstick, r.unit):<34} "
+            f"{r.ratio:6.2f}  {r.goal:<17} {'yes' if r.met else 'NO'}"
         )
