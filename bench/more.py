@@ -297,9 +297,17 @@ def worst_claim_ms(db: Path, *, deferred: bool, claims: int = 2000) -> float:
     return worst
 
 
+def _peak_mb() -> float:
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child started by a big bench
+    # process would report the parent's peak. VmHWM belongs to this program alone.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["rss"]:
     asyncio.run(_browse(Path(sys.argv[2])))
-    # Linux reports ru_maxrss in KiB.
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_peak_mb())
     sys.stdout.flush()
     os._exit(0)

@@ -7,11 +7,6 @@ hold whatever the caller is. This package never imports Textual.
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
-from store.clock import Clock, utc_now
-from store.db import DEFAULT_LEASE
 from store.errors import (
     ClaimError,
     DecisionError,
@@ -32,18 +27,6 @@ class Store(LedgerMixin, PlantMixin):
     Use as a context manager or call `close()`. Without `oversight`, only the
     justification policy applies (no planting, friction or commit-first).
     """
-
-    def __init__(
-        self,
-        path: Path | str,
-        *,
-        now: Clock = utc_now,
-        policy: JustificationPolicy | None = None,
-        lease: dt.timedelta = DEFAULT_LEASE,
-        oversight: OversightPolicy | None = None,
-    ) -> None:
-        super().__init__(path, now=now, policy=policy, lease=lease)
-        self.oversight = oversight or OversightPolicy.off()
 
     def __enter__(self) -> Store:
         return self

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from store.clock import Clock, utc_now
 from store.errors import SchemaError
+from store.oversight import OversightPolicy
 from store.policy import JustificationPolicy
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class StoreBase:
         now: Clock = utc_now,
         policy: JustificationPolicy | None = None,
         lease: dt.timedelta = DEFAULT_LEASE,
+        oversight: OversightPolicy | None = None,
     ) -> None:
         self.path = Path(path)
         """The database file."""
@@ -57,6 +59,8 @@ class StoreBase:
         """Justification rules applied to every ledger event."""
         self.lease = lease
         """How long a claim lasts without renewal."""
+        self.oversight = oversight or OversightPolicy.off()
+        """Friction, planting and commit-first rules; off unless given."""
         self.conn = _connect(self.path)
         try:
             _migrate(self.conn, self.path)

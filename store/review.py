@@ -16,7 +16,6 @@ from store.clock import iso, parse_iso
 from store.errors import DecisionError
 from store.models import Action, Claim, Item
 from store.oversight import (
-    OversightPolicy,
     Past,
     Requirements,
     active_friction,
@@ -44,9 +43,6 @@ class Judgement:
 
 class ReviewMixin(QueueMixin):
     """Requirements and commit-first judgements; mixed into `store.Store`."""
-
-    oversight: OversightPolicy = OversightPolicy.off()
-    """Friction, planting and commit-first rules (set by the caller from config)."""
 
     def requirements(self, claim: Claim) -> Requirements:
         """How the claimed item must be reviewed: commit-first, minimum length, second reviewer."""

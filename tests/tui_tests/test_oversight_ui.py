@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from store import Store
@@ -15,6 +16,16 @@ from tui.screens.item import ItemScreen
 from tui.screens.oversight import AfterDecision
 
 WHY = "Checked the refund amount against the billing history"
+
+
+async def approve(pilot: Pilot[None], why: str) -> None:
+    """Approve the open item with `why` (pasted into the justification box)."""
+    await pilot.press("a")
+    dialog = pilot.app.screen
+    assert isinstance(dialog, JustificationDialog)
+    dialog.query_one("#justification", Input).insert_text_at_cursor(why)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
 
 
 def oversight(**changes: object) -> OversightPolicy:
@@ -51,12 +62,7 @@ async def test_a_commit_first_score_hides_the_ai_answer_until_the_reviewer_commi
             await pilot.pause()
             assert screen.query_one("#draft-pane").display
             assert screen.query_one("#confidence-box").display
-            await pilot.press("a")
-            dialog = app.screen
-            assert isinstance(dialog, JustificationDialog)
-            dialog.query_one("#justification", Input).insert_text_at_cursor(WHY)
-            await pilot.press("ctrl+s")
-            await pilot.pause()
+            await approve(pilot, WHY)
             assert isinstance(app.screen, AfterDecision)  # moved toward the AI: said so
             assert "ended with the AI's answer" in str(app.screen.query_one("#after-body").render())
         (event,) = store.events()
@@ -82,12 +88,7 @@ async def test_a_second_reviewer_sees_the_first_reasons_only_after_deciding(
             shown = " ".join(str(w.render()) for w in screen.query(Static))
             assert "second review" in shown
             assert first_reason not in shown
-            await pilot.press("a")
-            dialog = app.screen
-            assert isinstance(dialog, JustificationDialog)
-            dialog.query_one("#justification", Input).insert_text_at_cursor(WHY)
-            await pilot.press("ctrl+s")
-            await pilot.pause()
+            await approve(pilot, WHY)
             after = app.screen
             assert isinstance(after, AfterDecision)
             shown = " ".join(str(w.render()) for w in after.query(Static))
