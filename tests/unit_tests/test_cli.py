@@ -205,3 +205,44 @@ def test_verify_reports_a_tampered_ledger(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "broken at event 1" in result.stderr
     assert "2 of 2 events are in doubt" in result.stderr
+
+
+def test_plant_and_export_with_or_without_catch_trials(tmp_path: Path) -> None:
+    from store import Store
+
+    db = tmp_path / "q.db"
+    bad = write_jsonl(tmp_path / "bad.jsonl", [
+        '{"id": "X-1", "source": "support", "draft": "Refunds take 90 days.", '
+        '"meta": {"flaw": "refunds take 5 days"}}',
+        '{"id": "X-2", "source": "support", "draft": "No flaw given here."}',
+    ])  # fmt: skip
+    refused = run("plant", str(bad), "--db", str(db))
+    assert refused.returncode == 2
+    assert "bad.jsonl:2: meta.flaw must say what is wrong" in refused.stderr
+    assert not db.exists() or status(db)["totals"]["total"] == 0  # nothing planted
+    good = write_jsonl(tmp_path / "good.jsonl", [
+        '{"id": "X-1", "source": "support", "draft": "Refunds take 90 days.", '
+        '"meta": {"flaw": "refunds take 5 days"}}',
+    ])  # fmt: skip
+    assert run("plant", str(good), "--db", str(db)).returncode == 0
+    with Store(db) as store:
+        (item_id,) = [r[0] for r in store.conn.execute("SELECT item_id FROM plants")]
+        planted = store.get_item(item_id)
+        assert "flaw" not in planted.meta  # only the plants table knows
+        claim = store.claim_item(item_id, "alice")
+        why = "Refund time is wrong, it is five days"
+        event = store.decide(claim, "reject", why, reason_code="policy")
+    real = run("export", "-o", str(tmp_path / "real.jsonl"), "--db", str(db))
+    assert real.returncode == 0, real.stderr
+    assert (tmp_path / "real.jsonl").read_text() == ""
+    manifest = json.loads((tmp_path / "real.jsonl.manifest.json").read_text())
+    assert manifest["filter"] == {"planted": "excluded"}
+    everything = run("export", "--include-planted", "-o", str(tmp_path / "all.jsonl"),
+                     "--db", str(db))  # fmt: skip
+    assert everything.returncode == 0
+    line = json.loads((tmp_path / "all.jsonl").read_text())
+    assert line["hash"] == event.hash
+    assert json.loads(line["oversight"])["planted"]["caught"] is True
+    verified = run("verify", "--manifest", str(tmp_path / "all.jsonl.manifest.json"),
+                   "--db", str(db))  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
