@@ -109,11 +109,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             if seen.draft_sha256 != item.draft_sha256:
                 raise ClaimError(f"the draft of {item.external_id} changed; open it again")
             history = self._history(conn, current.reviewer)
-            need = self._requirements(conn, item, current.reviewer, history)
+            plant = self._plant(conn, item.id)
+            need = self._requirements(conn, item, current.reviewer, history, plant)
             self._enforce(conn, current.reviewer, justification, item.draft, need.min_chars)
             spent = _ms(now - current.claimed_at)
             oversight, state, deliver = self._oversight(
-                conn, item, current, action, result, need, justification, spent, history
+                conn, item, current, action, result, need, justification, spent, history, plant
             )
             event = self._append(
                 conn,

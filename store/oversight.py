@@ -22,8 +22,6 @@ Band = Literal["low", "medium", "high", "unknown"]
 
 BANDS: Final[tuple[Band, ...]] = ("low", "medium", "high", "unknown")
 STAKES: Final = ("low", "medium", "high")
-SIGNALS: Final = ("fast", "streak", "repeats")
-"""Rubber-stamp signals: reading too fast, approving in a run, near-repeated reasons."""
 
 HIGH_CONFIDENCE: Final = 0.85
 

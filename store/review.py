@@ -6,6 +6,7 @@ questions inside the decision's transaction and refuses a decision that skips a 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -37,17 +38,23 @@ class Judgement:
     """Their score or label, or a verdict from `VERDICTS` for text."""
     notes: str
     """The points the answer must make (text kinds), free form."""
-    committed_at: Any
-    """When it was committed (a datetime)."""
+    committed_at: dt.datetime
+    """When it was committed."""
 
 
 class ReviewMixin(QueueMixin):
     """Requirements and commit-first judgements; mixed into `store.Store`."""
 
-    def requirements(self, claim: Claim) -> Requirements:
-        """How the claimed item must be reviewed: commit-first, minimum length, second reviewer."""
-        item = self.get_item(claim.item_id)
-        return self._requirements(self.conn, item, claim.reviewer)
+    def requirements(self, claim: Claim, item: Item | None = None) -> Requirements:
+        """How the claimed item must be reviewed: commit-first, minimum length, second reviewer.
+
+        Pass the `item` when it is at hand (the app just fetched it) to save a read.
+        """
+        item = item or self.get_item(claim.item_id)
+        plant = self._plant(self.conn, item.id)
+        return self._requirements(
+            self.conn, item, claim.reviewer, self._history(self.conn, claim.reviewer), plant
+        )
 
     def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:
         """Record the reviewer's own judgement before the draft is revealed.
@@ -98,11 +105,14 @@ class ReviewMixin(QueueMixin):
         )
 
     def _requirements(
-        self, conn: sqlite3.Connection, item: Item, reviewer: str, history: list[Past] | None = None
+        self,
+        conn: sqlite3.Connection,
+        item: Item,
+        reviewer: str,
+        history: list[Past],
+        plant: tuple[str, str] | None,
     ) -> Requirements:
         policy = self.oversight
-        if history is None:
-            history = self._history(conn, reviewer)
         second = conn.execute(
             "SELECT first_seq, first_reviewer FROM second_reviews WHERE item_id = ?", (item.id,)
         ).fetchone()
@@ -114,7 +124,7 @@ class ReviewMixin(QueueMixin):
             confidence=item.confidence,
             friction=active_friction(policy.friction, history),
             second_review_of=second[0] if second and second[1] != reviewer else None,
-            planted=self._plant(conn, item.id) is not None,
+            planted=plant is not None,
         )
 
     def _oversight(
@@ -128,6 +138,7 @@ class ReviewMixin(QueueMixin):
         justification: str,
         spent_ms: int,
         history: list[Past],
+        plant: tuple[str, str] | None,
     ) -> tuple[dict[str, Any] | None, str, bool]:
         """What oversight applied, the item's next state, and whether it is final.
 
@@ -158,7 +169,6 @@ class ReviewMixin(QueueMixin):
                 "signals": list(need.friction.signals),
                 "remaining": need.friction.remaining,
             }
-        plant = self._plant(conn, item.id)
         if plant is not None:
             record["planted"] = {
                 "mutation": plant[0],

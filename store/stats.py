@@ -136,7 +136,7 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
     scratch.execute("CREATE TABLE j (who TEXT, h INTEGER)")
     scratch.execute("BEGIN")
 
-    def count(event: dict[str, Any], sign: int) -> None:
+    def count(event: dict[str, Any], sign: int, planted: bool = False) -> None:
         person = reviewers.setdefault(event["reviewer"], ReviewerStats(event["reviewer"]))
         for stats in (person, overall):
             stats.actions[event["action"]] += sign
@@ -146,7 +146,7 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
         else:
             scratch.execute("DELETE FROM t WHERE seq = ?", (event["seq"],))
         overridden = event["action"] in ("override", "reject")
-        if event.get("planted"):
+        if planted:
             return  # a planted draft is wrong on purpose: it says nothing of the AI
         for row in (
             by_band[band(event["shown_confidence"])],
@@ -164,10 +164,11 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
             _streaks(stats, event["action"])
         scratch.execute("INSERT INTO j VALUES (?, ?)",
                         (event["reviewer"], hash(normalise(event["justification"]))))  # fmt: skip
-        if event.get("oversight"):
-            event["planted"] = _oversight(who, overall, json.loads(event["oversight"]))
+        planted = bool(event.get("oversight")) and _oversight(
+            who, overall, json.loads(event["oversight"])
+        )
         if event["action"] != "retract":
-            count(event, +1)
+            count(event, +1, planted)
             continue
         for stats in (who, overall):
             stats.actions["retract"] += 1

@@ -10,7 +10,14 @@ from collections.abc import Iterable
 from typing import IO, Any, Final
 
 from providers.text import visible
-from store.export import ExportFilter, csv_rows, events, jsonl_line, stats_for
+from store.export import (
+    ExportFilter,
+    csv_rows,
+    events,
+    jsonl_line,
+    planted_events_exist,
+    stats_for,
+)
 from store.stats import BANDS, Stats
 
 CSV_COLUMNS: Final = (
@@ -90,7 +97,8 @@ def write_md(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter, *, 
     """A report for a lead: summary tables first, then every decision in full."""
     stats = stats_for(conn, where)
     stream.write(f"# {_md(title)}\n\n")
-    stream.write(f"{stats.events:,} events. Filter: {_md(_describe(where))}.\n\n")
+    described = _describe(where, planted_events_exist(conn))
+    stream.write(f"{stats.events:,} events. Filter: {_md(described)}.\n\n")
     _summary(stream, stats)
     stream.write("## Decisions\n\n")
     count = 0
@@ -181,6 +189,6 @@ def _secs(ms: float | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f}"
 
 
-def _describe(where: ExportFilter) -> str:
-    parts = [f"{k} {v}" for k, v in where.as_json().items()]
+def _describe(where: ExportFilter, planted_exist: bool) -> str:
+    parts = [f"{k} {v}" for k, v in where.as_json(planted_exist=planted_exist).items()]
     return ", ".join(parts) or "all events"

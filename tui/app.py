@@ -45,8 +45,8 @@ DEFAULT_REASON_CODES = [
 CHECKPOINT_EVERY_S = 5.0
 """How often the WAL may be copied back, in a worker thread (not inside a keypress's commit)."""
 CHECKPOINT_IDLE_S = 2.0
-"""...and only after this long without input: a checkpoint's disk writes can hold up a
-commit that lands while it runs (measured up to ~0.4 s on a cold 1M-event WAL)."""
+"""Input-free seconds a checkpoint waits for: its disk writes can hold up a commit that
+lands while it runs (measured up to ~0.4 s on a cold 1M-event WAL)."""
 
 
 class SignoffApp(Remappable, App[None]):

@@ -10,6 +10,7 @@ from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from store import Store
 from tests.tui_tests.conftest import AppFactory
+from tui.app import SignoffApp
 from tui.screens.dialogs import EditScreen, JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.queue import QueueScreen
@@ -25,6 +26,22 @@ async def type_and(pilot: Pilot[None], text: str, key: str) -> None:
     focused.insert_text_at_cursor(text)
     await pilot.press(key)
     await pilot.pause()
+
+
+async def open_and_press(
+    pilot: Pilot[None], store: Store, source: str, external_id: str, key: str
+) -> JustificationDialog:
+    """Open one item by its id, press `key`, and return the dialog that opened."""
+    item = store.find_item(source, external_id)
+    assert item is not None
+    app = pilot.app
+    assert isinstance(app, SignoffApp)
+    app.open_item(item.id)
+    await pilot.pause()
+    await pilot.press(key)
+    dialog = app.screen
+    assert isinstance(dialog, JustificationDialog)
+    return dialog
 
 
 def _item(app: object) -> ItemScreen:
@@ -110,11 +127,7 @@ async def test_override_a_label_and_reject_with_reason_codes(
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.open_item(review_store.find_item("risk", "R-3").id)  # type: ignore[union-attr]
-        await pilot.pause()
-        await pilot.press("o")
-        dialog = app.screen
-        assert isinstance(dialog, JustificationDialog)
+        dialog = await open_and_press(pilot, review_store, "risk", "R-3", "o")
         dialog.query_one("#value", Select).value = "fraud"
         dialog.query_one("#reason", Select).value = "wrong-value"
         dialog.query_one("#justification").focus()
@@ -123,14 +136,14 @@ async def test_override_a_label_and_reject_with_reason_codes(
         await pilot.pause()
         # The next item (T-2 is low stakes, L-7 medium and older) is open: reject it.
         await pilot.press("x")
-        dialog = app.screen
-        assert isinstance(dialog, JustificationDialog)
-        assert app.focused is dialog.query_one("#reason")  # the reason comes first
-        dialog.query_one("#justification").focus()
+        rejecting = app.screen
+        assert isinstance(rejecting, JustificationDialog)
+        assert app.focused is rejecting.query_one("#reason")  # the reason comes first
+        rejecting.query_one("#justification").focus()
         await pilot.pause()
         await type_and(pilot, "No reason code chosen yet so refused", "enter")
-        assert "Choose a reason" in str(dialog.query_one("#error", Static).render())
-        dialog.query_one("#reason", Select).value = "missing-data"
+        assert "Choose a reason" in str(rejecting.query_one("#error", Static).render())
+        rejecting.query_one("#reason", Select).value = "missing-data"
         await pilot.press("ctrl+s")
         await pilot.pause()
         events = list(review_store.events())
@@ -145,12 +158,8 @@ async def test_override_a_score_takes_a_typed_value(
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.open_item(review_store.find_item("leads", "L-7").id)  # type: ignore[union-attr]
-        await pilot.pause()
-        await pilot.press("o")
+        dialog = await open_and_press(pilot, review_store, "leads", "L-7", "o")
         await type_and(pilot, "40", "enter")
-        dialog = app.screen
-        assert isinstance(dialog, JustificationDialog)
         dialog.query_one("#reason", Select).value = "wrong-value"
         dialog.query_one("#justification").focus()
         await pilot.pause()

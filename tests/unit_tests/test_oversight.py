@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store import Claim, ClaimError, DecisionError, JustificationRefused, Store, StoreError
+from store import Claim, ClaimError, DecisionError, Event, JustificationRefused, Store, StoreError
 from store.ledger import event_hash
 from store.oversight import FrictionPolicy, OversightPolicy, Rule, wilson
 from tests.conftest import FakeClock, make_draft
@@ -33,6 +33,16 @@ def take(store: Store, reviewer: str) -> Claim:
     claim = store.claim_next(reviewer)
     assert claim is not None
     return claim
+
+
+def approve_each(store: Store, clock: FakeClock, seconds: float, reasons: list[str]) -> Event:
+    """Claim, spend `seconds`, approve: once per reason. Returns the last event."""
+    events = []
+    for reason in reasons:
+        claim = take(store, "alice")
+        clock.advance(seconds=seconds)
+        events.append(store.decide(claim, "approve", reason))
+    return events[-1]
 
 
 @pytest.fixture
@@ -178,13 +188,13 @@ def test_fast_decisions_raise_friction_for_the_next_items_then_it_lapses(
     friction = FrictionPolicy(items=2, min_chars=60)
     store = open_store(policy(friction=friction))
     store.ingest([make_draft(f"T-{n}", confidence=0.5) for n in range(1, 8)])
-    raised = None
-    for reason in (REASON, "Customer name and order number match the CRM", "Tone is fine"
-                   " and the refund window is stated right"):  # fmt: skip
-        claim = take(store, "alice")
-        clock.advance(seconds=1)  # far below the reading time of a 60-letter draft (3 s)
-        raised = store.decide(claim, "approve", reason)
-    assert raised is not None
+    # One second each: far below the reading time of a 60-letter draft (3 s).
+    reasons = [
+        REASON,
+        "Customer name and order number match the CRM",
+        "Tone is fine and the refund window is stated right",
+    ]
+    raised = approve_each(store, clock, 1, reasons)
     assert raised.oversight is not None
     assert raised.oversight["friction_raised"]["signals"] == ["fast"]
     for remaining in (2, 1):
@@ -216,12 +226,7 @@ def test_approval_streaks_at_high_confidence_and_near_repeats_are_signals(
         "Customer name and the order number match our CRM",
         "Tone is polite and the refund window is stated right",
     ]
-    last = None
-    for reason in reasons:
-        claim = take(store, "alice")
-        clock.advance(seconds=60)
-        last = store.decide(claim, "approve", reason)
-    assert last is not None
+    last = approve_each(store, clock, 60, reasons)
     assert last.oversight is not None
     assert last.oversight["friction_raised"]["signals"] == ["streak"]
     claim = take(store, "alice")
@@ -258,7 +263,7 @@ def test_oversight_is_covered_by_the_event_hash(open_store: OpenStore) -> None:
         store.conn.execute("UPDATE ledger SET oversight = NULL")
 
 
-def test_a_retraction_needs_the_stores_own_checks_even_for_planted(
+def test_a_planted_decision_is_flagged_and_cannot_be_retracted(
     open_store: OpenStore, clock: FakeClock
 ) -> None:
     import random

@@ -130,6 +130,10 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         """Start in the first field the reviewer must fill."""
         # Fetched once: nothing the reviewer types here changes their earlier ones.
         self.recent = self.signoff.store.recent_justifications(self.signoff.reviewer)
+        # This item's rules, fixed for the dialog's life: not rebuilt on every keystroke.
+        self.policy = self.signoff.store.policy
+        if self.min_chars is not None and self.min_chars != self.policy.min_chars:
+            self.policy = dataclasses.replace(self.policy, min_chars=self.min_chars)
         self.query_one(self._fields()[0]).focus()
         self._show_feedback("")
 
@@ -153,10 +157,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
             self.action_submit()
 
     def _show_feedback(self, text: str) -> None:
-        policy = self.signoff.store.policy
-        if self.min_chars is not None and self.min_chars != policy.min_chars:
-            policy = dataclasses.replace(policy, min_chars=self.min_chars)
-        verdict = evaluate(policy, text, draft=self.draft, recent=self.recent)
+        verdict = evaluate(self.policy, text, draft=self.draft, recent=self.recent)
         line = Text()
         if verdict.ok:
             line.append("✓ ready to record", style="bold green")

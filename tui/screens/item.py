@@ -51,7 +51,7 @@ class ItemScreen(Remappable, Screen[None]):
         """The item as it was when claimed."""
         self.claim = claim
         """The reviewer's claim on it; every decision goes through it."""
-        self.need = self.signoff.store.requirements(claim)
+        self.need = self.signoff.store.requirements(claim, item)
         """What deciding takes: commit-first, justification length, second reviewer."""
         self.committed = (
             not self.need.commit_first or self.signoff.store.judgement(claim) is not None

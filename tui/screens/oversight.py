@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -24,11 +24,10 @@ from tui.bindings import Remappable, bind
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
 
-VERDICT_NAMES = {
-    "expect-approve": "I expect it can go out as it is",
-    "expect-changes": "I expect it needs changes",
-}
-assert set(VERDICT_NAMES) == set(VERDICTS)
+VERDICT_NAMES = dict(
+    zip(VERDICTS, ("I expect it can go out as it is", "I expect it needs changes"), strict=True)
+)
+"""What the commit-first form shows for each of the store's text verdicts."""
 
 
 class CommitFirst(Vertical):
@@ -202,11 +201,9 @@ class AfterDecision(Remappable, ModalScreen[None]):
             yield Label(Text("Enter or Esc to go on", style="dim"))
             yield Footer(compact=True)
 
-    def on_key(self, event: object) -> None:
+    def on_key(self, event: events.Key) -> None:
         """Enter also closes (the notice has nothing to type)."""
-        from textual.events import Key
-
-        if isinstance(event, Key) and event.key == "enter":
+        if event.key == "enter":
             event.stop()
             self.dismiss(None)
 
