@@ -94,6 +94,10 @@ class SignoffApp(Remappable, App[None]):
         """The loaded config (providers for the pull action)."""
         self.last_input = 0.0
         """`time.monotonic()` of the last key or click: checkpoints wait for a pause."""
+        self.crash: tuple[BaseException, Path | None] | None = None
+        """The unexpected error that stopped the app, and its crash file."""
+        self.released_on_crash = False
+        """Whether the claims this app held were given back after that error."""
 
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
@@ -118,6 +122,34 @@ class SignoffApp(Remappable, App[None]):
             partial(checkpoint_wal, self.store.path),
             thread=True, group="checkpoint", exclusive=True, exit_on_error=False,
         )  # fmt: skip
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's own handler prints a traceback with local variables (drafts,
+        # justifications, secrets) when the app exits. Keep its exit logic (return code
+        # 1, Pilot re-raises in tests), but put the details in a private crash file and
+        # give the claims back first, so no item stays held for a whole lease.
+        from tui.crash import write_crash_file
+
+        if self.crash is None:
+            self.crash = (error, write_crash_file(error, "the review app"))
+            self.released_on_crash = self.release_all()
+        super()._handle_exception(error)
+        self._exit_renderables.clear()
+
+    def release_all(self) -> bool:
+        """Give back every claim this app holds (quit, crash); True if all went back."""
+        from tui.screens.item import ItemScreen
+
+        done = True
+        for screen in self.screen_stack:
+            if isinstance(screen, ItemScreen):
+                try:
+                    if self.store.conn.in_transaction:
+                        self.store.conn.rollback()  # whatever broke may have left one open
+                    self.release(screen.claim)
+                except Exception:  # on the way out, the lease is the fallback
+                    done = False
+        return done
 
     # --- what screens share -------------------------------------------------------
 
@@ -281,11 +313,7 @@ class SignoffApp(Remappable, App[None]):
 
     def action_quit_app(self) -> None:
         """Release any claim, then quit."""
-        from tui.screens.item import ItemScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, ItemScreen):
-                self.release(screen.claim)
+        self.release_all()
         self.exit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -16,6 +16,7 @@ from store import BatchSummary, SchemaError, StoreError
 from tui import cli_log as log
 from tui import cli_oversight, pulling
 from tui.cli_common import (
+    EXIT_CRASH,
     ConfigOption,
     DbOption,
     KeymapOption,
@@ -78,7 +79,7 @@ def run_app(path: Path, settings: Settings, reviewer: str, keymap_name: str | No
     from tui.app import SignoffApp
 
     with open_store(path, settings) as store:
-        SignoffApp(
+        app = SignoffApp(
             store,
             reviewer=reviewer,
             keymap=active,
@@ -87,7 +88,13 @@ def run_app(path: Path, settings: Settings, reviewer: str, keymap_name: str | No
             reason_codes=settings.reason_codes,
             guidelines=settings.guidelines,
             settings=settings,
-        ).run()
+        )
+        app.run()
+    if app.crash is not None:
+        from tui.crash import crash_line
+
+        crashed, crash_file = app.crash
+        fail(crash_line(crashed, crash_file, released=app.released_on_crash), EXIT_CRASH)
 
 
 @app.command("import")
@@ -301,6 +308,12 @@ def main() -> None:
             safe_text(f"signoff: {visible(str(error.filename))}: permission denied"), style="red"
         )
         sys.exit(1)
+    except Exception as error:  # the last line of defence: no traceback
+        from tui.crash import crash_line, write_crash_file
+
+        path = write_crash_file(error, "signoff " + " ".join(sys.argv[1:2]))
+        err.print(safe_text("signoff: " + crash_line(error, path, released=False)), style="red")
+        sys.exit(EXIT_CRASH)
 
 
 log.register(app)

@@ -41,6 +41,10 @@ ReviewerOption = Annotated[
 ]
 
 
+EXIT_CRASH = 70
+"""Exit status after an unexpected error (BSD's EX_SOFTWARE): not the user's mistake."""
+
+
 class UsageError(Exception):
     """A mistake in how signoff was called: exit status 2."""
 

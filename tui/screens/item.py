@@ -73,6 +73,8 @@ class ItemScreen(Remappable, Screen[None]):
         yield Static(id="item-head")
         yield Static(id="oversight")
         with Horizontal(id="item-body"):
+            # The commit-first form lives here while an item waits for a judgement.
+            yield Vertical(id="commit-slot")
             with VerticalScroll(id="draft-pane") as draft_pane:
                 draft_pane.border_title = "Draft"
                 yield Static(id="draft")
@@ -127,16 +129,22 @@ class ItemScreen(Remappable, Screen[None]):
             self._fill_guidelines(self.signoff.guidelines_for(item.source))
         for pane in ("#draft-pane", "#input-pane"):
             self.query_one(pane, VerticalScroll).scroll_home(animate=False)
-        for old in self.query(CommitFirst):
-            old.remove()
         self.query_one("#draft-pane").display = self.committed
         self.query_one("#confidence-box").display = self.committed
+        # Swapped in one awaited step: a removal still pending when the next item's
+        # form mounted left two forms with one id (DuplicateIds, a crash mid-queue).
+        self.call_later(self._swap_form, item.id)
+
+    async def _swap_form(self, item_id: int) -> None:
+        if item_id != self.item.id:
+            return  # a later item is already on screen; its own swap follows
+        slot = self.query_one("#commit-slot", Vertical)
+        await slot.remove_children()
+        slot.display = not self.committed
         if self.committed:
             self.query_one("#draft-pane").focus()
         else:
-            self.query_one("#item-body").mount(
-                CommitFirst(item, self.need.commit_first), before="#draft-pane"
-            )
+            await slot.mount(CommitFirst(self.item, self.need.commit_first))
 
     def _fill_guidelines(self, text: str | None) -> None:
         from textual.widgets import Markdown
@@ -163,7 +171,7 @@ class ItemScreen(Remappable, Screen[None]):
             line.stylize("bold yellow")
         return line
 
-    def on_commit_first_committed(self, message: CommitFirst.Committed) -> None:
+    async def on_commit_first_committed(self, message: CommitFirst.Committed) -> None:
         """Store the reviewer's own judgement, then reveal the draft and its confidence."""
         try:
             self.signoff.store.commit_judgement(self.claim, message.value, message.notes)
@@ -171,7 +179,9 @@ class ItemScreen(Remappable, Screen[None]):
             self.query_one(CommitFirst).show_error(str(error))
             return
         self.committed = True
-        self.query_one(CommitFirst).remove()
+        slot = self.query_one("#commit-slot", Vertical)
+        await slot.remove_children()
+        slot.display = False
         self.query_one("#draft-pane").display = True
         self.query_one("#confidence-box").display = True
         self.query_one("#draft-pane").focus()
