@@ -15,6 +15,7 @@ are accepted and normalised the way Textual does (`?` → `question_mark`).
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -31,6 +32,7 @@ __all__ = [
     "Keymap",
     "KeymapError",
     "available",
+    "key_character",
     "load_keymap",
     "normalise_key",
 ]
@@ -173,18 +175,40 @@ def normalise_key(key: str) -> str:
     return _REPLACEMENTS.get(name, name)
 
 
-def _is_printable(key: str) -> bool:
-    if "+" in key and len(key) > 1 and key not in ("plus",):
-        return False  # ctrl+…, alt+…, shift+…
+_CHARACTERS = {
+    "slash": "/", "backslash": "\\", "at": "@", "minus": "-", "plus": "+", "underscore": "_",
+}  # fmt: skip
+"""Textual's short names for characters whose Unicode names `normalise_key` shortens."""
+
+
+def key_character(key: str) -> str | None:
+    """The character a key name types (`question_mark` → `?`, `G` → `G`), or None.
+
+    None for keys that type nothing: `ctrl+s`, `escape`, `f1`, `pagedown`.
+    """
     if len(key) == 1:
-        return key.isprintable()
-    if key in ("slash", "backslash", "at", "minus", "plus", "underscore", "space"):
-        return True
-    try:
-        char = unicodedata.lookup(key.replace("_", " "))
-    except KeyError:
-        return False  # escape, enter, f1, pagedown …: not characters
-    return char.isprintable()
+        return key if key.isprintable() else None
+    if "+" in key:
+        return None  # ctrl+…, alt+…, shift+…
+    if key == "space":
+        return " "
+    if key in _CHARACTERS:
+        return _CHARACTERS[key]
+    # `normalise_key` folded both spaces and hyphens into "_" (LESS-THAN SIGN →
+    # less_than_sign): try each way back; names have a handful of parts at most.
+    parts = key.split("_")
+    for joins in itertools.product(" -", repeat=min(len(parts) - 1, 6)):
+        name = parts[0] + "".join(j + p for j, p in zip(joins, parts[1:], strict=False))
+        try:
+            char = unicodedata.lookup(name)
+        except KeyError:
+            continue
+        return char if char.isprintable() else None
+    return None
+
+
+def _is_printable(key: str) -> bool:
+    return key_character(key) is not None
 
 
 def _check_clashes(keys: Mapping[str, tuple[str, ...]], where: str) -> None:

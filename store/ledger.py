@@ -227,6 +227,15 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         ).fetchone()
         return None if row is None else _event_from_row(row)
 
+    def last_decision(self, reviewer: str) -> Event | None:
+        """The reviewer's newest decision (retractions aside), retractable or not."""
+        row = self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE reviewer = ? AND action != 'retract' "
+            "ORDER BY seq DESC LIMIT 1",
+            (reviewer,),
+        ).fetchone()
+        return None if row is None else _event_from_row(row)
+
     def recent_justifications(self, reviewer: str) -> list[Recent]:
         """The reviewer's latest justifications, as the repeat rule sees them.
 

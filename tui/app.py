@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from rich.text import Text
 from textual import events
 from textual.app import App, SystemCommand
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.markup import escape
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from keymaps import ACTIONS, Keymap
 from store import Claim, ClaimError, Event, Store, StoreError
-from tui.bindings import Remappable, bind
+from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
+from tui.format import age
 from tui.safe import safe_text, visible
 from tui.screens.queue import QueueScreen
 
@@ -42,6 +44,8 @@ DEFAULT_REASON_CODES = [
 ]
 
 
+HINT_EVERY_S = 4.0
+"""How often the "letters go into the form" hint may repeat while someone keeps typing."""
 CHECKPOINT_EVERY_S = 5.0
 """How often the WAL may be copied back, in a worker thread (not inside a keypress's commit)."""
 CHECKPOINT_IDLE_S = 2.0
@@ -98,6 +102,7 @@ class SignoffApp(Remappable, App[None]):
         """The unexpected error that stopped the app, and its crash file."""
         self.released_on_crash = False
         """Whether the claims this app held were given back after that error."""
+        self._hinted = 0.0
 
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
@@ -107,10 +112,46 @@ class SignoffApp(Remappable, App[None]):
         self.push_screen(QueueScreen(self.store))
 
     async def on_event(self, event: events.Event) -> None:
-        """Note when the reviewer last pressed a key or used the mouse (see checkpoints)."""
+        """Note input times (see checkpoints); keep typed letters from running commands."""
         if isinstance(event, events.Key | events.MouseDown):
             self.last_input = monotonic()
+        if isinstance(event, events.Key) and self._kept_from_command(event):
+            return
         await super().on_event(event)
+
+    def _kept_from_command(self, event: events.Key) -> bool:
+        """True when a typed character would run a command while a form is open.
+
+        A text field types it anyway (it takes printable keys before any binding), and a
+        field's own keys (space opens a Select) still work: only the screen's and the
+        app's single-key commands are kept from firing, so letters meant for a form can
+        never skip, undo or quit.
+        """
+        if not event.is_printable or isinstance(self.focused, Input | TextArea):
+            return False
+        screen = self.screen
+        if not (isinstance(screen, TextForm) and screen.expects_text()):
+            return False
+        active = screen.active_bindings.get(event.key)
+        if active is None or not isinstance(active.node, Screen | App):
+            return False
+        if monotonic() - self._hinted > HINT_EVERY_S:
+            self._hinted = monotonic()
+            self.notify(screen.typing_hint, severity="warning", markup=False)
+        return True
+
+    def key_display(self, binding_id: str) -> str:
+        """The first key of a binding id as the footer shows it (`ctrl+s` → `^s`)."""
+        keys = self.keymap.keys.get(binding_id) or ("",)
+        return self.get_key_display(Binding(keys[0], ""))
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: say how to quit (Textual's own hint looks for an action we do not use)."""
+        self.notify(
+            f"ctrl+c does not quit signoff: press {self.key_display('app.quit')} to quit "
+            "(your claim is given back, nothing is recorded).",
+            markup=False,
+        )
 
     def _checkpoint(self) -> None:
         from store.db import checkpoint_wal
@@ -226,16 +267,54 @@ class SignoffApp(Remappable, App[None]):
         self.store.release(claim)
 
     def undo(self, current: ItemScreen | None = None) -> None:
-        """Retract the reviewer's last decision, with its own justification."""
-        from tui.screens.dialogs import JustificationDialog
+        """Retract the reviewer's last decision: name it, confirm, then ask why."""
+        from tui.screens.dialogs import ConfirmScreen
 
+        last = self.store.last_decision(self.reviewer)
+        if last is not None and (last.oversight or {}).get("planted"):
+            self.notify(
+                visible(f"Your last decision, {last.action} on {last.external_id} at "
+                        f"{self.clock_time(last.recorded_at)}, was on a planted check: those "
+                        "are never undone, and nothing of it was sent anywhere."),
+                markup=False, timeout=8,
+            )  # fmt: skip
+            return
         target = self.store.last_retractable(self.reviewer)
         if target is None:
-            self.notify("Nothing of yours to undo.", markup=False)
+            self.notify(
+                "Nothing of yours to undo: you have no decision that is still standing."
+                if last is not None else "Nothing to undo: you have recorded no decision yet.",
+                markup=False,
+            )  # fmt: skip
             return
         item = self.store.get_item(target.item_id)
-        title = Text(f"Undo {target.action} on ", style="bold")
+        title = Text("Undo a decision?", style="bold")
+        body = Text("Retract your ")
+        body.append(target.action, style="bold")
+        body.append(" of ")
+        body.append_text(safe_text(target.external_id, style="bold"))
+        body.append("  ")
+        body.append_text(safe_text(item.title or "(untitled)"))
+        when = self.clock_time(target.recorded_at)
+        body.append(f"\nrecorded {when} ({age(target.recorded_at, self.now())} ago).\n\n")
+        body.append(
+            "The decision stays in the ledger with your retraction after it, and the item "
+            "opens again for a new decision.",
+            style="dim",
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._ask_retraction(target, item.draft, current)
+
+        self.push_screen(ConfirmScreen(title, body, verb="retract"), confirmed)
+
+    def _ask_retraction(self, target: Event, draft: str, current: ItemScreen | None) -> None:
+        from tui.screens.dialogs import JustificationDialog
+
+        title = Text(f"Retract {target.action} on ", style="bold")
         title.append_text(safe_text(target.external_id, style="bold"))
+        title.append(f"  (recorded {self.clock_time(target.recorded_at)})", style="dim")
 
         def commit(justification: str, _value: str | None, _reason: str | None) -> Event:
             return self.store.retract(target.seq, self.reviewer, justification)
@@ -251,7 +330,16 @@ class SignoffApp(Remappable, App[None]):
                 self.release(current.claim)
             self.open_item(target.item_id, replace=current is not None)
 
-        self.push_screen(JustificationDialog(title, commit, draft=item.draft), done)
+        dialog = JustificationDialog(
+            title, commit, draft=draft,
+            prompt="Why take it back? What did you get wrong, or what changed?",
+        )  # fmt: skip
+        self.push_screen(dialog, done)
+
+    def clock_time(self, when: dt.datetime) -> str:
+        """A ledger time as the reviewer reads it: local `14:02`, or `3 Mar 14:02` if not today."""
+        local, today = when.astimezone(), self.now().astimezone().date()
+        return local.strftime("%H:%M" if local.date() == today else "%-d %b %H:%M")
 
     # --- app-wide actions ----------------------------------------------------------
 

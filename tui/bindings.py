@@ -38,6 +38,22 @@ def bind(binding_id: str, action: str, *, show: bool = True, priority: bool = Fa
     )
 
 
+class TextForm:
+    """Mixin for screens that collect text or a confirmation.
+
+    While `expects_text()` is true the app lets no single-character key run a screen
+    or app command (letters typed into the wrong place must never skip, undo or quit);
+    the focused field still gets them.
+    """
+
+    def expects_text(self) -> bool:
+        """True while the screen's form is open (modal dialogs: always)."""
+        return True
+
+    typing_hint = "Typing goes into the form here; esc cancels, nothing is recorded by letters."
+    """What the app says when a letter was kept from running a command."""
+
+
 class Remappable:
     """Mixin for anything with `BINDINGS`: an action whose id the keymap unbinds is off.
 

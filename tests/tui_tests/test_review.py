@@ -6,12 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Markdown, Select, Static, TextArea
+from textual.widgets import Input, Label, Markdown, Select, Static, TextArea
 
 from store import Store
+from tests.conftest import T0
 from tests.tui_tests.conftest import AppFactory
 from tui.app import SignoffApp
-from tui.screens.dialogs import EditScreen, JustificationDialog
+from tui.screens.dialogs import ConfirmScreen, EditScreen, JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.queue import QueueScreen
 from tui.widgets.queue_list import QueueList
@@ -201,7 +202,17 @@ async def test_undo_appends_a_retract_and_reopens_the_item(
         await pilot.pause()
         decided = next(iter(review_store.events()))
         await pilot.press("u")
-        assert isinstance(app.screen, JustificationDialog)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        asked = str(confirm.query_one("#confirm-body", Static).render())
+        assert "approve of T-1" in asked
+        assert f"recorded {T0.astimezone():%H:%M}" in asked  # the clock's time, local zone
+        await pilot.press(*"yes do it", "enter")  # neither letters nor Enter confirm
+        assert app.screen is confirm
+        await pilot.press("ctrl+s")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        assert "Why take it back" in " ".join(str(w.render()) for w in dialog.query(Label))
         await type_and(pilot, "Approved too fast, the amount needs a second look", "enter")
         await pilot.pause()
         events = list(review_store.events())

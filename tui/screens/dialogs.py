@@ -16,7 +16,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
 from store.policy import Recent, evaluate
-from tui.bindings import Remappable, bind
+from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text, visible
 from tui.widgets.safe_inputs import SafeInput
 from tui.widgets.safe_text_area import SafeTextArea
@@ -28,7 +28,7 @@ Commit = Callable[[str, str | None, str | None], Event]
 """`commit(justification, output, reason_code)` records through the store or raises."""
 
 
-class JustificationDialog(Remappable, ModalScreen[Event | None]):
+class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
     """Asks why; shows the policy's verdict live; records only when the store accepts.
 
     Escape closes it and nothing is recorded.
@@ -50,6 +50,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         value_choices: list[str] | None = None,
         reason_codes: list[str] | None = None,
         min_chars: int | None = None,
+        prompt: str = "Why? In your own words: what did you check?",
     ) -> None:
         """Set up the dialog.
 
@@ -63,6 +64,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
             reason_codes: Reason codes to choose from (None: no reason asked).
             min_chars: This item's justification minimum, when the oversight policy
                 raises it above the general one.
+            prompt: The question above the justification box.
         """
         super().__init__()
         self.title_text = title
@@ -74,6 +76,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         self.reason_codes = reason_codes
         self.recent: list[Recent] = []
         self.min_chars = min_chars
+        self.prompt = prompt
 
     @property
     def signoff(self) -> SignoffApp:
@@ -107,7 +110,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
                     [(code, code) for code in self.reason_codes], prompt="choose a reason",
                     id="reason",
                 )  # fmt: skip
-            yield Label("Why? In your own words: what did you check?")
+            yield Label(self.prompt)
             yield SafeInput(placeholder="justification", id="justification")
             yield Static(id="feedback")
             yield Static(id="error")
@@ -214,7 +217,7 @@ class JustificationDialog(Remappable, ModalScreen[Event | None]):
         self.dismiss(None)
 
 
-class EditScreen(Remappable, ModalScreen[str | None]):
+class EditScreen(TextForm, Remappable, ModalScreen[str | None]):
     """Edit the draft in a text area; `dialog.submit` returns the text, Escape discards."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -247,6 +250,52 @@ class EditScreen(Remappable, ModalScreen[str | None]):
     def action_cancel(self) -> None:
         """Discard the edit."""
         self.dismiss(None)
+
+
+class ConfirmScreen(TextForm, Remappable, ModalScreen[bool]):
+    """Asks before something that cannot be taken back; only a command key confirms.
+
+    Neither Enter nor any letter confirms: text typed on into this dialog (because a
+    stray key opened it) must never carry it out.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("dialog.submit", "confirm", priority=True),
+        bind("dialog.cancel", "cancel", priority=True),
+    ]
+    typing_hint = "Nothing typed here confirms: see the keys in the dialog."
+
+    def __init__(self, title: Text, body: Text, *, verb: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.verb = verb
+
+    @property
+    def signoff(self) -> SignoffApp:
+        """The app, typed."""
+        return cast("SignoffApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        """The question, what it does, and the two keys."""
+        keys = Text()
+        keys.append(self.signoff.key_display("dialog.submit"), style="bold")
+        keys.append(f" {self.verb}   ·   ")
+        keys.append(self.signoff.key_display("dialog.cancel"), style="bold")
+        keys.append(" keep it as it is")
+        with Vertical(id="dialog", classes="confirm"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.body, id="confirm-body")
+            yield Label(keys, id="confirm-keys")
+            yield Footer(compact=True)
+
+    def action_confirm(self) -> None:
+        """Go ahead."""
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        """Keep things as they are."""
+        self.dismiss(False)
 
 
 def diff_text(before: str, after: str) -> Text:

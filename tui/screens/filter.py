@@ -12,12 +12,12 @@ from textual.widgets import Button, Input, Label, Select
 
 from providers.base import STAKES, Stakes
 from store.views import BANDS, STATUS_FILTERS, Band, QueueFilter, StatusFilter
-from tui.bindings import Remappable, bind
+from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
 
 
-class FilterScreen(Remappable, ModalScreen[QueueFilter | None]):
+class FilterScreen(TextForm, Remappable, ModalScreen[QueueFilter | None]):
     """Pick filters; `dialog.submit` applies, `dialog.cancel` leaves them as they were."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

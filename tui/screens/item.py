@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Select, Static
 
 from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
-from tui.bindings import Remappable, bind
+from tui.bindings import Remappable, TextForm, bind
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
 from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
@@ -26,7 +27,7 @@ VALUE_KINDS = ("score", "label")
 """Kinds whose override is a new value rather than a replacement text."""
 
 
-class ItemScreen(Remappable, Screen[None]):
+class ItemScreen(TextForm, Remappable, Screen[None]):
     """Shows a claimed item. Opening claims it; leaving, skipping or quitting releases it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -42,9 +43,28 @@ class ItemScreen(Remappable, Screen[None]):
         bind("item.back", "back", show=False),
     ]
 
+    typing_hint = (
+        "Record your own judgement first (the form on the left): until then letters type "
+        "into it and no command runs; esc goes back to the queue."
+    )
+
     def __init__(self, item: Item, claim: Claim) -> None:
         super().__init__()
         self._take(item, claim)
+
+    def expects_text(self) -> bool:
+        """Letters belong to the commit-first form once the reviewer has started on it.
+
+        Until then (the form just opened, focus on its verdict list) single keys still
+        skip, undo or go back; a score or label field has focus and takes them anyway.
+        """
+        return not self.committed and self.engaged
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _engage(self) -> None:
+        """Typing or choosing in the form engages it (see `expects_text`)."""
+        self.engaged = True
 
     def _take(self, item: Item, claim: Claim) -> None:
         self.item = item
@@ -57,6 +77,8 @@ class ItemScreen(Remappable, Screen[None]):
             not self.need.commit_first or self.signoff.store.judgement(claim) is not None
         )
         """False while a commit-first item waits for the reviewer's own judgement."""
+        self.engaged = False
+        """True once the reviewer typed, chose or tried to decide on this item's form."""
 
     @property
     def signoff(self) -> SignoffApp:
@@ -188,6 +210,7 @@ class ItemScreen(Remappable, Screen[None]):
 
     def _locked(self) -> bool:
         if not self.committed:
+            self.engaged = True  # they meant to decide: what they type next is for the form
             self.notify(
                 "Record your own judgement first (the form on the left); then the draft shows.",
                 severity="warning",

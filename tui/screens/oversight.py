@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from store import Event, Item
 from store.review import VERDICTS
-from tui.bindings import Remappable, bind
+from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
 
@@ -178,13 +178,15 @@ def after_decision(event: Event) -> Text | None:
     return text if text.plain else None
 
 
-class AfterDecision(Remappable, ModalScreen[None]):
+class AfterDecision(TextForm, Remappable, ModalScreen[None]):
     """A private notice after a decision; any dismiss key goes on to the next item."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("dialog.submit", "close", priority=True),
         bind("dialog.cancel", "close", priority=True),
     ]
+
+    typing_hint = "Enter or esc goes on to the next item."
 
     def __init__(self, body: Text, first_justification: str | None = None) -> None:
         super().__init__()
