@@ -42,3 +42,25 @@ def visible(text: str, *, multiline: bool = False) -> str:
     """
     pattern = _MULTI_LINE if multiline else _SINGLE_LINE
     return pattern.sub(_marker, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_visible(json_text: str) -> str:
+    """JSON text with every control, bidi and invisible character written as a `u` escape.
+
+    Lossless (a JSON reader gets the same strings back), unlike `visible`; newlines
+    between JSON lines stay. For JSON printed where a terminal may show it.
+    """
+    return _MULTI_LINE.sub(_json_escape, json_text)
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """`1 event`, `2 events`, `1,204 events`: a count with its noun in the right number."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from providers.text import counted
 from store.export import Manifest, file_sha256
 from store.ledger import HASHED_FIELDS, event_hash
 
@@ -59,7 +60,9 @@ def verify_export(conn: sqlite3.Connection, manifest: Manifest, file: Path) -> A
     else:
         checked = manifest.events  # Markdown is for people: the file hash is its seal
     if manifest.format != "md" and checked != manifest.events and len(problems) <= 20:
-        problems.append(f"it holds {checked} events; the manifest says {manifest.events}")
+        problems.append(
+            f"it holds {counted(checked, 'event')}; the manifest says {manifest.events:,}"
+        )
     return AuditReport(not problems, checked, problems)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from store.clock import Clock, utc_now
-from store.errors import SchemaError
+from store.errors import DatabaseBusy, SchemaError, StoreError
 from store.oversight import OversightPolicy
 from store.policy import JustificationPolicy
 
@@ -31,6 +32,8 @@ import sqlite-utils at all: that import alone cost ~80 ms of every start."""
 
 BUSY_TIMEOUT_MS = 5000
 """How long a writer waits for another process's write lock before giving up."""
+BUSY_POLL_S = 0.001
+"""How often a waiting writer tries for the lock again (see `_begin_immediate`)."""
 
 DEFAULT_LEASE = dt.timedelta(minutes=10)
 
@@ -109,7 +112,7 @@ class StoreBase:
         if not durable:
             self.conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 yield self.conn
             except BaseException:
@@ -120,6 +123,40 @@ class StoreBase:
         finally:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
+
+    def _begin_immediate(self) -> None:
+        """`BEGIN IMMEDIATE`, waiting for the write lock in 1 ms polls, not SQLite's backoff.
+
+        SQLite's own busy handler sleeps up to 100 ms between tries, so a bulk writer
+        that commits and begins again at once (an import, planting) won the lock nearly
+        every time and a reviewer's decision failed with "database is locked" after 5 s.
+        Polling every millisecond catches the gap between two of its transactions.
+        """
+        conn = self.conn
+        # Without SQLite's handler for this one statement; reads keep the busy timeout.
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(
+                        f"the database is busy: another process kept it for over "
+                        f"{BUSY_TIMEOUT_MS // 1000} s; nothing was changed, try again"
+                    )
+                time.sleep(BUSY_POLL_S)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
 
 
 def checkpoint_wal(path: Path) -> tuple[int, int, int]:
@@ -138,9 +175,17 @@ def checkpoint_wal(path: Path) -> tuple[int, int, int]:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: no implicit BEGINs; every transaction here is explicit.
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    # No folder is created here: a mistyped path must not become a new, empty queue
+    # that looks like lost data. The caller creates the default location.
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database file")
+    if not path.parent.is_dir():
+        raise StoreError(f"{path}: the folder {path.parent} does not exist")
+    try:
+        # isolation_level=None: no implicit BEGINs; every transaction here is explicit.
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as error:
+        raise StoreError(f"{path}: cannot open ({error})") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -149,6 +194,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         # FULL: a decision reported as recorded survives power loss, not only a crash.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.OperationalError as error:
+        conn.close()
+        raise StoreError(f"{path}: cannot open ({error})") from None
     except sqlite3.DatabaseError as error:
         conn.close()
         raise SchemaError(f"{path} is not a signoff database ({error})") from None

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import IO, Any, Final
 
-from providers.text import visible
+from providers.text import counted, visible
 from store.export import (
     ExportFilter,
     csv_rows,
@@ -98,7 +98,7 @@ def write_md(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter, *, 
     stats = stats_for(conn, where)
     stream.write(f"# {_md(title)}\n\n")
     described = _describe(where, planted_events_exist(conn))
-    stream.write(f"{stats.events:,} events. Filter: {_md(described)}.\n\n")
+    stream.write(f"{counted(stats.events, 'event')}. Filter: {_md(described)}.\n\n")
     _summary(stream, stats)
     stream.write("## Decisions\n\n")
     count = 0

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, cast
 
 import typer
 
-from keymaps import ACTIONS, KeymapError, load_keymap
+from keymaps import ACTIONS, KeymapError, key_character, load_keymap
 from providers.base import STAKES, Stakes
+from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
 from tui import cli_log as log
 from tui import cli_oversight, pulling
@@ -32,7 +32,7 @@ from tui.cli_common import (
 )
 from tui.config import ConfigError, Settings
 from tui.paths import demo_db, resolve_db
-from tui.safe import safe_text, visible
+from tui.safe import dump_json, safe_text, visible
 
 app = typer.Typer(
     name="signoff",
@@ -40,7 +40,22 @@ app = typer.Typer(
     add_completion=False,
     # Tracebacks with locals would print drafts and, later, API keys: never.
     pretty_exceptions_enable=False,
+    # Plain help: Rich markup mode read "[default: …]" in help texts as a markup tag
+    # and printed "Database file ." (and `<bool>` beside flags).
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+GLOBAL_OPTIONS = ("db", "config", "reviewer", "keymap")
+"""Options `signoff` takes before a command as well as after it."""
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        out.print(f"signoff {version('signoff')}")
+        raise typer.Exit()
 
 
 @app.callback(invoke_without_command=True)
@@ -50,10 +65,41 @@ def root(
     config: ConfigOption = None,
     reviewer: ReviewerOption = None,
     keymap: KeymapOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """With no command, open the review app (same as `signoff review`)."""
+    """With no command, open the review app (same as `signoff review`).
+
+    Options given before a command are handed to it (`signoff --db x.db import f`);
+    one the command does not take is refused, never ignored.
+    """
     if ctx.invoked_subcommand is None:
         review(db=db, config=config, reviewer=reviewer, keymap=keymap)
+        return
+    values = zip(GLOBAL_OPTIONS, (db, config, reviewer, keymap), strict=True)
+    given = {name: value for name, value in values if value is not None}
+    if not given:
+        return
+    command = cast("typer.core.TyperGroup", ctx.command).get_command(ctx, ctx.invoked_subcommand)
+    # The same option, not just the same name: `export --reviewer` filters by reviewer,
+    # which is not what `signoff --reviewer` (who you are) means.
+    ours = {param.name: getattr(param, "help", None) for param in ctx.command.params}
+    takes = {
+        param.name for param in (command.params if command else [])
+        if getattr(param, "help", None) == ours.get(param.name)
+    }  # fmt: skip
+    for name in given:
+        if name not in takes:
+            raise UsageError(
+                f"--{name} does not apply to `signoff {ctx.invoked_subcommand}`; "
+                "see `signoff " + ctx.invoked_subcommand + " --help`"
+            )
+    # Click hands these to the subcommand as defaults; its own options still win.
+    ctx.default_map = {ctx.invoked_subcommand: {k: str(v) for k, v in given.items()}}
 
 
 @app.command()
@@ -185,7 +231,7 @@ def status(
             "ledger": {"events": sum(actions.values()), "by_action": actions, "head": head},
             "outbox": {"waiting": waiting, "oldest": oldest},
         }
-        out.print_json(json.dumps(payload))
+        sys.stdout.write(dump_json(payload) + "\n")
         return
     out.print(safe_text(f"database  {path}"))
     out.print(safe_text(f"reviewer  {who}"))
@@ -221,22 +267,20 @@ def status(
     events = sum(actions.values())
     summary = ", ".join(f"{n:,} {action}" for action, n in sorted(actions.items()))
     out.print(
-        f"ledger    {events:,} events"
+        f"ledger    {counted(events, 'event')}"
         + (f" ({summary})" if summary else "")
         + f", head {head[:12]}"
     )
     if waiting:
         out.print(
-            f"outbox    {waiting:,} decisions waiting to be delivered (oldest {oldest}); "
+            f"outbox    {counted(waiting, 'decision')} waiting to be delivered (oldest {oldest}); "
             "run `signoff push`"
         )
 
 
 @app.command()
 def keys(
-    keymap: Annotated[
-        str | None, typer.Option(help="Show this keymap instead of the configured one.")
-    ] = None,
+    keymap: KeymapOption = None,
     config: ConfigOption = None,
 ) -> None:
     """List every action with its key(s) in the active keymap."""
@@ -253,13 +297,15 @@ def keys(
     table = Table("id", "keys", "action", box=None, header_style="bold")
     for binding_id, description in ACTIONS.items():
         bound = active.keys.get(binding_id, ())
-        table.add_row(binding_id, safe_text(", ".join(bound) or "(unbound)"), description)
+        # `?` and `/` as the app shows them, not Textual's `question_mark` and `slash`.
+        shown = ", ".join(key_character(key) or key for key in bound)
+        table.add_row(binding_id, safe_text(shown or "(unbound)"), description)
     out.print(table)
 
 
 @app.command()
 def demo(
-    reset: Annotated[bool, typer.Option(help="Start the demo queue over.")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Start the demo queue over.")] = False,
     config: ConfigOption = None,
     reviewer: ReviewerOption = None,
     keymap: KeymapOption = None,

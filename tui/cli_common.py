@@ -13,11 +13,13 @@ from rich.console import Console
 from store import Store, StoreError
 from store.queue import check_reviewer
 from tui.config import Settings, load_settings
-from tui.paths import config_file
+from tui.paths import config_file, data_dir
 from tui.safe import safe_text
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: no string printed here is ever read as Rich markup (a message like
+# "add a [providers.NAME] table" lost its brackets; a draft could style the terminal).
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DbOption = Annotated[
     Path | None,
@@ -53,6 +55,27 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line (made safe) and exit."""
     err.print(safe_text(f"signoff: {message}"), style="red")
     raise typer.Exit(code)
+
+
+def check_output(path: Path, *, force: bool) -> None:
+    """Refuse, in one line, a file signoff cannot or should not write.
+
+    Raises:
+        UsageError: `path` is a folder, its folder does not exist, or it exists and
+            `force` is not given.
+    """
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        what = "is not a folder" if path.parent.exists() else "does not exist"
+        raise UsageError(f"{path}: {path.parent} {what}")
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to replace it")
+
+
+def cannot_write(path: Path, error: OSError) -> NoReturn:
+    """One line for a write the operating system refused."""
+    fail(f"{path}: cannot write ({error.strerror or error})")
 
 
 def settings_for(config: Path | None) -> Settings:
@@ -95,6 +118,10 @@ def open_store(db: Path, settings: Settings) -> Store:
     Sources whose provider has a webhook (`deliver_url`) get their final decisions
     queued in the outbox, in the same transaction as the ledger event.
     """
+    if db.parent == data_dir():
+        # Only signoff's own folder is made on demand; any other missing folder is
+        # refused by the store (a typo must not look like an empty queue).
+        db.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
     store.delivers_for = frozenset(
         str(table.get("source") or name)

@@ -10,18 +10,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from providers.text import counted
 from store.clock import iso, utc_now
 from tui.cli_common import (
     ConfigOption,
     DbOption,
     UsageError,
+    cannot_write,
+    check_output,
     fail,
     open_store,
     out,
     settings_for,
 )
 from tui.paths import resolve_db
-from tui.safe import safe_text
+from tui.safe import dump_json, safe_text, stdout_for
 
 if TYPE_CHECKING:
     from store.export import ExportFilter
@@ -60,8 +63,10 @@ def export(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     stakes: Annotated[str | None, typer.Option(help="Only items of these stakes.")] = None,
     include_planted: Annotated[
-        bool, typer.Option(help="Include decisions on planted catch-trial drafts.")
+        bool,
+        typer.Option("--include-planted", help="Include decisions on planted catch-trial drafts."),
     ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -81,9 +86,14 @@ def export(
         planted_events_exist,
     )
 
-    chosen = fmt or (output.suffix.lstrip(".").lower() if output else "jsonl")
+    suffix = output.suffix.lstrip(".").lower() if output else ""
+    chosen = fmt or suffix or "jsonl"
     if chosen not in FORMATS:
         raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
+    if fmt and suffix in FORMATS and suffix != fmt:
+        raise UsageError(f"-f {fmt} would write {fmt.upper()} into {output}; name it .{fmt}")
+    if output is not None:
+        check_output(output, force=force)
     if action is not None and action not in ACTIONS:
         raise UsageError(f"--action must be one of {', '.join(ACTIONS)}")
     if stakes is not None and stakes not in ("low", "medium", "high"):
@@ -101,12 +111,19 @@ def export(
         try:
             head, total = ledger_state(conn)
             planted = planted_events_exist(conn)
-            if output is None:
-                _write(chosen, sys.stdout, conn, where)
-                return
-            with atomic_write(output, newline="" if chosen == "csv" else None) as stream:
-                count = _write(chosen, stream, conn, where)
             first, last = _seq_range(conn, where)
+            if first is None:
+                left_out = ", planted ones left out" if planted and not include_planted else ""
+                fail(f"no events match ({counted(total, 'event')} in the ledger{left_out}); "
+                     "nothing written")  # fmt: skip
+            if output is None:
+                _write(chosen, stdout_for(chosen), conn, where)
+                return
+            try:
+                with atomic_write(output, newline="" if chosen == "csv" else None) as stream:
+                    count = _write(chosen, stream, conn, where)
+            except OSError as error:
+                cannot_write(output, error)
         finally:
             conn.execute("COMMIT")
     manifest = Manifest(
@@ -116,7 +133,9 @@ def export(
         sha256=file_sha256(output), exported_at=iso(utc_now()), signoff_version=_version(),
     )  # fmt: skip
     manifest.write(manifest_path(output))
-    out.print(safe_text(f"{count:,} events → {output} (manifest {manifest_path(output).name})"))
+    out.print(safe_text(
+        f"{counted(count, 'event')} → {output} (manifest {manifest_path(output).name})"
+    ))  # fmt: skip
 
 
 def _write(fmt: str, stream: Any, conn: sqlite3.Connection, where: ExportFilter) -> int:
@@ -160,10 +179,10 @@ def verify(
         if not report.ok:
             fail(
                 f"ledger broken at event {report.first_bad_seq}: {report.problem}; "
-                f"{report.affected:,} of {report.events:,} events are in doubt"
+                f"{report.affected:,} of {counted(report.events, 'event')} are in doubt"
             )
         if manifest is None:
-            out.print(f"ok: {report.events:,} events, head {report.head}")
+            out.print(f"ok: {counted(report.events, 'event')}, head {report.head}")
             return
         try:
             expected = Manifest.read(manifest)
@@ -176,35 +195,41 @@ def verify(
             out.print(safe_text(f"{target.name}: {problem}"), style="red")
         fail(f"{target} does not match its manifest and the ledger")
     out.print(safe_text(
-        f"ok: {target.name} holds the {audit.checked:,} events its manifest lists, "
+        f"ok: {target.name} holds the {counted(audit.checked, 'event')} its manifest lists, "
         f"and the ledger still has the head recorded at export ({expected.ledger_head[:12]})"
     ))  # fmt: skip
 
 
 def backup(
     target: Annotated[Path, typer.Argument(help="Where to write the copy.")],
-    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Copy the live database with SQLite's online backup (a plain cp of a WAL file is not safe)."""
-    if target.exists() and not force:
-        raise UsageError(f"{target} exists; pass --force to replace it")
+    check_output(target, force=force)
     with open_store(resolve_db(db), settings_for(config)) as store:
         temp = target.with_name(f".{target.name}.partial")
-        temp.unlink(missing_ok=True)
-        copy = sqlite3.connect(temp)
         try:
-            store.conn.backup(copy)
-            check = copy.execute("PRAGMA integrity_check").fetchone()[0]
-            events = copy.execute("SELECT count(*) FROM ledger").fetchone()[0]
-        finally:
-            copy.close()
-        if check != "ok":
             temp.unlink(missing_ok=True)
-            fail(f"the copy failed its integrity check ({check}); nothing was written")
-        temp.replace(target)
-    out.print(safe_text(f"backup written: {target} ({events:,} ledger events, integrity ok)"))
+            copy = sqlite3.connect(temp)
+            try:
+                store.conn.backup(copy)
+                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+                events = copy.execute("SELECT count(*) FROM ledger").fetchone()[0]
+            finally:
+                copy.close()
+            if check != "ok":
+                temp.unlink(missing_ok=True)
+                fail(f"the copy failed its integrity check ({check}); nothing was written")
+            temp.replace(target)
+        except (OSError, sqlite3.Error) as error:
+            temp.unlink(missing_ok=True)
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            fail(f"{target}: cannot write the backup ({reason or error}); nothing was written")
+    out.print(
+        safe_text(f"backup written: {target} ({counted(events, 'ledger event')}, integrity ok)")
+    )
 
 
 def stats(
@@ -219,7 +244,7 @@ def stats(
     with open_store(resolve_db(db), settings_for(config)) as store:
         figures = stats_for(store.conn, ExportFilter(include_planted=True))
     if as_json:
-        out.print_json(data=stats_json(figures))
+        sys.stdout.write(dump_json(stats_json(figures)) + "\n")
         return
     for table in stats_tables(figures):
         out.print(table)

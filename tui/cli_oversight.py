@@ -9,6 +9,7 @@ from typing import Annotated, cast
 import typer
 
 from providers.base import STAKES, Stakes
+from providers.text import counted
 from tui.cli_common import ConfigOption, DbOption, UsageError, err, open_store, out, settings_for
 from tui.paths import resolve_db
 from tui.safe import safe_text
@@ -66,7 +67,7 @@ def plant(
                 continue
             good.append((strip_flaw(record.draft), flaw.strip()))
     if bad:
-        raise UsageError(f"{file}: {bad} bad record(s); nothing was planted")
+        raise UsageError(f"{file}: {counted(bad, 'bad record')}; nothing was planted")
     with open_store(resolve_db(db), settings_for(config)) as store:
         planted = store.plant_drafts(good, random.Random())
-    out.print(f"planted {len(planted)} catch-trial draft(s)")
+    out.print(f"planted {counted(len(planted), 'catch-trial draft')}")

@@ -112,9 +112,11 @@ def pull_command(
         typer.Argument(help="Providers to run [default: all].", show_default=False),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option(help="Show what would be fetched; call nothing.")
+        bool, typer.Option("--dry-run", help="Show what would be fetched; call nothing.")
     ] = False,
-    refresh: Annotated[bool, typer.Option(help="Fetch again records already queued.")] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch again records already queued.")
+    ] = False,
     limit: Annotated[int | None, typer.Option(help="Fetch at most this many per provider.")] = None,
     watch: Annotated[
         float | None,

@@ -233,10 +233,11 @@ def test_plant_and_export_with_or_without_catch_trials(tmp_path: Path) -> None:
         why = "Refund time is wrong, it is five days"
         event = store.decide(claim, "reject", why, reason_code="policy")
     real = run("export", "-o", str(tmp_path / "real.jsonl"), "--db", str(db))
-    assert real.returncode == 0, real.stderr
-    assert (tmp_path / "real.jsonl").read_text() == ""
-    manifest = json.loads((tmp_path / "real.jsonl.manifest.json").read_text())
-    assert manifest["filter"] == {"planted": "excluded"}
+    assert real.returncode == 1  # the only decision was on a planted draft: none match
+    assert real.stderr == (
+        "signoff: no events match (1 event in the ledger, planted ones left out); nothing written\n"
+    )
+    assert not (tmp_path / "real.jsonl").exists()
     everything = run("export", "--include-planted", "-o", str(tmp_path / "all.jsonl"),
                      "--db", str(db))  # fmt: skip
     assert everything.returncode == 0
