@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from store.errors import (
     ClaimError,
+    DatabaseBusy,
     DecisionError,
     JustificationRefused,
     SchemaError,
@@ -37,6 +38,7 @@ __all__ = [
     "ChainReport",
     "Claim",
     "ClaimError",
+    "DatabaseBusy",
     "DecisionError",
     "Event",
     "Feedback",

@@ -26,3 +26,7 @@ class DecisionError(StoreError):
 
 class SchemaError(StoreError):
     """The database file is not one signoff can use (newer schema, not SQLite, …)."""
+
+
+class DatabaseBusy(StoreError):
+    """Another process held the write lock for the whole busy timeout; nothing changed."""

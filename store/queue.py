@@ -86,17 +86,20 @@ class QueueMixin(StoreBase):
         inserts: dict[tuple[str, str], dict[str, Any]] = {}
         updates: dict[tuple[str, str], dict[str, Any]] = {}
         added = updated = unchanged = skipped = 0
+        # Rows (hashes, JSON) are built before the write lock is taken: other writers
+        # (reviewers deciding) wait only for the lookups and inserts.
+        rows = [_draft_row(draft, stamp) for draft in drafts]
         with self._immediate(durable=False) as conn:
             existing = self._existing(conn, drafts)
             # Records are taken in order, so a key repeated in one batch behaves
             # exactly as if the two records had come in two imports.
-            for draft in drafts:
+            for draft, row in zip(drafts, rows, strict=True):
                 key = (draft.source, draft.external_id)
-                row = _draft_row(draft, stamp)
                 known = existing.get(key)
                 if known is not None and known[2]:
                     # A real record wants the id a planted draft was given: the plant moves.
-                    _rekey_plant(conn, draft.source, draft.external_id)
+                    batch = {d.external_id for d in drafts if d.source == draft.source}
+                    _rekey_plant(conn, draft.source, draft.external_id, batch)
                     known = None
                 if known is None:
                     inserts[key] = row
@@ -348,12 +351,14 @@ def count_inserted(conn: sqlite3.Connection, sources: Iterable[str]) -> None:
         )
 
 
-def _rekey_plant(conn: sqlite3.Connection, source: str, external_id: str) -> None:
+def _rekey_plant(
+    conn: sqlite3.Connection, source: str, external_id: str, batch: Collection[str]
+) -> None:
     import random
 
     from store.plants import lookalike
 
-    new = lookalike(conn, source, external_id, random.Random(external_id))
+    new = lookalike(conn, source, external_id, random.Random(external_id), avoid=batch)
     conn.execute(
         "UPDATE items SET external_id = ? WHERE source = ? AND external_id = ?",
         (new, source, external_id),

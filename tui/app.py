@@ -243,7 +243,11 @@ class SignoffApp(Remappable, App[None]):
         """Claim the next item in priority order, or go back to the queue if none is left."""
         from tui.screens.item import ItemScreen
 
-        claim = self.store.claim_next(self.reviewer, exclude=self.skipped)
+        try:
+            claim = self.store.claim_next(self.reviewer, exclude=self.skipped)
+        except StoreError as error:
+            self.notify(visible(str(error)), severity="warning", markup=False)
+            return
         if claim is None:
             note = f" ({len(self.skipped)} skipped this session)" if self.skipped else ""
             self.notify(f"No more pending items{note}.", markup=False)
@@ -263,8 +267,14 @@ class SignoffApp(Remappable, App[None]):
             self.push_screen(ItemScreen(item, claim))
 
     def release(self, claim: Claim) -> None:
-        """Give a claim back (nothing recorded)."""
-        self.store.release(claim)
+        """Give a claim back (nothing recorded); a busy database only delays it."""
+        try:
+            self.store.release(claim)
+        except StoreError as error:
+            self.notify(
+                visible(f"{error}. The item goes back to the queue when its claim runs out."),
+                severity="warning", markup=False,
+            )  # fmt: skip
 
     def undo(self, current: ItemScreen | None = None) -> None:
         """Retract the reviewer's last decision: name it, confirm, then ask why."""
