@@ -71,9 +71,12 @@ class FrictionPolicy:
     """No draft is read faster than this, however short."""
     fast_of_last: tuple[int, int] = (3, 5)
     """Fires when this many of the last decisions came faster than the estimate."""
-    streak: int = 8
-    """Fires at this many approvals of drafts shown at >= 0.85 confidence with no
-    objection (edit, override, reject, escalate) in between."""
+    streak: int = 25
+    """Fires at every this many approvals with no objection (edit, override, reject,
+    escalate, retract) in between. A careful reviewer who objects to one draft in ten
+    meets a run of 25 about 0.7 times per 100 decisions (100 · 0.1 · 0.9^25); one who
+    approves everything, every 25 decisions. (8 flagged careful reviewers whose eight
+    good drafts came in a row, and fired only once in any run: the count was capped.)"""
     similarity: float = 0.8
     """Fires when a justification is at least this similar to one of the last ten."""
 
@@ -222,18 +225,18 @@ def signals(policy: FrictionPolicy, current: Past, history: Sequence[Past]) -> d
             f"{len(fast)} of your last {min(window, len(recent))} decisions came faster than "
             "reading the draft takes"
         )
-    # High-confidence approvals since the last objection: an approval at lower confidence
-    # neither counts nor breaks the run; any other decision ends it.
+    # Approvals since the last objection (any decision but approve) or since this
+    # signal last fired, whichever is nearer: it fires at every `streak` approvals for
+    # as long as a run goes on (the history it needs is `streak` long, never more).
     run = 0
     for past in recent:
         if past.action != "approve":
             break
-        run += (past.confidence or 0.0) >= HIGH_CONFIDENCE
-    counts_now = current.action == "approve" and (current.confidence or 0.0) >= HIGH_CONFIDENCE
-    if counts_now and run % policy.streak == 0:
-        fired["streak"] = (
-            f"{run} approvals of high-confidence drafts in a row, without a single objection"
-        )
+        if past is not current and "streak" in _fired(past):
+            break
+        run += 1
+    if current.action == "approve" and run >= policy.streak:
+        fired["streak"] = f"{run} approvals in a row since your last objection or reminder"
     said = normalise(current.justification)
     for past in history[:10]:
         ratio = difflib.SequenceMatcher(None, said, normalise(past.justification)).ratio()
@@ -241,6 +244,11 @@ def signals(policy: FrictionPolicy, current: Past, history: Sequence[Past]) -> d
             fired["repeats"] = f"your justification is {ratio:.0%} the same as an earlier one"
             break
     return fired
+
+
+def _fired(past: Past) -> tuple[str, ...]:
+    raised = (past.oversight or {}).get("friction_raised") or {}
+    return tuple(raised.get("signals", ()))
 
 
 def moved_toward_ai(kind: str, provisional: str, ai: str, final: str | None) -> bool | None:

@@ -25,6 +25,7 @@ from store.oversight import (
     signals,
 )
 from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
+from store.values import check_value
 
 VERDICTS = ("expect-approve", "expect-changes")
 """A commit-first judgement on a text draft: what the reviewer expects before reading it."""
@@ -206,7 +207,7 @@ class ReviewMixin(QueueMixin):
 
     def _history(self, conn: sqlite3.Connection, reviewer: str) -> list[Past]:
         """The reviewer's latest decisions, newest first, as the signals read them."""
-        limit = max(10, self.oversight.friction.items + 1, self.oversight.friction.streak)
+        limit = max(10, self.oversight.friction.items + 1, self.oversight.friction.streak + 1)
         rows = conn.execute(
             "SELECT e.action, e.time_on_item_ms, e.shown_confidence, e.justification, "
             "length(i.draft), e.oversight FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
@@ -235,14 +236,7 @@ def _checked(value: str, name: str) -> str:
 def _check_value(item: Item, value: str) -> None:
     if not value:
         raise DecisionError("give your own judgement first")
-    if item.kind == "score":
-        try:
-            float(value)
-        except ValueError:
-            raise DecisionError(f"{value[:40]!r} is not a number: give your own score") from None
-    elif item.kind == "label":
-        labels = item.meta.get("labels")
-        if isinstance(labels, list) and labels and value not in [str(x) for x in labels]:
-            raise DecisionError(f"{value[:40]!r} is not one of the labels: {labels}")
+    if item.kind in ("score", "label"):
+        check_value(item, value, "your own score" if item.kind == "score" else "your label")
     elif value not in VERDICTS:
         raise DecisionError(f"a judgement on a text draft is one of {', '.join(VERDICTS)}")

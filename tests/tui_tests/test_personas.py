@@ -1,7 +1,8 @@
-"""Two scripted reviewers work the same seeded queue through the real app.
+"""Three scripted reviewers work the same seeded queue through the real app.
 
 A rubber-stamper approves everything within a second and recycles one justification; a
-careful reviewer reads, writes a different reason each time and rejects what is wrong.
+slow approver reads and writes its own words but approves everything; a careful
+reviewer reads, writes a different reason each time and rejects what is wrong.
 The oversight signals and the catch-trial statistics must tell them apart.
 """
 
@@ -105,6 +106,16 @@ def rubber_stamper() -> Persona:
     return Persona("stamp", lambda _chars: 0.8, decide)
 
 
+def slow_approver() -> Persona:
+    def decide(_item: int, external_id: str, n: int) -> tuple[str, str]:
+        # Reads as long as the careful one and never repeats itself, but approves all.
+        first, second = CLAUSES[(3 * n) % len(CLAUSES)], CLAUSES[(3 * n + 2) % len(CLAUSES)]
+        return "approve", f"Went through {external_id} line by line: {first}; {second}"
+
+    friction = FrictionPolicy()
+    return Persona("slow", lambda chars: reading_ms(friction, chars) / 1000 + 25, decide)
+
+
 def careful(oracle: dict[int, str]) -> Persona:
     def decide(item_id: int, external_id: str, n: int) -> tuple[str, str]:
         first, second = CLAUSES[(2 * n) % len(CLAUSES)], CLAUSES[(2 * n + 1) % len(CLAUSES)]
@@ -150,11 +161,9 @@ async def work_through(
     return decided
 
 
-async def run_persona(
-    tmp_path: Path, persona_for: Callable[[dict[int, str]], Persona]
-) -> ReviewerStats:
+async def run_persona(db: Path, persona_for: Callable[[dict[int, str]], Persona]) -> ReviewerStats:
     clock = FakeClock()
-    with Store(tmp_path / "queue.db", now=clock, oversight=POLICY) as store:
+    with Store(db, now=clock, oversight=POLICY) as store:
         oracle = seeded_queue(store)
         persona = persona_for(oracle)
         app = SignoffApp(
@@ -173,8 +182,9 @@ async def run_persona(
 async def test_signals_and_catch_rates_separate_a_rubber_stamper_from_a_careful_reviewer(
     tmp_path: Path,
 ) -> None:
-    stamp = await run_persona(tmp_path / "a", lambda _oracle: rubber_stamper())
-    care = await run_persona(tmp_path / "b", careful)
+    stamp = await run_persona(tmp_path / "a.db", lambda _oracle: rubber_stamper())
+    care = await run_persona(tmp_path / "b.db", careful)
+    slow = await run_persona(tmp_path / "c.db", lambda _oracle: slow_approver())
 
     # Catch trials: the same four planted drafts, none caught versus all caught.
     assert (stamp.planted_seen, stamp.planted_caught) == (4, 0)
@@ -188,11 +198,18 @@ async def test_signals_and_catch_rates_separate_a_rubber_stamper_from_a_careful_
     assert stamp.friction_raised >= 3
     assert set(stamp.signals) == {"fast", "streak", "repeats"}
     assert care.friction_raised == 0
+
+    # The one who reads slowly in their own words and approves everything: caught
+    # nothing, and the streak is what says so (tests/unit_tests/test_rubber_stamp.py
+    # follows all three over 600 decisions).
+    assert (slow.planted_seen, slow.planted_caught) == (4, 0)
+    assert set(slow.signals) == {"streak"}
+    assert slow.friction_raised >= 1
     assert stamp.commit_first >= 5  # friction made items open commit-first
     assert care.commit_first == 0
 
     # Habits the statistics show a lead.
-    assert stamp.longest_approve_streak >= 8 > care.longest_approve_streak
+    assert stamp.longest_approve_streak >= 25 > care.longest_approve_streak
     assert stamp.p10_ms is not None
     assert care.p10_ms is not None
     assert stamp.p10_ms < 1000 < care.p10_ms
