@@ -23,6 +23,7 @@ from store.outbox import OutboxMixin
 from store.policy import Recent, evaluate
 from store.queue import check_reviewer
 from store.review import ReviewMixin
+from store.values import check_value
 
 HASHED_FIELDS: Final = (
     "seq", "item_id", "source", "external_id", "claim_id", "reviewer", "action",
@@ -103,6 +104,8 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             if item.claim_id != current.id:
                 raise ClaimError(f"{item.external_id} is no longer held by this claim")
             result = _output(action, output, item.draft)
+            if action == "override" and result is not None:
+                check_value(item, result, "the new value")
             seen = shown or Shown(
                 item.draft_sha256, item.confidence, item.confidence_basis, item.data_limits
             )

@@ -51,6 +51,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         reason_codes: list[str] | None = None,
         min_chars: int | None = None,
         prompt: str = "Why? In your own words: what did you check?",
+        value_hint: str | None = None,
     ) -> None:
         """Set up the dialog.
 
@@ -65,6 +66,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
             min_chars: This item's justification minimum, when the oversight policy
                 raises it above the general one.
             prompt: The question above the justification box.
+            value_hint: Placeholder of the value box (e.g. the score's scale).
         """
         super().__init__()
         self.title_text = title
@@ -77,6 +79,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         self.recent: list[Recent] = []
         self.min_chars = min_chars
         self.prompt = prompt
+        self.value_hint = value_hint
 
     @property
     def signoff(self) -> SignoffApp:
@@ -98,11 +101,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
                         prompt="choose the right value", id="value",
                     )  # fmt: skip
                 else:
-                    hint = (
-                        "the value the AI should have given"
-                        if self.ask_value == "new value"
-                        else "the text that should go out instead"
-                    )
+                    hint = self.value_hint or "the text that should go out instead"
                     yield SafeInput(placeholder=hint, id="value")
             if self.reason_codes is not None:
                 yield Label("reason")

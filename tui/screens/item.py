@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Select, Static
 
 from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
+from store.values import describe_scale, labels_of, score_scale
 from tui.bindings import Remappable, TextForm, bind
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
@@ -237,7 +238,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
     def _renew(self) -> None:
         try:
             self.claim = self.signoff.store.renew(self.claim)
-        except ClaimError as error:
+        except StoreError as error:
             self.notify(visible(str(error)), severity="error", markup=False, timeout=10)
 
     def action_toggle_input(self) -> None:
@@ -287,11 +288,15 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             )
 
         is_value = self.item.kind in VALUE_KINDS
-        labels = self.item.meta.get("labels")
-        choices = [str(v) for v in labels] if isinstance(labels, list) else None
-        ask_value = None
+        choices = labels_of(self.item)
+        ask_value = hint = None
         if action == "override":
             ask_value = "new value" if is_value else "replacement text"
+            scale = score_scale(self.item.meta) if self.item.kind == "score" else None
+            hint = (
+                f"a number from {describe_scale(scale)}" if scale
+                else "the value it should be" if is_value else None
+            )  # fmt: skip
         dialog = JustificationDialog(
             self._title(action.capitalize()),
             commit,
@@ -301,6 +306,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             value_choices=choices if action == "override" and is_value else None,
             reason_codes=self.signoff.reason_codes if action in ("override", "reject") else None,
             min_chars=self.need.min_chars,
+            value_hint=hint,
         )
         self.app.push_screen(dialog, self._recorded)
 

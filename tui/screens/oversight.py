@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from store import Event, Item
 from store.review import VERDICTS
+from store.values import describe_scale, score_scale
 from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
@@ -62,8 +63,12 @@ class CommitFirst(Vertical):
         yield Static(intro, id="commit-intro")
         labels = self.item.meta.get("labels")
         if self.item.kind == "score":
+            scale = score_scale(self.item.meta)
             yield Label("Your score (the input is below; the AI's is hidden):")
-            yield SafeInput(placeholder="e.g. 60", id="commit-value", compact=True)
+            yield SafeInput(
+                placeholder=f"a number from {describe_scale(scale)}" if scale else "",
+                id="commit-value", compact=True,
+            )  # fmt: skip
         elif self.item.kind == "label":
             yield Label("Your label:")
             if isinstance(labels, list) and labels:
@@ -80,7 +85,8 @@ class CommitFirst(Vertical):
                 prompt="what do you expect?", id="commit-value", compact=True,
             )  # fmt: skip
             yield Label("Points it must make (optional; Enter records):")
-            yield SafeInput(placeholder="e.g. runway months", id="commit-notes", compact=True)
+            # No example: one that fits a board memo reads as nonsense on a GDPR reply.
+            yield SafeInput(id="commit-notes", compact=True)
         yield Static(id="commit-error")
 
     def on_mount(self) -> None:
@@ -161,8 +167,8 @@ def after_decision(event: Event) -> Text | None:
     stage = record.get("two_person") or {}
     if stage.get("stage") == 1:
         text.append(
-            "Recorded as the first approval: a different reviewer must approve it "
-            "independently before it is final.\n",
+            f"Recorded as the first decision ({event.action}): a different reviewer must "
+            "decide independently before it is final.\n",
             style="bold",
         )
     elif stage.get("stage") == 2:
