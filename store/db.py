@@ -124,6 +124,26 @@ class StoreBase:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
 
+    def write_lock_free(self) -> bool:
+        """Whether a write could start now (takes and gives back the lock; never waits).
+
+        For a caller that would rather show "waiting" and try again than block.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            return True
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
     def _begin_immediate(self) -> None:
         """`BEGIN IMMEDIATE`, waiting for the write lock in 1 ms polls, not SQLite's backoff.
 

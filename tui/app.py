@@ -44,6 +44,8 @@ DEFAULT_REASON_CODES = [
 ]
 
 
+WAIT_FOR_DB_S = 10.0
+"""How long the app keeps trying a write while another process holds the database."""
 HINT_EVERY_S = 4.0
 """How often the "letters go into the form" hint may repeat while someone keeps typing."""
 CHECKPOINT_EVERY_S = 5.0
@@ -230,8 +232,40 @@ class SignoffApp(Remappable, App[None]):
         except OSError as error:
             return f"*Guidelines file {visible(str(path))} could not be read: {error.strerror}*"
 
+    def when_writable(
+        self, then: Callable[[], None], say: Callable[[str], None] | None = None
+    ) -> None:
+        """Run `then` (a write) now, or once the database is free, never freezing the screen.
+
+        Another process writing (an import, a pull) can hold SQLite's write lock; a write
+        from here would then block the app inside SQLite until it got it. Instead the
+        reviewer sees "waiting for the database…" (through `say`, else a notice) while
+        the app tries again every 20 ms, keys and repaints going on, for up to
+        `WAIT_FOR_DB_S`; then one line says nothing was done.
+        """
+        if self.store.write_lock_free():
+            then()
+            return
+        tell = say or (lambda text: self.notify(text, severity="warning", markup=False))
+        tell("Waiting for the database… another signoff process is writing to it.")
+        started = monotonic()
+
+        def again() -> None:
+            if self.store.write_lock_free():
+                then()
+            elif monotonic() - started > WAIT_FOR_DB_S:
+                tell(f"The database stayed busy for {WAIT_FOR_DB_S:.0f} s: nothing was "
+                     "recorded. Try again in a moment.")  # fmt: skip
+            else:
+                self.set_timer(0.02, again)
+
+        self.set_timer(0.02, again)
+
     def open_item(self, item_id: int, *, replace: bool = False) -> None:
         """Claim an item and show it; someone else's claim is a notice, not an error."""
+        self.when_writable(partial(self._open_item, item_id, replace))
+
+    def _open_item(self, item_id: int, replace: bool) -> None:
         try:
             claim = self.store.claim_item(item_id, self.reviewer)
         except (ClaimError, StoreError) as error:
@@ -241,6 +275,9 @@ class SignoffApp(Remappable, App[None]):
 
     def open_next(self, *, replace: bool = False) -> None:
         """Claim the next item in priority order, or go back to the queue if none is left."""
+        self.when_writable(partial(self._open_next, replace))
+
+    def _open_next(self, replace: bool) -> None:
         from tui.screens.item import ItemScreen
 
         try:

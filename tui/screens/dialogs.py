@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -78,6 +79,8 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         self.reason_codes = reason_codes
         self.recent: list[Recent] = []
         self.min_chars = min_chars
+        self.recording = False
+        """True while a submit waits for the database (see `SignoffApp.when_writable`)."""
         self.prompt = prompt
         self.value_hint = value_hint
 
@@ -180,6 +183,15 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
             self._error("Choose a reason.")
             return
         justification = self.query_one("#justification", Input).value
+        if self.recording:
+            return  # a second ctrl+s while waiting for the database: one decision only
+        self.recording = True
+        self.signoff.when_writable(
+            partial(self._record, justification, output, reason), say=self._error
+        )
+
+    def _record(self, justification: str, output: str | None, reason: str | None) -> None:
+        self.recording = False
         try:
             event = self.commit(justification, output, reason)
         except JustificationRefused as refused:

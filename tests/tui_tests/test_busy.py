@@ -1,0 +1,58 @@
+"""Another process holding the database: the app says it is waiting, never freezes or crashes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from store import Store
+from tests.tui_tests.conftest import AppFactory
+from tui.screens.dialogs import JustificationDialog
+from tui.screens.item import ItemScreen
+
+WHY = "Checked the refund against the billing history"
+
+
+async def test_a_decision_waits_visibly_for_a_busy_database_then_records(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    other = sqlite3.connect(review_store.path, isolation_level=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        dialog.query_one("#justification").insert_text_at_cursor(WHY)  # type: ignore[attr-defined]
+        other.execute("BEGIN IMMEDIATE")  # an import, mid-batch
+        await pilot.press("ctrl+s", "ctrl+s")  # pressed twice while it waits
+        await pilot.pause(0.2)
+        assert app.screen is dialog
+        assert "Waiting for the database" in str(dialog.query_one("#error").render())
+        assert list(review_store.events()) == []
+        other.execute("COMMIT")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ItemScreen)  # recorded; the next item is open
+    other.close()
+    assert [e.justification for e in review_store.events()] == [WHY]  # once, not twice
+
+
+async def test_a_database_that_stays_busy_is_one_line_and_nothing_recorded(
+    review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tui.app.WAIT_FOR_DB_S", 0.2)
+    app = make_app(review_store)
+    other = sqlite3.connect(review_store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("enter")  # a claim is a write too
+            await pilot.pause(0.5)
+            said = " ".join(str(n.message) for n in app._notifications)
+            assert "Waiting for the database" in said
+            assert "stayed busy for 0 s: nothing was recorded" in said
+            assert not isinstance(app.screen, ItemScreen)
+            assert app.is_running
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
