@@ -9,12 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from store import Store
-from tests.conftest import FakeClock
+from store.oversight import OversightPolicy
+from tests.conftest import FakeClock, make_draft
 from tests.tui_tests.conftest import AppFactory
 from tui.app import SignoffApp
 from tui.demo import DEMO_OVERSIGHT, load_demo
+from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
 
 
@@ -55,3 +58,72 @@ async def test_skipping_through_commit_first_items_never_crashes(
             assert len(forms) == (0 if screen.committed else 1), seen
     assert app.return_code in (None, 0)
     assert "R-9003" in seen
+
+
+def commit_first_everywhere(**changes: object) -> OversightPolicy:
+    values: dict[str, object] = {
+        "rules": (), "catch_rate": 0.0, "commit_first_sources": frozenset({"support"}),
+    }  # fmt: skip
+    values.update(changes)
+    return OversightPolicy(**values)  # type: ignore[arg-type]
+
+
+def forms_ok(app: SignoffApp) -> None:
+    screen = app.screen
+    assert isinstance(screen, ItemScreen), type(screen)
+    assert len(screen.query("#commit-pane")) == (0 if screen.committed else 1)
+
+
+async def test_undo_from_a_commit_first_item_reopens_the_other_one(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    with Store(db_path, now=clock, oversight=commit_first_everywhere()) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(1, 5)])
+        claim = store.claim_next("alice")
+        assert claim is not None
+        store.commit_judgement(claim, "expect-approve")
+        store.decide(claim, "approve", "Checked the refund against the order history")
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("n")  # T-2, commit-first: its form is open
+            forms_ok(app)
+            await pilot.press("u")
+            await pilot.press("ctrl+s")
+            dialog = app.screen
+            assert isinstance(dialog, JustificationDialog)
+            dialog.query_one("#justification", Input).insert_text_at_cursor(
+                "I approved it before reading the attachment"
+            )
+            await pilot.press("enter")
+            await pilot.pause()
+            forms_ok(app)  # T-1 again, commit-first, one form: no DuplicateIds
+            assert shown_id(app) == "T-1"
+            for _ in range(3):  # and skipping on through commit-first items
+                await pilot.press("s")
+                await pilot.pause()
+                forms_ok(app)
+
+
+async def test_skipping_while_friction_is_raised_never_crashes(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    policy = commit_first_everywhere(commit_first_sources=frozenset())
+    with Store(db_path, now=clock, oversight=policy) as store:
+        store.ingest([make_draft(f"T-{n}", confidence=0.95) for n in range(1, 12)])
+        for n in range(3):  # approvals in a second each: "fast" raises friction
+            claim = store.claim_next("alice")
+            assert claim is not None
+            clock.advance(seconds=1)
+            if store.requirements(claim).commit_first:
+                store.commit_judgement(claim, "expect-approve")
+            why = f"Fine: I checked the amount, order date, delivery address and the plan name, {n}"
+            store.decide(claim, "approve", why)
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("n")
+            forms_ok(app)
+            assert not app.screen.committed  # type: ignore[attr-defined]
+            for _ in range(6):
+                await pilot.press("s")
+                await pilot.pause()
+                forms_ok(app)
