@@ -297,8 +297,8 @@ class ConfirmScreen(TextForm, Remappable, ModalScreen[bool]):
         with Vertical(id="dialog", classes="confirm"):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.body, id="confirm-body")
+            # The keys line says what they do here; a footer would repeat "submit".
             yield Label(keys, id="confirm-keys")
-            yield Footer(compact=True)
 
     def action_confirm(self) -> None:
         """Go ahead."""
