@@ -174,7 +174,7 @@ def import_command(
         raise UsageError(str(error)) from None
     settings = settings_for(config)
     totals, rejected = BatchSummary(), 0
-    with open_store(resolve_db(db), settings) as store:
+    with open_store(resolve_db(db), settings, create=True) as store:
         for item in plans:
             try:
                 with importing.progress_bar(err, item) as on_progress:
@@ -320,7 +320,7 @@ def demo(
 
     # The demo runs under its own oversight policy, so that every mechanism shows.
     settings = dataclasses.replace(settings_for(config), oversight=DEMO_OVERSIGHT)
-    with open_store(path, settings) as store:
+    with open_store(path, settings, create=True) as store:
         if fresh:
             load_demo(store)
     if not sys.stdout.isatty():

@@ -112,12 +112,18 @@ def mix_in_catch_trials(store: Store, settings: Settings) -> None:
         )
 
 
-def open_store(db: Path, settings: Settings) -> Store:
+def open_store(db: Path, settings: Settings, *, create: bool = False) -> Store:
     """Open (and migrate) the database with the configured policy and lease.
+
+    A database that does not exist yet is made only by commands that add drafts
+    (`create`) or in signoff's own data folder: `signoff status --db queue.bd` must not
+    answer "the queue is empty" about a file it just made.
 
     Sources whose provider has a webhook (`deliver_url`) get their final decisions
     queued in the outbox, in the same transaction as the ledger event.
     """
+    if not create and db.parent != data_dir() and not db.exists():
+        raise UsageError(f"{db}: no such database (check the path; `signoff import` creates one)")
     if db.parent == data_dir():
         # Only signoff's own folder is made on demand; any other missing folder is
         # refused by the store (a typo must not look like an empty queue).

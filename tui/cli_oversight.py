@@ -68,6 +68,6 @@ def plant(
             good.append((strip_flaw(record.draft), flaw.strip()))
     if bad:
         raise UsageError(f"{file}: {counted(bad, 'bad record')}; nothing was planted")
-    with open_store(resolve_db(db), settings_for(config)) as store:
+    with open_store(resolve_db(db), settings_for(config), create=True) as store:
         planted = store.plant_drafts(good, random.Random())
     out.print(f"planted {counted(len(planted), 'catch-trial draft')}")

@@ -133,7 +133,7 @@ def pull_command(
     if not chosen:
         raise UsageError("no providers configured: add a [providers.NAME] table to your config")
     failed = False
-    with open_store(resolve_db(db), settings) as store:
+    with open_store(resolve_db(db), settings, create=True) as store:
         while True:
             for name in chosen:
                 provider = build(name, settings)

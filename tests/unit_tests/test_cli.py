@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from store import Store
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,6 +133,11 @@ def test_a_file_that_is_not_a_database_is_left_alone(tmp_path: Path) -> None:
 def test_database_and_reviewer_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIGNOFF_DB", str(tmp_path / "env.db"))
     monkeypatch.setenv("SIGNOFF_REVIEWER", "dana")
+    refused = run("status", "--json")  # status never makes a database it was pointed at
+    assert refused.returncode == 2
+    assert "env.db: no such database" in refused.stderr
+    assert not (tmp_path / "env.db").exists()
+    Store(tmp_path / "env.db").close()
     data = json.loads(run("status", "--json").stdout)
     assert (data["database"], data["reviewer"]) == (str(tmp_path / "env.db"), "dana")
     data = json.loads(run("status", "--json", "--reviewer", "eli").stdout)

@@ -55,10 +55,14 @@ def test_options_before_the_command_are_used_or_refused(tmp_path: Path) -> None:
                    contains="--reviewer does not apply to `signoff export`")  # fmt: skip
 
 
-def test_a_db_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path: Path) -> None:
-    one_line_error(run("status", "--db", str(tmp_path / "typo" / "q.db")), 1,
+def test_a_mistyped_db_is_refused_and_nothing_is_created(tmp_path: Path) -> None:
+    records = write_jsonl(tmp_path / "f.jsonl", ['{"id": "T-1", "draft": "Hello there"}'])
+    one_line_error(run("import", str(records), "--db", str(tmp_path / "typo" / "q.db")), 1,
                    contains="typo does not exist")  # fmt: skip
     assert not (tmp_path / "typo").exists()
+    one_line_error(run("status", "--db", str(tmp_path / "q.bd")), 2,
+                   contains="q.bd: no such database")  # fmt: skip
+    assert not (tmp_path / "q.bd").exists()
     one_line_error(run("status", "--db", str(tmp_path)), 1, contains="is a folder")
 
 
