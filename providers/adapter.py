@@ -33,8 +33,9 @@ class OptionsError(ValueError):
 class Options:
     """Base class for a provider's typed options (a dataclass per provider).
 
-    `parse` refuses unknown keys (with a "did you mean") and values of the wrong type,
-    so a typo in the config never silently falls back to a default.
+    `parse` refuses unknown keys (with a "did you mean"), values of the wrong type, and
+    values outside a field's `metadata={"choices": …}`, so a typo in the config never
+    silently falls back to a default.
     """
 
     @classmethod
@@ -49,6 +50,12 @@ class Options:
             if key not in fields:
                 raise OptionsError(f"{where}: unknown key {key!r}{did_you_mean(key, list(fields))}")
             values[key] = _coerce(value, hints[key], f"{where}: {key}", base_dir)
+            choices = fields[key].metadata.get("choices")
+            if choices is not None and values[key] not in choices:
+                raise OptionsError(
+                    f"{where}: {key} = {value!r} is not one of {', '.join(map(str, choices))}"
+                    f"{did_you_mean(str(value), [str(c) for c in choices])}"
+                )
         missing = [
             name for name, f in fields.items()
             if name not in values and f.default is dataclasses.MISSING

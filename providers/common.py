@@ -17,17 +17,41 @@ _REFUSAL_OPENINGS: Final = (
 )  # fmt: skip
 
 
+SENTINEL_BELOW: Final = -1000.0
+"""Logprobs under this are servers' placeholders, not probabilities: OpenAI and vLLM
+send -9999.0, llama.cpp -3.4e38 (one among 50 tokens made a confidence of 1e-87)."""
+
+
+def usable_logprobs(logprobs: Iterable[object]) -> tuple[list[float], int]:
+    """(real token logprobs, how many values were left out as placeholders or invalid).
+
+    A real logprob is finite, at most 0 and not a sentinel; `None` entries (no logprob
+    for that token) are simply absent, not counted.
+    """
+    values: list[float] = []
+    left_out = 0
+    for v in logprobs:
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            left_out += 1
+            continue
+        number = float(v)
+        if math.isfinite(number) and SENTINEL_BELOW <= number <= 0.0:
+            values.append(number)
+        else:
+            left_out += 1  # NaN, inf, a sentinel, or > 0 (exp() of 800 overflowed)
+    return values, left_out
+
+
 def logprob_confidence(logprobs: Iterable[object]) -> float | None:
-    """Geometric-mean token probability: exp of the mean of the finite logprobs.
+    """Geometric-mean token probability: exp of the mean of the real logprobs.
 
     This is how sure the model was of its own tokens, not the probability that the draft
-    is right. Non-finite values are ignored (OpenAI's -9999.0 is finite: "very unlikely").
+    is right. Placeholders and invalid values are left out (see `usable_logprobs`).
     None when there are no usable values — unknown, never 0 and never 1.
     """
-    values = [
-        float(v) for v in logprobs
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    ]  # fmt: skip
+    values, _ = usable_logprobs(logprobs)
     if not values:
         return None
     return max(0.0, min(1.0, math.exp(sum(values) / len(values))))
@@ -93,7 +117,7 @@ def make_draft(
             meta={"provider": provider, **meta},
         )
     except ValueError as error:
-        raise ProviderError(provider, f"{job.origin}: {error}") from None
+        raise ProviderError(provider, str(error)) from None
 
 
 def _stakes(value: str) -> Stakes:

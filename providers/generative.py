@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from abc import abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,8 +17,14 @@ from typing import Any, ClassVar
 import httpx
 
 from providers.adapter import Job, JobProvider, Options
-from providers.base import ConfidenceBasis, DataLimit, Draft
-from providers.common import logprob_confidence, make_draft, prompt_for, refusal_limit
+from providers.base import STAKES, ConfidenceBasis, DataLimit, Draft
+from providers.common import (
+    logprob_confidence,
+    make_draft,
+    prompt_for,
+    refusal_limit,
+    usable_logprobs,
+)
 from providers.http import ProviderError
 from providers.inputs import Template, read_jobs
 
@@ -40,9 +46,11 @@ class GenerativeOptions(Options):
     source: str = ""
     """Queue source for the drafts [default: the provider's name]."""
     kind: str = "reply"
-    stakes: str = "medium"
+    stakes: str = field(default="medium", metadata={"choices": STAKES})
     title_field: str = "title"
-    temperature: float = 0.0
+    temperature: float | None = None
+    """Sampling temperature; not sent unless set (newer models refuse it: set 0 for
+    repeatable drafts where the server takes it)."""
     max_tokens: int = 512
     max_input_chars: int = 24000
     fresh_days: float | None = None
@@ -57,6 +65,9 @@ class GenerativeOptions(Options):
     deadline: float = 60.0
     """Seconds for a whole call, retries aside."""
 
+
+MAX_REASONING = 20_000
+"""Characters of a model's reasoning kept with the draft (reasoning can run long)."""
 
 SELF_REPORT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -104,6 +115,19 @@ class Answer:
     model: str
     reason: str
     """The API's own finish/stop reason, kept in the item's metadata."""
+    stopped: str = ""
+    """Why the answer stopped early, if a filter or window did (a high data limit)."""
+    reasoning: str = ""
+    """The model's thinking, kept apart: shown to the reviewer, never the draft, never
+    in the confidence."""
+
+
+def _what(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} in it"
+    if isinstance(error, IndexError):
+        return "an empty list where an answer was expected"
+    return str(error)
 
 
 class GenerativeProvider(JobProvider):
@@ -166,16 +190,27 @@ class GenerativeProvider(JobProvider):
         data, _ = await self.http.json("POST", url, headers=headers, body=body, auth=self.auth())
         try:
             said = self.answer(data)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ProviderError(self.name, f"{job.origin}: unexpected answer: {error}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            raise ProviderError(self.name, f"unexpected answer: {_what(error)}") from None
         if not said.text.strip():
-            raise ProviderError(self.name, f"{job.origin}: empty answer")
+            raise ProviderError(self.name, "empty answer")
         if said.cut_off:
             limits.append(DataLimit("cut-off", f"answer cut off ({said.reason})", "high"))
+        if said.stopped:
+            limits.append(DataLimit("cut-off", said.stopped, "high"))
         text = said.text
         confidence = logprob_confidence(said.logprobs)
         basis: ConfidenceBasis = "logprobs" if confidence is not None else "none"
         meta: dict[str, Any] = {"finish_reason": said.reason}
+        if said.reasoning.strip():
+            meta["reasoning"] = said.reasoning[:MAX_REASONING]
+        _, left_out = usable_logprobs(said.logprobs)
+        if left_out:
+            meta["logprobs_left_out"] = left_out
+            limits.append(DataLimit(
+                "confidence", f"{left_out} of {len(said.logprobs)} tokens came with no real "
+                "probability (a server placeholder) and were left out of the confidence", "info",
+            ))  # fmt: skip
         if options.self_report:
             # The logprobs now describe JSON tokens; keep them for reference only.
             meta["token_likelihood"] = confidence

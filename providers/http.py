@@ -5,8 +5,10 @@
 - Bodies streamed with a cap on *decoded* bytes (a 200 KB gzip body can expand to
   200 MB), and an oversized Content-Length refused before reading.
 - Retries owned here (httpx retries only connection errors): exponential backoff with
-  jitter on connect errors, 408, 429, 5xx and Anthropic's 529, honouring Retry-After
-  (seconds or a date, capped); never on 400/401/403/404/422 or quota/spend-limit errors.
+  jitter on connect errors, 408, 429, 5xx and Anthropic's 529, honouring
+  `retry-after-ms` and Retry-After (seconds, fractional too, or a date; capped) and the
+  server's `x-should-retry`; never on 400/401/403/404/422 or a quota/billing error type
+  or code; all within the call's deadline, waits included.
 - Strict JSON: duplicate keys, NaN and an HTML page with status 200 are errors.
 - Secrets are redacted from every message this module produces.
 
@@ -34,7 +36,11 @@ from providers.text import visible
 
 RETRY_STATUSES: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 FATAL_STATUSES: Final = frozenset({400, 401, 403, 404, 422})
-_QUOTA_WORDS: Final = ("insufficient_quota", "spend limit", "billing", "credit balance")
+_QUOTA_KINDS: Final = frozenset({
+    "insufficient_quota", "billing_error", "billing_hard_limit_reached", "billing_not_active",
+    "quota_exceeded",
+})  # fmt: skip
+"""Error types/codes that no retry will fix (OpenAI's `code`, Anthropic's `type`)."""
 
 
 class HeaderAuth(httpx.Auth):
@@ -67,6 +73,8 @@ class ProviderError(Exception):
     ) -> None:
         super().__init__(f"{provider}: {message}")
         self.provider = provider
+        self.detail = message
+        """What was wrong, without the provider's name."""
         self.retryable = retryable
         """True for failures worth another attempt (timeouts, 429, 5xx…)."""
         self.retry_after = retry_after
@@ -103,6 +111,8 @@ class Http:
     """Injected in tests (httpx.MockTransport); None means real network."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     """Injected in tests so backoff takes no wall time."""
+    clock: Callable[[], float] = time.monotonic
+    """Injected in tests together with `sleep` (the deadline counts the waits)."""
     client: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -137,9 +147,15 @@ class Http:
             ProviderError: After the last attempt, or at once for a non-retryable failure.
         """
         attempt = 0
+        # `deadline` bounds the record, retries and waits included: one 429 loop held
+        # a record for minutes when each attempt had a deadline of its own.
+        give_up = self.clock() + self.policy.deadline
         while True:
+            left = give_up - self.clock()
             try:
-                return await self._once(method, url, headers or {}, body, params, auth, parse)
+                return await self._once(
+                    method, url, headers or {}, body, params, auth, parse, within=left
+                )
             except ProviderError as error:
                 if not error.retryable or attempt >= self.policy.retries:
                     raise
@@ -147,6 +163,12 @@ class Http:
                 if delay is None:
                     delay = min(self.policy.backoff_cap, self.policy.backoff * 2**attempt)
                     delay *= 0.5 + random.random() / 2  # jitter: don't stampede together
+                if self.clock() + delay >= give_up:
+                    raise ProviderError(
+                        self.provider,
+                        f"{error.detail} (gave up after {attempt + 1} attempts: the next "
+                        f"would start past the {self.policy.deadline:g} s deadline)",
+                    ) from None
                 attempt += 1
                 await self.sleep(delay)
 
@@ -159,9 +181,11 @@ class Http:
         params: dict[str, str] | None,
         auth: httpx.Auth | None,
         parse: bool = True,
+        *,
+        within: float,
     ) -> tuple[Any, httpx.Headers]:
         try:
-            async with asyncio.timeout(self.policy.deadline):
+            async with asyncio.timeout(max(0.0, within)):
                 async with self.client.stream(
                     method,
                     url,
@@ -178,6 +202,11 @@ class Http:
         except httpx.TransportError as error:
             raise self._error(f"cannot reach {_origin(url)} ({type(error).__name__})",
                               retryable=True) from None  # fmt: skip
+        except httpx.DecodingError:
+            # A corrupt gzip/deflate body is not a TransportError: it used to escape.
+            raise self._error("sent a body that does not decompress", retryable=True) from None
+        except httpx.HTTPError as error:
+            raise self._error(f"HTTP failure ({type(error).__name__})") from None
         if not parse:
             if response.status_code >= 400:
                 raise self._status_error(response, data)
@@ -215,14 +244,19 @@ class Http:
 
     def _status_error(self, response: httpx.Response, data: bytes) -> ProviderError:
         status = response.status_code
-        detail = _snippet(data)
-        lowered = detail.lower()
-        if any(word in lowered for word in _QUOTA_WORDS):
+        kind, code, detail = _error_body(data)
+        if kind in _QUOTA_KINDS or code in _QUOTA_KINDS:
             return self._error(f"quota or spend limit reached ({status}): {detail}")
-        if status in FATAL_STATUSES or (status not in RETRY_STATUSES and status < 500):
-            hint = {401: " (check the API key)", 403: " (not allowed)", 404: " (wrong URL?)"}
+        should = response.headers.get("x-should-retry", "").strip().lower()
+        retryable = status in RETRY_STATUSES or (status >= 500 and status not in FATAL_STATUSES)
+        if should in ("true", "false"):
+            retryable = should == "true"  # the server knows best (OpenAI, Anthropic send it)
+        if not retryable:
+            hint = {401: " (check the API key)", 403: " (not allowed)"}
+            if status == 404 and not (kind or code or "not found" in detail.lower()):
+                hint[404] = " (wrong URL?)"  # a server that names what is missing knows best
             return self._error(f"HTTP {status}{hint.get(status, '')}: {detail}")
-        after = retry_after(response.headers.get("retry-after"), self.policy.retry_after_cap)
+        after = retry_after(response.headers, self.policy.retry_after_cap)
         return self._error(f"HTTP {status}: {detail}", retryable=True, retry_after=after)
 
     def _error(
@@ -243,13 +277,27 @@ def strict_json(data: bytes | str) -> Any:
     return json.loads(data, object_pairs_hook=no_duplicate_keys, parse_constant=constant)
 
 
-def retry_after(value: str | None, cap: float) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), capped."""
+def retry_after(headers: httpx.Headers, cap: float) -> float | None:
+    """Seconds the server asked to wait, capped; None when it did not say.
+
+    `retry-after-ms` first (OpenAI, Anthropic), else `Retry-After`: seconds (fractional
+    too) or an HTTP date.
+    """
+    millis = (headers.get("retry-after-ms") or "").strip()
+    try:
+        if millis:
+            return max(0.0, min(float(millis) / 1000, cap))
+    except ValueError:
+        pass
+    value = (headers.get("retry-after") or "").strip()
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), cap)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, min(seconds, cap)) if seconds == seconds else None  # NaN: ignore
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -265,16 +313,21 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def _snippet(data: bytes) -> str:
+def _error_body(data: bytes) -> tuple[str, str, str]:
+    """(error type, error code, one-line detail) from an error body, JSON or not."""
     text = data[:2000].decode("utf-8", "replace")
+    kind = code = ""
     try:
         parsed = json.loads(text)
-        error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
-        if isinstance(error, dict):
-            text = " ".join(str(error.get(k, "")) for k in ("type", "code", "message")).strip()
     except ValueError:
-        pass
-    return visible(" ".join(text.split()))[:200] or "(empty body)"
+        parsed = None
+    error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+    if isinstance(error, dict):
+        kind, code = str(error.get("type") or ""), str(error.get("code") or "")
+        text = " ".join(str(error.get(k) or "") for k in ("type", "code", "message")).strip()
+    elif isinstance(error, str):
+        text = error  # Ollama: {"error": "model 'x' not found"}
+    return kind, code, visible(" ".join(text.split()))[:200] or "(empty body)"
 
 
 def _origin(url: str) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from providers.adapter import Capabilities, ListingProvider, Options, Page
-from providers.base import Draft
+from providers.base import STAKES, Draft
 from providers.files import Parsed, read_records
 
 CHUNK_LINES = 2000
@@ -29,7 +29,7 @@ class JsonlOptions(Options):
     path: Path
     """A .jsonl file, or a folder whose .jsonl files are all followed."""
     source: str = ""
-    stakes: str = "medium"
+    stakes: str = field(default="medium", metadata={"choices": STAKES})
 
 
 class JsonlProvider(ListingProvider):

@@ -25,6 +25,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m004_outbox_and_cursors",
     "m005_oversight",
     "m006_fast_constraints",
+    "m007_pull_failures",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

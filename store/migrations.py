@@ -109,6 +109,12 @@ def m006_fast_constraints(db: Database) -> None:
     _script(db, _M006)
 
 
+@_migration
+def m007_pull_failures(db: Database) -> None:
+    """Records a pull could not turn into drafts, per provider, until one succeeds."""
+    _script(db, _M007)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -311,4 +317,15 @@ CREATE INDEX items_open ON items (stakes_rank, created_at, id)
     WHERE state = 'pending' OR state = 'claimed';
 DROP TRIGGER item_counts_insert;
 DROP INDEX items_source_state;
+"""
+
+_M007 = """
+CREATE TABLE pull_failures (
+    provider TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    failed_at TEXT NOT NULL,
+    PRIMARY KEY (provider, external_id)
+);
 """

@@ -114,3 +114,57 @@ class OutboxMixin(StoreBase):
                 "updated_at = excluded.updated_at",
                 (provider, cursor, iso(self.now())),
             )
+
+    def note_pull(
+        self, provider: str, failed: list[tuple[str, str, str]], succeeded: list[str]
+    ) -> None:
+        """Remember the records a pull could not fetch until a later pull fetches them.
+
+        Args:
+            provider: The provider's name.
+            failed: (external id, origin such as `tickets.jsonl:12`, reason) of each.
+            succeeded: External ids fetched this time (their old failures are cleared).
+        """
+        if not failed and not succeeded:
+            return
+        stamp = iso(self.now())
+        with self._immediate(durable=False) as conn:
+            conn.executemany(
+                "DELETE FROM pull_failures WHERE provider = ? AND external_id = ?",
+                [(provider, external_id) for external_id in succeeded],
+            )
+            conn.executemany(
+                "INSERT INTO pull_failures (provider, external_id, origin, reason, failed_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, external_id) DO UPDATE SET "
+                "origin = excluded.origin, reason = excluded.reason, "
+                "failed_at = excluded.failed_at",
+                [(provider, ext, origin, reason, stamp) for ext, origin, reason in failed],
+            )
+
+    def pull_failures(self) -> list[PullFailures]:
+        """Per provider: records still failing, and the newest failure's place and reason."""
+        rows = self.conn.execute(
+            "SELECT provider, count(*), max(failed_at) FROM pull_failures GROUP BY provider "
+            "ORDER BY provider"
+        ).fetchall()
+        found = []
+        for provider, count, last in rows:
+            origin, reason = self.conn.execute(
+                "SELECT origin, reason FROM pull_failures WHERE provider = ? "
+                "ORDER BY failed_at DESC, external_id LIMIT 1",
+                (provider,),
+            ).fetchone()
+            found.append(PullFailures(provider, int(count), origin, reason, last))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class PullFailures:
+    """Records of one provider that no pull has fetched yet."""
+
+    provider: str
+    records: int
+    last_origin: str
+    """`tickets.jsonl:12` of the newest failure."""
+    last_reason: str
+    last_at: str

@@ -79,10 +79,13 @@ async def pull(
         return summary
 
     batch: list[Draft] = []
+    fetched: list[str] = []
+    failures: list[tuple[str, str, str]] = []
     gate = asyncio.Semaphore(max(1, concurrency))
     spacing = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
     next_start = time.monotonic()
     lock = asyncio.Lock()
+    secrets = [secret.reveal() for secret in provider.secrets.values()]
 
     async def run(job: Job) -> None:
         nonlocal next_start
@@ -95,13 +98,16 @@ async def pull(
                     await asyncio.sleep(wait)
             try:
                 draft = await provider.fetch(job)
-            except ProviderError as error:
+            except Exception as error:  # whatever one record does, it fails alone
+                reason = redact(_reason(error), secrets)
                 summary.failed += 1
-                secrets = [secret.reveal() for secret in provider.secrets.values()]
-                summary.errors.append(redact(str(error), secrets))
+                where = f"{job.origin} ({job.external_id})"
+                summary.errors.append(f"{provider.name}: {where}: {reason}")
+                failures.append((job.external_id, job.origin, reason))
                 return
             summary.fetched += 1
             batch.append(draft)
+            fetched.append(job.external_id)
             if len(batch) >= batch_size:
                 flush()
             if on_progress is not None:
@@ -113,6 +119,9 @@ async def pull(
         if batch:
             summary.stored += store.ingest(list(batch))
             batch.clear()
+        store.note_pull(provider.name, list(failures), list(fetched))
+        failures.clear()
+        fetched.clear()
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -122,6 +131,14 @@ async def pull(
         flush()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ProviderError):
+        return error.detail
+    # A shape no adapter expected (an empty `choices`, a number out of range): this
+    # record's failure, named, never the whole pull's.
+    return f"unexpected {type(error).__name__}: {error}"
 
 
 async def pull_pages(

@@ -218,6 +218,7 @@ def status(
         actions = store.decision_counts()
         head = store.head()
         waiting, oldest = store.backlog()
+        failing = store.pull_failures()
     if as_json:
         states = ("pending", "claimed", "decided", "escalated")
         payload = {
@@ -230,7 +231,12 @@ def status(
             "totals": {s: sum(getattr(c, s) for c in counts) for s in (*states, "total")},
             "ledger": {"events": sum(actions.values()), "by_action": actions, "head": head},
             "outbox": {"waiting": waiting, "oldest": oldest},
-        }
+            "pull_failures": [
+                {"provider": f.provider, "records": f.records, "last_origin": f.last_origin,
+                 "last_reason": f.last_reason, "last_at": f.last_at}
+                for f in failing
+            ],
+        }  # fmt: skip
         sys.stdout.write(dump_json(payload) + "\n")
         return
     out.print(safe_text(f"database  {path}"))
@@ -276,6 +282,11 @@ def status(
             f"outbox    {counted(waiting, 'decision')} waiting to be delivered (oldest {oldest}); "
             "run `signoff push`"
         )
+    for failed in failing:
+        out.print(safe_text(
+            f"pull      {failed.provider}: {counted(failed.records, 'record')} not fetched yet; "
+            f"last {failed.last_origin}: {failed.last_reason} — `signoff pull` tries again"
+        ))  # fmt: skip
 
 
 @app.command()

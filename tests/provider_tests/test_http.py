@@ -25,16 +25,24 @@ def server() -> Iterator[LoopbackServer]:
 
 
 class Sleeps:
+    """A sleep that takes no time but moves a clock, so deadlines see the waits."""
+
     def __init__(self) -> None:
         self.calls: list[float] = []
+        self.now = 1000.0
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 def client(policy: HttpPolicy | None = None, sleeps: Sleeps | None = None) -> Http:
+    sleeps = sleeps or Sleeps()
     return Http("testprov", policy or HttpPolicy(deadline=5), secrets=(KEY,),
-                sleep=sleeps or Sleeps())  # fmt: skip
+                sleep=sleeps, clock=sleeps.clock)  # fmt: skip
 
 
 async def test_ok(server: LoopbackServer) -> None:
@@ -47,12 +55,55 @@ async def test_ok(server: LoopbackServer) -> None:
 async def test_429_with_retry_after_then_success(server: LoopbackServer) -> None:
     server.script = [Behaviour("status", 429, {"retry-after": "7"}, b'{"error":"slow down"}')]
     sleeps = Sleeps()
-    http = client(sleeps=sleeps)
+    http = client(HttpPolicy(deadline=10), sleeps)
     data, _ = await http.json("POST", f"{server.url}/v1/x")
     await http.close()
     assert data["ok"] is True
     assert sleeps.calls == [7.0]
     assert len(server.requests) == 2
+
+
+async def test_retries_stop_at_the_deadline_waits_included(server: LoopbackServer) -> None:
+    # Seen before: one 429 loop held a record for about four minutes.
+    server.script = [Behaviour("status", 429, {"retry-after": "2"}, b"{}")] * 10
+    sleeps = Sleeps()
+    http = client(HttpPolicy(deadline=5, retries=8), sleeps)
+    with pytest.raises(ProviderError, match=r"gave up after 3 attempts.*5 s deadline"):
+        await http.json("POST", f"{server.url}/v1/x")
+    await http.close()
+    assert sleeps.calls == [2.0, 2.0]  # 4 s of waiting; a third wait would pass 5 s
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "attempts", "says"),
+    [
+        # The server's own word beats the status code, both ways.
+        (503, {"x-should-retry": "false"}, b"{}", 1, "HTTP 503"),
+        (400, {"x-should-retry": "true"}, b"{}", 2, None),
+        # Quota from the error's type/code, not from words in its message.
+        (429, {}, b'{"error":{"type":"insufficient_quota","message":"x"}}', 1, "quota"),
+        (429, {}, b'{"error":{"type":"rate_limit_error","message":"billing soon"}}', 2, None),
+    ],
+)  # fmt: skip
+async def test_what_the_server_says_decides_a_retry(
+    server: LoopbackServer,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    attempts: int,
+    says: str | None,
+) -> None:
+    server.script = [Behaviour("status", status, headers, body)]
+    http = client(HttpPolicy(deadline=10))
+    try:
+        if says is None:
+            await http.json("POST", f"{server.url}/v1/x")
+        else:
+            with pytest.raises(ProviderError, match=says):
+                await http.json("POST", f"{server.url}/v1/x")
+    finally:
+        await http.close()
+    assert len(server.requests) == attempts
 
 
 async def test_5xx_twice_then_success_backs_off(server: LoopbackServer) -> None:
@@ -151,9 +202,15 @@ async def test_mock_transport_seam() -> None:
 
 
 def test_retry_after_parsing() -> None:
-    assert retry_after("12", 60) == 12
-    assert retry_after("600", 60) == 60
-    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 60) == 0
-    assert retry_after("soon", 60) is None
+    def after(**headers: str) -> float | None:
+        return retry_after(httpx.Headers({k.replace("_", "-"): v for k, v in headers.items()}), 60)
+
+    assert after(retry_after="12") == 12
+    assert after(retry_after="600") == 60
+    assert after(retry_after="1.5") == 1.5  # fractional seconds were read as "no date"
+    assert after(retry_after="Wed, 21 Oct 2015 07:28:00 GMT") == 0
+    assert after(retry_after="soon") is None
+    assert after(retry_after_ms="250", retry_after="9") == 0.25
+    assert after() is None
     with pytest.raises(ValueError, match="Infinity"):
         strict_json(b'{"x": Infinity}')

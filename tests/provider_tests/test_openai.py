@@ -168,7 +168,11 @@ def test_rate_limits_and_outages_are_retried(tmp_path: Path, server: LoopbackSer
 def test_no_logprobs_means_unknown_never_zero() -> None:
     assert logprob_confidence([]) is None
     assert logprob_confidence([None, float("nan"), float("inf")]) is None
-    assert logprob_confidence([-9999.0]) == pytest.approx(0.0)
+    # Placeholders are not probabilities: OpenAI/vLLM -9999.0, llama.cpp -3.4e38; a
+    # logprob above 0 (800 overflowed exp()) is no probability either.
+    assert logprob_confidence([-9999.0]) is None
+    assert logprob_confidence([-0.1] * 49 + [-9999.0]) == pytest.approx(math.exp(-0.1))
+    assert logprob_confidence([-0.1, -3.4e38, 800.0]) == pytest.approx(math.exp(-0.1))
     assert logprob_confidence([0.0]) == 1.0
 
 
