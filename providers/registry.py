@@ -41,7 +41,14 @@ def load(type_name: str) -> type[Provider]:
         )
     from providers.adapter import Provider  # only now: listing names stays light
 
-    cls = points[type_name].load()
+    point = points[type_name]
+    try:
+        cls = point.load()
+    except Exception as error:  # a third-party package's import is out of our hands
+        package = f" (from {point.dist.name})" if point.dist else ""
+        raise LookupError(
+            f"provider type {type_name!r}{package} failed to load: {type(error).__name__}: {error}"
+        ) from None
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise LookupError(f"entry point {type_name!r} is not a signoff Provider")
     return cls

@@ -154,3 +154,86 @@ async def test_self_reported_confidence_via_structured_output(
         assert missing is not None
         assert (missing.confidence, missing.confidence_basis) == (None, "none")
         assert missing.data_limits[0].kind == "self-report"
+
+
+def declining_anthropic(path: str, body: dict[str, Any]) -> Answer:
+    """The newest models: no temperature; refusals and stops that come without text."""
+    assert "temperature" not in body
+    prompt = body["messages"][0]["content"]
+    stop, content = "end_turn", [{"type": "text", "text": "Fine."}]
+    if "LONG" in prompt:
+        stop, content = "refusal", []
+    return json_answer({
+        "id": "m", "type": "message", "role": "assistant", "model": body["model"],
+        "content": [{"type": "thinking", "thinking": "Let me think.", "signature": "s"},
+                    *content],
+        "stop_reason": stop,
+    })  # fmt: skip
+
+
+async def test_anthropic_refusal_without_text_is_queued_with_a_limit(
+    tmp_path: Path, db_path: Path
+) -> None:
+    with LoopbackServer(declining_anthropic) as server, Store(db_path) as store:
+        config = configure(tmp_path, "anthropic", server.url)
+        provider = build("llm", load_settings(config, default=config), env={"ANTHROPIC_KEY": KEY})
+        summary = await pull(store, provider)
+        await provider.http.close()
+        assert (summary.fetched, summary.failed) == (2, 0)  # not "empty answer", not re-asked
+        declined = store.find_item("llm", "A-2")
+        assert declined is not None
+        assert declined.draft == "(the model declined to answer)"
+        assert (declined.data_limits[0].kind, declined.data_limits[0].severity) == (
+            "refusal", "high",
+        )  # fmt: skip
+        fine = store.find_item("llm", "A-1")
+        assert fine is not None
+        assert fine.meta["reasoning"] == "Let me think."
+
+
+def ollama_full_window(path: str, body: dict[str, Any]) -> Answer:
+    if body["model"] == "missing":
+        return json_answer({"error": "model 'missing' not found"}, 404)
+    assert body["options"] == {"num_predict": 512, "num_ctx": 2048}  # no temperature
+    prompt = body["messages"][-1]["content"]
+    return json_answer({
+        "model": body["model"], "message": {"role": "assistant", "content": "ok",
+                                            "thinking": "hmm"},
+        "done": True, "done_reason": "stop",
+        "prompt_eval_count": 2040 if "LONG" in prompt else 30,
+    })  # fmt: skip
+
+
+async def test_ollama_num_ctx_and_a_prompt_that_filled_it(tmp_path: Path, db_path: Path) -> None:
+    with LoopbackServer(ollama_full_window) as server, Store(db_path) as store:
+        config = configure(tmp_path, "ollama", server.url)
+        config.write_text(config.read_text() + "num_ctx = 2048\n", encoding="utf-8")
+        provider = build("llm", load_settings(config, default=config), env={})
+        await pull(store, provider, concurrency=1)
+        await provider.http.close()
+        full = store.find_item("llm", "A-2")
+        assert full is not None
+        assert "the prompt used 2,040 of the 2,048-token context window" in (
+            full.data_limits[0].detail
+        )
+        short = store.find_item("llm", "A-1")
+        assert short is not None
+        assert short.data_limits == ()
+        assert short.meta["reasoning"] == "hmm"
+        config.write_text(config.read_text().replace('model = "m-1"', 'model = "missing"'))
+        missing = build("llm", load_settings(config, default=config), env={})
+        summary = await pull(store, missing, refresh=True)
+        await missing.http.close()
+        assert summary.errors[0].endswith("HTTP 404: model 'missing' not found")
+
+
+def test_a_typo_in_a_fixed_value_is_refused_not_defaulted(tmp_path: Path) -> None:
+    import pytest
+
+    from tui.config import ConfigError
+
+    config = configure(tmp_path, "ollama", "http://127.0.0.1:9")
+    config.write_text(config.read_text() + 'stakes = "hgih"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"stakes = 'hgih' is not one of low, medium, high "
+                                          r"\(did you mean 'high'\?\)"):  # fmt: skip
+        build("llm", load_settings(config, default=config), env={})

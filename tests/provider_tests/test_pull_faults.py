@@ -114,3 +114,35 @@ def test_a_pull_survives_every_awkward_answer_and_names_each_failure(
     assert "support: 2 fetched" in again.stdout
     data = json.loads(signoff("status", "--json", config=config, db=db).stdout)
     assert data["pull_failures"] == []
+
+
+def test_a_third_party_provider_that_fails_to_import_is_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.provider_tests.test_openai import ROOT
+
+    site = tmp_path / "site"
+    info = site / "broken_plugin-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[signoff.providers]\nbroken = broken_plugin:BrokenProvider\n"
+    )
+    (tmp_path / "in.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    (tmp_path / "p.md").write_text("{text}")
+    config = tmp_path / "c.toml"
+    config.write_text('[providers.b]\ntype = "broken"\nmodel = "m"\ninputs = "in.jsonl"\n'
+                      'prompt = "p.md"\n')  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "pull", "--config", str(config),
+         "--db", str(tmp_path / "q.db")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"signoff: config: {config}: [providers.b]: provider type 'broken' (from "
+        "broken-plugin) failed to load: ModuleNotFoundError: No module named 'broken_plugin'"
+    ]

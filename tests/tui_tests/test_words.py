@@ -119,3 +119,26 @@ async def test_undo_after_a_planted_check_says_why_nothing_is_undone(
         assert f"approve on {planted.external_id}" in said
         assert "was on a planted check: those are never undone" in said
         assert len(list(store.events())) == 1
+
+
+async def test_the_models_reasoning_is_shown_apart_and_collapsed(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    from textual.widgets import Collapsible, Static
+
+    with Store(db_path, now=clock, oversight=policy()) as store:
+        store.ingest([make_draft("T-1", meta={"reasoning": "The order was refunded twice."}),
+                      make_draft("T-2")])  # fmt: skip
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("enter")
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            box = screen.query_one("#reasoning-box", Collapsible)
+            assert box.display
+            assert box.collapsed
+            assert "refunded twice" in str(screen.query_one("#reasoning", Static).render())
+            assert "refunded twice" not in str(screen.query_one("#draft", Static).render())
+            await pilot.press("s")
+            await pilot.pause()
+            assert not screen.query_one("#reasoning-box").display  # T-2 has none

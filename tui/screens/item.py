@@ -101,6 +101,16 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             with VerticalScroll(id="draft-pane") as draft_pane:
                 draft_pane.border_title = "Draft"
                 yield Static(id="draft")
+                from textual.widgets import Collapsible
+
+                # Transparency the reviewer can use, never the draft, never the
+                # confidence: collapsed, and only where the model reported any.
+                with Collapsible(
+                    title="The model's reasoning (not part of the answer)",
+                    collapsed=True,
+                    id="reasoning-box",
+                ):
+                    yield Static(id="reasoning")
             with VerticalScroll(id="side"):
                 with Vertical(id="confidence-box") as box:
                     box.border_title = "Confidence"
@@ -140,6 +150,11 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         self.query_one("#item-head", Static).update(self._head())
         self.query_one("#oversight", Static).update(self._oversight_line())
         self.query_one("#draft", Static).update(safe_text(item.draft, multiline=True))
+        reasoning = item.meta.get("reasoning")
+        box = self.query_one("#reasoning-box")
+        box.display = isinstance(reasoning, str) and bool(reasoning.strip())
+        if isinstance(reasoning, str):
+            self.query_one("#reasoning", Static).update(safe_text(reasoning, multiline=True))
         self.query_one("#confidence", Static).update(
             confidence_panel(item.confidence, item.confidence_basis)
         )
