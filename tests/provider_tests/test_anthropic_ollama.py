@@ -10,6 +10,13 @@ from typing import Any
 from store import Store
 from store.pull import pull
 from tests.provider_tests.loopback import Answer, Behaviour, LoopbackServer, json_answer
+from tests.provider_tests.sdk import (
+    anthropic_message,
+    check_anthropic_request,
+    check_ollama_request,
+    checked,
+    ollama_chat,
+)
 from tui.config import load_settings
 from tui.pulling import build
 
@@ -21,21 +28,14 @@ def anthropic_answer(path: str, body: dict[str, Any]) -> Answer:
         return json_answer({"type": "error", "error": {"message": "not found"}}, 404)
     prompt = body["messages"][0]["content"]
     stop = "max_tokens" if "LONG" in prompt else "end_turn"
-    return json_answer({
-        "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-        "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": prompt[:20]}],
-        "stop_reason": stop, "usage": {"input_tokens": 5, "output_tokens": 7},
-    })  # fmt: skip
+    return json_answer(anthropic_message(model=body["model"], text=["Hello ", prompt[:20]],
+                                         stop=stop))  # fmt: skip
 
 
 def ollama_answer(path: str, body: dict[str, Any]) -> Answer:
     assert body["stream"] is False
-    logprobs = [{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": -0.1}]
-    return json_answer({
-        "model": body["model"], "created_at": "2026-11-24T09:00:00Z",
-        "message": {"role": "assistant", "content": "Ollama says hi"},
-        "done": True, "done_reason": "stop", "logprobs": logprobs,
-    })  # fmt: skip
+    return json_answer(ollama_chat(model=body["model"], content="Ollama says hi",
+                                   logprobs=[("a", -0.5), ("b", -0.1)]))  # fmt: skip
 
 
 def configure(tmp_path: Path, kind: str, url: str) -> Path:
@@ -58,7 +58,10 @@ def configure(tmp_path: Path, kind: str, url: str) -> Path:
 
 
 async def test_anthropic_messages(tmp_path: Path, db_path: Path) -> None:
-    with LoopbackServer(anthropic_answer) as server, Store(db_path) as store:
+    with (
+        LoopbackServer(checked(check_anthropic_request, anthropic_answer)) as server,
+        Store(db_path) as store,
+    ):
         server.script = [Behaviour("status", 529, body=b'{"error":{"type":"overloaded_error"}}')]
         config = configure(tmp_path, "anthropic", server.url)
         provider = build("llm", load_settings(config, default=config), env={"ANTHROPIC_KEY": KEY})
@@ -82,7 +85,10 @@ async def test_anthropic_messages(tmp_path: Path, db_path: Path) -> None:
 
 
 async def test_ollama_native_chat_with_logprobs(tmp_path: Path, db_path: Path) -> None:
-    with LoopbackServer(ollama_answer) as server, Store(db_path) as store:
+    with (
+        LoopbackServer(checked(check_ollama_request, ollama_answer)) as server,
+        Store(db_path) as store,
+    ):
         config = configure(tmp_path, "ollama", server.url)
         provider = build("llm", load_settings(config, default=config), env={})
         summary = await pull(store, provider, concurrency=1)
@@ -108,7 +114,10 @@ async def test_the_app_pulls_in_the_background_while_keys_still_work(
     from tui.app import SignoffApp
     from tui.widgets.queue_list import QueueList
 
-    with LoopbackServer(ollama_answer) as server, Store(db_path) as store:
+    with (
+        LoopbackServer(checked(check_ollama_request, ollama_answer)) as server,
+        Store(db_path) as store,
+    ):
         config = configure(tmp_path, "ollama", server.url)
         settings = load_settings(config, default=config)
         app = SignoffApp(store, reviewer="alice", keymap=load_keymap("default"), now=utc_now,
@@ -130,14 +139,16 @@ def self_reporting_answer(path: str, body: dict[str, Any]) -> Answer:
         if "LONG" in prompt
         else json.dumps({"answer": "Structured reply", "confidence": 0.42})
     )
-    return json_answer({"model": "m-1", "message": {"role": "assistant", "content": content},
-                        "done": True, "done_reason": "stop"})  # fmt: skip
+    return json_answer(ollama_chat(model="m-1", content=content))
 
 
 async def test_self_reported_confidence_via_structured_output(
     tmp_path: Path, db_path: Path
 ) -> None:
-    with LoopbackServer(self_reporting_answer) as server, Store(db_path) as store:
+    with (
+        LoopbackServer(checked(check_ollama_request, self_reporting_answer)) as server,
+        Store(db_path) as store,
+    ):
         config = configure(tmp_path, "ollama", server.url)
         config.write_text(config.read_text() + "self_report = true\n", encoding="utf-8")
         provider = build("llm", load_settings(config, default=config), env={})
@@ -160,21 +171,20 @@ def declining_anthropic(path: str, body: dict[str, Any]) -> Answer:
     """The newest models: no temperature; refusals and stops that come without text."""
     assert "temperature" not in body
     prompt = body["messages"][0]["content"]
-    stop, content = "end_turn", [{"type": "text", "text": "Fine."}]
+    stop, content = "end_turn", ["Fine."]
     if "LONG" in prompt:
         stop, content = "refusal", []
-    return json_answer({
-        "id": "m", "type": "message", "role": "assistant", "model": body["model"],
-        "content": [{"type": "thinking", "thinking": "Let me think.", "signature": "s"},
-                    *content],
-        "stop_reason": stop,
-    })  # fmt: skip
+    return json_answer(anthropic_message(model=body["model"], text=content, stop=stop,
+                                         thinking="Let me think."))  # fmt: skip
 
 
 async def test_anthropic_refusal_without_text_is_queued_with_a_limit(
     tmp_path: Path, db_path: Path
 ) -> None:
-    with LoopbackServer(declining_anthropic) as server, Store(db_path) as store:
+    with (
+        LoopbackServer(checked(check_anthropic_request, declining_anthropic)) as server,
+        Store(db_path) as store,
+    ):
         config = configure(tmp_path, "anthropic", server.url)
         provider = build("llm", load_settings(config, default=config), env={"ANTHROPIC_KEY": KEY})
         summary = await pull(store, provider)
@@ -196,16 +206,15 @@ def ollama_full_window(path: str, body: dict[str, Any]) -> Answer:
         return json_answer({"error": "model 'missing' not found"}, 404)
     assert body["options"] == {"num_predict": 512, "num_ctx": 2048}  # no temperature
     prompt = body["messages"][-1]["content"]
-    return json_answer({
-        "model": body["model"], "message": {"role": "assistant", "content": "ok",
-                                            "thinking": "hmm"},
-        "done": True, "done_reason": "stop",
-        "prompt_eval_count": 2040 if "LONG" in prompt else 30,
-    })  # fmt: skip
+    return json_answer(ollama_chat(model=body["model"], content="ok", thinking="hmm",
+                                   prompt_eval_count=2040 if "LONG" in prompt else 30))  # fmt: skip
 
 
 async def test_ollama_num_ctx_and_a_prompt_that_filled_it(tmp_path: Path, db_path: Path) -> None:
-    with LoopbackServer(ollama_full_window) as server, Store(db_path) as store:
+    with (
+        LoopbackServer(checked(check_ollama_request, ollama_full_window)) as server,
+        Store(db_path) as store,
+    ):
         config = configure(tmp_path, "ollama", server.url)
         config.write_text(config.read_text() + "num_ctx = 2048\n", encoding="utf-8")
         provider = build("llm", load_settings(config, default=config), env={})

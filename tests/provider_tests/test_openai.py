@@ -21,6 +21,7 @@ from providers.adapter import JobProvider
 from providers.common import logprob_confidence
 from store import Store
 from tests.provider_tests.loopback import Answer, Behaviour, LoopbackServer, json_answer
+from tests.provider_tests.sdk import check_openai_request, checked, openai_completion
 from tui.config import load_settings
 from tui.pulling import build
 
@@ -40,18 +41,23 @@ def chat_answer(path: str, body: dict[str, Any]) -> Answer:
         message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
     if "BAD" in prompt:
         return json_answer({"error": {"message": "bad request"}}, 400)
-    tokens = [{"token": "x", "logprob": v if math.isfinite(v) else None} for v in LOGPROBS]
-    return json_answer({
-        "id": "chatcmpl-1", "model": body["model"], "object": "chat.completion",
-        "choices": [{"index": 0, "message": message, "finish_reason": finish,
-                     "logprobs": {"content": tokens} if body.get("logprobs") else None}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 4},
-    })  # fmt: skip
+    tokens = [("x", v if math.isfinite(v) else None) for v in LOGPROBS]
+    if message.get("refusal"):
+        return json_answer(openai_completion(model=body["model"], content=None, finish=finish,
+                                             refusal=message["refusal"]))  # fmt: skip
+    return json_answer(
+        openai_completion(
+            model=body["model"],
+            content=message["content"],
+            finish=finish,
+            logprobs=tokens if body.get("logprobs") else None,
+        )
+    )
 
 
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer(chat_answer) as running:
+    with LoopbackServer(checked(check_openai_request, chat_answer)) as running:
         yield running
 
 

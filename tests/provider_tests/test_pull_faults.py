@@ -12,6 +12,7 @@ import pytest
 
 from store import Store
 from tests.provider_tests.loopback import Answer, LoopbackServer, json_answer
+from tests.provider_tests.sdk import check_openai_request, checked, openai_completion
 from tests.provider_tests.test_openai import setup, signoff
 
 pytestmark = pytest.mark.slow
@@ -21,11 +22,12 @@ MODE = {"healthy": False}
 def awkward(path: str, body: dict[str, Any]) -> Answer:
     """Chat Completions that answers by what the prompt asks for."""
     prompt = body["messages"][-1]["content"]
-    content, finish, extra = f"Reply to: {prompt[:30]}", "stop", {}
+    content, finish = f"Reply to: {prompt[:30]}", "stop"
+    extra: dict[str, str] = {}
     logprobs = [-0.1, -0.2, -0.3]
     if not MODE["healthy"]:
         if "EMPTY" in prompt:
-            return json_answer({"id": "x", "model": "m", "choices": []})  # no minItems
+            return json_answer(openai_completion(model="m", content=None, no_choices=True))
         if "GZIP" in prompt:
             return 200, {"content-encoding": "gzip"}, b"this is not gzip at all"
     if "HUGE" in prompt:
@@ -39,20 +41,22 @@ def awkward(path: str, body: dict[str, Any]) -> Answer:
         logprobs = [-5.0, -5.0, -5.0, -0.1, -0.1]  # thinking tokens are unsure
     if "REASON" in prompt:
         extra = {"reasoning_content": "Check the order first."}
-    tokens = ["<think>", "The customer wants a refund.", "</think>", "Refund", " sent."]
-    message = {"role": "assistant", "content": content, **extra}
-    return json_answer({
-        "id": "c", "model": body["model"], "object": "chat.completion",
-        "choices": [{"index": 0, "message": message, "finish_reason": finish,
-                     "logprobs": {"content": [{"token": tokens[i % 5], "logprob": v}
-                                              for i, v in enumerate(logprobs)]}}],
-    })  # fmt: skip
+    words = ["<think>", "The customer wants a refund.", "</think>", "Refund", " sent."]
+    return json_answer(
+        openai_completion(
+            model=body["model"],
+            content=content,
+            finish=finish,
+            logprobs=[(words[i % 5], v) for i, v in enumerate(logprobs)],
+            message_extra=extra,
+        )
+    )
 
 
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     MODE["healthy"] = False
-    with LoopbackServer(awkward) as running:
+    with LoopbackServer(checked(check_openai_request, awkward)) as running:
         yield running
 
 
