@@ -88,14 +88,43 @@ def read_records(
     on_progress: ProgressCallback | None = None,
 ) -> Iterator[ReadResult]:
     """Yield one `Parsed` or `Rejected` per record of a binary stream in format `fmt`."""
+    for line, raw in read_raw(stream, fmt, columns=FIELDS, on_progress=on_progress):
+        if isinstance(raw, str):
+            yield Rejected(line, raw)
+            continue
+        try:
+            yield Parsed(line, parse_record(raw, default_source=default_source,
+                                            default_stakes=default_stakes))  # fmt: skip
+        except RecordError as error:
+            yield Rejected(line, str(error))
+
+
+RawResult = tuple[int, dict[str, Any] | str]
+"""(1-based line where the record starts, the record's fields or why it was refused)."""
+
+
+def read_raw(
+    stream: IO[bytes],
+    fmt: str,
+    *,
+    columns: tuple[str, ...] | None,
+    on_progress: ProgressCallback | None = None,
+) -> Iterator[RawResult]:
+    """The records of a JSONL or CSV stream as plain dicts, under one set of rules.
+
+    The rules every reader of records shares (drafts to import, inputs to a model):
+    strict UTF-8, one JSON object per line, no key given twice, a cap on line length,
+    typed CSV cells (`confidence`, `data_limits`, `meta`). `columns` is the set of
+    fields a CSV header may name (None: any field, as for a model's inputs).
+    """
     counted = _CountingReader(stream, on_progress)
     if fmt == "csv":
-        yield from _read_csv(counted, default_source, default_stakes)
+        yield from _read_csv(counted, columns)
     else:
-        yield from _read_jsonl(counted, default_source, default_stakes)
+        yield from _read_jsonl(counted)
 
 
-def _read_jsonl(stream: _CountingReader, source: str, stakes: Stakes) -> Iterator[ReadResult]:
+def _read_jsonl(stream: _CountingReader) -> Iterator[RawResult]:
     line_no = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -104,19 +133,19 @@ def _read_jsonl(stream: _CountingReader, source: str, stakes: Stakes) -> Iterato
         line_no += 1
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             _skip_rest_of_line(stream)
-            yield Rejected(line_no, f"line is longer than {MAX_LINE_BYTES // 2**20} MB")
+            yield line_no, f"line is longer than {MAX_LINE_BYTES // 2**20} MB"
             continue
         if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte-order mark from Windows editors
         if not raw.strip():
             continue
         try:
-            yield Parsed(line_no, _parse_json_line(raw, source, stakes))
+            yield line_no, _json_object(raw)
         except RecordError as error:
-            yield Rejected(line_no, str(error))
+            yield line_no, str(error)
 
 
-def _parse_json_line(raw: bytes, source: str, stakes: Stakes) -> Draft:
+def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -131,10 +160,11 @@ def _parse_json_line(raw: bytes, source: str, stakes: Stakes) -> Draft:
         raise RecordError(f"invalid JSON: {error.msg} at column {error.colno}") from None
     if not isinstance(value, dict):
         raise RecordError('each line must be a JSON object like {"id": ..., "draft": ...}')
-    return parse_record(value, default_source=source, default_stakes=stakes)
+    return value
 
 
 # One decoder for the whole file: json.loads with a hook builds a new one per line.
+# NaN is decoded, then refused by the field that holds it, which can say why.
 _DECODER: Final = json.JSONDecoder(object_pairs_hook=no_duplicate_keys)
 
 
@@ -145,7 +175,7 @@ def _skip_rest_of_line(stream: _CountingReader) -> None:
             return
 
 
-def _read_csv(stream: _CountingReader, source: str, stakes: Stakes) -> Iterator[ReadResult]:
+def _read_csv(stream: _CountingReader, columns: tuple[str, ...] | None) -> Iterator[RawResult]:
     text = io.TextIOWrapper(
         io.BufferedReader(stream), encoding="utf-8-sig", newline="", errors="strict"
     )
@@ -156,18 +186,20 @@ def _read_csv(stream: _CountingReader, source: str, stakes: Stakes) -> Iterator[
     except StopIteration:
         return
     except (UnicodeDecodeError, csv.Error) as error:
-        yield Rejected(1, f"unreadable header: {error}")
+        yield 1, f"unreadable header: {error}"
         return
-    columns = [name.strip().lower() for name in header]
-    unknown = [name for name in columns if name not in FIELDS]
-    if unknown or "id" not in columns:
+    names = [name.strip() for name in header]
+    if columns is not None:
+        names = [name.lower() for name in names]
+    unknown = [name for name in names if columns is not None and name not in columns]
+    if unknown or "id" not in names:
         # A bad header makes every row wrong in the same way; say it once.
         reason = (
-            f"unknown column {unknown[0]!r}{did_you_mean(unknown[0], FIELDS)}"
+            f"unknown column {unknown[0]!r}{did_you_mean(unknown[0], columns or ())}"
             if unknown
             else "the header has no 'id' column"
         )
-        yield Rejected(1, reason + "; nothing in this file was read")
+        yield 1, reason + "; nothing in this file was read"
         return
     next_line = reader.line_num + 1
     while True:
@@ -177,12 +209,10 @@ def _read_csv(stream: _CountingReader, source: str, stakes: Stakes) -> Iterator[
         except StopIteration:
             return
         except UnicodeDecodeError as error:
-            yield Rejected(
-                start, f"not valid UTF-8 ({error.reason}); the rest of the file was skipped"
-            )
+            yield start, f"not valid UTF-8 ({error.reason}); the rest of the file was skipped"
             return
         except csv.Error as error:
-            yield Rejected(start, f"bad CSV: {error}")
+            yield start, f"bad CSV: {error}"
             if reader.line_num < start:
                 return
             next_line = reader.line_num + 1
@@ -191,12 +221,11 @@ def _read_csv(stream: _CountingReader, source: str, stakes: Stakes) -> Iterator[
         if not any(cell.strip() for cell in row):
             continue
         try:
-            if len(row) > len(columns):
-                raise RecordError(f"row has {len(row)} cells but the header has {len(columns)}")
-            record = _csv_record(dict(zip(columns, row, strict=False)))
-            yield Parsed(start, parse_record(record, default_source=source, default_stakes=stakes))
+            if len(row) > len(names):
+                raise RecordError(f"row has {len(row)} cells but the header has {len(names)}")
+            yield start, _csv_record(dict(zip(names, row, strict=False)))
         except RecordError as error:
-            yield Rejected(start, str(error))
+            yield start, str(error)
 
 
 def _csv_record(cells: dict[str, str]) -> dict[str, Any]:

@@ -7,17 +7,16 @@ text file with `{field}` placeholders.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from providers.adapter import Job
-from providers.base import SEVERITIES, DataLimit
-from providers.records import RecordError, check_text
+from providers.base import DataLimit
+from providers.files import read_raw
+from providers.records import RecordError, check_text, parse_id, parse_limits, parse_time
 
 TEXT_SUFFIXES: Final = (".txt", ".md", ".eml")
 
@@ -36,55 +35,25 @@ def read_jobs(path: Path, *, fresh_days: float | None, now: dt.datetime) -> Iter
     if not path.is_file():
         yield f"{path}: no such file or folder"
         return
-    rows = _csv(path) if path.suffix.lower() == ".csv" else _jsonl(path)
-    for origin, record in rows:
-        if isinstance(record, str):
-            yield f"{origin}: {record}"
-            continue
-        try:
-            yield _job(origin, record, fresh_days, now)
-        except RecordError as error:
-            yield f"{origin}: {error}"
-
-
-def _jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any] | str]]:
-    with path.open(encoding="utf-8", errors="replace") as stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
+    # The same reader and rules as `signoff import` (files.read_raw): strict UTF-8, no
+    # duplicate keys, capped lines; any field may appear, since the template uses them.
+    fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    with path.open("rb") as stream:
+        for line, record in read_raw(stream, fmt, columns=None):
+            origin = f"{path.name}:{line}"
+            if isinstance(record, str):
+                yield f"{origin}: {record}"
                 continue
             try:
-                value = json.loads(line)
-            except ValueError as error:
-                yield f"{path.name}:{number}", f"invalid JSON ({error})"
-                continue
-            if not isinstance(value, dict):
-                yield f"{path.name}:{number}", "each line must be a JSON object"
-                continue
-            yield f"{path.name}:{number}", value
-
-
-def _csv(path: Path) -> Iterator[tuple[str, dict[str, Any] | str]]:
-    with path.open(encoding="utf-8-sig", newline="") as stream:
-        reader = csv.DictReader(stream)
-        for row in reader:
-            yield f"{path.name}:{reader.line_num}", {k: v for k, v in row.items() if k}
+                yield _job(origin, record, fresh_days, now)
+            except RecordError as error:
+                yield f"{origin}: {error}"
 
 
 def _job(origin: str, record: dict[str, Any], fresh_days: float | None, now: dt.datetime) -> Job:
-    raw_id = record.get("id")
-    if raw_id is None or str(raw_id).strip() == "":
-        raise RecordError("missing id")
-    external_id = check_text(str(raw_id), "id").strip()
-    limits: list[DataLimit] = []
-    for index, entry in enumerate(record.get("data_limits") or []):
-        if isinstance(entry, str):
-            limits.append(DataLimit("note", entry, "warn"))
-        elif isinstance(entry, dict) and entry.get("severity", "warn") in SEVERITIES:
-            limits.append(DataLimit(str(entry.get("kind", "note")), str(entry.get("detail", "")),
-                                    entry.get("severity", "warn")))  # fmt: skip
-        else:
-            raise RecordError(f"data_limits[{index}] is not a limit")
-    created = _time(record.get("created_at"))
+    external_id = parse_id(record.get("id"))
+    limits = list(parse_limits(record.get("data_limits")))
+    created = parse_time(record.get("created_at"))
     if fresh_days is not None and created is not None:
         days = (now - created).total_seconds() / 86400
         if days > fresh_days:
@@ -93,16 +62,6 @@ def _job(origin: str, record: dict[str, Any], fresh_days: float | None, now: dt.
                 "warn" if days < 2 * fresh_days else "high",
             ))  # fmt: skip
     return Job(external_id, origin, record, tuple(limits), created)
-
-
-def _time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise RecordError(f"created_at {value[:40]!r} is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Template:

@@ -119,7 +119,7 @@ def parse_record(
     if depth > MAX_DEPTH:
         raise RecordError(f"nesting too deep ({depth} levels; at most {MAX_DEPTH})")
 
-    external_id = _parse_id(raw.get("id"))
+    external_id = parse_id(raw.get("id"))
     if "draft" not in raw or raw["draft"] is None:
         raise RecordError("missing draft")
     draft = check_text(raw["draft"], "draft", max_bytes=MAX_DRAFT_BYTES)
@@ -138,15 +138,16 @@ def parse_record(
         input=check_text(raw.get("input") or "", "input", max_bytes=MAX_INPUT_BYTES),
         confidence=confidence,
         confidence_basis=basis,
-        data_limits=_parse_limits(raw.get("data_limits")),
+        data_limits=parse_limits(raw.get("data_limits")),
         model=_optional_text(raw, "model"),
         stakes=cast(Stakes, _parse_choice(raw.get("stakes"), "stakes", STAKES, default_stakes)),
-        created_at=_parse_time(raw.get("created_at")),
+        created_at=parse_time(raw.get("created_at")),
         meta=_parse_meta(raw.get("meta")),
     )
 
 
-def _parse_id(value: object) -> str:
+def parse_id(value: object) -> str:
+    """A record's `id`: text or a whole number, not empty, not too long."""
     if value is None:
         raise RecordError("missing id")
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -186,7 +187,8 @@ def _parse_confidence(value: object, basis_raw: object) -> tuple[float | None, C
     return number, basis or "provider"
 
 
-def _parse_limits(value: object) -> tuple[DataLimit, ...]:
+def parse_limits(value: object) -> tuple[DataLimit, ...]:
+    """`data_limits`: text or `{kind, detail, severity}` entries (one or a list)."""
     if value is None or value == "":
         return ()
     if isinstance(value, (str, dict)):
@@ -220,7 +222,8 @@ def _parse_limits(value: object) -> tuple[DataLimit, ...]:
     return tuple(limits)
 
 
-def _parse_time(value: object) -> dt.datetime | None:
+def parse_time(value: object) -> dt.datetime | None:
+    """`created_at`: ISO 8601 (naive means UTC) or epoch seconds; None when absent."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
