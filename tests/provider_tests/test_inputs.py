@@ -27,7 +27,7 @@ def test_inputs_follow_the_import_rules(tmp_path: Path) -> None:
     assert jobs[0].created_at == dt.datetime(2025, 11, 24, 9, 0, tzinfo=dt.UTC)
     assert errors == [
         "tickets.jsonl:2: not valid UTF-8 (byte 31 of the line)",
-        "tickets.jsonl:3: key 'id' given twice in one object",
+        "tickets.jsonl:3: key 'id' appears twice in one object",
         "tickets.jsonl:4: data_limits[0] has unknown key 'severty' (did you mean 'severity'?)",
         "tickets.jsonl:5: missing id",
     ]
