@@ -7,19 +7,19 @@ Everything network-related goes through `providers.http.Http`.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo
 
 from providers.base import DataLimit, Draft
-from providers.records import did_you_mean
 from providers.secret import Secret
+from providers.typed import Strict, first_problem
 
 if TYPE_CHECKING:
     from providers.http import Http
@@ -29,74 +29,44 @@ class OptionsError(ValueError):
     """A provider's config table is wrong; the message names the table and the key."""
 
 
-@dataclass(frozen=True)
-class Options:
-    """Base class for a provider's typed options (a dataclass per provider).
+class Options(Strict):
+    """Base class for a provider's typed options (a pydantic model per provider).
 
     `parse` refuses unknown keys (with a "did you mean"), values of the wrong type, and
-    values outside a field's `metadata={"choices": …}`, so a typo in the config never
-    silently falls back to a default.
+    values outside a field's `Literal` set or bounds, so a typo in the config never
+    silently falls back to a default. The models are also the config's JSON Schema.
     """
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, *, base_dir: Path) -> Self:
         """Build options from a config table; relative paths are taken from `base_dir`."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            if key == "type":
-                continue
-            if key not in fields:
-                raise OptionsError(f"{where}: unknown key {key!r}{did_you_mean(key, list(fields))}")
-            values[key] = _coerce(value, hints[key], f"{where}: {key}", base_dir)
-            choices = fields[key].metadata.get("choices")
-            if choices is not None and values[key] not in choices:
-                raise OptionsError(
-                    f"{where}: {key} = {value!r} is not one of {', '.join(map(str, choices))}"
-                    f"{did_you_mean(str(value), [str(c) for c in choices])}"
-                )
-        missing = [
-            name for name, f in fields.items()
-            if name not in values and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
-        ]  # fmt: skip
-        if missing:
-            raise OptionsError(f"{where}: missing key {missing[0]!r}")
-        return cls(**values)
+        values = {key: value for key, value in table.items() if key != "type"}
+        try:
+            return cls.model_validate(values, context={"base_dir": base_dir})
+        except ValidationError as error:
+
+            def place(path: list[str | int], table: bool) -> str:
+                keys = [str(p) for p in path if isinstance(p, str)]
+                return where if table or not keys else f"{where}: {keys[-1]}"
+
+            raise OptionsError(first_problem(error, place, cls)) from None
 
 
-def _coerce(value: Any, hint: Any, where: str, base_dir: Path) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return None if value is None else _coerce(value, args[0], where, base_dir)
-    if hint is Path:
-        if not isinstance(value, str):
-            raise OptionsError(f"{where} must be a path (a string)")
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else base_dir / path
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise OptionsError(f"{where} must be true or false")
-        return value
-    if hint in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise OptionsError(f"{where} must be a number")
-        if hint is int and not isinstance(value, int):
-            raise OptionsError(f"{where} must be a whole number")
-        if value < 0:
-            raise OptionsError(f"{where} cannot be negative")
-        return hint(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise OptionsError(f"{where} must be a string")
-        return value
-    if origin is list or origin is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise OptionsError(f"{where} must be a list of strings")
-        return tuple(value)
-    raise OptionsError(f"{where}: unsupported option type {hint!r}")
+def _resolve(value: object, info: ValidationInfo) -> Path:
+    if not isinstance(value, str):
+        raise ValueError("must be a path (a string)")
+    path = Path(value).expanduser()
+    base = (info.context or {}).get("base_dir", Path.cwd())
+    return path if path.is_absolute() else base / path
+
+
+ConfigPath = Annotated[Path, BeforeValidator(_resolve)]
+"""A path from the config; a relative one is taken from the config file's folder."""
+Count = Annotated[int, Field(ge=0)]
+"""A whole number that cannot be negative."""
+Amount = Annotated[float, Field(ge=0)]
+"""A number that cannot be negative."""
+StakesName = Literal["low", "medium", "high"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,23 @@ from __future__ import annotations
 import json
 from abc import abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import httpx
+from pydantic import Field
 
-from providers.adapter import Job, JobProvider, Options
-from providers.base import STAKES, ConfidenceBasis, DataLimit, Draft
+from providers.adapter import (
+    Amount,
+    ConfigPath,
+    Count,
+    Job,
+    JobProvider,
+    Options,
+    StakesName,
+)
+from providers.base import ConfidenceBasis, DataLimit, Draft
 from providers.common import (
     logprob_confidence,
     make_draft,
@@ -29,41 +37,48 @@ from providers.http import ProviderError
 from providers.inputs import Template, read_jobs
 
 
-@dataclass(frozen=True)
 class GenerativeOptions(Options):
     """Keys every generative provider takes in `[providers.NAME]`."""
 
     model: str
-    inputs: Path
+    """The model's name as the server knows it."""
+    inputs: ConfigPath
     """JSONL/CSV file or folder of text files with the records to send."""
-    prompt: Path
+    prompt: ConfigPath
     """Template file with `{field}` placeholders."""
     base_url: str = ""
     """The API's base URL [default: the provider's usual one]."""
     api_key_env: str | None = None
     """Environment variable holding the key (local servers often need none)."""
     system: str = ""
+    """A system message sent before every prompt."""
     source: str = ""
     """Queue source for the drafts [default: the provider's name]."""
     kind: str = "reply"
-    stakes: str = field(default="medium", metadata={"choices": STAKES})
+    """The drafts' kind (reply, summary, score, label, …)."""
+    stakes: StakesName = "medium"
+    """Stakes of records that name none."""
     title_field: str = "title"
-    temperature: float | None = None
+    """The record field shown as the item's title."""
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     """Sampling temperature; not sent unless set (newer models refuse it: set 0 for
     repeatable drafts where the server takes it)."""
-    max_tokens: int = 512
-    max_input_chars: int = 24000
-    fresh_days: float | None = None
+    max_tokens: Annotated[int, Field(ge=1)] = 512
+    """Most tokens the model may answer with."""
+    max_input_chars: Count = 24000
+    """A prompt longer than this is cut, with a limit saying how much (0: never cut)."""
+    fresh_days: Amount | None = None
     """Records older than this get a `stale` limit."""
     logprobs: bool = True
     """Ask for token logprobs where the API has them."""
     self_report: bool = False
     """Ask the model for its own confidence via structured output (basis `self-report`)."""
-    concurrency: int = 4
-    rate_per_second: float = 0.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    """Calls in flight at once."""
+    rate_per_second: Amount = 0.0
     """0 means no rate limit."""
-    deadline: float = 60.0
-    """Seconds for a whole call, retries aside."""
+    deadline: Annotated[float, Field(gt=0)] = 60.0
+    """Seconds for a whole record, retries and waits included."""
 
 
 MAX_REASONING = 20_000

@@ -9,10 +9,10 @@ an `Idempotency-Key` header (the ledger event's hash), so a receiver can drop re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import httpx
+from pydantic import Field
 
 from providers.adapter import Capabilities, ListingProvider, Options, Page
 from providers.base import Draft
@@ -20,7 +20,6 @@ from providers.http import HeaderAuth, ProviderError
 from providers.records import RecordError, parse_record
 
 
-@dataclass(frozen=True)
 class HttpOptions(Options):
     """`[providers.NAME]` keys for `type = "http"`."""
 
@@ -50,8 +49,10 @@ class HttpOptions(Options):
     deliver_url: str = ""
     """Where final decisions are POSTed (empty: they are not sent back)."""
     source: str = ""
-    max_pages: int = 1000
-    deadline: float = 30.0
+    max_pages: Annotated[int, Field(ge=1)] = 1000
+    """Pages one pull reads at most."""
+    deadline: Annotated[float, Field(gt=0)] = 30.0
+    """Seconds for a whole page, retries and waits included."""
 
 
 def dig(value: Any, path: str) -> Any:

@@ -10,26 +10,33 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from providers.adapter import Capabilities, ListingProvider, Options, Page
-from providers.base import STAKES, Draft
+from providers.adapter import (
+    Capabilities,
+    ConfigPath,
+    ListingProvider,
+    Options,
+    Page,
+    StakesName,
+)
+from providers.base import Draft
 from providers.files import Parsed, read_records
 
 CHUNK_LINES = 2000
 """Lines per page: a crash loses at most one uncommitted page, which is read again."""
 
 
-@dataclass(frozen=True)
 class JsonlOptions(Options):
     """`[providers.NAME]` keys for `type = "jsonl"`."""
 
-    path: Path
+    path: ConfigPath
     """A .jsonl file, or a folder whose .jsonl files are all followed."""
     source: str = ""
-    stakes: str = field(default="medium", metadata={"choices": STAKES})
+    """Queue source for the drafts [default: the provider's name]."""
+    stakes: StakesName = "medium"
+    """Stakes of records that name none."""
 
 
 class JsonlProvider(ListingProvider):

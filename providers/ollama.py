@@ -5,8 +5,9 @@ Older servers ignore the request for logprobs; then confidence is unknown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from providers.adapter import Capabilities, Options
 from providers.generative import (
@@ -17,11 +18,10 @@ from providers.generative import (
 )
 
 
-@dataclass(frozen=True)
 class OllamaOptions(GenerativeOptions):
     """`[providers.NAME]` keys for `type = "ollama"`."""
 
-    num_ctx: int | None = None
+    num_ctx: Annotated[int, Field(ge=256)] | None = None
     """Context window to ask for (Ollama's default is small and it cuts the prompt to fit
     without an error): the prompt's use of it is checked on every answer."""
 

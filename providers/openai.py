@@ -7,8 +7,7 @@ logprobs become the confidence (basis `logprobs`); without them it is unknown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 
@@ -21,13 +20,10 @@ from providers.generative import (
 )
 
 
-@dataclass(frozen=True)
 class OpenAIOptions(GenerativeOptions):
     """`[providers.NAME]` keys for `type = "openai"`."""
 
-    token_limit_param: str = field(
-        default="auto", metadata={"choices": ("auto", "max_tokens", "max_completion_tokens")}
-    )
+    token_limit_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
     """Which request field carries `max_tokens`: OpenAI's reasoning models refuse the
     deprecated `max_tokens`, Ollama's `/v1` honours only it. `auto`: the new name on
     api.openai.com, the old one elsewhere."""

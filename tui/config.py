@@ -1,18 +1,22 @@
 """The user's settings: a TOML file in the platform config dir, or `--config FILE`.
 
-Errors name the file, the table and the key, with a "did you mean" for typos.
+The file is validated by typed models (`ConfigFile`, pydantic), which are also the
+config's JSON Schema (`signoff config --schema`). Errors name the file, the table and
+the key, with a "did you mean" for typos.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from providers.records import did_you_mean
+from pydantic import Field, StringConstraints, ValidationError
+
+from providers.typed import Strict, first_problem
 from store.oversight import BANDS, STAKES, FrictionPolicy, OversightPolicy, Rule
 from store.policy import DEFAULT_BOILERPLATE, FLOOR_CHARS, JustificationPolicy, normalise
 
@@ -47,15 +51,90 @@ class Settings:
     """Catch trials, rubber-stamp friction, commit-first and the policy table (`[oversight]`)."""
 
 
-_TOP = (
-    "reviewer", "keymap", "lease_minutes", "reason_codes", "policy", "providers", "keys",
-    "guidelines", "oversight",
-)  # fmt: skip
-_OVERSIGHT = ("catch_rate", "commit_first_sources", "friction", "rules")
-_FRICTION = ("enabled", "items", "min_chars", "words_per_minute", "streak", "similarity")
-_RULE = ("stakes", "confidence", "min_chars", "commit_first", "second_reviewer")
-_POLICY = ("min_chars", "min_words", "recent_window", "extra_boilerplate")
-_REASON = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
+StakesName = Literal["low", "medium", "high"]
+BandName = Literal["low", "medium", "high", "unknown"]
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,47}$")]
+
+
+class PolicyTable(Strict):
+    """`[policy]`: what every justification must have."""
+
+    min_chars: Annotated[int, Field(ge=FLOOR_CHARS)] = JustificationPolicy().min_chars
+    """Letters or digits a justification needs at least."""
+    min_words: Annotated[int, Field(ge=1)] = JustificationPolicy().min_words
+    """Words a justification needs at least."""
+    recent_window: Annotated[int, Field(ge=0)] = JustificationPolicy().recent_window
+    """How many of the reviewer's last justifications a new one may not repeat."""
+    extra_boilerplate: list[str] = Field(default_factory=list)
+    """Stock phrases refused as a whole justification, beside the built-in ones."""
+
+
+class FrictionTable(Strict):
+    """`[oversight.friction]`: rubber-stamp signals and the friction they raise."""
+
+    enabled: bool = True
+    """Whether the signals are computed at all."""
+    items: Annotated[int, Field(ge=1, le=100)] = FrictionPolicy().items
+    """Items opened commit-first after a signal."""
+    min_chars: Annotated[int, Field(ge=FLOOR_CHARS, le=2000)] = FrictionPolicy().min_chars
+    """Justification minimum while friction is raised."""
+    words_per_minute: Annotated[int, Field(ge=60, le=2000)] = FrictionPolicy().words_per_minute
+    """Reading speed behind the "fast" signal."""
+    streak: Annotated[int, Field(ge=2, le=1000)] = FrictionPolicy().streak
+    """Approvals without an objection after which the streak signal fires (and again)."""
+    similarity: Annotated[float, Field(ge=0.5, le=1.0)] = FrictionPolicy().similarity
+    """How alike two justifications are before "repeats" fires."""
+
+
+class RuleTable(Strict):
+    """One `[[oversight.rules]]` row: stakes and confidence band → what deciding takes."""
+
+    stakes: Literal["*"] | StakesName | list[StakesName] = "*"
+    """Stakes it applies to: "*", one, or a list."""
+    confidence: Literal["*"] | BandName | list[BandName] = "*"
+    """Confidence bands it applies to: "*", one, or a list."""
+    min_chars: Annotated[int, Field(ge=FLOOR_CHARS)] | None = None
+    """Justification minimum for these items."""
+    commit_first: bool = False
+    """Open these items with the draft hidden until the reviewer's own judgement."""
+    second_reviewer: bool = False
+    """A different reviewer must decide independently before it is final."""
+
+
+class OversightTable(Strict):
+    """`[oversight]`: catch trials, commit-first, friction and the policy table."""
+
+    catch_rate: Annotated[float, Field(ge=0.0, le=0.5)] = OversightPolicy().catch_rate
+    """Share of the queue that is planted catch trials (0 turns them off)."""
+    commit_first_sources: list[str] = Field(default_factory=list)
+    """Sources whose items always open commit-first."""
+    friction: FrictionTable = FrictionTable()
+    """Rubber-stamp signals."""
+    rules: list[RuleTable] | None = None
+    """The policy table; without it the built-in rows apply."""
+
+
+class ConfigFile(Strict):
+    """signoff's config file (`config.toml`)."""
+
+    reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+    """Who you are, when neither --reviewer nor $SIGNOFF_REVIEWER says."""
+    keymap: str = "default"
+    """default, vim or emacs."""
+    lease_minutes: Annotated[float, Field(ge=1, le=24 * 60)] = 10
+    """How long a claim lasts without activity."""
+    reason_codes: Annotated[list[ReasonCode], Field(min_length=1)] | None = None
+    """Reason codes offered for override and reject."""
+    policy: PolicyTable = PolicyTable()
+    """Justification rules."""
+    keys: dict[str, Any] = Field(default_factory=dict)
+    """Key overrides by binding id, e.g. "item.approve" = "y"."""
+    guidelines: dict[str, str] = Field(default_factory=dict)
+    """Source → Markdown file shown beside its items (relative to this file)."""
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """[providers.NAME] tables; each provider type checks its own keys (see the schema)."""
+    oversight: OversightTable = OversightTable()
+    """Oversight against automation bias."""
 
 
 def load_settings(path: Path | None, *, default: Path) -> Settings:
@@ -75,157 +154,101 @@ def load_settings(path: Path | None, *, default: Path) -> Settings:
 
 
 def _settings(path: Path, data: dict[str, Any]) -> Settings:
-    def bad(where: str, message: str) -> ConfigError:
-        return ConfigError(f"{path}: {where}: {message}")
-
-    _unknown_keys(path, "top level", data, _TOP)
-    reviewer = data.get("reviewer")
-    if reviewer is not None and (not isinstance(reviewer, str) or not reviewer.strip()):
-        raise bad("reviewer", "must be a non-empty string")
-    keymap = data.get("keymap", "default")
-    if not isinstance(keymap, str):
-        raise bad("keymap", 'must be a string such as "vim"')
-    lease_minutes = data.get("lease_minutes", 10)
-    if isinstance(lease_minutes, bool) or not isinstance(lease_minutes, (int, float)):
-        raise bad("lease_minutes", "must be a number of minutes")
-    if not 1 <= lease_minutes <= 24 * 60:
-        raise bad("lease_minutes", "must be between 1 and 1440")
-    policy_table = data.get("policy", {})
-    if not isinstance(policy_table, dict):
-        raise bad("policy", "must be a table: [policy]")
-    _unknown_keys(path, "[policy]", policy_table, _POLICY)
-    keys = data.get("keys", {})
-    if not isinstance(keys, dict):
-        raise bad("keys", "must be a table: [keys]")
-    codes = data.get("reason_codes")
-    if codes is not None and (
-        not isinstance(codes, list)
-        or not codes
-        or not all(isinstance(c, str) and _REASON.match(c) for c in codes)
-    ):
-        raise bad("reason_codes", 'must be a list of short tags like "factual-error"')
-    providers = data.get("providers", {})
-    if not isinstance(providers, dict) or not all(isinstance(t, dict) for t in providers.values()):
-        raise bad("providers", "must be tables: [providers.NAME]")
-    guidelines = data.get("guidelines", {})
-    if not isinstance(guidelines, dict) or not all(isinstance(v, str) for v in guidelines.values()):
-        raise bad("guidelines", 'must be a table of source = "path/to/file.md"')
+    try:
+        config = ConfigFile.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {first_problem(error, _where, ConfigFile)}") from None
+    policy = config.policy
+    phrases = DEFAULT_BOILERPLATE | {
+        normalise(p) for p in policy.extra_boilerplate if normalise(p)
+    }  # fmt: skip
     return Settings(
         path=path,
-        reviewer=reviewer.strip() if isinstance(reviewer, str) else None,
-        keymap=keymap,
-        lease=dt.timedelta(minutes=lease_minutes),
-        policy=_policy(policy_table, bad),
-        keys=keys,
-        reason_codes=codes,
-        providers=providers,
+        reviewer=config.reviewer,
+        keymap=config.keymap,
+        lease=dt.timedelta(minutes=config.lease_minutes),
+        policy=JustificationPolicy(
+            boilerplate=frozenset(phrases),
+            min_chars=policy.min_chars,
+            min_words=policy.min_words,
+            recent_window=policy.recent_window,
+        ),
+        keys=dict(config.keys),
+        reason_codes=list(config.reason_codes) if config.reason_codes else None,
+        providers={name: dict(table) for name, table in config.providers.items()},
         guidelines={
-            str(source): (path.parent / file).expanduser() for source, file in guidelines.items()
+            source: (path.parent / file).expanduser() for source, file in config.guidelines.items()
         },
-        oversight=_oversight(path, data.get("oversight", {}), bad),
+        oversight=_oversight(config.oversight),
     )
 
 
-def _policy(table: dict[str, Any], bad: Any) -> JustificationPolicy:
-    defaults = JustificationPolicy()
-    values: dict[str, int] = {}
-    floors = {"min_chars": FLOOR_CHARS, "min_words": 1, "recent_window": 0}
-    for key, floor in floors.items():
-        value = table.get(key, getattr(defaults, key))
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad(f"[policy] {key}", "must be a whole number")
-        if value < floor:
-            raise bad(f"[policy] {key}", f"must be at least {floor}")
-        values[key] = value
-    extra = table.get("extra_boilerplate", [])
-    if not isinstance(extra, list) or not all(isinstance(p, str) for p in extra):
-        raise bad("[policy] extra_boilerplate", "must be a list of strings")
-    phrases = DEFAULT_BOILERPLATE | {normalise(p) for p in extra if normalise(p)}
-    return JustificationPolicy(boilerplate=frozenset(phrases), **values)
-
-
-def _oversight(path: Path, table: Any, bad: Any) -> OversightPolicy:
-    if not isinstance(table, dict):
-        raise bad("oversight", "must be a table: [oversight]")
-    _unknown_keys(path, "[oversight]", table, _OVERSIGHT)
-    defaults = OversightPolicy()
-    rate = table.get("catch_rate", defaults.catch_rate)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 0.5:
-        raise bad("[oversight] catch_rate", "must be a share between 0 and 0.5, e.g. 0.05")
-    sources = table.get("commit_first_sources", [])
-    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
-        raise bad("[oversight] commit_first_sources", 'must be a list of sources like ["risk"]')
-    friction_table = table.get("friction", {})
-    if not isinstance(friction_table, dict):
-        raise bad("[oversight.friction]", "must be a table")
-    _unknown_keys(path, "[oversight.friction]", friction_table, _FRICTION)
-    rules = defaults.rules
-    if "rules" in table:
-        raw = table["rules"]
-        if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
-            raise bad("[[oversight.rules]]", "must be an array of tables: [[oversight.rules]]")
-        rules = tuple(_rule(path, n, r, bad) for n, r in enumerate(raw, 1))
+def _oversight(table: OversightTable) -> OversightPolicy:
+    friction = table.friction
+    rules = OversightPolicy().rules
+    if table.rules is not None:
+        rules = tuple(
+            Rule(
+                stakes=_picked(rule.stakes, STAKES),
+                bands=_picked(rule.confidence, BANDS),
+                min_chars=rule.min_chars,
+                commit_first=rule.commit_first,
+                second_reviewer=rule.second_reviewer,
+            )
+            for rule in table.rules
+        )
     return OversightPolicy(
         rules=rules,
-        catch_rate=float(rate),
-        commit_first_sources=frozenset(sources),
-        friction=_friction(friction_table, bad),
+        catch_rate=float(table.catch_rate),
+        commit_first_sources=frozenset(table.commit_first_sources),
+        friction=FrictionPolicy(
+            enabled=friction.enabled,
+            items=friction.items,
+            min_chars=friction.min_chars,
+            words_per_minute=friction.words_per_minute,
+            streak=friction.streak,
+            similarity=float(friction.similarity),
+        ),
     )
 
 
-def _friction(table: dict[str, Any], bad: Any) -> FrictionPolicy:
-    base = FrictionPolicy()
-    enabled = table.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise bad("[oversight.friction] enabled", "must be true or false")
-    values: dict[str, Any] = {"enabled": enabled}
-    for key, low, high in (("items", 1, 100), ("min_chars", FLOOR_CHARS, 2000),
-                           ("words_per_minute", 60, 2000), ("streak", 2, 1000)):  # fmt: skip
-        value = table.get(key, getattr(base, key))
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise bad(f"[oversight.friction] {key}", f"must be a whole number from {low} to {high}")
-        values[key] = value
-    similarity = table.get("similarity", base.similarity)
-    if (
-        isinstance(similarity, bool)
-        or not isinstance(similarity, (int, float))
-        or not (0.5 <= similarity <= 1)
-    ):
-        raise bad("[oversight.friction] similarity", "must be between 0.5 and 1, e.g. 0.8")
-    return FrictionPolicy(similarity=float(similarity), **values)
+def _picked(value: str | Sequence[str], every: tuple[str, ...]) -> frozenset[str]:
+    if value == "*":
+        return frozenset(every)
+    return frozenset([value] if isinstance(value, str) else value)
 
 
-def _rule(path: Path, number: int, table: dict[str, Any], bad: Any) -> Rule:
-    where = f"[[oversight.rules]] #{number}"
-    _unknown_keys(path, where, table, _RULE)
-    picked: dict[str, frozenset[str]] = {}
-    for key, allowed in (("stakes", STAKES), ("confidence", BANDS)):
-        value = table.get(key, "*")
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise bad(f"{where} {key}", f'must be "*" or a list of {", ".join(allowed)}')
-        if values == ["*"]:
-            values = list(allowed)
-        for v in values:
-            if v not in allowed:
-                raise bad(f"{where} {key}", f"{v!r} is not one of {', '.join(allowed)}"
-                          + did_you_mean(v, allowed))  # fmt: skip
-        picked[key] = frozenset(values)
-    min_chars = table.get("min_chars")
-    if min_chars is not None and (
-        isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < FLOOR_CHARS
-    ):
-        raise bad(f"{where} min_chars", f"must be a whole number of at least {FLOOR_CHARS}")
-    flags = {}
-    for key in ("commit_first", "second_reviewer"):
-        flag = table.get(key, False)
-        if not isinstance(flag, bool):
-            raise bad(f"{where} {key}", "must be true or false")
-        flags[key] = flag
-    return Rule(stakes=picked["stakes"], bands=picked["confidence"], min_chars=min_chars, **flags)
+def _where(path: Sequence[str | int], table: bool) -> str:
+    """`[policy]`, `lease_minutes`, `[oversight.friction] streak`, `[[oversight.rules]] #2`."""
+    if len(path) >= 3 and path[:2] == ["oversight", "rules"] and isinstance(path[2], int):
+        head = f"[[oversight.rules]] #{path[2] + 1}"
+        keys = [str(p) for p in path[3:] if isinstance(p, str)]
+        return head + (f" {keys[0]}" if keys and not table else "")
+    names = [str(p) for p in path if isinstance(p, str)]
+    if table:
+        return f"[{'.'.join(names)}]" if names else "top level"
+    if len(names) <= 1:
+        return names[0] if names else "top level"
+    return f"[{'.'.join(names[:-1])}] {names[-1]}"
 
 
-def _unknown_keys(path: Path, where: str, table: dict[str, Any], known: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"{path}: {where}: unknown key {key!r}{did_you_mean(key, known)}")
+def schema() -> dict[str, Any]:
+    """JSON Schema of the config file, each provider type's own keys included."""
+    from pydantic import TypeAdapter
+
+    from providers import registry
+
+    document = ConfigFile.model_json_schema()
+    per_type = []
+    for name in registry.available():
+        try:
+            options = registry.load(name).Options
+        except LookupError:
+            continue
+        part = TypeAdapter(options).json_schema()
+        part.setdefault("properties", {})["type"] = {"const": name}
+        part["required"] = ["type", *part.get("required", [])]
+        part["additionalProperties"] = False
+        per_type.append(part)
+    document["properties"]["providers"]["additionalProperties"] = {"anyOf": per_type}
+    return document

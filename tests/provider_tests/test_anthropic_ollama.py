@@ -243,6 +243,6 @@ def test_a_typo_in_a_fixed_value_is_refused_not_defaulted(tmp_path: Path) -> Non
 
     config = configure(tmp_path, "ollama", "http://127.0.0.1:9")
     config.write_text(config.read_text() + 'stakes = "hgih"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"stakes = 'hgih' is not one of low, medium, high "
-                                          r"\(did you mean 'high'\?\)"):  # fmt: skip
+    says = r"\[providers.llm\]: stakes: 'hgih' is not one of low, medium, high \(did you mean"
+    with pytest.raises(ConfigError, match=says):
         build("llm", load_settings(config, default=config), env={})
