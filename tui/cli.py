@@ -31,7 +31,7 @@ from tui.cli_common import (
     settings_for,
 )
 from tui.config import ConfigError, Settings
-from tui.paths import demo_db, resolve_db
+from tui.paths import config_file, demo_db, resolve_db
 from tui.safe import dump_json, safe_text, visible
 
 app = typer.Typer(
@@ -312,6 +312,27 @@ def keys(
         shown = ", ".join(key_character(key) or key for key in bound)
         table.add_row(binding_id, safe_text(shown or "(unbound)"), description)
     out.print(table)
+
+
+@app.command("config")
+def config_command(
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the config file's JSON Schema.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Check the config file and say which one is used; --schema for editors."""
+    if schema:
+        from tui.config import schema as config_schema
+
+        sys.stdout.write(dump_json(config_schema()) + "\n")
+        return
+    settings = settings_for(config)
+    if settings.path is None:
+        out.print(safe_text(f"no config file ({config_file()} does not exist): defaults apply"))
+        return
+    names = ", ".join(sorted(settings.providers)) or "none"
+    out.print(safe_text(f"{settings.path}: valid; providers: {names}"))
 
 
 @app.command()

@@ -234,8 +234,6 @@ def _where(path: Sequence[str | int], table: bool) -> str:
 
 def schema() -> dict[str, Any]:
     """JSON Schema of the config file, each provider type's own keys included."""
-    from pydantic import TypeAdapter
-
     from providers import registry
 
     document = ConfigFile.model_json_schema()
@@ -245,7 +243,7 @@ def schema() -> dict[str, Any]:
             options = registry.load(name).Options
         except LookupError:
             continue
-        part = TypeAdapter(options).json_schema()
+        part = options.model_json_schema()
         part.setdefault("properties", {})["type"] = {"const": name}
         part["required"] = ["type", *part.get("required", [])]
         part["additionalProperties"] = False

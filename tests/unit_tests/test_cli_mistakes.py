@@ -147,3 +147,24 @@ def test_words_and_help_read_as_english(db_with_a_decision: Path) -> None:
     assert "[providers.NAME]" in run("providers").stdout
     stats = run("stats", "--json", "--db", str(db_with_a_decision)).stdout
     assert "00000000" not in stats
+
+
+def test_config_is_checked_and_has_a_schema_for_editors(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[oversight.friction]\nstreak = "many"\n', encoding="utf-8")
+    one_line_error(run("config", "--config", str(config)), 2,
+                   contains="[oversight.friction] streak: must be a whole number")  # fmt: skip
+    config.write_text('[providers.support]\ntype = "openai"\nmodel = "m"\ninputs = "i.jsonl"\n'
+                      'prompt = "p.md"\n', encoding="utf-8")  # fmt: skip
+    assert run("config", "--config", str(config)).stdout.endswith("valid; providers: support\n")
+    schema = json.loads(run("config", "--schema").stdout)
+    assert schema["properties"]["oversight"]["$ref"].endswith("OversightTable")
+    kinds = {
+        part["properties"]["type"]["const"]: part
+        for part in schema["properties"]["providers"]["additionalProperties"]["anyOf"]
+    }
+    assert set(kinds) == {"openai", "anthropic", "ollama", "http", "jsonl"}
+    assert kinds["openai"]["properties"]["token_limit_param"]["enum"] == [
+        "auto", "max_tokens", "max_completion_tokens",
+    ]  # fmt: skip
+    assert kinds["ollama"]["properties"]["num_ctx"]["anyOf"][0]["minimum"] == 256
