@@ -437,11 +437,14 @@ class SignoffApp(Remappable, App[None]):
                 await provider.http.close()
             troubled = bool(summary.failed or summary.rejected)
             severity: Literal["warning", "information"] = "warning" if troubled else "information"
+            lines = [f"{name}: {summary.fetched} new, {summary.failed} failed, "
+                     f"{summary.skipped} already queued"]  # fmt: skip
+            lines += [f"• {error}" for error in summary.errors[:3]]
+            if len(summary.errors) > 3:
+                lines.append(f"… {len(summary.errors) - 3} more: `signoff status` lists them")
             self.notify(
-                visible(f"{name}: {summary.fetched} new, {summary.failed} failed, "
-                        f"{summary.skipped} already queued"
-                        + (f"; first problem: {summary.errors[0]}" if summary.errors else "")),
-                severity=severity, markup=False, timeout=10,
+                "\n".join(visible(line) for line in lines),
+                severity=severity, markup=False, timeout=15 if troubled else 8,
             )  # fmt: skip
         if isinstance(self.screen, QueueScreen):
             self.screen.refresh_queue(keep=None)

@@ -246,3 +246,32 @@ def test_a_typo_in_a_fixed_value_is_refused_not_defaulted(tmp_path: Path) -> Non
     says = r"\[providers.llm\]: stakes: 'hgih' is not one of low, medium, high \(did you mean"
     with pytest.raises(ConfigError, match=says):
         build("llm", load_settings(config, default=config), env={})
+
+
+async def test_the_apps_pull_notice_names_each_failing_record(
+    tmp_path: Path, db_path: Path
+) -> None:
+    from keymaps import load_keymap
+    from store.clock import utc_now
+    from tui.app import SignoffApp
+
+    def half_broken(path: str, body: dict[str, Any]) -> Answer:
+        if "LONG" in body["messages"][-1]["content"]:
+            return json_answer({"error": "model runner crashed"}, 400)
+        return ollama_answer(path, body)
+
+    with LoopbackServer(half_broken) as server, Store(db_path) as store:
+        config = configure(tmp_path, "ollama", server.url)
+        settings = load_settings(config, default=config)
+        app = SignoffApp(store, reviewer="alice", keymap=load_keymap("default"), now=utc_now,
+                         db_label="q.db", settings=settings)  # fmt: skip
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("P")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            said = [str(n.message) for n in app._notifications]
+        (notice,) = [m for m in said if m.startswith("llm:")]
+        assert notice.splitlines() == [
+            "llm: 1 new, 1 failed, 0 already queued",
+            "• llm: in.jsonl:2 (A-2): HTTP 400: model runner crashed",
+        ]
