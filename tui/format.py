@@ -57,8 +57,11 @@ def confidence_cell(confidence: float | None, basis: str, width: int = 14) -> Te
     return text
 
 
-def confidence_panel(confidence: float | None, basis: str) -> Text:
-    """The item screen's confidence panel: value, bar, basis and what it means."""
+def confidence_panel(confidence: float | None, basis: str, left_out: int = 0) -> Text:
+    """The item screen's confidence panel: value, bar, basis and what it means.
+
+    `left_out`: tokens whose logprob was a server placeholder, not in the number.
+    """
     text = Text()
     if confidence is None:
         text.append("unknown\n", style="bold italic magenta")
@@ -67,6 +70,12 @@ def confidence_panel(confidence: float | None, basis: str) -> Text:
         text.append(bar(confidence, 10) + "\n")
     text.append(f"basis: {BASIS_LABEL.get(basis, basis)}\n", style="dim")
     text.append(BASIS_MEANING.get(basis, ""))
+    if left_out:
+        text.append(
+            f"\n{left_out} token{'s' if left_out != 1 else ''} came with a placeholder "
+            "instead of a probability and are not in this number.",
+            style="yellow",
+        )
     return text
 
 

@@ -142,3 +142,11 @@ async def test_the_models_reasoning_is_shown_apart_and_collapsed(
             await pilot.press("s")
             await pilot.pause()
             assert not screen.query_one("#reasoning-box").display  # T-2 has none
+
+
+def test_the_confidence_panel_says_when_placeholders_were_left_out() -> None:
+    from tui.format import confidence_panel
+
+    said = confidence_panel(0.9, "logprobs", left_out=2).plain
+    assert "2 tokens came with a placeholder instead of a probability" in said
+    assert "placeholder" not in confidence_panel(0.9, "logprobs").plain

@@ -24,6 +24,11 @@ from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
 if TYPE_CHECKING:
     from tui.app import SignoffApp
 
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 VALUE_KINDS = ("score", "label")
 """Kinds whose override is a new value rather than a replacement text."""
 
@@ -156,7 +161,9 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         if isinstance(reasoning, str):
             self.query_one("#reasoning", Static).update(safe_text(reasoning, multiline=True))
         self.query_one("#confidence", Static).update(
-            confidence_panel(item.confidence, item.confidence_basis)
+            confidence_panel(
+                item.confidence, item.confidence_basis, _count(item.meta.get("logprobs_left_out"))
+            )
         )
         self.query_one("#limits", Static).update(limits_panel(item.data_limits))
         self.query_one("#about", Static).update(self._about())
