@@ -125,6 +125,15 @@ class StoreBase:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the database.
+
+        SQLite's `PRAGMA data_version`: a cheap way for a view to notice another
+        reviewer's decision or a lead's import (this connection's own commits do not
+        change it).
+        """
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def write_lock_free(self) -> bool:
         """Whether a write could start now (takes and gives back the lock; never waits).
 

@@ -323,3 +323,19 @@ async def test_live_feedback_names_the_repeated_item(
         await pilot.pause()
         feedback = str(app.screen.query_one("#feedback", Static).render())
         assert "repeats your justification on T-1" in feedback
+
+
+async def test_the_queue_follows_other_processes_without_a_key(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from tests.conftest import make_draft
+
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        before = {row.external_id for row in app.screen.query_one(QueueList).rows}
+        with Store(review_store.path) as lead:  # another process: a lead imports
+            lead.ingest([make_draft("T-99", title="Arrived while you looked")])
+        await pilot.pause(1.2)  # no key pressed
+        after = {row.external_id for row in app.screen.query_one(QueueList).rows}
+    assert after - before == {"T-99"}

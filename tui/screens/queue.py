@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from tui.app import SignoffApp
 
 
+LIVE_EVERY_S = 0.5
+"""How often the queue checks whether another process changed the database."""
+
+
 class QueueScreen(Remappable, Screen[None]):
     """Pending and claimed items; Enter opens one (and claims it)."""
 
@@ -69,8 +73,19 @@ class QueueScreen(Remappable, Screen[None]):
         self.query_one("#search", Input).display = False
         self.refresh_queue()
         self.query_one(QueueList).focus()
-        # Other reviewers claim and decide too; a keyset reload is cheap at any size.
+        # Other reviewers claim and decide too, and leads import: the list follows within
+        # a second when another process commits (a keyset reload is cheap at any size);
+        # a search (a scan on a large queue) follows every 15 s.
+        self._seen = self.signoff.store.data_version()
+        self.set_interval(LIVE_EVERY_S, self._live_refresh)
         self.set_interval(15, self._periodic_refresh)
+
+    def _live_refresh(self) -> None:
+        version = self.signoff.store.data_version()
+        if version == self._seen or self.where.search:
+            return
+        self._seen = version
+        self._periodic_refresh()
 
     def _periodic_refresh(self) -> None:
         if self.is_current and not self.query_one("#search", Input).has_focus:
