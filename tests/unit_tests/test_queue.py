@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from providers.base import DataLimit
@@ -226,3 +228,20 @@ def test_deferred_checkpoints_leave_the_wal_to_a_separate_connection(store: Stor
     assert busy == 0
     assert frames > 1000
     assert copied == frames
+
+
+def test_a_database_on_a_network_file_system_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from store.db import filesystem_type
+
+    mounts = (
+        "22 1 0:21 / / rw - ext4 /dev/sda1 rw\n"
+        f"40 22 0:50 / {tmp_path} rw,relatime - nfs4 fileserver:/export rw\n"
+    )
+    assert filesystem_type(tmp_path / "q.db", mounts) == "nfs4"
+    assert filesystem_type(Path("/usr/lib"), mounts) == "ext4"
+    monkeypatch.setattr("store.db.filesystem_type", lambda path: "nfs4")
+    with pytest.raises(StoreError, match=r"on a network file system \(nfs4\)"):
+        Store(tmp_path / "q.db")
+    assert not (tmp_path / "q.db").exists()  # refused before anything was written
