@@ -36,7 +36,9 @@ EVENT_FIELDS: Final = (*HASHED_FIELDS, "oversight", "hash")
 """Every column of an event; `oversight` is hashed too when an event has it."""
 
 _EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
-_REASON_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
+REASON_CODE: Final = r"^[a-z0-9][a-z0-9_.-]{0,47}$"
+"""What a reason code looks like (`factual-error`): the store's rule, the config's too."""
+_REASON_RE: Final = re.compile(REASON_CODE)
 HASH_VERSION: Final = 1
 OVERSIGHT_HASH_VERSION: Final = 2
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, ValidationError
 
 from providers.typed import Strict, first_problem
+from store.ledger import REASON_CODE
 from store.oversight import BANDS, STAKES, FrictionPolicy, OversightPolicy, Rule
 from store.policy import DEFAULT_BOILERPLATE, FLOOR_CHARS, JustificationPolicy, normalise
 
@@ -53,7 +54,7 @@ class Settings:
 
 StakesName = Literal["low", "medium", "high"]
 BandName = Literal["low", "medium", "high", "unknown"]
-ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,47}$")]
+ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE)]
 
 
 class PolicyTable(Strict):
