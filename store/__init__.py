@@ -7,11 +7,14 @@ hold whatever the caller is. This package never imports Textual.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from store.errors import (
     ClaimError,
     DatabaseBusy,
     DecisionError,
     JustificationRefused,
+    QueryInterrupted,
     SchemaError,
     StoreError,
 )
@@ -20,6 +23,10 @@ from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, S
 from store.oversight import OversightPolicy, Requirements
 from store.plants import Planted, PlantMixin
 from store.policy import Feedback, JustificationPolicy
+
+if TYPE_CHECKING:
+    from store.reader import Reader
+    from store.views import PageRequest, QueueFilter, QueueRow
 
 
 class Store(LedgerMixin, PlantMixin):
@@ -31,6 +38,24 @@ class Store(LedgerMixin, PlantMixin):
 
     def __enter__(self) -> Store:
         return self
+
+    def page(self, where: QueueFilter, request: PageRequest) -> list[QueueRow]:
+        """A page of the queue in review order (index ranges: fast at any depth)."""
+        from store.views import page
+
+        return page(self.conn, where, request)
+
+    def sources(self) -> list[str]:
+        """Sources that have items, for the filter menu."""
+        from store.views import sources
+
+        return sources(self.conn)
+
+    def reader(self) -> Reader:
+        """A read-only handle for a worker thread (searches, statistics)."""
+        from store.reader import Reader
+
+        return Reader(self.path)
 
 
 __all__ = [
@@ -47,6 +72,7 @@ __all__ = [
     "JustificationRefused",
     "OversightPolicy",
     "Planted",
+    "QueryInterrupted",
     "Requirements",
     "SchemaError",
     "Shown",

@@ -30,3 +30,7 @@ class SchemaError(StoreError):
 
 class DatabaseBusy(StoreError):
     """Another process held the write lock for the whole busy timeout; nothing changed."""
+
+
+class QueryInterrupted(StoreError):
+    """A read was stopped by `Reader.interrupt` (a newer request superseded it)."""

@@ -213,9 +213,7 @@ class SignoffApp(Remappable, App[None]):
 
     def sources(self) -> list[str]:
         """Sources with items, for the filter dialog."""
-        from store.views import sources
-
-        return sources(self.store.conn)
+        return self.store.sources()
 
     def guidelines_for(self, source: str) -> str | None:
         """The source's guidelines (Markdown) if configured; read once per session."""
@@ -402,7 +400,7 @@ class SignoffApp(Remappable, App[None]):
         from tui.screens.stats import StatsScreen
 
         if not isinstance(self.screen, StatsScreen):
-            self.push_screen(StatsScreen(self.store.path))
+            self.push_screen(StatsScreen(self.store))
 
     def action_pull(self) -> None:
         """Pull from every configured provider in the background; reviewing goes on."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from store import Store
 from store.views import PageRequest, QueueFilter, page
-from tests.conftest import T0, make_draft, query_plans
+from tests.conftest import T0, FakeClock, make_draft, query_plans
 
 
 def _fill(store: Store, n: int) -> None:
@@ -96,3 +97,33 @@ def test_a_deep_page_is_an_index_range_not_a_scan(store: Store) -> None:
             assert "TEMP B-TREE" not in plan, plan
         # The anchor's own level is a range seek, not a walk from the top.
         assert any("created_at>?" in plan for plan in plans), plans
+
+
+def test_a_reader_in_a_worker_thread_can_be_interrupted(db_path: Path, clock: FakeClock) -> None:
+    import threading
+
+    from store import QueryInterrupted
+
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(20000)])
+        outcome: list[object] = []
+        reader_ready = threading.Event()
+        readers: list[object] = []
+
+        def search() -> None:
+            with store.reader() as reader:
+                readers.append(reader)
+                reader_ready.set()
+                try:
+                    # No draft says this: the search scans every item.
+                    outcome.append(reader.page(QueueFilter(search="zzqx"), PageRequest()))
+                except QueryInterrupted as error:
+                    outcome.append(error)
+
+        worker = threading.Thread(target=search)
+        worker.start()
+        reader_ready.wait(5)
+        while worker.is_alive():
+            readers[0].interrupt()  # type: ignore[attr-defined]
+            worker.join(0.001)
+        assert isinstance(outcome[0], QueryInterrupted), outcome

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -15,13 +14,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from store import Store
-from store.views import PageRequest, QueueFilter, QueueRow, page
+from store.views import PageRequest, QueueFilter, QueueRow
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
 from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
 from tui.widgets.safe_inputs import SafeInput
 
 if TYPE_CHECKING:
+    from store.reader import Reader
     from tui.app import SignoffApp
 
 
@@ -172,7 +172,7 @@ class QueueRows:
         self.where = QueueFilter()
         """The active filter."""
         self._lock = threading.Lock()
-        self._active: sqlite3.Connection | None = None
+        self._active: Reader | None = None
 
     @property
     def slow(self) -> bool:
@@ -181,23 +181,22 @@ class QueueRows:
 
     def __call__(self, request: PageRequest) -> list[QueueRow]:
         """A page on the app's connection."""
-        return page(self.store.conn, self.where, request)
+        return self.store.page(self.where, request)
 
     def in_thread(self, request: PageRequest) -> list[QueueRow]:
-        """A page on a read-only connection owned by the calling thread."""
+        """A page read in the calling (worker) thread, through a reader of its own."""
         where = self.where
-        conn = sqlite3.connect(f"{self.store.path.resolve().as_uri()}?mode=ro", uri=True)
-        with self._lock:
-            self._active = conn
-        try:
-            return page(conn, where, request)
-        finally:
+        with self.store.reader() as reader:
             with self._lock:
-                self._active = None
-            conn.close()
+                self._active = reader
+            try:
+                return reader.page(where, request)
+            finally:
+                with self._lock:
+                    self._active = None
 
     def interrupt(self) -> None:
-        """Stop the thread's query (sqlite3's interrupt is safe from another thread)."""
+        """Stop the worker's query (a newer request supersedes it)."""
         with self._lock:
             if self._active is not None:
                 self._active.interrupt()

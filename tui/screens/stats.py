@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -14,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
-from store.export import ExportFilter, stats_for
+from store import Store
 from store.stats import Stats
 from tui.bindings import Remappable, bind
 from tui.stats_view import band_rows, calibration_chart, stats_tables
@@ -28,9 +26,9 @@ class StatsScreen(Remappable, ModalScreen[None]):
         bind("app.stats", "dismiss"),
     ]
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, store: Store) -> None:
         super().__init__()
-        self.db = db
+        self.store = store
 
     def compose(self) -> ComposeResult:
         """Title, chart, tables (filled when the figures are ready)."""
@@ -44,11 +42,9 @@ class StatsScreen(Remappable, ModalScreen[None]):
         self.run_worker(self._compute, thread=True)
 
     def _compute(self) -> None:
-        conn = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            figures = stats_for(conn, ExportFilter(include_planted=True))
-        finally:
-            conn.close()
+        # A worker thread: a reader of its own (connections belong to one thread).
+        with self.store.reader() as reader:
+            figures = reader.stats()
         self.app.call_from_thread(self._show, figures)
 
     def _show(self, figures: Stats) -> None:

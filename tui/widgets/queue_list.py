@@ -7,7 +7,6 @@ fast as a small one; moving past the window's edge fetches the next page.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable
 from typing import ClassVar, Protocol
 
@@ -19,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from store import QueryInterrupted
 from store.views import PageRequest, QueueRow, RowKey
 from tui.bindings import Remappable, bind
 from tui.format import age, confidence_cell, plain, stakes_cell, worst_cell
@@ -147,8 +147,8 @@ class QueueList(Remappable, Widget, can_focus=True):
         def work() -> None:
             try:
                 rows = fetch(self.source.in_thread)
-            except sqlite3.OperationalError:
-                return  # interrupted by a newer request
+            except QueryInterrupted:
+                return  # a newer request superseded it
             self.app.call_from_thread(self._finish, generation, apply, rows)
 
         self.run_worker(work, thread=True, group="rows")

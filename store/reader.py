@@ -1,0 +1,69 @@
+"""Reading the database away from the UI thread, always through the store.
+
+The app's searches and statistics may scan a large queue, so they run in worker
+threads; an sqlite3 connection belongs to the thread that made it, so each worker
+opens a `Reader` (read-only) of its own. Screens never open connections themselves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from store.errors import QueryInterrupted
+from store.export import ExportFilter, stats_for
+from store.views import PageRequest, QueueFilter, QueueRow, page
+
+if TYPE_CHECKING:
+    from store.stats import Stats
+
+
+class Reader:
+    """A read-only handle on the database for the thread that opens it.
+
+    `interrupt()` may be called from any other thread: the query running in this one
+    stops with an error (a newer search supersedes an older one).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def page(self, where: QueueFilter, request: PageRequest) -> list[QueueRow]:
+        """A page of the queue under a filter (see `store.views.page`).
+
+        Raises:
+            QueryInterrupted: `interrupt()` stopped it.
+        """
+        try:
+            return page(self._conn, where, request)
+        except sqlite3.OperationalError as error:
+            if "interrupt" in str(error):
+                raise QueryInterrupted("the read was interrupted by a newer one") from None
+            raise
+
+    def stats(self) -> Stats:
+        """Decision statistics over the whole ledger, planted decisions included."""
+        figures: Stats = stats_for(self._conn, ExportFilter(include_planted=True))
+        return figures
+
+    def interrupt(self) -> None:
+        """Stop the query running in the owning thread (safe from any thread)."""
+        with self._lock:
+            if not self._closed:
+                self._conn.interrupt()
+
+    def close(self) -> None:
+        """Close the connection (from the owning thread)."""
+        with self._lock:
+            self._closed = True
+        self._conn.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
