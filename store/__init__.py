@@ -7,6 +7,7 @@ hold whatever the caller is. This package never imports Textual.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from store.errors import (
@@ -25,7 +26,13 @@ from store.plants import Planted, PlantMixin
 from store.policy import Feedback, JustificationPolicy
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from store.audit import AuditReport
+    from store.export import Manifest, Snapshot
     from store.reader import Reader
+    from store.stats import Stats
     from store.views import PageRequest, QueueFilter, QueueRow
 
 
@@ -50,6 +57,57 @@ class Store(LedgerMixin, PlantMixin):
         from store.views import sources
 
         return sources(self.conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """One read transaction for an export (see `store.export.Snapshot`)."""
+        from store.export import Snapshot
+
+        self.conn.execute("BEGIN")
+        try:
+            yield Snapshot(self.conn)
+        finally:
+            self.conn.execute("COMMIT")
+
+    def stats(self) -> Stats:
+        """Decision statistics over the whole ledger, planted decisions included."""
+        from store.export import ExportFilter, stats_for
+
+        figures: Stats = stats_for(self.conn, ExportFilter(include_planted=True))
+        return figures
+
+    def verify_export(self, manifest: Manifest, file: Path) -> AuditReport:
+        """Check an export file against its manifest and the live ledger."""
+        from store.audit import verify_export
+
+        return verify_export(self.conn, manifest, file)
+
+    def backup_to(self, target: Path) -> tuple[str, int]:
+        """Copy the live database to `target` (SQLite's online backup).
+
+        Returns the copy's integrity check ("ok") and its ledger events.
+
+        Raises:
+            StoreError: SQLite could not write the copy (the message says why).
+        """
+        import sqlite3
+
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                self.conn.backup(copy)
+                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+                events = copy.execute("SELECT count(*) FROM ledger").fetchone()[0]
+            finally:
+                copy.close()
+        except sqlite3.Error as error:
+            raise StoreError(str(error)) from None
+        return str(check), int(events)
+
+    def abandon(self) -> None:
+        """Roll back a transaction left open by an error (on the way out)."""
+        if self.conn.in_transaction:
+            self.conn.rollback()
 
     def reader(self) -> Reader:
         """A read-only handle for a worker thread (searches, statistics)."""

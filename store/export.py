@@ -241,3 +241,42 @@ def stats_for(conn: sqlite3.Connection, where: ExportFilter) -> Any:
         return next(events(conn, where, item_text=False, seq=seq), None)
 
     return compute(events(conn, where, item_text=False), lookup)
+
+
+class Snapshot:
+    """One read transaction over the ledger (`Store.snapshot()`).
+
+    An export's file, its event count, its range and the ledger head in its manifest
+    must all describe one moment, whatever reviewers record meanwhile.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def state(self) -> tuple[str, int]:
+        """(head hash, event count) of the ledger."""
+        return ledger_state(self._conn)
+
+    def planted_exist(self) -> bool:
+        """Whether any event is a decision on a planted draft."""
+        return planted_events_exist(self._conn)
+
+    def seq_range(self, where: ExportFilter) -> tuple[int | None, int | None]:
+        """First and last event number the filter matches (None, None: none)."""
+        clause, args = where.sql()
+        row = self._conn.execute(
+            f"SELECT min(e.seq), max(e.seq) FROM ledger AS e JOIN items AS i "
+            f"ON i.id = e.item_id WHERE {clause}",
+            args,
+        ).fetchone()
+        return row[0], row[1]
+
+    def write(self, fmt: str, stream: IO[str], where: ExportFilter) -> int:
+        """Write the matching events as jsonl, csv or md; returns how many."""
+        from store.writers import write_csv, write_jsonl, write_md
+
+        if fmt == "jsonl":
+            return write_jsonl(stream, events(self._conn, where))
+        if fmt == "csv":
+            return write_csv(stream, self._conn, where)
+        return write_md(stream, self._conn, where, title="signoff decision log")

@@ -187,8 +187,7 @@ class SignoffApp(Remappable, App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ItemScreen):
                 try:
-                    if self.store.conn.in_transaction:
-                        self.store.conn.rollback()  # whatever broke may have left one open
+                    self.store.abandon()  # whatever broke may have left a transaction open
                     self.release(screen.claim)
                 except Exception:  # on the way out, the lease is the fallback
                     done = False

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from providers.text import counted
+from store import StoreError
 from store.clock import iso, utc_now
 from tui.cli_common import (
     ConfigOption,
@@ -27,7 +27,7 @@ from tui.paths import resolve_db
 from tui.safe import dump_json, safe_text, stdout_for
 
 if TYPE_CHECKING:
-    from store.export import ExportFilter
+    pass
 
 # Store modules load inside each command: `signoff review` never pays for the export code.
 
@@ -81,9 +81,7 @@ def export(
         Manifest,
         atomic_write,
         file_sha256,
-        ledger_state,
         manifest_path,
-        planted_events_exist,
     )
 
     suffix = output.suffix.lstrip(".").lower() if output else ""
@@ -104,28 +102,22 @@ def export(
         include_planted=include_planted,
     )  # fmt: skip
     path = resolve_db(db)
-    with open_store(path, settings_for(config)) as store:
-        conn = store.conn
-        # One read transaction: the file, its count and the head all describe one moment.
-        conn.execute("BEGIN")
+    with open_store(path, settings_for(config)) as store, store.snapshot() as snap:
+        head, total = snap.state()
+        planted = snap.planted_exist()
+        first, last = snap.seq_range(where)
+        if first is None:
+            left_out = ", planted ones left out" if planted and not include_planted else ""
+            fail(f"no events match ({counted(total, 'event')} in the ledger{left_out}); "
+                 "nothing written")  # fmt: skip
+        if output is None:
+            snap.write(chosen, stdout_for(chosen), where)
+            return
         try:
-            head, total = ledger_state(conn)
-            planted = planted_events_exist(conn)
-            first, last = _seq_range(conn, where)
-            if first is None:
-                left_out = ", planted ones left out" if planted and not include_planted else ""
-                fail(f"no events match ({counted(total, 'event')} in the ledger{left_out}); "
-                     "nothing written")  # fmt: skip
-            if output is None:
-                _write(chosen, stdout_for(chosen), conn, where)
-                return
-            try:
-                with atomic_write(output, newline="" if chosen == "csv" else None) as stream:
-                    count = _write(chosen, stream, conn, where)
-            except OSError as error:
-                cannot_write(output, error)
-        finally:
-            conn.execute("COMMIT")
+            with atomic_write(output, newline="" if chosen == "csv" else None) as stream:
+                count = snap.write(chosen, stream, where)
+        except OSError as error:
+            cannot_write(output, error)
     manifest = Manifest(
         file=output.name, format=chosen, events=count, first_seq=first, last_seq=last,
         ledger_head=head, ledger_events=total,
@@ -136,27 +128,6 @@ def export(
     out.print(safe_text(
         f"{counted(count, 'event')} → {output} (manifest {manifest_path(output).name})"
     ))  # fmt: skip
-
-
-def _write(fmt: str, stream: Any, conn: sqlite3.Connection, where: ExportFilter) -> int:
-    from store.export import events
-    from store.writers import write_csv, write_jsonl, write_md
-
-    if fmt == "jsonl":
-        return write_jsonl(stream, events(conn, where))
-    if fmt == "csv":
-        return write_csv(stream, conn, where)
-    return write_md(stream, conn, where, title="signoff decision log")
-
-
-def _seq_range(conn: sqlite3.Connection, where: ExportFilter) -> tuple[int | None, int | None]:
-    clause, args = where.sql()
-    row = conn.execute(
-        f"SELECT min(e.seq), max(e.seq) FROM ledger AS e JOIN items AS i "
-        f"ON i.id = e.item_id WHERE {clause}",
-        args,
-    ).fetchone()
-    return row[0], row[1]
 
 
 def verify(
@@ -171,7 +142,6 @@ def verify(
     config: ConfigOption = None,
 ) -> None:
     """Recompute the ledger's hash chain; with --manifest, check an export too."""
-    from store.audit import verify_export
     from store.export import Manifest
 
     with open_store(resolve_db(db), settings_for(config)) as store:
@@ -189,7 +159,7 @@ def verify(
         except ValueError as error:
             raise UsageError(str(error)) from None
         target = file or manifest.parent / expected.file
-        audit = verify_export(store.conn, expected, target)
+        audit = store.verify_export(expected, target)
     if not audit.ok:
         for problem in audit.problems:
             out.print(safe_text(f"{target.name}: {problem}"), style="red")
@@ -212,18 +182,12 @@ def backup(
         temp = target.with_name(f".{target.name}.partial")
         try:
             temp.unlink(missing_ok=True)
-            copy = sqlite3.connect(temp)
-            try:
-                store.conn.backup(copy)
-                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
-                events = copy.execute("SELECT count(*) FROM ledger").fetchone()[0]
-            finally:
-                copy.close()
+            check, events = store.backup_to(temp)
             if check != "ok":
                 temp.unlink(missing_ok=True)
                 fail(f"the copy failed its integrity check ({check}); nothing was written")
             temp.replace(target)
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, StoreError) as error:
             temp.unlink(missing_ok=True)
             reason = error.strerror if isinstance(error, OSError) else str(error)
             fail(f"{target}: cannot write the backup ({reason or error}); nothing was written")
@@ -238,11 +202,10 @@ def stats(
     config: ConfigOption = None,
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
-    from store.export import ExportFilter, stats_for
     from tui.stats_view import stats_json, stats_tables
 
     with open_store(resolve_db(db), settings_for(config)) as store:
-        figures = stats_for(store.conn, ExportFilter(include_planted=True))
+        figures = store.stats()
     if as_json:
         sys.stdout.write(dump_json(stats_json(figures)) + "\n")
         return
