@@ -24,11 +24,11 @@ from store.errors import StoreError
 from store.models import Item
 from store.mutate import mutate
 from store.queue import (
-    _INSERT,
+    INSERT_ITEM,
     ITEM_COLUMNS,
     QueueMixin,
-    _draft_row,
     count_inserted,
+    draft_row,
     insert_values,
     item_from_row,
 )
@@ -158,7 +158,7 @@ class PlantMixin(QueueMixin):
             created = base.created_at
         planted = dataclasses.replace(draft, external_id=ext, created_at=created)
         stamp = iso(self.now())
-        item_id = conn.execute(_INSERT, insert_values(_draft_row(planted, stamp))).lastrowid
+        item_id = conn.execute(INSERT_ITEM, insert_values(draft_row(planted, stamp))).lastrowid
         count_inserted(conn, [planted.source])
         if item_id is None:  # pragma: no cover - sqlite always returns the rowid
             raise StoreError("could not plant a catch trial")

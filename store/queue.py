@@ -45,7 +45,8 @@ _INSERT_COLUMNS = (
     "content_hash", "created_at", "imported_at", "updated_at",
 )  # fmt: skip
 # Positional, not named: binding a tuple is ~5 µs a row cheaper than a dict.
-_INSERT = (
+INSERT_ITEM = (
+    # The one statement that adds an item: imports and catch trials alike.
     f"INSERT INTO items ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
 )
@@ -88,7 +89,7 @@ class QueueMixin(StoreBase):
         added = updated = unchanged = skipped = 0
         # Rows (hashes, JSON) are built before the write lock is taken: other writers
         # (reviewers deciding) wait only for the lookups and inserts.
-        rows = [_draft_row(draft, stamp) for draft in drafts]
+        rows = [draft_row(draft, stamp) for draft in drafts]
         with self._immediate(durable=False) as conn:
             existing = self._existing(conn, drafts)
             # Records are taken in order, so a key repeated in one batch behaves
@@ -114,7 +115,7 @@ class QueueMixin(StoreBase):
                     (inserts if key in inserts else updates)[key] = row
                     updated += 1
                 existing[key] = ("pending", row["content_hash"], False)
-            conn.executemany(_INSERT, map(insert_values, inserts.values()))
+            conn.executemany(INSERT_ITEM, map(insert_values, inserts.values()))
             count_inserted(conn, (row["source"] for row in inserts.values()))
             conn.executemany(_UPDATE, updates.values())
         return BatchSummary(added, updated, unchanged, skipped)
@@ -366,11 +367,12 @@ def _rekey_plant(
 
 
 def insert_values(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A `_draft_row` as the positional values of `_INSERT`."""
+    """A `draft_row` as the positional values of `INSERT_ITEM`."""
     return tuple(row[name] for name in _INSERT_COLUMNS)
 
 
-def _draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
+def draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
+    """A draft as the `items` row it becomes (hashes, JSON columns, ranks, times)."""
     created = iso(draft.created_at) if draft.created_at else None
     return {
         "source": draft.source,

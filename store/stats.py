@@ -18,8 +18,8 @@ from typing import Any, Final
 
 from store.oversight import wilson
 from store.policy import normalise
+from store.views import BINS
 
-BANDS: Final = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
 OVERALL: Final = "all reviewers"
 
 
@@ -127,7 +127,7 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
     """
     overall = ReviewerStats(OVERALL)
     reviewers: dict[str, ReviewerStats] = {}
-    by_band = {name: CalibrationRow(name) for name in BANDS}
+    by_band: dict[str, CalibrationRow] = {name: CalibrationRow(name) for name in BINS}
     by_source: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
     by_model: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
     # "" opens a private temporary database on disk: its cache is small and fixed.

@@ -13,19 +13,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
-from providers.base import ConfidenceBasis, Stakes
+from providers.base import STAKES_RANK, ConfidenceBasis, Stakes
 from store.clock import iso, parse_iso
 from store.models import ItemState
 
 StatusFilter = Literal["open", "pending", "claimed", "decided", "escalated"]
 """`open` is pending and claimed together: what is still to be decided."""
-Band = Literal["<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown"]
+ConfidenceBin = Literal["<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown"]
 """Confidence bands, as in the calibration report."""
 
 STATUS_FILTERS: Final[tuple[StatusFilter, ...]] = (
     "open", "pending", "claimed", "decided", "escalated",
 )  # fmt: skip
-BANDS: Final[tuple[Band, ...]] = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
+BINS: Final[tuple[ConfidenceBin, ...]] = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
+"""Confidence bins of the queue filter and the calibration figures (finer than the
+oversight policy's `low`/`medium`/`high` bands, which decide friction)."""
 _BAND_SQL: Final[dict[str, str]] = {
     "<0.5": "confidence < 0.5",
     "0.5-0.7": "confidence >= 0.5 AND confidence < 0.7",
@@ -36,7 +38,7 @@ _BAND_SQL: Final[dict[str, str]] = {
 RowKey = tuple[int, str, int]
 """A row's place in review order: (stakes rank, created_at, id)."""
 _LEVELS: Final = (3, 2, 1)  # stakes_rank, highest first: the review order
-_RANK: Final[dict[str, int]] = {"high": 3, "medium": 2, "low": 1}
+_RANK: Final = STAKES_RANK
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ class QueueFilter:
     source: str | None = None
     kind: str | None = None
     stakes: Stakes | None = None
-    band: Band | None = None
+    band: ConfidenceBin | None = None
     search: str = ""
     """Case-insensitive substring of the title or the draft."""
 

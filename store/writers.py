@@ -18,7 +18,8 @@ from store.export import (
     planted_events_exist,
     stats_for,
 )
-from store.stats import BANDS, Stats
+from store.stats import Stats
+from store.views import BINS
 
 CSV_COLUMNS: Final = (
     "seq", "recorded_at", "reviewer", "action", "source", "external_id", "title", "kind",
@@ -125,7 +126,7 @@ def _summary(stream: IO[str], stats: Stats) -> None:
         )
     stream.write("\n## Calibration: overridden or rejected, by confidence shown\n\n")
     stream.write("| confidence | decisions | overridden or rejected | rate |\n|---|--:|--:|--:|\n")
-    for name in BANDS:
+    for name in BINS:
         row = stats.by_band[name]
         stream.write(f"| {name} | {row.decisions} | {row.overridden} | {row.rate:.0%} |\n")
     for label, table in (("source", stats.by_source), ("model", stats.by_model)):

@@ -9,7 +9,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from store.stats import BANDS, CalibrationRow, ReviewerStats, Stats
+from store.stats import CalibrationRow, ReviewerStats, Stats
+from store.views import BINS
 from tui.format import bar
 from tui.safe import safe_text
 
@@ -41,7 +42,7 @@ def stats_tables(figures: Stats) -> list[Table]:
         people.add_row(name, *(value(w) for w in everyone))
     tables = [people]
     for title, rows in (
-        ("Overridden or rejected, by confidence shown", [figures.by_band[b] for b in BANDS]),
+        ("Overridden or rejected, by confidence shown", [figures.by_band[b] for b in BINS]),
         ("… by source", sorted(figures.by_source.values(), key=lambda r: r.group)),
         ("… by model", sorted(figures.by_model.values(), key=lambda r: r.group)),
     ):
@@ -130,4 +131,4 @@ def calibration_chart(rows: list[CalibrationRow], width: int = 30) -> Text:
 
 def band_rows(figures: Stats) -> list[CalibrationRow]:
     """Calibration rows in band order."""
-    return [figures.by_band[b] for b in BANDS]
+    return [figures.by_band[b] for b in BINS]

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from providers.base import STAKES, Stakes
-from store.views import BANDS, STATUS_FILTERS, Band, QueueFilter, StatusFilter
+from store.views import BINS, STATUS_FILTERS, ConfidenceBin, QueueFilter, StatusFilter
 from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
@@ -56,7 +56,7 @@ class FilterScreen(TextForm, Remappable, ModalScreen[QueueFilter | None]):
             )  # fmt: skip
             yield Label("confidence")
             yield Select(
-                [(b, b) for b in BANDS], prompt="any confidence",
+                [(b, b) for b in BINS], prompt="any confidence",
                 value=where.band or Select.NULL, id="band",
             )  # fmt: skip
             with Horizontal(classes="buttons"):
@@ -91,7 +91,7 @@ class FilterScreen(TextForm, Remappable, ModalScreen[QueueFilter | None]):
                 source=chosen("source"),
                 kind=kind,
                 stakes=cast(Stakes | None, chosen("stakes")),
-                band=cast(Band | None, chosen("band")),
+                band=cast(ConfidenceBin | None, chosen("band")),
                 search=self.current.search,
             )
         )
