@@ -1,0 +1,121 @@
+"""The ledger chain on a real PostgreSQL server: concurrent writers never fork it.
+
+The cluster is started from the installed binaries (see tests/pg.py); without them
+these tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pg import cluster, pg_bin
+
+psycopg = pytest.importorskip("psycopg")
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+ROOT = Path(__file__).resolve().parents[2]
+WRITERS, EACH = 8, 250
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql): "
+                    "the PostgreSQL tests did not run")  # fmt: skip
+    with cluster() as conninfo:
+        yield conninfo
+
+
+@pytest.fixture
+def database(server: str, request: pytest.FixtureRequest) -> str:
+    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50]
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    conninfo = server.replace("dbname=postgres", f"dbname={name}")
+    from store import pg_ledger
+
+    with psycopg.connect(conninfo) as conn:
+        pg_ledger.create(conn)
+    return conninfo
+
+
+def test_eight_writers_make_one_chain_without_a_fork(database: str, tmp_path: Path) -> None:
+    from store import pg_ledger
+
+    gate = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.unit_tests.pg_writer",
+                database,
+                f"w{n}",
+                str(EACH),
+                str(gate),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(WRITERS)
+    ]
+    for writer in writers:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    gate.touch()
+    for writer in writers:
+        _, err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, err
+    took = time.perf_counter() - started
+    with psycopg.connect(database) as conn:
+        events, broken = pg_ledger.broken_links(conn)
+        forks = conn.execute(
+            "SELECT count(*) FROM (SELECT prev_hash FROM ledger GROUP BY prev_hash "
+            "HAVING count(*) > 1) AS shared"
+        ).fetchone()[0]
+        interleaved = conn.execute(
+            "SELECT count(*) FROM (SELECT reviewer, lag(reviewer) OVER (ORDER BY seq) AS prev "
+            "FROM ledger) AS pairs WHERE reviewer <> prev"
+        ).fetchone()[0]
+    print(f"{events} events from {WRITERS} writers in {took:.2f} s "
+          f"({events / took:.0f}/s): {forks} forks, {broken} broken links, "
+          f"{interleaved} writer switches")  # fmt: skip
+    assert (events, forks, broken) == (WRITERS * EACH, 0, 0)
+    assert interleaved >= 50  # they really ran at once
+
+
+def test_the_ledger_is_append_only_and_links_only_at_the_head(database: str) -> None:
+    from store import pg_ledger
+    from store.codec import GENESIS_HASH
+    from store.ledger import EVENT_FIELDS
+
+    fields = {
+        "item_id": 1, "source": "support", "external_id": "T-1", "claim_id": None,
+        "reviewer": "dana", "action": "escalate",
+        "justification": "Needs a lead: the refund exceeds my limit", "output": None,
+        "reason_code": None, "retracts": None, "draft_sha256": "0" * 64,
+        "shown_confidence": None, "shown_basis": "none", "shown_limits": "[]",
+        "time_on_item_ms": 1000, "recorded_at": "2026-11-30T15:00:00.000000Z",
+    }  # fmt: skip
+    with psycopg.connect(database, autocommit=True) as conn:
+        seq, head = pg_ledger.append(conn, fields)
+        assert seq == 1
+        for statement in ("UPDATE ledger SET reviewer = 'eve'", "DELETE FROM ledger",
+                          "TRUNCATE ledger", "DELETE FROM chain_head"):  # fmt: skip
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+        forged = {**fields, "seq": 2, "prev_hash": GENESIS_HASH, "oversight": None,
+                  "hash": "f" * 64}  # fmt: skip
+        with pytest.raises(psycopg.errors.RaiseException, match="not the next link"):
+            conn.execute(pg_ledger._INSERT, [forged[name] for name in EVENT_FIELDS])
+        assert pg_ledger.broken_links(conn) == (1, 0)
+        assert conn.execute("SELECT hash FROM chain_head").fetchone()[0] == head
