@@ -43,6 +43,20 @@ HASH_VERSION: Final = 1
 OVERSIGHT_HASH_VERSION: Final = 2
 
 
+def chain_link(fields: dict[str, Any], head: tuple[int, str]) -> dict[str, Any]:
+    """The next link of the chain: `seq` and `prev_hash` from the head, then the hash.
+
+    The rule for every engine; each supplies the head (position, hash), held under
+    its own write lock until the event commits (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+    the chain head row `FOR UPDATE`).
+    """
+    position, prev_hash = head
+    row = {**fields, "seq": position + 1, "prev_hash": prev_hash}
+    row.setdefault("oversight", None)
+    row["hash"] = event_hash(row)
+    return row
+
+
 def event_hash(fields: dict[str, Any]) -> str:
     """SHA-256 over the canonical JSON of the hashed fields (plus a format version).
 
@@ -336,19 +350,20 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         final: bool,
         **values: Any,
     ) -> Event:
+        # The chain head: the caller's BEGIN IMMEDIATE keeps it until this commits.
         prev = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
-        fields: dict[str, Any] = {
-            **values,
-            "seq": 1 if prev is None else prev[0] + 1,
-            "draft_sha256": shown.draft_sha256,
-            "shown_confidence": shown.confidence,
-            "shown_basis": shown.confidence_basis,
-            "shown_limits": limits_json(shown.limits),
-            "recorded_at": iso(now),
-            "prev_hash": GENESIS_HASH if prev is None else prev[1],
-            "oversight": None if oversight is None else canonical_json(oversight),
-        }
-        fields["hash"] = event_hash(fields)
+        fields = chain_link(
+            {
+                **values,
+                "draft_sha256": shown.draft_sha256,
+                "shown_confidence": shown.confidence,
+                "shown_basis": shown.confidence_basis,
+                "shown_limits": limits_json(shown.limits),
+                "recorded_at": iso(now),
+                "oversight": None if oversight is None else canonical_json(oversight),
+            },
+            (0, GENESIS_HASH) if prev is None else (int(prev[0]), str(prev[1])),
+        )
         conn.execute(
             f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
             [fields[name] for name in EVENT_FIELDS],

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from store.codec import GENESIS_HASH
-from store.ledger import EVENT_FIELDS, event_hash
+from store.ledger import EVENT_FIELDS, chain_link, event_hash
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,9 +102,7 @@ def append(conn: psycopg.Connection[Any], fields: dict[str, Any]) -> tuple[int, 
         position, prev = conn.execute(
             "SELECT position, hash FROM chain_head WHERE id = 1 FOR UPDATE"
         ).fetchone() or (0, GENESIS_HASH)
-        row = {**fields, "seq": position + 1, "prev_hash": prev}
-        row.setdefault("oversight", None)
-        row["hash"] = event_hash(row)
+        row = chain_link(fields, (int(position), str(prev)))
         conn.execute(_INSERT, [row[name] for name in EVENT_FIELDS])
     return int(row["seq"]), str(row["hash"])
 
