@@ -247,8 +247,10 @@ def pull_bare(url: str, n: int, concurrency: int = 8) -> float:
 def export_process_s(db: Path, out: Path) -> float:
     """Seconds for `signoff export -f csv -o FILE` as a process (start-up included)."""
     start = time.perf_counter()
+    # --force: every round writes the same file (an existing export is kept otherwise).
     subprocess.run([sys.executable, "-m", "tui.cli", "export", "-f", "csv", "-o", str(out),
-                    "--db", str(db)], check=True, capture_output=True, timeout=1800)  # fmt: skip
+                    "--force", "--db", str(db)], check=True, capture_output=True,
+                   timeout=1800)  # fmt: skip
     return time.perf_counter() - start
 
 
