@@ -38,17 +38,16 @@ def database(server: str, request: pytest.FixtureRequest) -> str:
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     conninfo = server.replace("dbname=postgres", f"dbname={name}")
-    from store import pg_ledger
+    from store import pg_ledger, pg_queue
 
     with psycopg.connect(conninfo) as conn:
         pg_ledger.create(conn)
+        pg_queue.create(conn)
     return conninfo
 
 
-def test_eight_writers_make_one_chain_without_a_fork(database: str, tmp_path: Path) -> None:
-    from store import pg_ledger
-
-    gate = tmp_path / "go"
+def start_writers(database: str, gate: Path, mode: list[str]) -> list[subprocess.Popen[str]]:
+    """WRITERS processes, each ready and waiting for `gate` before it starts."""
     writers = [
         subprocess.Popen(
             [
@@ -59,6 +58,7 @@ def test_eight_writers_make_one_chain_without_a_fork(database: str, tmp_path: Pa
                 f"w{n}",
                 str(EACH),
                 str(gate),
+                *mode,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -70,6 +70,14 @@ def test_eight_writers_make_one_chain_without_a_fork(database: str, tmp_path: Pa
     for writer in writers:
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "ready"
+    return writers
+
+
+def test_eight_writers_make_one_chain_without_a_fork(database: str, tmp_path: Path) -> None:
+    from store import pg_ledger
+
+    gate = tmp_path / "go"
+    writers = start_writers(database, gate, [])
     started = time.perf_counter()
     gate.touch()
     for writer in writers:
@@ -119,3 +127,41 @@ def test_the_ledger_is_append_only_and_links_only_at_the_head(database: str) -> 
             conn.execute(pg_ledger._INSERT, [forged[name] for name in EVENT_FIELDS])
         assert pg_ledger.broken_links(conn) == (1, 0)
         assert conn.execute("SELECT hash FROM chain_head").fetchone()[0] == head
+
+
+def test_eight_reviewers_over_two_thousand_items(database: str, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from store import pg_ledger
+
+    with psycopg.connect(database) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO items (source, external_id, stakes_rank, created_at) "
+            "VALUES (%s, %s, %s, %s)",
+            [("support", f"T-{n}", 1 + n % 3, dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+              + dt.timedelta(minutes=n)) for n in range(WRITERS * EACH)],
+        )  # fmt: skip
+        conn.commit()
+    gate = tmp_path / "go"
+    reviewers = start_writers(database, gate, ["review"])
+    started = time.perf_counter()
+    gate.touch()
+    decided = []
+    for reviewer in reviewers:
+        out, err = reviewer.communicate(timeout=300)
+        assert reviewer.returncode == 0, err
+        decided.append(int(out.split()[-1]))
+    took = time.perf_counter() - started
+    with psycopg.connect(database) as conn:
+        events, broken = pg_ledger.broken_links(conn)
+        twice = conn.execute(
+            "SELECT count(*) FROM (SELECT item_id FROM ledger GROUP BY item_id "
+            "HAVING count(*) > 1) AS again"
+        ).fetchone()[0]
+        left = conn.execute("SELECT count(*) FROM items WHERE state <> 'escalated'").fetchone()[0]
+    print(f"{WRITERS} reviewers decided {events} items in {took:.2f} s ({events / took:.0f}/s;"
+          f" each {min(decided)}-{max(decided)}): {twice} decided twice, {left} lost, "
+          f"{broken} broken links")  # fmt: skip
+    assert (events, twice, left, broken) == (WRITERS * EACH, 0, 0, 0)
+    assert sum(decided) == WRITERS * EACH
+    assert min(decided) > 0  # every reviewer got work: nobody waited out the others
