@@ -41,6 +41,7 @@ CREATE TABLE claims (
     end_reason text
 );
 CREATE UNIQUE INDEX claims_one_open_per_item ON claims (item_id) WHERE ended_at IS NULL;
+CREATE INDEX claims_open_leases ON claims (lease_expires_at) WHERE ended_at IS NULL;
 """
 """Items and claims (PostgreSQL 14+); the ledger is `store.pg_ledger.SCHEMA`."""
 
@@ -66,11 +67,27 @@ def create(conn: psycopg.Connection[Any]) -> None:
         conn.execute(SCHEMA)
 
 
+_EXPIRE: Final = """
+WITH gone AS (
+    UPDATE claims SET ended_at = now(), end_reason = 'expired'
+    WHERE ended_at IS NULL AND lease_expires_at < now()
+    RETURNING id, item_id
+)
+UPDATE items SET state = 'pending', claim_id = NULL
+FROM gone WHERE items.id = gone.item_id AND items.claim_id = gone.id
+"""
+
+
 def claim_next(
     conn: psycopg.Connection[Any], reviewer: str, lease: dt.timedelta
 ) -> tuple[int, int, str, str] | None:
-    """Claim the next pending item: (claim id, item id, source, external id), or None."""
+    """Claim the next pending item: (claim id, item id, source, external id), or None.
+
+    Claims whose lease ran out (a reviewer who vanished, a killed process) end first and
+    give their items back, in the same transaction; expiry is never a ledger event.
+    """
     with conn.transaction():
+        conn.execute(_EXPIRE)
         row = conn.execute(_CLAIM_NEXT, {"reviewer": reviewer, "lease": lease}).fetchone()
     return None if row is None else (int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 

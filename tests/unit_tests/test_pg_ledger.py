@@ -165,3 +165,39 @@ def test_eight_reviewers_over_two_thousand_items(database: str, tmp_path: Path) 
     assert (events, twice, left, broken) == (WRITERS * EACH, 0, 0, 0)
     assert sum(decided) == WRITERS * EACH
     assert min(decided) > 0  # every reviewer got work: nobody waited out the others
+
+
+def test_a_killed_reviewer_leaves_no_partial_event_and_its_item_comes_back(
+    database: str,
+) -> None:
+    import datetime as dt
+    import signal
+
+    from store import pg_ledger, pg_queue
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO items (source, external_id, stakes_rank, created_at) "
+                     "VALUES ('support', 'T-1', 3, now())")  # fmt: skip
+    # A reviewer process claims T-1 with a one-second lease and is killed mid-decision:
+    # the event's transaction is open (the chain head locked) when it dies.
+    script = (
+        "import datetime as dt, os, signal, psycopg\n"
+        "from store import pg_queue\n"
+        f"conn = psycopg.connect({database!r}, autocommit=True)\n"
+        "claim = pg_queue.claim_next(conn, 'gone', dt.timedelta(seconds=1))\n"
+        "tx = conn.transaction(); tx.__enter__()\n"
+        "conn.execute('SELECT * FROM chain_head FOR UPDATE')\n"
+        "conn.execute(\"UPDATE items SET state = 'escalated' WHERE id = %s\", (claim[1],))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with psycopg.connect(database, autocommit=True) as conn:
+        assert pg_ledger.broken_links(conn) == (0, 0)  # nothing half-written
+        assert pg_queue.claim_next(conn, "alice", dt.timedelta(minutes=5)) is None  # leased
+        time.sleep(1.2)
+        back = pg_queue.claim_next(conn, "alice", dt.timedelta(minutes=5))
+        assert back is not None
+        assert back[3] == "T-1"  # its lease ran out: the item is alice's now
+        reasons = [r[0] for r in conn.execute("SELECT end_reason FROM claims ORDER BY id")]
+        assert reasons == ["expired", None]
