@@ -122,6 +122,12 @@ def open_store(db: Path, settings: Settings, *, create: bool = False) -> Store:
     Sources whose provider has a webhook (`deliver_url`) get their final decisions
     queued in the outbox, in the same transaction as the ledger event.
     """
+    if str(db).lower().startswith(("postgresql:", "postgres:")):
+        # Path() folds the URL's "//"; say what it is rather than "no such folder".
+        raise UsageError(
+            f"{db}: a PostgreSQL database (team mode) cannot be used yet; --db and "
+            "$SIGNOFF_DB take a SQLite file for now"
+        )
     if not create and db.parent != data_dir() and not db.exists():
         raise UsageError(f"{db}: no such database (check the path; `signoff import` creates one)")
     if db.parent == data_dir():

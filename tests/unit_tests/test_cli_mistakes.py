@@ -64,6 +64,8 @@ def test_a_mistyped_db_is_refused_and_nothing_is_created(tmp_path: Path) -> None
                    contains="q.bd: no such database")  # fmt: skip
     assert not (tmp_path / "q.bd").exists()
     one_line_error(run("status", "--db", str(tmp_path)), 1, contains="is a folder")
+    one_line_error(run("status", "--db", "postgresql://team@db.local/signoff"), 2,
+                   contains="a PostgreSQL database (team mode) cannot be used yet")  # fmt: skip
 
 
 def test_unwritable_outputs_are_one_line_and_leave_nothing_behind(
