@@ -92,6 +92,34 @@ def claim_next(
     return None if row is None else (int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 
 
+def renew(conn: psycopg.Connection[Any], claim_id: int, lease: dt.timedelta) -> bool:
+    """Extend an open, unexpired claim by `lease` from now; False if it has ended."""
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE claims SET lease_expires_at = now() + %s "
+            "WHERE id = %s AND ended_at IS NULL AND lease_expires_at >= now() RETURNING id",
+            (lease, claim_id),
+        ).fetchone()
+    return row is not None
+
+
+def release(conn: psycopg.Connection[Any], claim_id: int) -> bool:
+    """Give the item back without a decision; False if the claim had already ended."""
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE claims SET ended_at = now(), end_reason = 'released' "
+            "WHERE id = %s AND ended_at IS NULL RETURNING item_id",
+            (claim_id,),
+        ).fetchone()
+        if row is not None:
+            conn.execute(
+                "UPDATE items SET state = 'pending', claim_id = NULL "
+                "WHERE id = %s AND claim_id = %s",
+                (row[0], claim_id),
+            )
+    return row is not None
+
+
 def record(
     conn: psycopg.Connection[Any], claim_id: int, event: dict[str, Any], state: str
 ) -> tuple[int, str]:

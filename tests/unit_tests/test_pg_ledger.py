@@ -201,3 +201,36 @@ def test_a_killed_reviewer_leaves_no_partial_event_and_its_item_comes_back(
         assert back[3] == "T-1"  # its lease ran out: the item is alice's now
         reasons = [r[0] for r in conn.execute("SELECT end_reason FROM claims ORDER BY id")]
         assert reasons == ["expired", None]
+
+
+def test_claims_renew_release_and_never_decide_twice(database: str) -> None:
+    import datetime as dt
+
+    from store import pg_queue
+
+    event = {
+        "source": "support", "external_id": "T-1", "reviewer": "alice", "action": "escalate",
+        "justification": "A lead should see this refund", "output": None, "reason_code": None,
+        "retracts": None, "draft_sha256": "0" * 64, "shown_confidence": None,
+        "shown_basis": "none", "shown_limits": "[]", "time_on_item_ms": 10,
+        "recorded_at": "2026-11-30T15:00:00.000000Z",
+    }  # fmt: skip
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO items (source, external_id, stakes_rank, created_at) "
+                     "VALUES ('support', 'T-1', 3, now())")  # fmt: skip
+        minute = dt.timedelta(minutes=1)
+        first = pg_queue.claim_next(conn, "alice", minute)
+        assert first is not None
+        assert pg_queue.renew(conn, first[0], minute)
+        assert pg_queue.release(conn, first[0])
+        assert not pg_queue.release(conn, first[0])  # already given back
+        assert not pg_queue.renew(conn, first[0], minute)
+        with pytest.raises(LookupError, match="has ended; nothing recorded"):
+            pg_queue.record(conn, first[0], event, "escalated")
+        second = pg_queue.claim_next(conn, "bob", minute)
+        assert second is not None
+        assert second[1] == first[1]  # the same item, claimed again
+        pg_queue.record(conn, second[0], {**event, "reviewer": "bob"}, "escalated")
+        with pytest.raises(LookupError):
+            pg_queue.record(conn, second[0], {**event, "reviewer": "bob"}, "escalated")
+        assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 1
