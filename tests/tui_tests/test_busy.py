@@ -56,3 +56,28 @@ async def test_a_database_that_stays_busy_is_one_line_and_nothing_recorded(
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+async def test_going_back_while_the_database_is_busy_does_not_freeze(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from tui.screens.queue import QueueScreen
+    from tui.widgets.queue_list import QueueList
+
+    app = make_app(review_store)
+    other = sqlite3.connect(review_store.path, isolation_level=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        held = app.screen
+        assert isinstance(held, ItemScreen)
+        other.execute("BEGIN IMMEDIATE")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, QueueScreen)  # back at once
+        assert review_store.get_item(held.item.id).state == "claimed"  # release waits
+        other.execute("COMMIT")
+        await pilot.pause(0.2)
+        assert review_store.get_item(held.item.id).state == "pending"
+        rows = {r.external_id: r.state for r in app.screen.query_one(QueueList).rows}
+        assert rows[held.item.external_id] == "pending"  # and the list shows it
+    other.close()

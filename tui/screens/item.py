@@ -270,14 +270,29 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
 
     def action_back(self) -> None:
         """Back to the queue; the claim is released and nothing is recorded."""
-        self.signoff.release(self.claim)
-        self.app.pop_screen()
+        claim = self.claim
+        self.app.pop_screen()  # at once; the release waits for the database if it must
+
+        def give_back() -> None:
+            from tui.screens.queue import QueueScreen
+
+            self.signoff.release(claim)
+            queue = self.app.screen
+            if isinstance(queue, QueueScreen):
+                queue.action_refresh()  # the row was drawn while still claimed
+
+        self.signoff.when_writable(give_back)
 
     def action_skip(self) -> None:
         """Release this item without a record and open the next one."""
         self.signoff.skipped.add(self.item.id)
-        self.signoff.release(self.claim)
-        self.signoff.open_next(replace=True)
+        claim = self.claim
+
+        def go_on() -> None:
+            self.signoff.release(claim)
+            self.signoff.open_next(replace=True)
+
+        self.signoff.when_writable(go_on)
 
     def action_edit(self) -> None:
         """Edit the draft, see the diff, then justify."""
