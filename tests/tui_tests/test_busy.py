@@ -81,3 +81,26 @@ async def test_going_back_while_the_database_is_busy_does_not_freeze(
         rows = {r.external_id: r.state for r in app.screen.query_one(QueueList).rows}
         assert rows[held.item.external_id] == "pending"  # and the list shows it
     other.close()
+
+
+async def test_skipping_twice_while_busy_claims_one_item_and_holds_none(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    other = sqlite3.connect(review_store.path, isolation_level=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        first = app.screen
+        assert isinstance(first, ItemScreen)
+        skipped = first.item.id
+        other.execute("BEGIN IMMEDIATE")
+        await pilot.press("s", "s")  # the second press while the first still waits
+        await pilot.pause(0.1)
+        other.execute("COMMIT")
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, ItemScreen)
+        held = [i for i in range(1, 5) if review_store.get_item(i).state == "claimed"]
+        assert held == [screen.item.id]  # one claim, the one on screen
+        assert skipped not in held
+    other.close()

@@ -79,8 +79,6 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         self.reason_codes = reason_codes
         self.recent: list[Recent] = []
         self.min_chars = min_chars
-        self.recording = False
-        """True while a submit waits for the database (see `SignoffApp.when_writable`)."""
         self.prompt = prompt
         self.value_hint = value_hint
 
@@ -183,15 +181,12 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
             self._error("Choose a reason.")
             return
         justification = self.query_one("#justification", Input).value
-        if self.recording:
-            return  # a second ctrl+s while waiting for the database: one decision only
-        self.recording = True
+        # While the database is busy this waits, and a second ctrl+s records nothing more.
         self.signoff.when_writable(
             partial(self._record, justification, output, reason), say=self._error
         )
 
     def _record(self, justification: str, output: str | None, reason: str | None) -> None:
-        self.recording = False
         try:
             event = self.commit(justification, output, reason)
         except JustificationRefused as refused:
