@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo
 
@@ -66,7 +66,6 @@ Count = Annotated[int, Field(ge=0)]
 """A whole number that cannot be negative."""
 Amount = Annotated[float, Field(ge=0)]
 """A number that cannot be negative."""
-StakesName = Literal["low", "medium", "high"]
 
 
 @dataclass(frozen=True, slots=True)

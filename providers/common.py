@@ -51,7 +51,11 @@ def logprob_confidence(logprobs: Iterable[object]) -> float | None:
     is right. Placeholders and invalid values are left out (see `usable_logprobs`).
     None when there are no usable values — unknown, never 0 and never 1.
     """
-    values, _ = usable_logprobs(logprobs)
+    return mean_probability(usable_logprobs(logprobs)[0])
+
+
+def mean_probability(values: list[float]) -> float | None:
+    """Exp of the mean of real logprobs (from `usable_logprobs`); None for none."""
     if not values:
         return None
     return max(0.0, min(1.0, math.exp(sum(values) / len(values))))

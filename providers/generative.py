@@ -23,12 +23,11 @@ from providers.adapter import (
     Job,
     JobProvider,
     Options,
-    StakesName,
 )
-from providers.base import ConfidenceBasis, DataLimit, Draft
+from providers.base import ConfidenceBasis, DataLimit, Draft, Stakes
 from providers.common import (
-    logprob_confidence,
     make_draft,
+    mean_probability,
     prompt_for,
     refusal_limit,
     usable_logprobs,
@@ -56,7 +55,7 @@ class GenerativeOptions(Options):
     """Queue source for the drafts [default: the provider's name]."""
     kind: str = "reply"
     """The drafts' kind (reply, summary, score, label, …)."""
-    stakes: StakesName = "medium"
+    stakes: Stakes = "medium"
     """Stakes of records that name none."""
     title_field: str = "title"
     """The record field shown as the item's title."""
@@ -214,12 +213,12 @@ class GenerativeProvider(JobProvider):
         if said.stopped:
             limits.append(DataLimit("cut-off", said.stopped, "high"))
         text = said.text
-        confidence = logprob_confidence(said.logprobs)
+        values, left_out = usable_logprobs(said.logprobs)  # read once: number and count
+        confidence = mean_probability(values)
         basis: ConfidenceBasis = "logprobs" if confidence is not None else "none"
         meta: dict[str, Any] = {"finish_reason": said.reason}
         if said.reasoning.strip():
             meta["reasoning"] = said.reasoning[:MAX_REASONING]
-        _, left_out = usable_logprobs(said.logprobs)
         if left_out:
             meta["logprobs_left_out"] = left_out
             limits.append(DataLimit(

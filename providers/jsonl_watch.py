@@ -19,9 +19,8 @@ from providers.adapter import (
     ListingProvider,
     Options,
     Page,
-    StakesName,
 )
-from providers.base import Draft
+from providers.base import Draft, Stakes
 from providers.files import Parsed, read_records
 
 CHUNK_LINES = 2000
@@ -35,7 +34,7 @@ class JsonlOptions(Options):
     """A .jsonl file, or a folder whose .jsonl files are all followed."""
     source: str = ""
     """Queue source for the drafts [default: the provider's name]."""
-    stakes: StakesName = "medium"
+    stakes: Stakes = "medium"
     """Stakes of records that name none."""
 
 

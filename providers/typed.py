@@ -25,13 +25,13 @@ class Strict(BaseModel):
     model_config = STRICT
 
 
-Path = list[str | int]
-"""A location inside the settings: keys and list indexes."""
+Location = list[str | int]
+"""A place inside the settings: keys and list indexes."""
 
 
 def first_problem(
     error: ValidationError,
-    where: Callable[[Path, bool], str],
+    where: Callable[[Location, bool], str],
     model: type[BaseModel],
 ) -> str:
     """One line for the most specific problem pydantic found.
@@ -87,7 +87,7 @@ def first_problem(
     return f"{where(path, False)}: {message}"
 
 
-def _table(model: type[BaseModel], path: Path) -> type[BaseModel]:
+def _table(model: type[BaseModel], path: Location) -> type[BaseModel]:
     """The model of the table at `path` (list indexes pass through)."""
     for part in path:
         if isinstance(part, int):
@@ -106,7 +106,7 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in typing.get_args(annotation) for m in _models(arg)]
 
 
-def _bounds(model: type[BaseModel], path: Path) -> tuple[float | None, float | None]:
+def _bounds(model: type[BaseModel], path: Location) -> tuple[float | None, float | None]:
     """(ge, le) of the field at `path`, where it has them."""
     keys = [p for p in path if isinstance(p, str)]
     if not keys:
@@ -127,7 +127,7 @@ def _constraints(annotation: Any, metadata: list[Any]) -> list[Any]:
     return [c for item in found for c in [item, *getattr(item, "metadata", ())]]
 
 
-def _path(loc: Sequence[Any]) -> Path:
+def _path(loc: Sequence[Any]) -> Location:
     """The location without pydantic's union-branch tags (`literal['*']`, `list[...]`)."""
     return [p for p in loc if isinstance(p, int) or ("[" not in p and p not in _TYPE_TAGS)]
 

@@ -71,10 +71,9 @@ class Store(LedgerMixin, PlantMixin):
 
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""
-        from store.export import ExportFilter, stats_for
+        from store.export import ledger_stats
 
-        figures: Stats = stats_for(self.conn, ExportFilter(include_planted=True))
-        return figures
+        return ledger_stats(self.conn)
 
     def verify_export(self, manifest: Manifest, file: Path) -> AuditReport:
         """Check an export file against its manifest and the live ledger."""

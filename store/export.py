@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from store.clock import iso
 from store.codec import canonical_json
 from store.ledger import EVENT_FIELDS, HASHED_FIELDS
+
+if TYPE_CHECKING:
+    from store.stats import Stats
 
 FORMATS: Final = ("jsonl", "csv", "md")
 MANIFEST_VERSION: Final = 1
@@ -241,6 +244,12 @@ def stats_for(conn: sqlite3.Connection, where: ExportFilter) -> Any:
         return next(events(conn, where, item_text=False, seq=seq), None)
 
     return compute(events(conn, where, item_text=False), lookup)
+
+
+def ledger_stats(conn: sqlite3.Connection) -> Stats:
+    """Statistics over the whole ledger, planted decisions included (CLI, app, readers)."""
+    figures: Stats = stats_for(conn, ExportFilter(include_planted=True))
+    return figures
 
 
 class Snapshot:

@@ -36,21 +36,31 @@ CREATE TABLE ledger (
     reviewer text NOT NULL CHECK (length(reviewer) BETWEEN 1 AND 100),
     action text NOT NULL
         CHECK (action IN ('approve', 'edit', 'override', 'reject', 'escalate', 'retract')),
-    justification text NOT NULL CHECK (length(btrim(justification)) >= 10),
+    justification text NOT NULL
+        CHECK (length(btrim(justification, E' \t\n\r')) >= 10),
     output text,
     reason_code text,
     retracts bigint REFERENCES ledger(seq),
     draft_sha256 text NOT NULL,
     shown_confidence double precision,
     shown_basis text NOT NULL,
-    shown_limits text NOT NULL,
+    shown_limits text NOT NULL CHECK (shown_limits::jsonb IS NOT NULL),
     time_on_item_ms bigint NOT NULL CHECK (time_on_item_ms >= 0),
     recorded_at text NOT NULL,
     prev_hash text NOT NULL CHECK (length(prev_hash) = 64),
     oversight text,
-    hash text NOT NULL UNIQUE CHECK (length(hash) = 64)
+    hash text NOT NULL UNIQUE CHECK (length(hash) = 64),
+    -- The SQLite ledger's own rules (store/migrations.py m001), word for word.
+    CHECK (action NOT IN ('override', 'reject') OR reason_code IS NOT NULL),
+    CHECK ((action IN ('approve', 'edit', 'override')) = (output IS NOT NULL)),
+    CHECK ((action = 'retract') = (retracts IS NOT NULL)),
+    CHECK ((action = 'retract') = (claim_id IS NULL))
 );
+-- One decision per claim, one retraction per event, as on SQLite.
 CREATE UNIQUE INDEX ledger_one_decision_per_claim ON ledger (claim_id) WHERE claim_id IS NOT NULL;
+CREATE UNIQUE INDEX ledger_one_retract_per_event ON ledger (retracts) WHERE retracts IS NOT NULL;
+CREATE INDEX ledger_item ON ledger (item_id, seq);
+CREATE INDEX ledger_reviewer ON ledger (reviewer, seq);
 
 -- Every insert must be the next link: position + 1 and the head's hash. The head moves
 -- in the same transaction, under the row lock the writer took before hashing.

@@ -90,6 +90,7 @@ class QueueMixin(StoreBase):
         # Rows (hashes, JSON) are built before the write lock is taken: other writers
         # (reviewers deciding) wait only for the lookups and inserts.
         rows = [draft_row(draft, stamp) for draft in drafts]
+        batch_ids: dict[str, set[str]] = {}  # per source, built only if a plant must move
         with self._immediate(durable=False) as conn:
             existing = self._existing(conn, drafts)
             # Records are taken in order, so a key repeated in one batch behaves
@@ -98,9 +99,13 @@ class QueueMixin(StoreBase):
                 key = (draft.source, draft.external_id)
                 known = existing.get(key)
                 if known is not None and known[2]:
-                    # A real record wants the id a planted draft was given: the plant moves.
-                    batch = {d.external_id for d in drafts if d.source == draft.source}
-                    _rekey_plant(conn, draft.source, draft.external_id, batch)
+                    # A real record wants the id a planted draft was given: the plant moves,
+                    # to an id no record of this batch wants either.
+                    if draft.source not in batch_ids:
+                        batch_ids[draft.source] = {
+                            d.external_id for d in drafts if d.source == draft.source
+                        }
+                    _rekey_plant(conn, draft.source, draft.external_id, batch_ids[draft.source])
                     known = None
                 if known is None:
                     inserts[key] = row

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from store.errors import QueryInterrupted
-from store.export import ExportFilter, stats_for
+from store.export import ledger_stats
 from store.views import PageRequest, QueueFilter, QueueRow, page
 
 if TYPE_CHECKING:
@@ -47,8 +47,7 @@ class Reader:
 
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""
-        figures: Stats = stats_for(self._conn, ExportFilter(include_planted=True))
-        return figures
+        return ledger_stats(self._conn)
 
     def interrupt(self) -> None:
         """Stop the query running in the owning thread (safe from any thread)."""

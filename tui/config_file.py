@@ -13,14 +13,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError
 
+from providers.base import Stakes
 from providers.typed import Strict, first_problem
 from store.ledger import REASON_CODE
-from store.oversight import BANDS, STAKES, FrictionPolicy, OversightPolicy, Rule
+from store.oversight import BANDS, STAKES, Band, FrictionPolicy, OversightPolicy, Rule
 from store.policy import DEFAULT_BOILERPLATE, FLOOR_CHARS, JustificationPolicy, normalise
 from tui.config import ConfigError, Settings
 
-StakesName = Literal["low", "medium", "high"]
-BandName = Literal["low", "medium", "high", "unknown"]
 ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE)]
 
 
@@ -57,9 +56,9 @@ class FrictionTable(Strict):
 class RuleTable(Strict):
     """One `[[oversight.rules]]` row: stakes and confidence band → what deciding takes."""
 
-    stakes: Literal["*"] | StakesName | list[StakesName] = "*"
+    stakes: Literal["*"] | Stakes | list[Stakes] = "*"
     """Stakes it applies to: "*", one, or a list."""
-    confidence: Literal["*"] | BandName | list[BandName] = "*"
+    confidence: Literal["*"] | Band | list[Band] = "*"
     """Confidence bands it applies to: "*", one, or a list."""
     min_chars: Annotated[int, Field(ge=FLOOR_CHARS)] | None = None
     """Justification minimum for these items."""

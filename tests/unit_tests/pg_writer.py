@@ -30,7 +30,8 @@ def main() -> None:
         for n in range(count):
             pg_ledger.append(conn, {
                 "item_id": n, "source": "support", "external_id": f"{name}-{n}",
-                "claim_id": None, "reviewer": name, "action": "escalate",
+                "claim_id": int(name[1:]) * 100_000 + n,  # a decision is taken through a claim
+                "reviewer": name, "action": "escalate",
                 "justification": f"{name} sends item {n} to a lead for a second look",
                 "output": None, "reason_code": None, "retracts": None,
                 "draft_sha256": sha256_text(f"draft {n}"), "shown_confidence": 0.87,

@@ -107,7 +107,7 @@ def test_the_ledger_is_append_only_and_links_only_at_the_head(database: str) -> 
     from store.ledger import EVENT_FIELDS
 
     fields = {
-        "item_id": 1, "source": "support", "external_id": "T-1", "claim_id": None,
+        "item_id": 1, "source": "support", "external_id": "T-1", "claim_id": 1,
         "reviewer": "dana", "action": "escalate",
         "justification": "Needs a lead: the refund exceeds my limit", "output": None,
         "reason_code": None, "retracts": None, "draft_sha256": "0" * 64,
@@ -234,3 +234,30 @@ def test_claims_renew_release_and_never_decide_twice(database: str) -> None:
         with pytest.raises(LookupError):
             pg_queue.record(conn, second[0], {**event, "reviewer": "bob"}, "escalated")
         assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 1
+
+
+def test_the_sqlite_ledgers_row_rules_hold_on_postgresql_too(database: str) -> None:
+    from store import pg_ledger
+
+    good = {
+        "item_id": 1, "source": "support", "external_id": "T-1", "claim_id": 7,
+        "reviewer": "dana", "action": "approve",
+        "justification": "Checked the refund against the invoice", "output": "Hello",
+        "reason_code": None, "retracts": None, "draft_sha256": "0" * 64,
+        "shown_confidence": 0.9, "shown_basis": "logprobs", "shown_limits": "[]",
+        "time_on_item_ms": 1000, "recorded_at": "2026-11-30T15:00:00.000000Z",
+    }  # fmt: skip
+    broken: list[dict[str, object]] = [
+        {"action": "reject", "output": None},  # reject without a reason code
+        {"output": None},  # approve without its output
+        {"justification": "   ok  \n\t   "},  # whitespace is not a reason
+        {"shown_limits": "not json"},
+    ]
+    with psycopg.connect(database, autocommit=True) as conn:
+        for change in broken:
+            with pytest.raises((psycopg.errors.IntegrityError, psycopg.errors.DataError)):
+                pg_ledger.append(conn, {**good, **change})
+        pg_ledger.append(conn, good)
+        with pytest.raises(psycopg.errors.UniqueViolation):  # one decision per claim
+            pg_ledger.append(conn, {**good, "external_id": "T-1b"})
+        assert pg_ledger.broken_links(conn) == (1, 0)
