@@ -39,6 +39,10 @@ def test_sequential_ids_with_no_gap_still_get_catch_trials(db_path: Path, clock:
         assert len(planted_ids(store)) == len(planted)
         assert all(int(x[2:]) >= 15000 + len(planted) + 5 for x in planted_ids(store))
         assert store.plant(0.05, random.Random(2)) is not None
+        # ... and the next planting run tops the queue up to the rate again (it used to
+        # fail on every import after the first).
+        planted_now, real = store.plant_count()
+        assert planted_now == round(real * 0.05 / 0.95)
 
 
 def test_planted_ids_follow_the_source_format_and_range(db_path: Path, clock: FakeClock) -> None:
