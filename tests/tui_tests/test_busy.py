@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,11 +15,21 @@ from tui.screens.item import ItemScreen
 WHY = "Checked the refund against the billing history"
 
 
+@pytest.fixture
+def other(review_store: Store) -> Iterator[sqlite3.Connection]:
+    """Another process's connection to the same file (an import, a pull).
+
+    It takes the write lock with BEGIN IMMEDIATE when a test says so.
+    """
+    conn = sqlite3.connect(review_store.path, isolation_level=None)
+    yield conn
+    conn.close()
+
+
 async def test_a_decision_waits_visibly_for_a_busy_database_then_records(
-    review_store: Store, make_app: AppFactory
+    review_store: Store, make_app: AppFactory, other: sqlite3.Connection
 ) -> None:
     app = make_app(review_store)
-    other = sqlite3.connect(review_store.path, isolation_level=None)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter", "a")
         dialog = app.screen
@@ -33,16 +44,17 @@ async def test_a_decision_waits_visibly_for_a_busy_database_then_records(
         other.execute("COMMIT")
         await pilot.pause(0.2)
         assert isinstance(app.screen, ItemScreen)  # recorded; the next item is open
-    other.close()
     assert [e.justification for e in review_store.events()] == [WHY]  # once, not twice
 
 
 async def test_a_database_that_stays_busy_is_one_line_and_nothing_recorded(
-    review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+    review_store: Store,
+    make_app: AppFactory,
+    other: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("tui.app.WAIT_FOR_DB_S", 0.2)
     app = make_app(review_store)
-    other = sqlite3.connect(review_store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -55,17 +67,15 @@ async def test_a_database_that_stays_busy_is_one_line_and_nothing_recorded(
             assert app.is_running
     finally:
         other.execute("ROLLBACK")
-        other.close()
 
 
 async def test_going_back_while_the_database_is_busy_does_not_freeze(
-    review_store: Store, make_app: AppFactory
+    review_store: Store, make_app: AppFactory, other: sqlite3.Connection
 ) -> None:
     from tui.screens.queue import QueueScreen
     from tui.widgets.queue_list import QueueList
 
     app = make_app(review_store)
-    other = sqlite3.connect(review_store.path, isolation_level=None)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
         held = app.screen
@@ -80,14 +90,12 @@ async def test_going_back_while_the_database_is_busy_does_not_freeze(
         assert review_store.get_item(held.item.id).state == "pending"
         rows = {r.external_id: r.state for r in app.screen.query_one(QueueList).rows}
         assert rows[held.item.external_id] == "pending"  # and the list shows it
-    other.close()
 
 
 async def test_skipping_twice_while_busy_claims_one_item_and_holds_none(
-    review_store: Store, make_app: AppFactory
+    review_store: Store, make_app: AppFactory, other: sqlite3.Connection
 ) -> None:
     app = make_app(review_store)
-    other = sqlite3.connect(review_store.path, isolation_level=None)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
         first = app.screen
@@ -103,4 +111,3 @@ async def test_skipping_twice_while_busy_claims_one_item_and_holds_none(
         held = [i for i in range(1, 5) if review_store.get_item(i).state == "claimed"]
         assert held == [screen.item.id]  # one claim, the one on screen
         assert skipped not in held
-    other.close()
