@@ -22,6 +22,7 @@ from store.errors import (
 from store.ledger import LedgerMixin
 from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, SourceCounts
 from store.oversight import OversightPolicy, Requirements
+from store.pg import PgConnection
 from store.plants import Planted, PlantMixin
 from store.policy import Feedback, JustificationPolicy
 
@@ -63,6 +64,10 @@ class Store(LedgerMixin, PlantMixin):
         """One read transaction for an export (see `store.export.Snapshot`)."""
         from store.export import Snapshot
 
+        if isinstance(self.conn, PgConnection):
+            with self.conn.snapshot() as conn:
+                yield Snapshot(conn)
+            return
         self.conn.execute("BEGIN")
         try:
             yield Snapshot(self.conn)
@@ -87,9 +92,16 @@ class Store(LedgerMixin, PlantMixin):
         Returns the copy's integrity check ("ok") and its ledger events.
 
         Raises:
-            StoreError: SQLite could not write the copy (the message says why).
+            StoreError: SQLite could not write the copy (the message says why), or the
+                store is a PostgreSQL database (its backups are the server's: pg_dump).
         """
         import sqlite3
+
+        if isinstance(self.conn, PgConnection):
+            raise StoreError(
+                f"{self.where} is a PostgreSQL database: back it up with the server's own "
+                "tools (pg_dump), or copy it to a SQLite file with `signoff migrate`"
+            )
 
         try:
             copy = sqlite3.connect(target)
@@ -112,7 +124,7 @@ class Store(LedgerMixin, PlantMixin):
         """A read-only handle for a worker thread (searches, statistics)."""
         from store.reader import Reader
 
-        return Reader(self.path)
+        return Reader(self.url or self.path)
 
 
 __all__ = [

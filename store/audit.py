@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.text import counted
 from store.export import Manifest, file_sha256
 from store.ledger import HASHED_FIELDS, event_hash
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,7 @@ class AuditReport:
     problems: list[str]
 
 
-def verify_export(conn: sqlite3.Connection, manifest: Manifest, file: Path) -> AuditReport:
+def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditReport:
     """Check an export file against its manifest and the live ledger.
 
     Checks the file hash, the event count, every event's own hash, its place in the
@@ -114,7 +116,7 @@ def _int(value: object) -> int | None:
 class _LiveLedger:
     """Look up live hashes by seq (one indexed query each)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def hash_at(self, seq: int) -> str | None:

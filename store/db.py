@@ -10,13 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from store import pg
 from store.clock import Clock, utc_now
 from store.errors import DatabaseBusy, SchemaError, StoreError
 from store.oversight import OversightPolicy
 from store.policy import JustificationPolicy
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from sqlite_utils import Database
+
+    Connection: TypeAlias = sqlite3.Connection | pg.PgConnection
 
 MIGRATIONS: tuple[str, ...] = (
     "m001_initial",
@@ -48,15 +53,17 @@ class StoreBase:
 
     def __init__(
         self,
-        path: Path | str,
+        target: Path | str,
         *,
         now: Clock = utc_now,
         policy: JustificationPolicy | None = None,
         lease: dt.timedelta = DEFAULT_LEASE,
         oversight: OversightPolicy | None = None,
     ) -> None:
-        self.path = Path(path)
-        """The database file."""
+        self.url: str | None = str(target) if pg.is_url(target) else None
+        """The PostgreSQL URL in team mode (may hold a password; see `where`), else None."""
+        self.path = Path() if self.url else Path(target)
+        """The SQLite database file (empty in team mode)."""
         self.now = now
         """The injected clock."""
         self.policy = policy or JustificationPolicy()
@@ -65,22 +72,40 @@ class StoreBase:
         """How long a claim lasts without renewal."""
         self.oversight = oversight or OversightPolicy.off()
         """Friction, planting and commit-first rules; off unless given."""
-        self.conn = _connect(self.path)
+        self._listener: pg.Listener | None = None
+        if self.url is not None:
+            self.conn: Connection = pg.connect(self.url)
+            return
+        conn = _connect(self.path)
         try:
-            _migrate(self.conn, self.path)
+            _migrate(conn, self.path)
         except BaseException:
-            self.conn.close()
+            conn.close()
             raise
+        self.conn = conn
+
+    @property
+    def team(self) -> bool:
+        """Whether this store is a shared PostgreSQL database (team mode)."""
+        return self.url is not None
+
+    @property
+    def where(self) -> str:
+        """The database, as shown to people: the file, or the URL without a password."""
+        return pg.display(self.url) if self.url else str(self.path)
 
     @property
     def db(self) -> Database:
-        """The connection as a sqlite-utils `Database` (imported on first use)."""
+        """The connection as a sqlite-utils `Database` (imported on first use; SQLite only)."""
         from sqlite_utils import Database
 
+        assert isinstance(self.conn, sqlite3.Connection)
         return Database(self.conn, execute_plugins=False)
 
     def close(self) -> None:
         """Close the connection (committed work is already durable)."""
+        if self._listener is not None:
+            self._listener.close()
         self.conn.close()
 
     def defer_checkpoints(self) -> None:
@@ -90,7 +115,13 @@ class StoreBase:
         in the app that is a keypress. The caller runs `checkpoint_wal` off the UI
         thread instead (the app does every few seconds).
         """
-        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        if isinstance(self.conn, sqlite3.Connection):
+            self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    @property
+    def wal_file(self) -> Path | None:
+        """The SQLite file whose log `checkpoint_wal` copies back (None in team mode)."""
+        return None if self.url else self.path
 
     def __enter__(self) -> StoreBase:
         return self
@@ -99,7 +130,7 @@ class StoreBase:
         self.close()
 
     @contextmanager
-    def _immediate(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+    def _immediate(self, *, durable: bool = True) -> Iterator[Connection]:
         """A write transaction that takes the write lock up front.
 
         `BEGIN IMMEDIATE` means two processes can never both read "item 7 is free"
@@ -109,7 +140,13 @@ class StoreBase:
         against a crash of the process, not against power loss. Leases and imports use
         it — a lost claim only returns its item to the queue, a lost batch is imported
         again — so claiming is not slowed by a disk flush; ledger events never do.
+
+        On PostgreSQL the same: one writer at a time (`store.pg.PgConnection.write`).
         """
+        if not isinstance(self.conn, sqlite3.Connection):
+            with self.conn.write(durable=durable) as conn:
+                yield conn
+            return
         if not durable:
             self.conn.execute("PRAGMA synchronous = NORMAL")
         try:
@@ -130,8 +167,15 @@ class StoreBase:
 
         SQLite's `PRAGMA data_version`: a cheap way for a view to notice another
         reviewer's decision or a lead's import (this connection's own commits do not
-        change it).
+        change it). On PostgreSQL: the notices (LISTEN/NOTIFY) of other connections'
+        commits, on a listening connection opened on first use.
         """
+        if self.url is not None:
+            if self._listener is None:
+                assert isinstance(self.conn, pg.PgConnection)
+                self._listener = pg.Listener(self.url, self.conn.pid())
+            return self._listener.changes()
+        assert isinstance(self.conn, sqlite3.Connection)
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def write_lock_free(self) -> bool:
@@ -140,6 +184,8 @@ class StoreBase:
         For a caller that would rather show "waiting" and try again than block.
         """
         conn = self.conn
+        if not isinstance(conn, sqlite3.Connection):
+            return conn.lock_free()
         if conn.in_transaction:
             return True
         conn.execute("PRAGMA busy_timeout = 0")
@@ -163,6 +209,7 @@ class StoreBase:
         Polling every millisecond catches the gap between two of its transactions.
         """
         conn = self.conn
+        assert isinstance(conn, sqlite3.Connection)
         # Without SQLite's handler for this one statement; reads keep the busy timeout.
         conn.execute("PRAGMA busy_timeout = 0")
         try:

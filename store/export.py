@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from store.codec import canonical_json
 from store.ledger import EVENT_FIELDS, HASHED_FIELDS
 
 if TYPE_CHECKING:
+    from store.db import Connection
     from store.stats import Stats
 
 FORMATS: Final = ("jsonl", "csv", "md")
@@ -63,7 +63,7 @@ class ExportFilter:
                 args.append(value)
         if not self.include_planted:
             clauses.append("NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = e.item_id)")
-        return (" AND ".join(clauses) or "1"), args
+        return (" AND ".join(clauses) or "TRUE"), args
 
     def as_json(self, *, planted_exist: bool = True) -> dict[str, str]:
         """The filter as written into the manifest (unset fields left out).
@@ -82,7 +82,7 @@ _EXTRA = "i.kind, i.title, i.stakes, i.model, i.draft"
 
 
 def events(
-    conn: sqlite3.Connection,
+    conn: Connection,
     where: ExportFilter,
     *,
     item_text: bool = True,
@@ -110,7 +110,7 @@ def events(
 _ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
 
 
-def csv_rows(conn: sqlite3.Connection, where: ExportFilter) -> Iterator[tuple[Any, ...]]:
+def csv_rows(conn: Connection, where: ExportFilter) -> Iterator[tuple[Any, ...]]:
     """Stream events as tuples in `store.writers.CSV_COLUMNS` order (chain order)."""
     from store.writers import CSV_COLUMNS
 
@@ -134,7 +134,7 @@ def jsonl_line(event: dict[str, Any]) -> str:
     return canonical_json(record) + "\n"
 
 
-def planted_events_exist(conn: sqlite3.Connection) -> bool:
+def planted_events_exist(conn: Connection) -> bool:
     """Whether any ledger event is a decision on a planted draft."""
     row = conn.execute(
         "SELECT 1 FROM plants AS p WHERE EXISTS (SELECT 1 FROM ledger AS e "
@@ -222,7 +222,7 @@ def atomic_write(target: Path, *, newline: str | None = None) -> Iterator[IO[str
         raise
 
 
-def ledger_state(conn: sqlite3.Connection) -> tuple[str, int]:
+def ledger_state(conn: Connection) -> tuple[str, int]:
     """(head hash, event count) of the live ledger."""
     from store.codec import GENESIS_HASH
 
@@ -235,7 +235,7 @@ def now_iso(now: dt.datetime) -> str:
     return iso(now)
 
 
-def stats_for(conn: sqlite3.Connection, where: ExportFilter) -> Any:
+def stats_for(conn: Connection, where: ExportFilter) -> Any:
     """`store.stats.compute` over the filtered events, looking up retracted ones by seq."""
     from store.stats import compute
 
@@ -246,7 +246,7 @@ def stats_for(conn: sqlite3.Connection, where: ExportFilter) -> Any:
     return compute(events(conn, where, item_text=False), lookup)
 
 
-def ledger_stats(conn: sqlite3.Connection) -> Stats:
+def ledger_stats(conn: Connection) -> Stats:
     """Statistics over the whole ledger, planted decisions included (CLI, app, readers)."""
     figures: Stats = stats_for(conn, ExportFilter(include_planted=True))
     return figures
@@ -259,7 +259,7 @@ class Snapshot:
     must all describe one moment, whatever reviewers record meanwhile.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def state(self) -> tuple[str, int]:

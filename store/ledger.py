@@ -10,9 +10,8 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
@@ -20,10 +19,14 @@ from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_j
 from store.errors import ClaimError, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
+from store.pg import is_pg
 from store.policy import Recent, evaluate
 from store.queue import check_reviewer
 from store.review import ReviewMixin
 from store.values import check_value
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 HASHED_FIELDS: Final = (
     "seq", "item_id", "source", "external_id", "claim_id", "reviewer", "action",
@@ -315,7 +318,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def _enforce(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         reviewer: str,
         justification: str,
         draft: str,
@@ -328,7 +331,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         if not verdict.ok:
             raise JustificationRefused(cast(str, verdict.rule), verdict.message)
 
-    def _recent(self, conn: sqlite3.Connection, reviewer: str) -> list[Recent]:
+    def _recent(self, conn: Connection, reviewer: str) -> list[Recent]:
         rows = conn.execute(
             "SELECT justification, external_id FROM ledger WHERE reviewer = ? "
             "ORDER BY seq DESC LIMIT ?",
@@ -336,13 +339,13 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         ).fetchall()
         return [Recent(text, ext) for text, ext in rows]
 
-    def _event(self, conn: sqlite3.Connection, seq: int) -> Event | None:
+    def _event(self, conn: Connection, seq: int) -> Event | None:
         row = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else _event_from_row(row)
 
     def _append(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         *,
         shown: Shown,
         now: dt.datetime,
@@ -350,8 +353,13 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         final: bool,
         **values: Any,
     ) -> Event:
-        # The chain head: the caller's BEGIN IMMEDIATE keeps it until this commits.
-        prev = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        # The chain head: the caller's write lock keeps it until this commits (on
+        # PostgreSQL the head row is locked too, against writers that bypass the store).
+        prev = conn.execute(
+            "SELECT position, hash FROM chain_head WHERE id = 1 FOR UPDATE"
+            if is_pg(conn)
+            else "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         fields = chain_link(
             {
                 **values,
@@ -402,7 +410,7 @@ def _event_from_row(row: Sequence[Any]) -> Event:
     )
 
 
-def _undo_two_person(conn: sqlite3.Connection, undone: Event) -> None:
+def _undo_two_person(conn: Connection, undone: Event) -> None:
     """Retracting a first approval withdraws it; retracting a second reopens the wait."""
     stage = (undone.oversight or {}).get("two_person")
     if not stage:
@@ -411,8 +419,9 @@ def _undo_two_person(conn: sqlite3.Connection, undone: Event) -> None:
         conn.execute("DELETE FROM second_reviews WHERE first_seq = ?", (undone.seq,))
     elif stage.get("first_reviewer"):
         conn.execute(
-            "INSERT OR REPLACE INTO second_reviews (item_id, first_seq, first_reviewer) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO second_reviews (item_id, first_seq, first_reviewer) VALUES (?, ?, ?) "
+            "ON CONFLICT (item_id) DO UPDATE SET first_seq = excluded.first_seq, "
+            "first_reviewer = excluded.first_reviewer",
             (undone.item_id, stage["first_seq"], stage["first_reviewer"]),
         )
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store.clock import iso
 from store.db import StoreBase
 from store.models import Event
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class OutboxMixin(StoreBase):
     delivers_for: frozenset[str] = frozenset()
     """Sources whose decisions flow back (set by the caller from the provider config)."""
 
-    def _enqueue(self, conn: sqlite3.Connection, event: Event) -> None:
+    def _enqueue(self, conn: Connection, event: Event) -> None:
         if event.source in self.delivers_for:
             conn.execute(
                 "INSERT INTO outbox (event_seq, source, idempotency_key, payload, next_attempt_at)"

@@ -12,17 +12,17 @@ import dataclasses
 import datetime as dt
 import random
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from providers.base import Draft
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
-from store.errors import StoreError
 from store.models import Item
 from store.mutate import mutate
+from store.pg import is_pg
 from store.queue import (
     INSERT_ITEM,
     ITEM_COLUMNS,
@@ -32,6 +32,9 @@ from store.queue import (
     insert_values,
     item_from_row,
 )
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 PLANT_TXN_S = 0.05
 """Longest a planting transaction holds the write lock: 1,052 plants in one held it
@@ -138,7 +141,7 @@ class PlantMixin(QueueMixin):
 
     def _insert_plant(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         draft: Draft,
         base: Item | None,
         mutation: str,
@@ -158,10 +161,10 @@ class PlantMixin(QueueMixin):
             created = base.created_at
         planted = dataclasses.replace(draft, external_id=ext, created_at=created)
         stamp = iso(self.now())
-        item_id = conn.execute(INSERT_ITEM, insert_values(draft_row(planted, stamp))).lastrowid
+        (item_id,) = conn.execute(
+            f"{INSERT_ITEM} RETURNING id", insert_values(draft_row(planted, stamp))
+        ).fetchone()
         count_inserted(conn, [planted.source])
-        if item_id is None:  # pragma: no cover - sqlite always returns the rowid
-            raise StoreError("could not plant a catch trial")
         conn.execute(
             "INSERT INTO plants (item_id, base_item_id, mutation, detail, planted_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -170,7 +173,7 @@ class PlantMixin(QueueMixin):
         return Planted(item_id, ext, mutation, detail)
 
 
-def _bases(conn: sqlite3.Connection, rng: random.Random, tries: int) -> Iterable[Item]:
+def _bases(conn: Connection, rng: random.Random, tries: int) -> Iterable[Item]:
     """Pending real items never used as a base, picked at random by id.
 
     Seeded by the caller's `rng` (SQLite's random() is not), and one index probe per
@@ -180,12 +183,13 @@ def _bases(conn: sqlite3.Connection, rng: random.Random, tries: int) -> Iterable
     if low is None:
         return
     seen: set[int] = set()
+    state = "state" if is_pg(conn) else "+state"
     for _ in range(tries):
         row = conn.execute(
-            # `+state`: walk the rowid from the random point. Left to itself SQLite took
-            # the state index and sorted every pending item by id: 7 ms a pick at 40k
-            # items, 15 s of a 40k import's planting.
-            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id >= ? AND +state = 'pending' "
+            # `+state` (SQLite): walk the rowid from the random point. Left to itself SQLite
+            # took the state index and sorted every pending item by id: 7 ms a pick at 40k
+            # items, 15 s of a 40k import's planting. PostgreSQL has no unary + on text.
+            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id >= ? AND {state} = 'pending' "
             "AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = items.id) "
             "AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.base_item_id = items.id) "
             "ORDER BY id LIMIT 1",
@@ -215,7 +219,7 @@ def _as_draft(base: Item, text: str) -> Draft:
 
 
 def _neighbour(
-    conn: sqlite3.Connection, source: str, stakes: str, rng: random.Random
+    conn: Connection, source: str, stakes: str, rng: random.Random
 ) -> tuple[str, str] | None:
     """A random pending real item of this source and stakes: (external id, created_at)."""
     rows: Sequence[tuple[str, str]] = conn.execute(
@@ -235,7 +239,7 @@ _SAMPLE = 500
 
 
 def lookalike(
-    conn: sqlite3.Connection,
+    conn: Connection,
     source: str,
     model: str,
     rng: random.Random,
@@ -253,7 +257,7 @@ def lookalike(
     `formats`: what earlier calls learnt of the source's ids (one planting run).
     """
 
-    def is_taken(conn: sqlite3.Connection, source: str, external_id: str) -> bool:
+    def is_taken(conn: Connection, source: str, external_id: str) -> bool:
         return external_id in avoid or _stored(conn, source, external_id)
 
     match = _TRAILING_NUMBER.match(model)
@@ -278,7 +282,7 @@ def lookalike(
     return _after_last(is_taken, conn, source, prefix, high + 1, padded)
 
 
-def _numbers(conn: sqlite3.Connection, source: str, prefix: str) -> tuple[list[int], int]:
+def _numbers(conn: Connection, source: str, prefix: str) -> tuple[list[int], int]:
     """A sample of the numbers after `prefix` in the source's ids, and their padding width.
 
     Padding is the digit count when the source writes leading zeros (`0042`), else 0.
@@ -299,8 +303,8 @@ def _numbers(conn: sqlite3.Connection, source: str, prefix: str) -> tuple[list[i
 
 
 def _after_last(
-    taken: Callable[[sqlite3.Connection, str, str], bool],
-    conn: sqlite3.Connection,
+    taken: Callable[[Connection, str, str], bool],
+    conn: Connection,
     source: str,
     prefix: str,
     start: int,
@@ -342,7 +346,7 @@ def _same_shape(model: str, rng: random.Random) -> str:
     return "".join(out)
 
 
-def _stored(conn: sqlite3.Connection, source: str, external_id: str) -> bool:
+def _stored(conn: Connection, source: str, external_id: str) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM items WHERE source = ? AND external_id = ?", (source, external_id)

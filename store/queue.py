@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from providers.base import STAKES_RANK, Draft
 from providers.records import check_text
@@ -30,6 +29,9 @@ from store.models import (
     ItemState,
     SourceCounts,
 )
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 ITEM_COLUMNS = (
     "id", "source", "external_id", "kind", "title", "input", "draft", "draft_sha256",
@@ -126,7 +128,7 @@ class QueueMixin(StoreBase):
         return BatchSummary(added, updated, unchanged, skipped)
 
     def _existing(
-        self, conn: sqlite3.Connection, drafts: Sequence[Draft]
+        self, conn: Connection, drafts: Sequence[Draft]
     ) -> dict[tuple[str, str], tuple[str, str, bool]]:
         by_source: dict[str, list[str]] = {}
         for draft in drafts:
@@ -281,14 +283,14 @@ class QueueMixin(StoreBase):
             for source, states in per.items()
         ]
 
-    def _take(self, conn: sqlite3.Connection, item_id: int, reviewer: str) -> Claim:
+    def _take(self, conn: Connection, item_id: int, reviewer: str) -> Claim:
         now = self.now()
         expires = now + self.lease
-        claim_id = conn.execute(
+        (claim_id,) = conn.execute(
             "INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at) "
-            "VALUES (?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?) RETURNING id",
             (item_id, reviewer, iso(now), iso(expires)),
-        ).lastrowid
+        ).fetchone()
         # The conditional update is the guard; under BEGIN IMMEDIATE it cannot miss,
         # but if it ever did we must not hand out an item someone else holds.
         taken = conn.execute(
@@ -300,7 +302,7 @@ class QueueMixin(StoreBase):
             raise ClaimError(f"item {item_id} was taken by someone else; try again")
         return Claim(claim_id, item_id, reviewer, now, expires)
 
-    def _expire_leases(self, conn: sqlite3.Connection, now_iso: str) -> None:
+    def _expire_leases(self, conn: Connection, now_iso: str) -> None:
         """Return items whose lease ran out to the queue. Never a ledger event."""
         expired = conn.execute(
             "SELECT id, item_id FROM claims WHERE ended_at IS NULL AND lease_expires_at <= ?",
@@ -317,7 +319,7 @@ class QueueMixin(StoreBase):
                 (now_iso, item_id, claim_id),
             )
 
-    def _claim_row(self, conn: sqlite3.Connection, claim_id: int) -> Claim:
+    def _claim_row(self, conn: Connection, claim_id: int) -> Claim:
         row = conn.execute(
             f"SELECT {_CLAIM_COLUMNS} FROM claims WHERE id = ?", (claim_id,)
         ).fetchone()
@@ -325,7 +327,7 @@ class QueueMixin(StoreBase):
             raise ClaimError(f"there is no claim {claim_id}")
         return Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]))
 
-    def _open_claim(self, conn: sqlite3.Connection, claim: Claim, now: dt.datetime) -> Claim:
+    def _open_claim(self, conn: Connection, claim: Claim, now: dt.datetime) -> Claim:
         """The claim as stored, if it is still open and unexpired; else `ClaimError`."""
         row = conn.execute(
             f"SELECT {_CLAIM_COLUMNS}, ended_at, end_reason FROM claims WHERE id = ?",
@@ -344,7 +346,7 @@ class QueueMixin(StoreBase):
         return current
 
 
-def count_inserted(conn: sqlite3.Connection, sources: Iterable[str]) -> None:
+def count_inserted(conn: Connection, sources: Iterable[str]) -> None:
     """Add newly inserted (pending) items to `item_counts`, one upsert per source.
 
     Per batch, not per row: a row trigger cost ~17 µs of every insert (m006).
@@ -352,14 +354,12 @@ def count_inserted(conn: sqlite3.Connection, sources: Iterable[str]) -> None:
     for source, n in Counter(sources).items():
         conn.execute(
             "INSERT INTO item_counts (source, state, n) VALUES (?, 'pending', ?) "
-            "ON CONFLICT (source, state) DO UPDATE SET n = n + excluded.n",
+            "ON CONFLICT (source, state) DO UPDATE SET n = item_counts.n + excluded.n",
             (source, n),
         )
 
 
-def _rekey_plant(
-    conn: sqlite3.Connection, source: str, external_id: str, batch: Collection[str]
-) -> None:
+def _rekey_plant(conn: Connection, source: str, external_id: str, batch: Collection[str]) -> None:
     import random
 
     from store.plants import lookalike

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from store.errors import QueryInterrupted
 from store.export import ledger_stats
+from store.pg import PgConnection, raw_connection
 from store.views import PageRequest, QueueFilter, QueueRow, page
 
 if TYPE_CHECKING:
+    from store.db import Connection
     from store.stats import Stats
 
 
@@ -27,8 +29,12 @@ class Reader:
     stops with an error (a newer search supersedes an older one).
     """
 
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    def __init__(self, target: Path | str) -> None:
+        self._conn: Connection
+        if isinstance(target, str):
+            self._conn = PgConnection(raw_connection(target), target)
+        else:
+            self._conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -44,6 +50,10 @@ class Reader:
             if "interrupt" in str(error):
                 raise QueryInterrupted("the read was interrupted by a newer one") from None
             raise
+        except Exception as error:
+            if type(error).__name__ == "QueryCanceled":  # psycopg's, after cancel_safe()
+                raise QueryInterrupted("the read was interrupted by a newer one") from None
+            raise
 
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""
@@ -52,7 +62,11 @@ class Reader:
     def interrupt(self) -> None:
         """Stop the query running in the owning thread (safe from any thread)."""
         with self._lock:
-            if not self._closed:
+            if self._closed:
+                return
+            if isinstance(self._conn, PgConnection):
+                self._conn.raw.cancel_safe()
+            else:
                 self._conn.interrupt()
 
     def close(self) -> None:

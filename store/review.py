@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
@@ -26,6 +25,9 @@ from store.oversight import (
 )
 from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
 from store.values import check_value
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 VERDICTS = ("expect-approve", "expect-changes")
 """A commit-first judgement on a text draft: what the reviewer expects before reading it."""
@@ -92,13 +94,13 @@ class ReviewMixin(QueueMixin):
         """The judgement committed through this claim, if any."""
         return self._judgement(self.conn, claim.id)
 
-    def _judgement(self, conn: sqlite3.Connection, claim_id: int) -> Judgement | None:
+    def _judgement(self, conn: Connection, claim_id: int) -> Judgement | None:
         row = conn.execute(
             "SELECT value, notes, committed_at FROM provisionals WHERE claim_id = ?", (claim_id,)
         ).fetchone()
         return None if row is None else Judgement(row[0], row[1], parse_iso(row[2]))
 
-    def _item(self, conn: sqlite3.Connection, item_id: int) -> Item:
+    def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(
             conn.execute(
                 f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id = ?", (item_id,)
@@ -107,7 +109,7 @@ class ReviewMixin(QueueMixin):
 
     def _requirements(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         item: Item,
         reviewer: str,
         history: list[Past],
@@ -130,7 +132,7 @@ class ReviewMixin(QueueMixin):
 
     def _oversight(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         item: Item,
         claim: Claim,
         action: Action,
@@ -205,7 +207,7 @@ class ReviewMixin(QueueMixin):
                 }
         return (record or None), state, final
 
-    def _history(self, conn: sqlite3.Connection, reviewer: str) -> list[Past]:
+    def _history(self, conn: Connection, reviewer: str) -> list[Past]:
         """The reviewer's latest decisions, newest first, as the signals read them."""
         limit = max(10, self.oversight.friction.items + 1, self.oversight.friction.streak + 1)
         rows = conn.execute(
@@ -219,7 +221,7 @@ class ReviewMixin(QueueMixin):
             for a, ms, conf, text, chars, o in rows
         ]
 
-    def _plant(self, conn: sqlite3.Connection, item_id: int) -> tuple[str, str] | None:
+    def _plant(self, conn: Connection, item_id: int) -> tuple[str, str] | None:
         row = conn.execute(
             "SELECT mutation, detail FROM plants WHERE item_id = ?", (item_id,)
         ).fetchone()

@@ -8,14 +8,16 @@ oldest), so a page costs the same at row 10 as at row 900,000.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from providers.base import STAKES_RANK, ConfidenceBasis, Stakes
 from store.clock import iso, parse_iso
 from store.models import ItemState
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 StatusFilter = Literal["open", "pending", "claimed", "decided", "escalated"]
 """`open` is pending and claimed together: what is still to be decided."""
@@ -109,7 +111,7 @@ class PageRequest:
 
 
 def page(
-    conn: sqlite3.Connection, where: QueueFilter, request: PageRequest = PageRequest()
+    conn: Connection, where: QueueFilter, request: PageRequest = PageRequest()
 ) -> list[QueueRow]:
     """Up to `request.limit` rows in review order, around the row `request` names."""
     after, before, limit = request.after, request.before, request.limit
@@ -132,7 +134,7 @@ def page(
 
 
 def _level(
-    conn: sqlite3.Connection,
+    conn: Connection,
     where: QueueFilter,
     level: int,
     anchor: RowKey | None,
@@ -193,6 +195,6 @@ def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
     return clauses, args
 
 
-def sources(conn: sqlite3.Connection) -> list[str]:
+def sources(conn: Connection) -> list[str]:
     """Sources that have items, for the filter menu (from the small counts table)."""
     return [r[0] for r in conn.execute("SELECT DISTINCT source FROM item_counts WHERE n > 0")]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sqlite3
 from collections.abc import Iterable
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from providers.text import counted, visible
 from store.export import (
@@ -20,6 +19,9 @@ from store.export import (
 )
 from store.stats import Stats
 from store.views import BINS
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 CSV_COLUMNS: Final = (
     "seq", "recorded_at", "reviewer", "action", "source", "external_id", "title", "kind",
@@ -40,7 +42,7 @@ def write_jsonl(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def write_csv(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter) -> int:
+def write_csv(stream: IO[str], conn: Connection, where: ExportFilter) -> int:
     """One row per event; text that a spreadsheet would run as a formula is neutralised.
 
     Reads plain tuples in column order straight from SQL (no per-event dict): the
@@ -94,7 +96,7 @@ def _limits_line(limits_json: str) -> str:
     )
 
 
-def write_md(stream: IO[str], conn: sqlite3.Connection, where: ExportFilter, *, title: str) -> int:
+def write_md(stream: IO[str], conn: Connection, where: ExportFilter, *, title: str) -> int:
     """A report for a lead: summary tables first, then every decision in full."""
     stats = stats_for(conn, where)
     stream.write(f"# {_md(title)}\n\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,58 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "queue.db"
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the whole run (the URL of its `postgres` db).
+
+    Without the binaries the PostgreSQL tests skip, loudly: the reason names the package.
+    """
+    from tests.pg import cluster, pg_bin
+
+    if pg_bin() is None:
+        pytest.skip(
+            "PostgreSQL binaries not installed (apt-get install postgresql): "
+            "the team-mode tests did not run"
+        )
+    with cluster() as url:
+        yield url
+
+
 @pytest.fixture
-def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A new, empty database on the test cluster, dropped after the test."""
+    import psycopg
+
+    name = f"t{next(_DATABASES)}"
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield pg_server.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_target(request: pytest.FixtureRequest, db_path: Path) -> Path | str:
+    """The database a store test runs on: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return db_path
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def sqlite_store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
+    """A store on SQLite only, for tests of SQLite's own machinery."""
     with Store(db_path, now=clock, policy=JustificationPolicy()) as opened:
+        yield opened
+
+
+@pytest.fixture
+def store(db_target: Path | str, clock: FakeClock) -> Iterator[Store]:
+    with Store(db_target, now=clock, policy=JustificationPolicy()) as opened:
         yield opened
 
 

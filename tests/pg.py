@@ -35,7 +35,7 @@ def _as_owner(argv: list[str]) -> list[str]:
 
 @contextmanager
 def cluster() -> Iterator[str]:
-    """Start a cluster in a new temporary folder; yields a conninfo for `postgres`.
+    """Start a cluster in a new temporary folder; yields the URL of its `postgres` database.
 
     The folder is made here, not under pytest's tmp_path: that one is private to root
     (0700), and the server runs as the `postgres` user.
@@ -85,7 +85,7 @@ def _started(binaries: Path, root: Path) -> Iterator[str]:
     if started.returncode:
         raise RuntimeError(f"pg_ctl start failed: {log.read_text()[-500:] if log.exists() else ''}")
     try:
-        yield f"host=127.0.0.1 port={port} user={user} dbname=postgres"
+        yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
             _as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),

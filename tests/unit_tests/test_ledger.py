@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 
 from store import (
@@ -16,9 +13,10 @@ from store import (
     Store,
     StoreError,
 )
-from store.ledger import event_hash
+from store.ledger import EVENT_FIELDS, event_hash
 from store.models import DECISION_ACTIONS, Action
 from tests.conftest import FakeClock, make_draft
+from tests.engines import REFUSED, tamper
 
 GOOD = "Refund amount matches the duplicate charge in the CRM record"
 
@@ -141,7 +139,7 @@ def test_a_claim_takes_exactly_one_decision(store: Store) -> None:
 def test_the_schema_refuses_a_second_event_for_one_claim(store: Store) -> None:
     claim = _claimed(store)
     first = store.decide(claim, "approve", GOOD)
-    with pytest.raises(sqlite3.IntegrityError, match=r"UNIQUE.*claim_id"):
+    with pytest.raises(REFUSED, match=r"UNIQUE.*claim_id|ledger_one_decision_per_claim"):
         _raw_append(store, first, claim_id=claim.id)
 
 
@@ -195,36 +193,33 @@ def test_copying_the_draft_is_not_a_justification(store: Store) -> None:
 
 def test_update_and_delete_on_the_ledger_fail(store: Store) -> None:
     store.decide(_claimed(store), "approve", GOOD)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
         store.conn.execute("UPDATE ledger SET justification = 'rewritten history here'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
         store.conn.execute("DELETE FROM ledger")
     assert store.decision_counts() == {"approve": 1}
 
 
 def test_an_out_of_chain_insert_fails(store: Store) -> None:
     event = store.decide(_claimed(store), "approve", GOOD)
-    with pytest.raises(sqlite3.IntegrityError, match="chain"):
+    with pytest.raises(REFUSED, match="chain"):
         _raw_append(store, event, claim_id=None, prev="f" * 64, seq=2)
-    with pytest.raises(sqlite3.IntegrityError, match="chain"):
+    with pytest.raises(REFUSED, match="chain"):
         _raw_append(store, event, claim_id=None, prev=event.hash, seq=7)
 
 
 def test_the_schema_floor_refuses_a_short_justification(store: Store) -> None:
     event = store.decide(_claimed(store), "approve", GOOD)
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(REFUSED, match=r"CHECK|check constraint"):
         _raw_append(store, event, claim_id=None, prev=event.hash, seq=2, justification="ok")
 
 
-def test_altering_one_row_is_detected_by_the_chain(store: Store, db_path: Path) -> None:
+def test_altering_one_row_is_detected_by_the_chain(store: Store) -> None:
     for n in range(6):
         store.decide(_claimed(store, f"T-{n}"), "approve", f"{GOOD}, ticket number {n}")
     assert store.verify_chain().ok
-    # Someone with the file drops the trigger and edits event 3.
-    raw = sqlite3.connect(db_path, isolation_level=None)
-    raw.execute("DROP TRIGGER ledger_no_update")
-    raw.execute("UPDATE ledger SET justification = 'Edited after the fact!!' WHERE seq = 3")
-    raw.close()
+    # Someone with direct access switches the guard off and edits event 3.
+    tamper(store, "UPDATE ledger SET justification = 'Edited after the fact!!' WHERE seq = 3")
     report = store.verify_chain()
     assert not report.ok
     assert report.first_bad_seq == 3
@@ -232,24 +227,24 @@ def test_altering_one_row_is_detected_by_the_chain(store: Store, db_path: Path) 
     assert "altered" in report.problem
 
 
-def test_recomputing_a_hash_after_editing_breaks_the_next_link(store: Store, db_path: Path) -> None:
+def test_recomputing_a_hash_after_editing_breaks_the_next_link(store: Store) -> None:
     for n in range(3):
         store.decide(_claimed(store, f"T-{n}"), "approve", f"{GOOD}, ticket number {n}")
-    raw = sqlite3.connect(db_path, isolation_level=None)
-    raw.execute("DROP TRIGGER ledger_no_update")
     row = dict(
         zip(
-            [c[1] for c in raw.execute("PRAGMA table_info(ledger)")],
-            raw.execute("SELECT * FROM ledger WHERE seq = 2").fetchone(),
+            EVENT_FIELDS,
+            store.conn.execute(
+                f"SELECT {', '.join(EVENT_FIELDS)} FROM ledger WHERE seq = 2"
+            ).fetchone(),
             strict=True,
         )
     )
     row["justification"] = "A forger who also fixed the hash of this row"
-    raw.execute(
+    tamper(
+        store,
         "UPDATE ledger SET justification = ?, hash = ? WHERE seq = 2",
         (row["justification"], event_hash(row)),
     )
-    raw.close()
     report = store.verify_chain()
     assert (report.ok, report.first_bad_seq) == (False, 3)
     assert "does not link" in report.problem
@@ -265,7 +260,7 @@ def _raw_append(
     justification: str = "A perfectly reasonable justification here",
 ) -> None:
     """Insert an event by hand, as a tool with write access to the file could."""
-    head = store.conn.execute("SELECT max(seq), hash FROM ledger ORDER BY seq DESC").fetchone()
+    head = store.conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
     store.conn.execute(
         "INSERT INTO ledger (seq, item_id, source, external_id, claim_id, reviewer, action, "
         "justification, output, draft_sha256, shown_basis, shown_limits, time_on_item_ms, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from store import Claim, ClaimError, DecisionError, Event, JustificationRefused,
 from store.ledger import event_hash
 from store.oversight import FrictionPolicy, OversightPolicy, Rule, wilson
 from tests.conftest import FakeClock, make_draft
+from tests.engines import REFUSED
 
 OpenStore = Callable[[OversightPolicy], Store]
 HIGH = frozenset({"high"})
@@ -46,11 +46,11 @@ def approve_each(store: Store, clock: FakeClock, seconds: float, reasons: list[s
 
 
 @pytest.fixture
-def open_store(db_path: Path, clock: FakeClock) -> Iterator[OpenStore]:
+def open_store(db_target: Path | str, clock: FakeClock) -> Iterator[OpenStore]:
     opened: list[Store] = []
 
     def make(oversight: OversightPolicy) -> Store:
-        store = Store(db_path, now=clock, oversight=oversight)
+        store = Store(db_target, now=clock, oversight=oversight)
         opened.append(store)
         return store
 
@@ -259,7 +259,7 @@ def test_oversight_is_covered_by_the_event_hash(open_store: OpenStore) -> None:
     assert event_hash(row) == event.hash
     assert event_hash({**row, "oversight": '{"min_chars":99}'}) != event.hash
     assert event_hash({**row, "oversight": None}) != event.hash
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
         store.conn.execute("UPDATE ledger SET oversight = NULL")
 
 

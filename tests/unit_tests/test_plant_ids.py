@@ -81,6 +81,7 @@ def test_planting_commits_in_short_transactions(db_path: Path, clock: FakeClock)
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft(f"T-{i}") for i in range(4000)])
         statements: list[str] = []
+        assert isinstance(store.conn, sqlite3.Connection)
         store.conn.set_trace_callback(statements.append)
         planted = store.plant(0.2, random.Random(3))
         store.conn.set_trace_callback(None)

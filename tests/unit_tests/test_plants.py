@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from store import Store
 from store.export import ExportFilter, events, planted_events_exist, stats_for
 from store.mutate import mutate
 from tests.conftest import FakeClock, make_draft
+from tests.engines import REFUSED
 
 REASON = "Checked the refund amount against the billing history for this order"
 
@@ -122,7 +122,7 @@ def test_planted_decisions_are_flagged_kept_out_of_exports_and_never_delivered(
     assert planted_events_exist(store.conn)
     assert ExportFilter().as_json(planted_exist=True) == {"planted": "excluded"}
     assert store.conn.execute("SELECT event_seq FROM outbox").fetchall() == [(approved.seq,)]
-    with pytest.raises(sqlite3.IntegrityError, match="never sent"):
+    with pytest.raises(REFUSED, match="never sent"):
         store.conn.execute(
             "INSERT INTO outbox (event_seq, source, idempotency_key, payload, next_attempt_at) "
             "VALUES (?, 'support', 'x', '{}', '2026-01-01')",

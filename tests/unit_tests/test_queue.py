@@ -81,7 +81,8 @@ def test_claim_order_is_highest_stakes_then_oldest(store: Store, clock: FakeCloc
     assert order == ["high-old", "high-new", "med-old", "med-new", "low-old"]
 
 
-def test_claim_next_is_an_index_seek_not_a_scan(store: Store) -> None:
+def test_claim_next_is_an_index_seek_not_a_scan(sqlite_store: Store) -> None:
+    store = sqlite_store  # SQLite's own machinery (query plans, WAL, fsync)
     store.ingest([make_draft(f"T-{i}") for i in range(50)])
     plans = query_plans(store.conn, lambda: store.claim_next("alice"), "FROM items")
     assert plans
@@ -197,7 +198,8 @@ def test_a_draft_that_the_schema_would_refuse_cannot_be_built(
         make_draft(**{"external_id": "T-1", **fields})  # type: ignore[arg-type]
 
 
-def test_leases_skip_the_fsync_but_the_connection_stays_durable(store: Store) -> None:
+def test_leases_skip_the_fsync_but_the_connection_stays_durable(sqlite_store: Store) -> None:
+    store = sqlite_store  # SQLite's own machinery (query plans, WAL, fsync)
     store.ingest([make_draft("T-1")])
     claim = store.claim_next("alice")
     assert claim is not None
@@ -215,7 +217,8 @@ def test_has_item(store: Store) -> None:
     assert not store.has_item("leads", "T-1")
 
 
-def test_deferred_checkpoints_leave_the_wal_to_a_separate_connection(store: Store) -> None:
+def test_deferred_checkpoints_leave_the_wal_to_a_separate_connection(sqlite_store: Store) -> None:
+    store = sqlite_store  # SQLite's own machinery (query plans, WAL, fsync)
     from store.db import checkpoint_wal
 
     store.defer_checkpoints()

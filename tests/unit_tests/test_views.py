@@ -80,7 +80,8 @@ def test_status_filters(store: Store) -> None:
     assert len(page(store.conn, QueueFilter(status="pending"), PageRequest(limit=50))) == 8
 
 
-def test_a_deep_page_is_an_index_range_not_a_scan(store: Store) -> None:
+def test_a_deep_page_is_an_index_range_not_a_scan(sqlite_store: Store) -> None:
+    store = sqlite_store  # SQLite's own machinery (query plans, WAL, fsync)
     _fill(store, 300)
     for status in ("open", "pending"):
         where = QueueFilter(status=status)
@@ -99,12 +100,14 @@ def test_a_deep_page_is_an_index_range_not_a_scan(store: Store) -> None:
         assert any("created_at>?" in plan for plan in plans), plans
 
 
-def test_a_reader_in_a_worker_thread_can_be_interrupted(db_path: Path, clock: FakeClock) -> None:
+def test_a_reader_in_a_worker_thread_can_be_interrupted(
+    db_target: Path | str, clock: FakeClock
+) -> None:
     import threading
 
     from store import QueryInterrupted
 
-    with Store(db_path, now=clock) as store:
+    with Store(db_target, now=clock) as store:
         store.ingest([make_draft(f"T-{n}") for n in range(20000)])
         outcome: list[object] = []
         reader_ready = threading.Event()

@@ -1,0 +1,280 @@
+"""The PostgreSQL engine: a connection that speaks the store's SQL, and its write lock.
+
+The store's rules (`store.queue`, `store.ledger`, `store.review`, ...) are written
+once, in Python, over SQL that both engines accept: standard statements, `ON CONFLICT`
+upserts, `RETURNING`. The only mechanical difference, the placeholder style, is
+translated here once per statement text (`?` → `%s`, `:name` → `%(name)s`). Where the
+two engines differ in substance, the store asks `is_pg(conn)` and each side has its own
+SQL (the snapshot, the chain head, the write lock).
+
+Write transactions take one transaction-scoped advisory lock, so writers run one at a
+time exactly as SQLite's `BEGIN IMMEDIATE` makes them: every rule that reads, checks and
+then writes (one decision per claim, the two-person rule, planting) holds on both
+engines for the same reason. The ledger's chain head is locked `FOR UPDATE` as well, so
+a writer that bypasses the store (psql) still cannot fork the chain. Each write
+transaction ends with one `NOTIFY signoff` (never per row), which is how open queues on
+other machines learn of it (`Listener`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Final
+
+from store.errors import DatabaseBusy, SchemaError, StoreError
+
+if TYPE_CHECKING:
+    import psycopg
+
+WRITE_LOCK: Final = 0x5157_0FF0
+"""The advisory lock key every signoff write transaction holds (one writer at a time)."""
+CHANNEL: Final = "signoff"
+"""The NOTIFY channel: one coarse notice per committed write transaction."""
+LOCK_TIMEOUT_MS: Final = 5000
+"""How long a writer waits for another's lock before `DatabaseBusy` (as on SQLite)."""
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def is_url(target: object) -> bool:
+    """Whether a `--db` value names a PostgreSQL database rather than a SQLite file."""
+    return str(target).lower().startswith(("postgresql://", "postgres://"))
+
+
+def is_pg(conn: object) -> bool:
+    """Whether a store connection is on PostgreSQL (else it is an `sqlite3.Connection`)."""
+    return isinstance(conn, PgConnection)
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """The store's SQL (SQLite's `?` and `:name` placeholders) in psycopg's style.
+
+    Literal `%` doubles (psycopg reads `%` as a placeholder); SQLite's LIKE ignores ASCII
+    case and PostgreSQL's does not, so the store's searches become ILIKE.
+    """
+    text = sql.replace("%", "%%").replace("?", "%s")
+    text = _NAMED.sub(r"%(\1)s", text)
+    return re.sub(r"\bLIKE\b", "ILIKE", text)
+
+
+def display(url: str) -> str:
+    """The URL without its password, for messages and status lines."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1@", url)
+
+
+class PgConnection:
+    """A psycopg connection with the few `sqlite3.Connection` methods the store uses.
+
+    Autocommit: a read is its own statement, as on SQLite; writes and snapshots open
+    explicit transactions (`write()`, `snapshot()`).
+    """
+
+    dialect: Final = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection[Any], url: str) -> None:
+        self.raw = raw
+        """The psycopg connection (for the few PostgreSQL-only statements)."""
+        self.url = url
+        """Where it is connected (may hold a password: show `display(url)`)."""
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        """Run one statement; the cursor iterates and fetches like sqlite3's.
+
+        Typed `Any` as `sqlite3.Cursor`'s rows are: the store reads both the same way.
+        """
+        return self.raw.execute(translate(sql), params or None, prepare=False)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+        """Run one statement for each row (psycopg pipelines them)."""
+        batch = list(rows)
+        if batch:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(translate(sql), batch)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection."""
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def rollback(self) -> None:
+        """Roll back the open transaction, if any."""
+        self.raw.rollback()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.raw.close()
+
+    @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[PgConnection]:
+        """A write transaction holding the store's write lock; notifies listeners on commit.
+
+        `durable=False` commits without waiting for the WAL flush (claims, imports), as
+        `synchronous=NORMAL` does on SQLite; ledger events always wait.
+
+        Raises:
+            DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
+        """
+        import psycopg
+
+        raw = self.raw
+        raw.execute("BEGIN")
+        try:
+            raw.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
+            if not durable:
+                raw.execute("SET LOCAL synchronous_commit = off")
+            try:
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            except psycopg.errors.LockNotAvailable:
+                raise DatabaseBusy(
+                    f"the database is busy: another writer kept it for over "
+                    f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
+                ) from None
+            yield self
+            raw.execute("SELECT pg_notify(%s, pg_backend_pid()::text)", (CHANNEL,))
+        except BaseException:
+            if self.in_transaction:
+                raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+
+    def lock_free(self) -> bool:
+        """Whether a write could start now (never waits)."""
+        if self.in_transaction:
+            return True
+        row = self.raw.execute("SELECT pg_try_advisory_lock(%s)", (WRITE_LOCK,)).fetchone()
+        if row and row[0]:
+            self.raw.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+            return True
+        return False
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PgConnection]:
+        """One consistent read of the whole database (an export and its manifest)."""
+        self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield self
+        finally:
+            self.raw.execute("COMMIT")
+
+    def pid(self) -> int:
+        """The server process of this connection (its own notices are not news)."""
+        return int(self.raw.info.backend_pid)
+
+
+def connect(url: str) -> PgConnection:
+    """Connect to `url` and check (or create) the signoff schema.
+
+    Raises:
+        StoreError: The server cannot be reached or refused the login (one line).
+        SchemaError: The database holds other tables, or a newer signoff's schema.
+    """
+    raw = raw_connection(url)
+    conn = PgConnection(raw, url)
+    try:
+        _ensure_schema(conn)
+    except BaseException:
+        raw.close()
+        raise
+    return conn
+
+
+def raw_connection(url: str) -> psycopg.Connection[Any]:
+    """A bare autocommit connection to `url` (readers, listeners; no schema check).
+
+    Raises:
+        StoreError: The server cannot be reached or refused the login (one line).
+    """
+    import psycopg
+
+    try:
+        raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as error:
+        raise StoreError(f"{display(url)}: cannot connect ({first_line(error)})") from None
+    _numbers_as_python(raw)
+    return raw
+
+
+def first_line(error: BaseException) -> str:
+    """A server or driver error as one line (libpq's messages span several)."""
+    text = " ".join(str(error).split("\n")[0].split())
+    return text.removeprefix("connection failed: ") or type(error).__name__
+
+
+def _numbers_as_python(raw: psycopg.Connection[Any]) -> None:
+    """`sum()` and `avg()` come back as int/float, as from SQLite, not `Decimal`."""
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            return float(text) if "." in text or "e" in text.lower() else int(text)
+
+    raw.adapters.register_loader("numeric", NumericLoader)
+
+
+def _ensure_schema(conn: PgConnection) -> None:
+    import psycopg
+
+    from store.pg_schema import SCHEMA, SCHEMA_VERSION
+
+    url = display(conn.url)
+    try:
+        version = _schema_version(conn)
+        if version is None:
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+            ).fetchone()
+            if tables and tables[0]:
+                raise SchemaError(f"{url} holds other tables; signoff will not write into it")
+            with conn.write():
+                conn.raw.execute(SCHEMA)
+        elif version != SCHEMA_VERSION:
+            raise SchemaError(
+                f"{url} was made by a newer signoff (schema {version}); upgrade signoff to open it"
+            )
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise StoreError(
+            f"{url}: {first_line(error)} (ask a lead to run `signoff team init`)"
+        ) from None
+
+
+def _schema_version(conn: PgConnection) -> str | None:
+    exists = conn.execute("SELECT to_regclass('signoff_meta') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'").fetchone()
+    return None if row is None else str(row[0])
+
+
+class Listener:
+    """Notices of other connections' commits, on a connection of its own.
+
+    psycopg #340: a connection waiting on `notifies()` blocks other statements on it,
+    so the store's own connection never listens. `changes()` never waits.
+    """
+
+    def __init__(self, url: str, own_pid: int) -> None:
+        self._raw = raw_connection(url)
+        self._raw.execute(f"LISTEN {CHANNEL}")
+        self._own = str(own_pid)
+        self.count = 0
+        """Notices from other connections seen so far."""
+
+    def changes(self) -> int:
+        """The count of other connections' commits seen so far (drains what arrived)."""
+        pgconn = self._raw.pgconn
+        pgconn.consume_input()
+        while (notice := pgconn.notifies()) is not None:
+            if notice.extra.decode() != self._own:
+                self.count += 1
+        return self.count
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._raw.close()
