@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from store import JustificationPolicy, Store
+from store.models import Action
 from store.pg_schema import TABLES
 from tests.conftest import FakeClock, make_draft
 
@@ -36,7 +37,8 @@ def test_the_same_decisions_make_the_same_chain_on_both_engines(db_path: Path, p
         clock = FakeClock()
         with Store(target, now=clock, policy=JustificationPolicy()) as store:
             store.ingest([make_draft(f"T-{n}") for n in range(6)])
-            for n, action in enumerate(("approve", "escalate", "reject", "approve")):
+            actions: tuple[Action, ...] = ("approve", "escalate", "reject", "approve")
+            for n, action in enumerate(actions):
                 claim = store.claim_next("alice")
                 assert claim is not None
                 clock.advance(seconds=30)
