@@ -89,6 +89,17 @@ class StoreBase:
         """Whether this store is a shared PostgreSQL database (team mode)."""
         return self.url is not None
 
+    def identity(self) -> str | None:
+        """The authenticated database login in team mode (`session_user`), else None.
+
+        In team mode that login is the reviewer: the database refuses events, claims and
+        judgements recorded under any other name (`store.pg_team`).
+        """
+        if self.url is None:
+            return None
+        row = self.conn.execute("SELECT session_user").fetchone()
+        return str(row[0])
+
     @property
     def where(self) -> str:
         """The database, as shown to people: the file, or the URL without a password."""

@@ -240,11 +240,16 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def last_retractable(self, reviewer: str) -> Event | None:
         """The reviewer's most recent decision that undo would retract, if any."""
+        # PostgreSQL: reviewers cannot read `plants`; the function answers for their own.
+        planted = (
+            "signoff_plant(e.item_id)"
+            if is_pg(self.conn)
+            else "plants AS p WHERE p.item_id = e.item_id"
+        )
         row = self.conn.execute(
             f"SELECT {_EVENT_COLUMNS} FROM ledger AS e WHERE reviewer = ? AND action != 'retract' "
             "AND seq = (SELECT max(seq) FROM ledger WHERE item_id = e.item_id) "
-            "AND NOT EXISTS (SELECT 1 FROM plants WHERE plants.item_id = e.item_id) "
-            "ORDER BY seq DESC LIMIT 1",
+            f"AND NOT EXISTS (SELECT 1 FROM {planted}) ORDER BY seq DESC LIMIT 1",
             (reviewer,),
         ).fetchone()
         return None if row is None else _event_from_row(row)
@@ -353,10 +358,11 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         final: bool,
         **values: Any,
     ) -> Event:
-        # The chain head: the caller's write lock keeps it until this commits (on
-        # PostgreSQL the head row is locked too, against writers that bypass the store).
+        # The chain head: the caller's write lock keeps it until this commits. (On
+        # PostgreSQL the link trigger also locks the head row and checks, against
+        # writers that bypass the store; reviewers may read the head, never lock it.)
         prev = conn.execute(
-            "SELECT position, hash FROM chain_head WHERE id = 1 FOR UPDATE"
+            "SELECT position, hash FROM chain_head WHERE id = 1"
             if is_pg(conn)
             else "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
         ).fetchone()

@@ -137,6 +137,11 @@ class PgConnection:
                 ) from None
             yield self
             raw.execute("SELECT pg_notify(%s, pg_backend_pid()::text)", (CHANNEL,))
+        except (psycopg.errors.RaiseException, psycopg.errors.InsufficientPrivilege) as error:
+            # A rule of the schema or a privilege said no (append-only, the chain, "you
+            # are not that reviewer", "leads only"): the user's line, not a crash.
+            raw.execute("ROLLBACK")
+            raise StoreError(first_line(error)) from None
         except BaseException:
             if self.in_transaction:
                 raw.execute("ROLLBACK")

@@ -119,7 +119,8 @@ CREATE INDEX ledger_reviewer ON ledger (reviewer, seq);
 
 -- Every insert must be the next link: position + 1 and the head's hash. The head moves
 -- in the same transaction, under the row lock the writer took before hashing.
-CREATE FUNCTION ledger_link() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION ledger_link() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public AS $$
 DECLARE head chain_head%ROWTYPE;
 BEGIN
     SELECT * INTO head FROM chain_head WHERE id = 1 FOR UPDATE;
@@ -149,7 +150,8 @@ CREATE TABLE item_counts (
     PRIMARY KEY (source, state)
 );
 -- As on SQLite since m006: inserts are counted per batch by the store, state changes here.
-CREATE FUNCTION item_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION item_counts_moved() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR OLD.state IS DISTINCT FROM NEW.state
             OR OLD.source IS DISTINCT FROM NEW.source THEN
@@ -205,7 +207,8 @@ CREATE TABLE second_reviews (
     first_reviewer text NOT NULL
 );
 
-CREATE FUNCTION outbox_no_planted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION outbox_no_planted() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM ledger AS e JOIN plants AS p ON p.item_id = e.item_id
                WHERE e.seq = NEW.event_seq) THEN
@@ -215,6 +218,36 @@ BEGIN
 END $$;
 CREATE TRIGGER outbox_no_planted BEFORE INSERT ON outbox
     FOR EACH ROW EXECUTE FUNCTION outbox_no_planted();
+
+-- What a reviewer may learn of a plant or of another reviewer's decision, and when:
+-- reviewers cannot read `plants` or others' pending events (store.pg_team), but the
+-- store needs both while deciding. SECURITY DEFINER, each answers only the caller
+-- who holds the item's open claim (or has decided it), or who sees everything anyway
+-- (a lead, the owner, a superuser).
+CREATE FUNCTION signoff_sees_all() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT r.rolsuper OR r.rolbypassrls OR r.oid = (SELECT relowner FROM pg_class
+                                                  WHERE oid = 'ledger'::regclass)
+        OR CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'signoff_lead')
+                THEN pg_has_role(session_user, 'signoff_lead', 'MEMBER') ELSE false END
+    FROM pg_roles AS r WHERE r.rolname = session_user
+$$;
+CREATE FUNCTION signoff_plant(target bigint) RETURNS TABLE (mutation text, detail text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT p.mutation, p.detail FROM plants AS p WHERE p.item_id = target AND (
+        signoff_sees_all()
+        OR EXISTS (SELECT 1 FROM claims AS c WHERE c.item_id = target
+                   AND c.reviewer = session_user AND c.ended_at IS NULL)
+        OR EXISTS (SELECT 1 FROM ledger AS e WHERE e.item_id = target
+                   AND e.reviewer = session_user))
+$$;
+CREATE FUNCTION signoff_first_decision(target bigint)
+RETURNS TABLE (action text, output text, reviewer text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT e.action, e.output, e.reviewer FROM ledger AS e WHERE e.seq = target AND (
+        signoff_sees_all() OR EXISTS (SELECT 1 FROM claims AS c WHERE c.item_id = e.item_id
+                                      AND c.reviewer = session_user AND c.ended_at IS NULL))
+$$;
 
 CREATE TABLE pull_failures (
     provider text NOT NULL,

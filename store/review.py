@@ -23,6 +23,7 @@ from store.oversight import (
     requirements,
     signals,
 )
+from store.pg import is_pg
 from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
 from store.values import check_value
 
@@ -181,7 +182,11 @@ class ReviewMixin(QueueMixin):
             final = False
         if need.second_review_of is not None:
             earlier = conn.execute(
-                "SELECT action, output, reviewer FROM ledger WHERE seq = ?",
+                # PostgreSQL: the first reviewer's event is hidden from the second until
+                # the item is final; this function answers the claim holder only.
+                "SELECT action, output, reviewer FROM signoff_first_decision(?)"
+                if is_pg(conn)
+                else "SELECT action, output, reviewer FROM ledger WHERE seq = ?",
                 (need.second_review_of,),
             ).fetchone()
             agreed = earlier is not None and (earlier[0], earlier[1]) == (action, output)
@@ -222,9 +227,9 @@ class ReviewMixin(QueueMixin):
         ]
 
     def _plant(self, conn: Connection, item_id: int) -> tuple[str, str] | None:
-        row = conn.execute(
-            "SELECT mutation, detail FROM plants WHERE item_id = ?", (item_id,)
-        ).fetchone()
+        # PostgreSQL: reviewers cannot read `plants`; the function answers the holder.
+        source = "signoff_plant(?)" if is_pg(conn) else "plants WHERE item_id = ?"
+        row = conn.execute(f"SELECT mutation, detail FROM {source}", (item_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 
 

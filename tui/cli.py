@@ -24,14 +24,14 @@ from tui.cli_common import (
     UsageError,
     err,
     fail,
+    identity_for,
     mix_in_catch_trials,
     open_store,
     out,
-    reviewer_for,
     settings_for,
 )
 from tui.config import ConfigError, Settings
-from tui.paths import config_file, demo_db, resolve_db
+from tui.paths import config_file, demo_db
 from tui.safe import dump_json, safe_text, visible
 
 app = typer.Typer(
@@ -110,12 +110,16 @@ def review(
     keymap: KeymapOption = None,
 ) -> None:
     """Open the review app on the queue."""
-    settings = settings_for(config)
-    run_app(resolve_db(db), settings, reviewer_for(reviewer, settings), keymap)
+    run_app(db, settings_for(config), reviewer, keymap)
 
 
-def run_app(path: Path, settings: Settings, reviewer: str, keymap_name: str | None) -> None:
-    """Open the store, then the Textual app (imported only now: other commands start fast)."""
+def run_app(
+    db: Path | str | None, settings: Settings, reviewer: str | None, keymap_name: str | None
+) -> None:
+    """Open the store, then the Textual app (imported only now: other commands start fast).
+
+    `reviewer` is `--reviewer` as given: in team mode the database login decides.
+    """
     origin = str(settings.path) if settings.path else "config"
     try:
         active = load_keymap(keymap_name or settings.keymap, settings.keys, origin=origin)
@@ -124,13 +128,13 @@ def run_app(path: Path, settings: Settings, reviewer: str, keymap_name: str | No
     from store.clock import utc_now
     from tui.app import SignoffApp
 
-    with open_store(path, settings) as store:
+    with open_store(db, settings) as store:
         app = SignoffApp(
             store,
-            reviewer=reviewer,
+            reviewer=identity_for(store, reviewer, settings),
             keymap=active,
             now=utc_now,
-            db_label=str(path),
+            db_label=store.where,
             reason_codes=settings.reason_codes,
             guidelines=settings.guidelines,
             settings=settings,
@@ -174,7 +178,7 @@ def import_command(
         raise UsageError(str(error)) from None
     settings = settings_for(config)
     totals, rejected = BatchSummary(), 0
-    with open_store(resolve_db(db), settings, create=True) as store:
+    with open_store(db, settings, create=True) as store:
         for item in plans:
             try:
                 with importing.progress_bar(err, item) as on_progress:
@@ -211,9 +215,9 @@ def status(
 ) -> None:
     """Show how many items each source has pending, claimed, decided and escalated."""
     settings = settings_for(config)
-    who = reviewer_for(reviewer, settings)
-    path = demo_db() if demo_queue else resolve_db(db)
-    with open_store(path, settings) as store:
+    with open_store(demo_db() if demo_queue else db, settings) as store:
+        who = identity_for(store, reviewer, settings)
+        where, team = store.where, store.team
         counts = store.counts()
         actions = store.decision_counts()
         head = store.head()
@@ -222,7 +226,7 @@ def status(
     if as_json:
         states = ("pending", "claimed", "decided", "escalated")
         payload = {
-            "database": str(path),
+            "database": where,
             "reviewer": who,
             "sources": [
                 {"source": c.source, **{s: getattr(c, s) for s in states}, "total": c.total}
@@ -239,8 +243,8 @@ def status(
         }  # fmt: skip
         sys.stdout.write(dump_json(payload) + "\n")
         return
-    out.print(safe_text(f"database  {path}"))
-    out.print(safe_text(f"reviewer  {who}"))
+    out.print(safe_text(f"database  {where}"))
+    out.print(safe_text(f"reviewer  {who}" + (" (database login)" if team else "")))
     from rich.table import Table
 
     table = Table(
@@ -360,7 +364,7 @@ def demo(
         out.print(safe_text(f"demo database: {path}"))
         status(as_json=False, demo_queue=True, config=config, reviewer=reviewer)
         return
-    run_app(path, settings, reviewer_for(reviewer, settings), keymap)
+    run_app(path, settings, reviewer, keymap)
     out.print(safe_text(f"demo database: {path}  (see it with: signoff status --demo)"))
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from store import Store, StoreError
 from store.queue import check_reviewer
 from tui.config import Settings, load_settings
-from tui.paths import config_file, data_dir
+from tui.paths import config_file, data_dir, resolve_db
 from tui.safe import safe_text
 
 # markup=False: no string printed here is ever read as Rich markup (a message like
@@ -22,9 +22,13 @@ out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--db", help="Database file [default: $SIGNOFF_DB, else the data dir].", show_default=False
+        "--db",
+        metavar="<file|url>",
+        help="Database file, or postgresql://… for a team's shared database "
+        "[default: $SIGNOFF_DB, else db in the config, else the data dir].",
+        show_default=False,
     ),
 ]
 ConfigOption = Annotated[
@@ -37,7 +41,8 @@ ReviewerOption = Annotated[
     str | None,
     typer.Option(
         "--reviewer",
-        help="Who you are [default: $SIGNOFF_REVIEWER, else login name].",
+        help="Who you are [default: $SIGNOFF_REVIEWER, else login name; "
+        "on a team database, your database login].",
         show_default=False,
     ),
 ]
@@ -84,7 +89,11 @@ def settings_for(config: Path | None) -> Settings:
 
 
 def reviewer_for(option: str | None, settings: Settings) -> str:
-    """`--reviewer`, else `$SIGNOFF_REVIEWER`, else the config's, else the OS login name."""
+    """`--reviewer`, else `$SIGNOFF_REVIEWER`, else the config's, else the OS login name.
+
+    For a SQLite queue only: in team mode the reviewer is the database login
+    (`identity_for`).
+    """
     name = option or os.environ.get("SIGNOFF_REVIEWER") or settings.reviewer
     if not name:
         try:
@@ -97,6 +106,26 @@ def reviewer_for(option: str | None, settings: Settings) -> str:
         return check_reviewer(name)
     except StoreError as error:
         raise UsageError(str(error)) from None
+
+
+def identity_for(store: Store, option: str | None, settings: Settings) -> str:
+    """Who is reviewing: the database login in team mode, else `reviewer_for`.
+
+    Raises:
+        UsageError: `--reviewer` was given in team mode (anyone could name anyone).
+    """
+    login = store.identity()
+    if login is None:
+        return reviewer_for(option, settings)
+    if option is not None and option != login:
+        raise UsageError(
+            f"--reviewer does not apply to a team database: you are its login {login!r}; "
+            "to review as someone else, connect as their login"
+        )
+    try:
+        return check_reviewer(login)
+    except StoreError as error:
+        raise UsageError(f"your database login cannot be a reviewer name: {error}") from None
 
 
 def mix_in_catch_trials(store: Store, settings: Settings) -> None:
@@ -112,7 +141,7 @@ def mix_in_catch_trials(store: Store, settings: Settings) -> None:
         )
 
 
-def open_store(db: Path, settings: Settings, *, create: bool = False) -> Store:
+def open_store(db: Path | str | None, settings: Settings, *, create: bool = False) -> Store:
     """Open (and migrate) the database with the configured policy and lease.
 
     A database that does not exist yet is made only by commands that add drafts
@@ -121,20 +150,34 @@ def open_store(db: Path, settings: Settings, *, create: bool = False) -> Store:
 
     Sources whose provider has a webhook (`deliver_url`) get their final decisions
     queued in the outbox, in the same transaction as the ledger event.
+
+    Args:
+        db: `--db` as given (None: `$SIGNOFF_DB`, the config's `db`, the default file),
+            or a file chosen by the command itself (the demo's).
+        settings: The loaded config.
+        create: Whether a missing SQLite file may be made.
     """
-    if str(db).lower().startswith(("postgresql:", "postgres:")):
-        # Path() folds the URL's "//"; say what it is rather than "no such folder".
-        raise UsageError(
-            f"{db}: a PostgreSQL database (team mode) cannot be used yet; --db and "
-            "$SIGNOFF_DB take a SQLite file for now"
+    if not isinstance(db, Path):
+        db = resolve_db(db, settings.db)
+    if isinstance(db, str):
+        store = Store(
+            db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight
         )
+        return _delivering(store, settings)
     if not create and db.parent != data_dir() and not db.exists():
         raise UsageError(f"{db}: no such database (check the path; `signoff import` creates one)")
     if db.parent == data_dir():
         # Only signoff's own folder is made on demand; any other missing folder is
         # refused by the store (a typo must not look like an empty queue).
         db.parent.mkdir(parents=True, exist_ok=True)
-    store = Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
+    return _delivering(_opened(db, settings), settings)
+
+
+def _opened(db: Path | str, settings: Settings) -> Store:
+    return Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
+
+
+def _delivering(store: Store, settings: Settings) -> Store:
     store.delivers_for = frozenset(
         str(table.get("source") or name)
         for name, table in settings.providers.items()

@@ -23,7 +23,6 @@ from tui.cli_common import (
     out,
     settings_for,
 )
-from tui.paths import resolve_db
 from tui.safe import dump_json, safe_text, stdout_for
 
 if TYPE_CHECKING:
@@ -101,8 +100,7 @@ def export(
         reviewer=reviewer, action=action, source=source, stakes=stakes,
         include_planted=include_planted,
     )  # fmt: skip
-    path = resolve_db(db)
-    with open_store(path, settings_for(config)) as store, store.snapshot() as snap:
+    with open_store(db, settings_for(config)) as store, store.snapshot() as snap:
         head, total = snap.state()
         planted = snap.planted_exist()
         first, last = snap.seq_range(where)
@@ -144,7 +142,7 @@ def verify(
     """Recompute the ledger's hash chain; with --manifest, check an export too."""
     from store.export import Manifest
 
-    with open_store(resolve_db(db), settings_for(config)) as store:
+    with open_store(db, settings_for(config)) as store:
         report = store.verify_chain()
         if not report.ok:
             fail(
@@ -178,7 +176,7 @@ def backup(
 ) -> None:
     """Copy the live database with SQLite's online backup (a plain cp of a WAL file is not safe)."""
     check_output(target, force=force)
-    with open_store(resolve_db(db), settings_for(config)) as store:
+    with open_store(db, settings_for(config)) as store:
         temp = target.with_name(f".{target.name}.partial")
         try:
             temp.unlink(missing_ok=True)
@@ -204,7 +202,7 @@ def stats(
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
     from tui.stats_view import stats_json, stats_tables
 
-    with open_store(resolve_db(db), settings_for(config)) as store:
+    with open_store(db, settings_for(config)) as store:
         figures = store.stats()
     if as_json:
         sys.stdout.write(dump_json(stats_json(figures)) + "\n")

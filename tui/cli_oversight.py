@@ -11,7 +11,6 @@ import typer
 from providers.base import STAKES, Stakes
 from providers.text import counted
 from tui.cli_common import ConfigOption, DbOption, UsageError, err, open_store, out, settings_for
-from tui.paths import resolve_db
 from tui.safe import safe_text
 
 
@@ -68,6 +67,6 @@ def plant(
             good.append((strip_flaw(record.draft), flaw.strip()))
     if bad:
         raise UsageError(f"{file}: {counted(bad, 'bad record')}; nothing was planted")
-    with open_store(resolve_db(db), settings_for(config), create=True) as store:
+    with open_store(db, settings_for(config), create=True) as store:
         planted = store.plant_drafts(good, random.Random())
     out.print(f"planted {counted(len(planted), 'catch-trial draft')}")

@@ -29,6 +29,9 @@ class Settings:
     """The file the settings came from; None when no file exists."""
     reviewer: str | None = None
     """Reviewer name when neither `--reviewer` nor `$SIGNOFF_REVIEWER` is given."""
+    db: str | None = None
+    """The database when neither `--db` nor `$SIGNOFF_DB` names one: a file (made
+    absolute against the config file's folder) or a `postgresql://` URL."""
     keymap: str = "default"
     """Name of the keymap the review app uses."""
     lease: dt.timedelta = dt.timedelta(minutes=10)

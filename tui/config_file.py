@@ -85,7 +85,9 @@ class ConfigFile(Strict):
     """signoff's config file (`config.toml`)."""
 
     reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
-    """Who you are, when neither --reviewer nor $SIGNOFF_REVIEWER says."""
+    """Who you are, when neither --reviewer nor $SIGNOFF_REVIEWER says (SQLite only)."""
+    db: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+    """The database: a file (relative to this file) or postgresql://… (team mode)."""
     keymap: str = "default"
     """default, vim or emacs."""
     lease_minutes: Annotated[float, Field(ge=1, le=24 * 60)] = 10
@@ -104,6 +106,12 @@ class ConfigFile(Strict):
     """Oversight against automation bias."""
 
 
+def _database(config: Path, db: str | None) -> str | None:
+    if db is None or db.lower().startswith(("postgresql://", "postgres://")):
+        return db
+    return str((config.parent / Path(db).expanduser()).resolve())
+
+
 def settings_from(path: Path, data: dict[str, Any]) -> Settings:
     """Check a parsed config file and turn it into `Settings` (one line per mistake)."""
     try:
@@ -117,6 +125,7 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
     return Settings(
         path=path,
         reviewer=config.reviewer,
+        db=_database(path, config.db),
         keymap=config.keymap,
         lease=dt.timedelta(minutes=config.lease_minutes),
         policy=JustificationPolicy(

@@ -20,13 +20,18 @@ def config_file() -> Path:
     return platformdirs.user_config_path(APP_NAME, appauthor=False) / "config.toml"
 
 
-def resolve_db(option: Path | None) -> Path:
-    """The database to use: `--db`, else `$SIGNOFF_DB`, else `signoff.db` in the data dir."""
-    if option is not None:
-        return option.expanduser()
-    env = os.environ.get("SIGNOFF_DB", "").strip()
-    if env:
-        return Path(env).expanduser()
+def resolve_db(option: str | None, configured: str | None = None) -> Path | str:
+    """The database: `--db`, `$SIGNOFF_DB`, the config's `db`, else the data dir's file.
+
+    The default file is `signoff.db` in the data dir. A `postgresql://` URL (team mode)
+    stays a string; anything else is a file path.
+    """
+    for given in (option, os.environ.get("SIGNOFF_DB", ""), configured):
+        if given is not None and given.strip():
+            value = given.strip()
+            if value.lower().startswith(("postgresql://", "postgres://")):
+                return value
+            return Path(value).expanduser()
     return data_dir() / "signoff.db"
 
 

@@ -22,7 +22,6 @@ from tui.cli_common import (
     settings_for,
 )
 from tui.config import ConfigError, Settings
-from tui.paths import resolve_db
 from tui.safe import safe_text
 
 if TYPE_CHECKING:
@@ -133,7 +132,7 @@ def pull_command(
     if not chosen:
         raise UsageError("no providers configured: add a [providers.NAME] table to your config")
     failed = False
-    with open_store(resolve_db(db), settings, create=True) as store:
+    with open_store(db, settings, create=True) as store:
         while True:
             for name in chosen:
                 provider = build(name, settings)
@@ -205,7 +204,7 @@ def push_command(db: DbOption = None, config: ConfigOption = None) -> None:
     from store.push import push
 
     settings = settings_for(config)
-    with open_store(resolve_db(db), settings) as store:
+    with open_store(db, settings) as store:
         receivers = {}
         for name, table in settings.providers.items():
             if table.get("deliver_url"):
