@@ -89,6 +89,16 @@ class StoreBase:
         """Whether this store is a shared PostgreSQL database (team mode)."""
         return self.url is not None
 
+    def team_connection(self) -> pg.PgConnection:
+        """The PostgreSQL connection, for team set-up and migration.
+
+        Raises:
+            StoreError: This store is a SQLite file.
+        """
+        if not isinstance(self.conn, pg.PgConnection):
+            raise StoreError(f"{self.path} is a SQLite file, not a team database")
+        return self.conn
+
     def identity(self) -> str | None:
         """The authenticated database login in team mode (`session_user`), else None.
 

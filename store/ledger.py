@@ -289,14 +289,28 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def head(self) -> str:
         """Hash of the last event, or the genesis hash for an empty ledger."""
+        if is_pg(self.conn):  # the head row: a reviewer may not read every event
+            return str(self.conn.execute("SELECT hash FROM chain_head").fetchone()[0])
         row = self.conn.execute("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
         return GENESIS_HASH if row is None else str(row[0])
 
     def verify_chain(self) -> ChainReport:
-        """Recompute every hash and link; report the first event that does not match."""
+        """Recompute every hash and link; report the first event that does not match.
+
+        Raises:
+            StoreError: In team mode, the login cannot read every event (a reviewer's
+                view is not the chain; a lead's login verifies).
+        """
         expected_prev = GENESIS_HASH
         count = 0
         total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
+        if is_pg(self.conn):
+            length = self.conn.execute("SELECT position FROM chain_head").fetchone()[0]
+            if total < length:
+                raise StoreError(
+                    f"your login can read {total:,} of the ledger's {length:,} events; "
+                    "verify with a lead's login"
+                )
         cursor = self.conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger ORDER BY seq")
         for row in cursor:
             fields = dict(zip(EVENT_FIELDS, row, strict=True))

@@ -85,8 +85,16 @@ class PgConnection:
         """Run one statement; the cursor iterates and fetches like sqlite3's.
 
         Typed `Any` as `sqlite3.Cursor`'s rows are: the store reads both the same way.
+
+        Raises:
+            StoreError: The login may not do this (a reviewer reading `plants`, say).
         """
-        return self.raw.execute(translate(sql), params or None, prepare=False)
+        import psycopg
+
+        try:
+            return self.raw.execute(translate(sql), params or None, prepare=False)
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise StoreError(f"{first_line(error)} (a lead's login may)") from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         """Run one statement for each row (psycopg pipelines them)."""
@@ -137,9 +145,8 @@ class PgConnection:
                 ) from None
             yield self
             raw.execute("SELECT pg_notify(%s, pg_backend_pid()::text)", (CHANNEL,))
-        except (psycopg.errors.RaiseException, psycopg.errors.InsufficientPrivilege) as error:
-            # A rule of the schema or a privilege said no (append-only, the chain, "you
-            # are not that reviewer", "leads only"): the user's line, not a crash.
+        except psycopg.errors.RaiseException as error:
+            # A rule of the schema said no (append-only, the chain): the user's line.
             raw.execute("ROLLBACK")
             raise StoreError(first_line(error)) from None
         except BaseException:

@@ -73,7 +73,8 @@ CREATE TABLE claims (
     end_reason text CHECK (end_reason IN ('decided', 'released', 'expired')),
     CHECK ((ended_at IS NULL) = (end_reason IS NULL))
 );
-ALTER TABLE items ADD FOREIGN KEY (claim_id) REFERENCES claims(id);
+-- Deferrable: `signoff migrate` copies claimed items before their claims.
+ALTER TABLE items ADD FOREIGN KEY (claim_id) REFERENCES claims(id) DEFERRABLE;
 CREATE INDEX claims_open_by_lease ON claims (lease_expires_at) WHERE ended_at IS NULL;
 CREATE INDEX claims_item ON claims (item_id);
 CREATE UNIQUE INDEX claims_one_open_per_item ON claims (item_id) WHERE ended_at IS NULL;

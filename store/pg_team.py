@@ -53,7 +53,8 @@ GRANT INSERT, UPDATE (lease_expires_at, ended_at, end_reason) ON claims TO {REVI
 GRANT SELECT, INSERT ON ledger TO {REVIEWER};
 GRANT SELECT, INSERT ON provisionals TO {REVIEWER};
 GRANT INSERT, UPDATE, DELETE ON second_reviews TO {REVIEWER};
-GRANT INSERT ON outbox TO {REVIEWER};
+-- The outbox holds final decisions only (their events are open to the team anyway).
+GRANT SELECT, INSERT ON outbox TO {REVIEWER};
 
 -- Leads: everything reviewers do, and import, plant, deliver, see catch trials.
 GRANT SELECT, INSERT, UPDATE ON items, item_counts, plants, outbox, provider_state

@@ -14,7 +14,7 @@ from providers.base import STAKES, Stakes
 from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
 from tui import cli_log as log
-from tui import cli_oversight, pulling
+from tui import cli_oversight, cli_team, pulling
 from tui.cli_common import (
     EXIT_CRASH,
     ConfigOption,
@@ -401,6 +401,7 @@ def main() -> None:
 log.register(app)
 pulling.register(app)
 cli_oversight.register(app)
+cli_team.register(app)
 
 if __name__ == "__main__":
     main()

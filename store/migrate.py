@@ -1,0 +1,89 @@
+"""Moving a SQLite queue into a team's PostgreSQL database, ledger and all.
+
+One transaction on the PostgreSQL side: every table of the SQLite file is copied in
+dependency order, the ledger in chain order (the link trigger checks each event as it
+arrives), and the copied chain is verified before commit — its head hash must be the
+SQLite ledger's. Anything less and nothing is written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from store.errors import StoreError
+from store.pg_schema import TABLES
+
+if TYPE_CHECKING:
+    from store import Store
+    from store.pg import PgConnection
+
+BATCH = 5000
+"""Rows read from SQLite and sent to PostgreSQL at a time (bounded memory)."""
+
+_ORDER = {"ledger": "seq", "item_counts": "source, state", "provider_state": "provider",
+          "pull_failures": "provider, external_id", "plants": "item_id",
+          "provisionals": "claim_id", "second_reviews": "item_id"}  # fmt: skip
+_IDENTITY = ("items", "claims", "outbox")
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    """What `copy` moved."""
+
+    items: int
+    events: int
+    head: str
+    where: str
+
+
+def copy(lite: Store, shared: Store) -> Copied:
+    """Copy everything in `lite` (SQLite) into `shared` (an empty team database).
+
+    Raises:
+        StoreError: `lite` is not SQLite, `shared` is not empty, `lite`'s own chain
+            does not verify, or the copy's head differs (nothing is written).
+    """
+    source = lite.conn
+    if not isinstance(source, sqlite3.Connection):
+        raise StoreError(f"{lite.where}: migrate copies from a SQLite file")
+    target = shared.team_connection()
+    report = lite.verify_chain()
+    if not report.ok:
+        raise StoreError(
+            f"{lite.where}: its ledger does not verify ({report.problem}); nothing was copied"
+        )
+    items = int(source.execute("SELECT count(*) FROM items").fetchone()[0])
+    with shared._immediate():
+        filled = target.execute(
+            "SELECT (SELECT count(*) FROM items) + (SELECT position FROM chain_head)"
+        ).fetchone()[0]
+        if filled:
+            raise StoreError(
+                f"{shared.where} already holds a queue; migrate into an empty database"
+            )
+        target.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table in TABLES:
+            _copy_table(source, target, table)
+        for table in _IDENTITY:
+            target.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )
+        copied = shared.verify_chain()
+        if not copied.ok or copied.head != report.head:
+            raise StoreError(
+                f"the copied ledger's head {copied.head[:16]}… is not {report.head[:16]}…; "
+                "nothing was written"
+            )
+    return Copied(items, copied.events, copied.head, shared.where)
+
+
+def _copy_table(source: sqlite3.Connection, target: PgConnection, table: str) -> None:
+    columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+    names = ", ".join(columns)
+    insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    cursor = source.execute(f"SELECT {names} FROM {table} ORDER BY {_ORDER.get(table, 'id')}")
+    while batch := cursor.fetchmany(BATCH):
+        target.executemany(insert, batch)

@@ -1,0 +1,181 @@
+"""Team mode as a team meets it: logins are reviewers, privacy held by the database.
+
+A real PostgreSQL server (tests/pg.py); the test cluster trusts local logins, so a URL
+with a user name is that user's session, as a password or certificate would make it.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from store import OversightPolicy, Store, StoreError
+from store.oversight import Rule
+from store.pg_team import add, init
+from tests.conftest import FakeClock, make_draft
+from tests.unit_tests.test_cli import run
+from tests.unit_tests.test_cli_mistakes import one_line_error
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+GOOD = "Checked the refund amount against the order history"
+
+
+def as_user(url: str, user: str) -> str:
+    """The same database, signed in as `user` (the fixture's URL names its superuser)."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{user}@{rest.split('@', 1)[1]}"
+
+
+@pytest.fixture
+def team(pg_url: str) -> str:
+    """A team database: schema, roles, a lead (dana) and two reviewers (alice, bob)."""
+    with Store(pg_url) as owner:
+        init(owner.team_connection())
+        for name in ("alice", "bob"):
+            add(owner.team_connection(), name, lead=False, password=None)
+        add(owner.team_connection(), "dana", lead=True, password=None)
+        owner.ingest([make_draft(f"T-{n}") for n in range(20)])
+        owner.plant(0.1, random.Random(3))
+    return pg_url
+
+
+def test_the_url_names_the_login(team: str) -> None:
+    assert as_user(team, "alice").startswith("postgresql://alice@127.0.0.1:")
+    with Store(as_user(team, "alice")) as alice:
+        assert alice.identity() == "alice"
+
+
+def test_a_reviewer_records_only_as_themselves(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice:
+        with pytest.raises(StoreError, match='row-level security policy for table "claims"'):
+            alice.claim_next("bob")
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        event = alice.decide(claim, "escalate", GOOD)
+        assert event.reviewer == "alice"
+
+
+def test_reviewers_cannot_rewrite_or_delete_the_ledger_even_with_psql(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        alice.decide(claim, "escalate", GOOD)
+        for statement in ("UPDATE ledger SET justification = 'rewritten by alice later'",
+                          "DELETE FROM ledger", "TRUNCATE ledger CASCADE",
+                          "ALTER TABLE ledger DISABLE TRIGGER ledger_append_only",
+                          "UPDATE chain_head SET hash = 'x'"):  # fmt: skip
+            with pytest.raises(StoreError, match=r"must be owner|permission denied"):
+                alice.conn.execute(statement)
+
+
+def test_only_leads_read_which_drafts_are_catch_trials(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice:
+        with pytest.raises(StoreError, match="permission denied for table plants"):
+            alice.conn.execute("SELECT item_id FROM plants")
+        # Nor through the function, for items she has not claimed or decided.
+        assert alice.conn.execute("SELECT count(*) FROM items AS i, signoff_plant(i.id)"
+                                  ).fetchone()[0] == 0  # fmt: skip
+    with Store(as_user(team, "dana")) as dana:
+        assert dana.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 2
+
+
+def test_a_second_reviewer_cannot_read_the_first_justification_before_deciding(
+    pg_url: str,
+) -> None:
+    policy = OversightPolicy(rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),),
+                             catch_rate=0.0)  # fmt: skip
+    with Store(pg_url) as owner:
+        init(owner.team_connection())
+        for name in ("alice", "bob"):
+            add(owner.team_connection(), name, lead=False, password=None)
+        owner.ingest([make_draft("T-1", stakes="high")])
+    secret = "Alice checked the invoice: the refund total is right"
+    with Store(as_user(pg_url, "alice"), oversight=policy) as alice:
+        first = alice.claim_next("alice")
+        assert first is not None
+        alice.decide(first, "approve", secret)
+    with Store(as_user(pg_url, "bob"), oversight=policy) as bob:
+        seen = bob.conn.execute("SELECT justification FROM ledger").fetchall()
+        assert seen == []  # pending its second review: alice's event is hidden from bob
+        assert bob.head() != "0" * 64  # the chain head itself is open to everyone
+        with pytest.raises(StoreError, match="read 0 of the ledger's 1 events; verify with a"):
+            bob.verify_chain()  # a partial view is not the chain: a lead verifies
+        second = bob.claim_next("bob")
+        assert second is not None
+        event = bob.decide(second, "approve", "Bob compared the refund with the order lines")
+        assert event.oversight is not None
+        assert event.oversight["two_person"]["agreed"] is True  # the store could compare
+        final = [row[0] for row in bob.conn.execute("SELECT justification FROM ledger")]
+        assert secret in final  # the item is final: both decisions are open to the team
+
+
+def test_leads_verify_the_chain(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        alice.decide(claim, "approve", GOOD)
+    with Store(as_user(team, "dana")) as dana:
+        assert dana.verify_chain().ok
+
+
+def test_reviewers_cannot_import_leads_can(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice, pytest.raises(StoreError, match="permission"):
+        alice.ingest([make_draft("X-1")])
+    with Store(as_user(team, "dana")) as dana:
+        assert dana.ingest([make_draft("X-1")]).added == 1
+
+
+def test_the_cli_sets_up_a_team_and_knows_who_is_reviewing(pg_url: str) -> None:
+    ready = run("team", "init", pg_url)
+    assert ready.returncode == 0, ready.stderr
+    assert "team database ready" in ready.stdout
+    # Roles belong to the whole server, which the tests share: names of this test's own.
+    assert run("team", "add", "cli_alice", "--db", pg_url).returncode == 0
+    added = run("team", "add", "cli_dana", "--lead", "--password", "--db", pg_url,
+                stdin="correct horse battery staple\n")  # fmt: skip
+    assert added.stdout.strip() == "added cli_dana as a lead", added.stderr
+    listed = run("team", "list", "--db", pg_url).stdout.split("\n")
+    assert "cli_alice" in listed
+    assert "cli_dana  (lead)" in listed
+    shown = run("status", "--db", as_user(pg_url, "cli_alice"))
+    assert "reviewer  cli_alice (database login)" in shown.stdout, shown.stderr
+    one_line_error(run("status", "--db", as_user(pg_url, "cli_alice"), "--reviewer", "bob"), 2,
+                   contains="--reviewer does not apply to a team database")  # fmt: skip
+    one_line_error(run("team", "add", "Robert'); DROP", "--db", pg_url), 1,
+                   contains="cannot be a reviewer login")  # fmt: skip
+
+
+def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
+    db_path: Path, pg_url: str, clock: FakeClock
+) -> None:
+    with Store(db_path, now=clock) as lite:
+        lite.delivers_for = frozenset({"support"})
+        lite.ingest([make_draft(f"T-{n}") for n in range(40)])
+        lite.plant(0.1, random.Random(5))
+        for n in range(6):
+            claim = lite.claim_next("alice")
+            assert claim is not None
+            clock.advance(seconds=40)
+            lite.decide(claim, "escalate", f"{GOOD}, ticket {n} needs a lead")
+        held = lite.claim_next("bob")  # an open claim moves too
+        assert held is not None
+        lite.save_cursor("support", "page-7")
+        head, counts = lite.head(), lite.counts()
+    moved = run("migrate", str(db_path), pg_url)
+    assert moved.returncode == 0, moved.stderr
+    assert f"head {head[:16]}" in moved.stdout
+    for target in (db_path, pg_url):
+        verified = run("verify", "--db", str(target))
+        assert f"head {head}" in verified.stdout, verified.stderr
+    with Store(pg_url, now=clock) as shared:
+        assert shared.counts() == counts
+        assert shared.cursor("support") == "page-7"
+        assert shared.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 6
+        assert shared.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 4
+        nxt = shared.claim_next("carol")  # ids continue after the copied ones
+        assert nxt is not None
+        assert shared.decide(nxt, "escalate", GOOD).seq == 7
+    again = run("migrate", str(db_path), pg_url)
+    one_line_error(again, 1, contains="already holds a queue")
