@@ -34,3 +34,11 @@ class DatabaseBusy(StoreError):
 
 class QueryInterrupted(StoreError):
     """A read was stopped by `Reader.interrupt` (a newer request superseded it)."""
+
+
+class ConnectionLost(StoreError):
+    """The team database's connection broke mid-operation (a restart, a dropped link).
+
+    The store has reconnected if it could; what the interrupted step did is unknown to
+    the caller unless the store says (a decision checks its claim: `store.ledger`).
+    """

@@ -10,13 +10,13 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
 from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
-from store.errors import ClaimError, DecisionError, JustificationRefused, StoreError
+from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
 from store.pg import is_pg
@@ -111,7 +111,49 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             ClaimError: The claim ended, expired, or does not hold the item.
             DecisionError: Output or reason code missing or not allowed for the action,
                 or a commit-first item decided without a judgement.
+            ConnectionLost: The team database could not be reached again (nothing was
+                recorded; the claim holds until its lease ends).
+
+        The claim is the decision's key, made before it is sent: when the connection
+        breaks, the store reconnects and asks whether an event holds that claim —
+        returns it if so, else sends the decision once more. A decision is never
+        recorded twice.
         """
+
+        def attempt() -> Event:
+            return self._decide(
+                claim, action, justification, output=output, reason_code=reason_code, shown=shown
+            )
+
+        return self._once(attempt, "claim_id", claim.id)
+
+    def _once(self, attempt: Callable[[], Event], key: str, value: int) -> Event:
+        """Run `attempt`; across a broken connection, find its event by `key` or retry once.
+
+        `key` is unique in the ledger (one decision per claim, one retraction per event)
+        and known before the attempt is sent, so a retry can never record it twice.
+        """
+        try:
+            return attempt()
+        except ConnectionLost:
+            row = self.conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE {key} = ?", (value,)
+            ).fetchone()
+            if row is not None:
+                return _event_from_row(row)  # recorded before the line broke
+            return attempt()  # not recorded: the store has reconnected; once more
+
+    def _decide(
+        self,
+        claim: Claim,
+        action: Action,
+        justification: str,
+        *,
+        output: str | None = None,
+        reason_code: str | None = None,
+        shown: Shown | None = None,
+    ) -> Event:
+        """`decide` without the recovery from a broken connection."""
         if action not in DECISION_ACTIONS:
             raise DecisionError(f"{action!r} is not a decision (use one of {DECISION_ACTIONS})")
         justification = _text(justification, "justification")
@@ -184,7 +226,14 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         Raises:
             StoreError: When the event cannot be retracted (and why).
             JustificationRefused: The justification broke a policy rule.
+            ConnectionLost: The team database could not be reached again (nothing was
+                recorded). As for `decide`, a broken connection is retried once, keyed
+                by the retracted event (one retraction per event).
         """
+        return self._once(lambda: self._retract(seq, reviewer, justification), "retracts", seq)
+
+    def _retract(self, seq: int, reviewer: str, justification: str) -> Event:
+        """`retract` without the recovery from a broken connection."""
         reviewer = check_reviewer(reviewer)
         justification = _text(justification, "justification")
         with self._immediate() as conn:

@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from store.errors import DatabaseBusy, SchemaError, StoreError
+from store.errors import ConnectionLost, DatabaseBusy, SchemaError, StoreError
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,6 +33,9 @@ WRITE_LOCK: Final = 0x5157_0FF0
 """The advisory lock key every signoff write transaction holds (one writer at a time)."""
 CHANNEL: Final = "signoff"
 """The NOTIFY channel: one coarse notice per committed write transaction."""
+RECONNECT_S: Final = 10.0
+"""How long a broken connection is retried before the store gives up (a server restart
+takes a few seconds)."""
 LOCK_TIMEOUT_MS: Final = 5000
 """How long a writer waits for another's lock before `DatabaseBusy` (as on SQLite)."""
 
@@ -95,20 +98,60 @@ class PgConnection:
             return self.raw.execute(translate(sql), params or None, prepare=False)
         except psycopg.errors.InsufficientPrivilege as error:
             raise StoreError(f"{first_line(error)} (a lead's login may)") from None
+        except psycopg.OperationalError as error:
+            if not self.raw.broken and not self.raw.closed:
+                raise
+            self._reconnect(error)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         """Run one statement for each row (psycopg pipelines them)."""
+        import psycopg
+
         batch = list(rows)
         if batch:
-            with self.raw.cursor() as cursor:
-                cursor.executemany(translate(sql), batch)
+            try:
+                with self.raw.cursor() as cursor:
+                    cursor.executemany(translate(sql), batch)
+            except psycopg.OperationalError as error:
+                if not self.raw.broken and not self.raw.closed:
+                    raise
+                self._reconnect(error)
+
+    def _reconnect(self, cause: BaseException) -> NoReturn:
+        """Replace a broken connection (tries for `RECONNECT_S`), then say what happened.
+
+        Always raises: the step that broke is not repeated here, because only its
+        caller knows whether repeating it is safe (a decision checks its claim first).
+        """
+        import time
+
+        deadline = time.monotonic() + RECONNECT_S
+        while True:
+            try:
+                self.raw = raw_connection(self.url)
+                break
+            except StoreError as error:
+                if time.monotonic() >= deadline:
+                    raise ConnectionLost(
+                        f"lost the team database and could not reconnect ({error}); "
+                        "nothing more was recorded"
+                    ) from None
+                time.sleep(0.5)
+        raise ConnectionLost(
+            f"the connection to the team database broke ({first_line(cause)}); "
+            "reconnected — the interrupted step did not finish, try it again"
+        )
 
     @property
     def in_transaction(self) -> bool:
-        """Whether a transaction is open on this connection."""
+        """Whether a transaction is open on this connection (never, on a broken one)."""
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        return self.raw.info.transaction_status in (
+            TransactionStatus.INTRANS,
+            TransactionStatus.INERROR,
+            TransactionStatus.ACTIVE,
+        )
 
     def rollback(self) -> None:
         """Roll back the open transaction, if any."""
@@ -130,8 +173,8 @@ class PgConnection:
         """
         import psycopg
 
+        self.execute("BEGIN")  # through execute: a broken connection is replaced first
         raw = self.raw
-        raw.execute("BEGIN")
         try:
             raw.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
             if not durable:
@@ -145,15 +188,26 @@ class PgConnection:
                 ) from None
             yield self
             raw.execute("SELECT pg_notify(%s, pg_backend_pid()::text)", (CHANNEL,))
+            raw.execute("COMMIT")
         except psycopg.errors.RaiseException as error:
             # A rule of the schema said no (append-only, the chain): the user's line.
             raw.execute("ROLLBACK")
             raise StoreError(first_line(error)) from None
-        except BaseException:
-            if self.in_transaction:
-                raw.execute("ROLLBACK")
+        except psycopg.OperationalError as error:
+            if raw.broken or raw.closed:  # the server went away mid-transaction
+                self._reconnect(error)
+            self._roll_back(raw)
             raise
-        raw.execute("COMMIT")
+        except BaseException:
+            if raw is self.raw:
+                self._roll_back(raw)
+            raise
+
+    def _roll_back(self, raw: psycopg.Connection[Any]) -> None:
+        from psycopg.pq import TransactionStatus
+
+        if raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            raw.execute("ROLLBACK")
 
     def lock_free(self) -> bool:
         """Whether a write could start now (never waits)."""
@@ -272,6 +326,7 @@ class Listener:
     """
 
     def __init__(self, url: str, own_pid: int) -> None:
+        self._url = url
         self._raw = raw_connection(url)
         self._raw.execute(f"LISTEN {CHANNEL}")
         self._own = str(own_pid)
@@ -279,12 +334,27 @@ class Listener:
         """Notices from other connections seen so far."""
 
     def changes(self) -> int:
-        """The count of other connections' commits seen so far (drains what arrived)."""
-        pgconn = self._raw.pgconn
-        pgconn.consume_input()
-        while (notice := pgconn.notifies()) is not None:
-            if notice.extra.decode() != self._own:
-                self.count += 1
+        """The count of other connections' commits seen so far (drains what arrived).
+
+        A broken listening connection is replaced; what it missed meanwhile is unknown,
+        so that counts as a change (the queue reloads once).
+        """
+        import psycopg
+
+        try:
+            pgconn = self._raw.pgconn
+            pgconn.consume_input()
+            while (notice := pgconn.notifies()) is not None:
+                if notice.extra.decode() != self._own:
+                    self.count += 1
+        except psycopg.OperationalError:
+            try:
+                fresh = raw_connection(self._url)
+                fresh.execute(f"LISTEN {CHANNEL}")
+            except (StoreError, psycopg.Error):
+                return self.count  # still away: try again on the next poll
+            self._raw.close()
+            self._raw, self.count = fresh, self.count + 1
         return self.count
 
     def close(self) -> None:

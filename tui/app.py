@@ -161,9 +161,11 @@ class SignoffApp(Remappable, App[None]):
 
         if monotonic() - self.last_input < CHECKPOINT_IDLE_S:
             return  # the reviewer is busy; the next idle tick copies it back
-
+        wal = self.store.wal_file
+        if wal is None:
+            return  # a team database: the server keeps its own log
         self.run_worker(
-            partial(checkpoint_wal, self.store.path),
+            partial(checkpoint_wal, wal),
             thread=True, group="checkpoint", exclusive=True, exit_on_error=False,
         )  # fmt: skip
 

@@ -20,39 +20,52 @@ AppFactory = Callable[..., SignoffApp]
 @pytest.fixture
 def review_store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
     """A queue with one item of each shape the screens care about."""
+    with Store(db_path, now=clock) as store:
+        fill(store)
+        yield store
+
+
+@pytest.fixture
+def team_review_store(pg_url: str, clock: FakeClock) -> Iterator[Store]:
+    """The same queue on a team database (PostgreSQL)."""
+    with Store(pg_url, now=clock) as store:
+        fill(store)
+        yield store
+
+
+def fill(store: Store) -> None:
+    """One item of each shape the screens care about."""
     import datetime as dt
 
-    with Store(db_path, now=clock) as store:
-        store.ingest(
-            [
-                make_draft("T-1", stakes="high", created_at=T0 - dt.timedelta(hours=5)),
-                make_draft(
-                    "L-7",
-                    source="leads",
-                    kind="score",
-                    draft="82",
-                    title="Northwind: inbound demo request",
-                    stakes="medium",
-                    confidence=None,
-                    confidence_basis="none",
-                    data_limits=(),
-                    created_at=T0 - dt.timedelta(hours=4),
-                ),
-                make_draft(
-                    "R-3",
-                    source="risk",
-                    kind="label",
-                    draft="legitimate",
-                    title="Transaction 4411-29",
-                    stakes="medium",
-                    meta={"labels": ["legitimate", "suspicious", "fraud"]},
-                    data_limits=(DataLimit("context", "thread not included", "info"),),
-                    created_at=T0 - dt.timedelta(hours=3),
-                ),
-                make_draft("T-2", stakes="low", created_at=T0 - dt.timedelta(hours=2)),
-            ]
-        )
-        yield store
+    store.ingest(
+        [
+            make_draft("T-1", stakes="high", created_at=T0 - dt.timedelta(hours=5)),
+            make_draft(
+                "L-7",
+                source="leads",
+                kind="score",
+                draft="82",
+                title="Northwind: inbound demo request",
+                stakes="medium",
+                confidence=None,
+                confidence_basis="none",
+                data_limits=(),
+                created_at=T0 - dt.timedelta(hours=4),
+            ),
+            make_draft(
+                "R-3",
+                source="risk",
+                kind="label",
+                draft="legitimate",
+                title="Transaction 4411-29",
+                stakes="medium",
+                meta={"labels": ["legitimate", "suspicious", "fraud"]},
+                data_limits=(DataLimit("context", "thread not included", "info"),),
+                created_at=T0 - dt.timedelta(hours=3),
+            ),
+            make_draft("T-2", stakes="low", created_at=T0 - dt.timedelta(hours=2)),
+        ]
+    )
 
 
 @pytest.fixture

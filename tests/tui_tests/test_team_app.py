@@ -1,0 +1,50 @@
+"""The review app on a team database: the same keys, the same ledger, live updates."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import Store
+from tests.conftest import make_draft
+from tests.tui_tests.conftest import AppFactory
+from tests.tui_tests.test_review import WHY, _item
+from tui.screens.dialogs import JustificationDialog
+from tui.widgets.queue_list import QueueList
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_approve_on_a_team_database(team_review_store: Store, make_app: AppFactory) -> None:
+    app = make_app(team_review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        first = _item(app).item
+        assert first.external_id == "T-1"
+        await pilot.press("a")
+        assert isinstance(app.screen, JustificationDialog)
+        await pilot.press(*WHY, "enter")
+        await pilot.pause()
+        events = list(team_review_store.events())
+        assert [(e.action, e.justification, e.reviewer) for e in events] == [
+            ("approve", WHY, "alice")
+        ]
+        assert _item(app).item.external_id == "L-7"
+    assert team_review_store.verify_chain().ok
+
+
+async def test_the_team_queue_follows_other_reviewers_without_a_key(
+    team_review_store: Store, make_app: AppFactory, pg_url: str
+) -> None:
+    app = make_app(team_review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        before = {row.external_id for row in app.screen.query_one(QueueList).rows}
+        with Store(pg_url) as lead:  # another machine: a lead imports, a reviewer decides
+            lead.ingest([make_draft("T-99", title="Arrived while you looked")])
+            claim = lead.claim_next("bob")
+            assert claim is not None
+            lead.decide(claim, "escalate", "Bob sends this one to a lead to check")
+        await pilot.pause(1.2)  # no key pressed
+        after = {row.external_id for row in app.screen.query_one(QueueList).rows}
+    assert after - before == {"T-99"}
+    assert before - after == {"T-1"}  # bob's escalation left the open queue
