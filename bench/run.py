@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.first_item import first_row_seconds
 from bench.rows import more_rows
 from bench.table import Row, alternate, med, print_table
+from bench.team import team_rows
 from providers.files import Parsed, read_records
 from store import Store
 from store.clock import iso
@@ -259,6 +260,7 @@ def main() -> None:
         rows.append(Row(f"start to first row at {n:,} vs at 1k (s)", start_big, start_small,
                         "s", "≤ 1.2", ratio, ratio <= 1.2))  # fmt: skip
         rows += more_rows(folder, big, small, n, rounds)
+        rows += team_rows(2000, rounds)
 
     print_table(rows)
     args.out.mkdir(parents=True, exist_ok=True)

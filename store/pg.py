@@ -95,7 +95,7 @@ class PgConnection:
         import psycopg
 
         try:
-            return self.raw.execute(translate(sql), params or None, prepare=False)
+            return self.raw.execute(translate(sql), params or None)
         except psycopg.errors.InsufficientPrivilege as error:
             raise StoreError(f"{first_line(error)} (a lead's login may)") from None
         except psycopg.OperationalError as error:
@@ -173,22 +173,26 @@ class PgConnection:
         """
         import psycopg
 
-        self.execute("BEGIN")  # through execute: a broken connection is replaced first
+        # One round trip each way (claims are a few statements; every trip counts with
+        # eight reviewers waiting on one lock): begin, settings and the lock; notice and
+        # commit. Through `execute`: a broken connection is replaced first.
+        begin = (
+            f"BEGIN; SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true)"
+            + ("" if durable else ", set_config('synchronous_commit', 'off', true)")
+            + f"; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        )
+        try:
+            self.execute(begin)
+        except psycopg.errors.LockNotAvailable:
+            self._roll_back(self.raw)
+            raise DatabaseBusy(
+                f"the database is busy: another writer kept it for over "
+                f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
+            ) from None
         raw = self.raw
         try:
-            raw.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
-            if not durable:
-                raw.execute("SET LOCAL synchronous_commit = off")
-            try:
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            except psycopg.errors.LockNotAvailable:
-                raise DatabaseBusy(
-                    f"the database is busy: another writer kept it for over "
-                    f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
-                ) from None
             yield self
-            raw.execute("SELECT pg_notify(%s, pg_backend_pid()::text)", (CHANNEL,))
-            raw.execute("COMMIT")
+            raw.execute(f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text); COMMIT")
         except psycopg.errors.RaiseException as error:
             # A rule of the schema said no (append-only, the chain): the user's line.
             raw.execute("ROLLBACK")
@@ -198,6 +202,23 @@ class PgConnection:
                 self._reconnect(error)
             self._roll_back(raw)
             raise
+        except BaseException:
+            if raw is self.raw:
+                self._roll_back(raw)
+            raise
+
+    @contextmanager
+    def claiming(self) -> Iterator[PgConnection]:
+        """A short transaction without the write lock, for the one-statement claim.
+
+        Row locks keep claims apart (`FOR UPDATE SKIP LOCKED`); open queues still hear
+        of it. Not durable, like every claim: a lost claim only returns its item.
+        """
+        self.execute("BEGIN; SELECT set_config('synchronous_commit', 'off', true)")
+        raw = self.raw
+        try:
+            yield self
+            raw.execute(f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text); COMMIT")
         except BaseException:
             if raw is self.raw:
                 self._roll_back(raw)

@@ -29,6 +29,7 @@ from store.models import (
     ItemState,
     SourceCounts,
 )
+from store.pg import PgConnection
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -60,6 +61,25 @@ UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
     stakes_rank = :stakes_rank, meta = :meta, content_hash = :content_hash,
     created_at = coalesce(:given_created_at, created_at), updated_at = :updated_at
 WHERE source = :source AND external_id = :external_id AND state = 'pending'
+"""
+_ANY_EXPIRED = "SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= ? LIMIT 1"
+# PostgreSQL's claim (see `QueueMixin._claim_next_pg`): the same choice as SQLite's
+# query — pending, not skipped, not this reviewer's own first decision, highest stakes
+# then oldest — over the partial index of pending items.
+_CLAIM_NEXT_PG = """
+WITH picked AS (
+    SELECT id FROM items WHERE state = 'pending' AND id <> ALL(:skip)
+    AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
+                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
+    ORDER BY stakes_rank DESC, created_at, id
+    FOR UPDATE SKIP LOCKED LIMIT 1
+), taken AS (
+    INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at)
+    SELECT id, :reviewer, :now, :expires FROM picked RETURNING id, item_id
+)
+UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
+FROM taken WHERE items.id = taken.item_id
+RETURNING taken.id, items.id
 """
 _LOOKUP_CHUNK = 500  # stays under SQLite's host-parameter limit on old builds
 
@@ -158,6 +178,8 @@ class QueueMixin(StoreBase):
         """
         reviewer = check_reviewer(reviewer)
         skip = list(exclude)[-500:]  # a session skips few; cap the parameter list anyway
+        if isinstance(self.conn, PgConnection):
+            return self._claim_next_pg(self.conn, reviewer, skip)
         not_in = f"AND id NOT IN ({','.join('?' * len(skip))}) " if skip else ""
         with self._immediate(durable=False) as conn:
             now = self.now()
@@ -173,6 +195,27 @@ class QueueMixin(StoreBase):
             if row is None:
                 return None
             return self._take(conn, row[0], reviewer)
+
+    def _claim_next_pg(self, conn: PgConnection, reviewer: str, skip: list[int]) -> Claim | None:
+        """`claim_next` on PostgreSQL: one statement, without the one-writer lock.
+
+        The next pending item is locked `FOR UPDATE SKIP LOCKED`, claimed and marked in
+        one statement (a reviewer never waits for another's pick; no item is claimed
+        twice: the row lock decides). Expired leases, rare, are ended first under the
+        write lock, as on SQLite, so two claimers never expire one lease at once.
+        """
+        now = self.now()
+        stamp = iso(now)
+        if conn.execute(_ANY_EXPIRED, (stamp,)).fetchone() is not None:
+            with self._immediate(durable=False) as locked:
+                self._expire_leases(locked, stamp)
+        with conn.claiming():
+            row = conn.execute(
+                _CLAIM_NEXT_PG,
+                {"reviewer": reviewer, "skip": skip, "now": stamp,
+                 "expires": iso(now + self.lease)},
+            ).fetchone()  # fmt: skip
+        return None if row is None else Claim(row[0], row[1], reviewer, now, now + self.lease)
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.

@@ -1,0 +1,173 @@
+"""Team figures for `make bench`: 8 reviewers on one PostgreSQL server, store vs bare loop.
+
+    python bench/team.py [--items 2000] [--rounds 3]
+
+Each reviewer is its own process with its own connection. Ours: `Store.claim_next`
+(claims) and `claim_next` + `decide` (decisions), with every rule, the hash chain and
+the one-writer lock. The yardstick, on the same server in the same run: the bare
+`UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING` loop that job
+queues use, and for decisions that claim plus a bare insert of a decision row in the
+same transaction (no rules, no chain). The server is a throwaway cluster from the
+installed binaries (tests/pg.py), fsync off as in the tests, alike for both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.table import Row, alternate, med, print_table  # noqa: E402
+
+REVIEWERS = 8
+
+_BARE_SCHEMA = """
+CREATE TABLE bare_items (id bigserial PRIMARY KEY, rank int NOT NULL, state text NOT NULL,
+                         who text);
+CREATE INDEX bare_pending ON bare_items (rank DESC, id) WHERE state = 'pending';
+CREATE TABLE bare_decisions (id bigserial PRIMARY KEY, item_id bigint NOT NULL,
+                             who text NOT NULL, why text NOT NULL);
+"""
+_BARE_CLAIM = """
+UPDATE bare_items SET state = 'claimed', who = %s WHERE id = (
+    SELECT id FROM bare_items WHERE state = 'pending' ORDER BY rank DESC, id
+    FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id
+"""
+
+
+def worker(url: str, mode: str, name: str, gate: str) -> None:
+    """One reviewer process: wait for the gate, work until nothing is pending."""
+    import psycopg
+
+    print("ready", flush=True)
+    while not Path(gate).exists():
+        time.sleep(0.001)
+    done = 0
+    if mode.startswith("bare"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            while True:
+                with conn.transaction():
+                    row = conn.execute(_BARE_CLAIM, (name,)).fetchone()
+                    if row is None:
+                        break
+                    if mode == "bare-decide":
+                        conn.execute(
+                            "INSERT INTO bare_decisions (item_id, who, why) VALUES (%s, %s, %s)",
+                            (row[0], name, f"{name} checked item {row[0]}"),
+                        )
+                done += 1
+    else:
+        from store import Store
+
+        with Store(url) as store:
+            while (claim := store.claim_next(name)) is not None:
+                if mode == "ours-decide":
+                    store.decide(
+                        claim,
+                        "escalate",
+                        f"{name} sends item number {claim.item_id} to a lead for a look",
+                    )
+                done += 1
+    print(done, flush=True)
+
+
+def run(url: str, mode: str, folder: Path) -> float:
+    """Items handled per second by REVIEWERS processes together."""
+    gate = folder / f"go-{mode}-{time.monotonic_ns()}"
+    procs = [
+        subprocess.Popen([sys.executable, __file__, "--worker", url, mode, f"r{n}", str(gate)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        for n in range(REVIEWERS)
+    ]  # fmt: skip
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"{mode} worker failed: {proc.communicate()[1][-400:]}")
+    start = time.perf_counter()
+    gate.touch()
+    total = 0
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        if proc.returncode:
+            raise RuntimeError(f"{mode} worker failed: {err[-400:]}")
+        total += int(out.split()[-1])
+    return total / (time.perf_counter() - start)
+
+
+def fill(admin_url: str, items: int) -> tuple[str, str]:
+    """A fresh signoff database and a fresh bare one, each with `items` pending."""
+    import psycopg
+
+    from store import Store
+    from tests.conftest import make_draft
+
+    name = f"b{time.monotonic_ns()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}_s")
+        admin.execute(f"CREATE DATABASE {name}_b")
+    base = admin_url.rsplit("/", 1)[0]
+    ours, bare = f"{base}/{name}_s", f"{base}/{name}_b"
+    with Store(ours) as store:
+        store.ingest([make_draft(f"T-{n}", stakes=("low", "medium", "high")[n % 3])
+                      for n in range(items)])  # fmt: skip
+    with psycopg.connect(bare, autocommit=True) as conn:
+        conn.execute(_BARE_SCHEMA)
+        conn.cursor().executemany(
+            "INSERT INTO bare_items (rank, state) VALUES (%s, 'pending')",
+            [(1 + n % 3,) for n in range(items)],
+        )
+    return ours, bare
+
+
+def team_rows(items: int, rounds: int) -> list[Row]:
+    """The team rows of the bench table (skipped, with a line, without PostgreSQL)."""
+    from tests.pg import cluster, pg_bin
+
+    if pg_bin() is None:
+        print("team rows skipped: PostgreSQL binaries not installed", file=sys.stderr)
+        return []
+    rows = []
+    with cluster() as admin, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for what, goal_ratio in (("claim", 0.2), ("decide", 0.1)):
+
+            def ours(what: str = what) -> float:
+                db, _ = fill(admin, items)
+                return run(db, f"ours-{what}", folder)
+
+            def bare(what: str = what) -> float:
+                _, db = fill(admin, items)
+                return run(db, f"bare-{what}", folder)
+
+            mine, theirs = alternate(rounds, ours, bare)
+            ratio = med(mine) / med(theirs)
+            label = "claims" if what == "claim" else "claim + decision"
+            rows.append(Row(
+                f"team {label}/s, {REVIEWERS} reviewers, vs bare SKIP LOCKED loop", mine,
+                theirs, "/s", f"≥ {goal_ratio} and ≥ 100/s", ratio,
+                ratio >= goal_ratio and med(mine) >= 100,
+            ))  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    """Print the team rows on their own."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print_table(team_rows(args.items, args.rounds))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        worker(*sys.argv[2:6])
+    else:
+        main()
