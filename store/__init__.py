@@ -100,7 +100,7 @@ class Store(LedgerMixin, PlantMixin):
         if isinstance(self.conn, PgConnection):
             raise StoreError(
                 f"{self.where} is a PostgreSQL database: back it up with the server's own "
-                "tools (pg_dump), or copy it to a SQLite file with `signoff migrate`"
+                "tools (pg_dump)"
             )
 
         try:

@@ -148,7 +148,7 @@ def test_the_cli_sets_up_a_team_and_knows_who_is_reviewing(pg_url: str) -> None:
 
 
 def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
-    db_path: Path, pg_url: str, clock: FakeClock
+    db_path: Path, pg_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     with Store(db_path, now=clock) as lite:
         lite.delivers_for = frozenset({"support"})
@@ -179,3 +179,8 @@ def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
         assert shared.decide(nxt, "escalate", GOOD).seq == 7
     again = run("migrate", str(db_path), pg_url)
     one_line_error(again, 1, contains="already holds a queue")
+    for fmt in ("jsonl", "csv", "md"):  # exports from the team database verify too
+        out = tmp_path / f"log.{fmt}"
+        assert run("export", "--db", pg_url, "-f", fmt, "-o", str(out)).returncode == 0
+        checked = run("verify", "--db", pg_url, "--manifest", f"{out}.manifest.json")
+        assert checked.stdout.startswith(f"ok: log.{fmt} holds the 7 events"), checked.stderr
