@@ -9,11 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from providers.records import check_text
+from store.arguments import (
+    checked_reason,
+    checked_text,
+    decision_output,
+    elapsed_ms,
+)
 from store.clock import iso, parse_iso
 from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
 from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
@@ -39,9 +43,6 @@ EVENT_FIELDS: Final = (*HASHED_FIELDS, "oversight", "hash")
 """Every column of an event; `oversight` is hashed too when an event has it."""
 
 _EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
-REASON_CODE: Final = r"^[a-z0-9][a-z0-9_.-]{0,47}$"
-"""What a reason code looks like (`factual-error`): the store's rule, the config's too."""
-_REASON_RE: Final = re.compile(REASON_CODE)
 HASH_VERSION: Final = 1
 OVERSIGHT_HASH_VERSION: Final = 2
 
@@ -156,15 +157,15 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         """`decide` without the recovery from a broken connection."""
         if action not in DECISION_ACTIONS:
             raise DecisionError(f"{action!r} is not a decision (use one of {DECISION_ACTIONS})")
-        justification = _text(justification, "justification")
-        reason = _reason(reason_code, action)
+        justification = checked_text(justification, "justification")
+        reason = checked_reason(reason_code, action)
         with self._immediate() as conn:
             now = self.now()
             current = self._open_claim(conn, claim, now)
             item = self._item(conn, current.item_id)
             if item.claim_id != current.id:
                 raise ClaimError(f"{item.external_id} is no longer held by this claim")
-            result = _output(action, output, item.draft)
+            result = decision_output(action, output, item.draft)
             if action == "override" and result is not None:
                 check_value(item, result, "the new value")
             seen = shown or Shown(
@@ -176,7 +177,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             plant = self._plant(conn, item.id)
             need = self._requirements(conn, item, current.reviewer, history, plant)
             self._enforce(conn, current.reviewer, justification, item.draft, need.min_chars)
-            spent = _ms(now - current.claimed_at)
+            spent = elapsed_ms(now - current.claimed_at)
             oversight, state, deliver = self._oversight(
                 conn, item, current, action, result, need, justification, spent, history, plant
             )
@@ -235,7 +236,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
     def _retract(self, seq: int, reviewer: str, justification: str) -> Event:
         """`retract` without the recovery from a broken connection."""
         reviewer = check_reviewer(reviewer)
-        justification = _text(justification, "justification")
+        justification = checked_text(justification, "justification")
         with self._immediate() as conn:
             now = self.now()
             target = self._event(conn, seq)
@@ -274,7 +275,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 reason_code=None,
                 retracts=seq,
                 shown=target.shown,
-                time_on_item_ms=_ms(now - target.recorded_at),
+                time_on_item_ms=elapsed_ms(now - target.recorded_at),
                 now=now,
                 oversight=None,
                 final=True,
@@ -493,46 +494,3 @@ def _undo_two_person(conn: Connection, undone: Event) -> None:
             "first_reviewer = excluded.first_reviewer",
             (undone.item_id, stage["first_seq"], stage["first_reviewer"]),
         )
-
-
-def _text(value: str, name: str) -> str:
-    try:
-        return check_text(value, name)
-    except ValueError as error:
-        raise DecisionError(str(error)) from None
-
-
-def _reason(code: str | None, action: Action) -> str | None:
-    if code is None or not code.strip():
-        if action in ("override", "reject"):
-            raise DecisionError(f"{action} needs a reason code (e.g. factual-error, tone, policy)")
-        return None
-    code = code.strip().lower()
-    if not _REASON_RE.match(code):
-        raise DecisionError(
-            f"reason code {code[:50]!r} must be a short tag of letters, digits, '-', '_' or '.'"
-        )
-    return code
-
-
-def _output(action: Action, output: str | None, draft: str) -> str | None:
-    if action == "approve":
-        if output is not None and output != draft:
-            raise DecisionError("approve keeps the draft as it is; use edit to change it")
-        return draft
-    if action in ("edit", "override"):
-        if output is None or not output.strip():
-            raise DecisionError(
-                f"{action} needs the {'edited text' if action == 'edit' else 'new value'}"
-            )
-        text = _text(output, "output")
-        if action == "edit" and text == draft:
-            raise DecisionError("the edited text is the same as the draft; approve instead")
-        return text
-    if output is not None:
-        raise DecisionError(f"{action} records no output")
-    return None
-
-
-def _ms(delta: dt.timedelta) -> int:
-    return max(0, int(delta.total_seconds() * 1000))

@@ -15,7 +15,7 @@ from pydantic import Field, StringConstraints, ValidationError
 
 from providers.base import Stakes
 from providers.typed import Strict, first_problem
-from store.ledger import REASON_CODE
+from store.arguments import REASON_CODE
 from store.oversight import BANDS, STAKES, Band, FrictionPolicy, OversightPolicy, Rule
 from store.policy import DEFAULT_BOILERPLATE, FLOOR_CHARS, JustificationPolicy, normalise
 from tui.config import ConfigError, Settings
