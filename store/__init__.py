@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from store.errors import (
     ClaimError,
+    ConnectionLost,
     DatabaseBusy,
     DecisionError,
     JustificationRefused,
@@ -132,6 +133,7 @@ __all__ = [
     "ChainReport",
     "Claim",
     "ClaimError",
+    "ConnectionLost",
     "DatabaseBusy",
     "DecisionError",
     "Event",

@@ -19,10 +19,10 @@ other machines learn of it (`Listener`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final
 
 from store.errors import ConnectionLost, DatabaseBusy, SchemaError, StoreError
 
@@ -83,14 +83,23 @@ class PgConnection:
         """The psycopg connection (for the few PostgreSQL-only statements)."""
         self.url = url
         """Where it is connected (may hold a password: show `display(url)`)."""
+        self.on_reconnect: Callable[[float], None] | None = None
+        """Told how many seconds a reconnection took (the app says so)."""
+        self._open = False  # inside a transaction of ours: its statements cannot be re-run
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         """Run one statement; the cursor iterates and fetches like sqlite3's.
 
         Typed `Any` as `sqlite3.Cursor`'s rows are: the store reads both the same way.
 
+        A statement of its own (a read, or the start of a transaction) whose connection
+        broke is run again on a new one: nothing of it happened. Inside a transaction
+        the step is lost with it (`ConnectionLost`), and its caller decides.
+
         Raises:
             StoreError: The login may not do this (a reviewer reading `plants`, say).
+            ConnectionLost: The connection broke inside a transaction, or could not
+                be made again.
         """
         import psycopg
 
@@ -101,7 +110,10 @@ class PgConnection:
         except psycopg.OperationalError as error:
             if not self.raw.broken and not self.raw.closed:
                 raise
-            self._reconnect(error)
+            lost = self._lost(error)
+            if self._open:
+                raise lost from None
+        return self.raw.execute(translate(sql), params or None)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         """Run one statement for each row (psycopg pipelines them)."""
@@ -115,29 +127,33 @@ class PgConnection:
             except psycopg.OperationalError as error:
                 if not self.raw.broken and not self.raw.closed:
                     raise
-                self._reconnect(error)
+                raise self._lost(error) from None
 
-    def _reconnect(self, cause: BaseException) -> NoReturn:
-        """Replace a broken connection (tries for `RECONNECT_S`), then say what happened.
+    def _lost(self, cause: BaseException) -> ConnectionLost:
+        """Replace a broken connection (tries for `RECONNECT_S`).
 
-        Always raises: the step that broke is not repeated here, because only its
-        caller knows whether repeating it is safe (a decision checks its claim first).
+        Returns the error to raise when the interrupted step cannot simply run again.
+
+        Raises:
+            ConnectionLost: No new connection within `RECONNECT_S`.
         """
         import time
 
-        deadline = time.monotonic() + RECONNECT_S
+        started = time.monotonic()
         while True:
             try:
                 self.raw = raw_connection(self.url)
                 break
             except StoreError as error:
-                if time.monotonic() >= deadline:
+                if time.monotonic() - started >= RECONNECT_S:
                     raise ConnectionLost(
                         f"lost the team database and could not reconnect ({error}); "
                         "nothing more was recorded"
                     ) from None
                 time.sleep(0.5)
-        raise ConnectionLost(
+        if self.on_reconnect is not None:
+            self.on_reconnect(time.monotonic() - started)
+        return ConnectionLost(
             f"the connection to the team database broke ({first_line(cause)}); "
             "reconnected — the interrupted step did not finish, try it again"
         )
@@ -189,7 +205,7 @@ class PgConnection:
                 f"the database is busy: another writer kept it for over "
                 f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
             ) from None
-        raw = self.raw
+        raw, self._open = self.raw, True
         try:
             yield self
             raw.execute(f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text); COMMIT")
@@ -199,13 +215,15 @@ class PgConnection:
             raise StoreError(first_line(error)) from None
         except psycopg.OperationalError as error:
             if raw.broken or raw.closed:  # the server went away mid-transaction
-                self._reconnect(error)
+                raise self._lost(error) from None
             self._roll_back(raw)
             raise
         except BaseException:
             if raw is self.raw:
                 self._roll_back(raw)
             raise
+        finally:
+            self._open = False
 
     @contextmanager
     def claiming(self) -> Iterator[PgConnection]:
@@ -214,15 +232,24 @@ class PgConnection:
         Row locks keep claims apart (`FOR UPDATE SKIP LOCKED`); open queues still hear
         of it. Not durable, like every claim: a lost claim only returns its item.
         """
+        import psycopg
+
         self.execute("BEGIN; SELECT set_config('synchronous_commit', 'off', true)")
-        raw = self.raw
+        raw, self._open = self.raw, True
         try:
             yield self
             raw.execute(f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text); COMMIT")
+        except psycopg.OperationalError as error:
+            if raw.broken or raw.closed:
+                raise self._lost(error) from None
+            self._roll_back(raw)
+            raise
         except BaseException:
             if raw is self.raw:
                 self._roll_back(raw)
             raise
+        finally:
+            self._open = False
 
     def _roll_back(self, raw: psycopg.Connection[Any]) -> None:
         from psycopg.pq import TransactionStatus
@@ -234,20 +261,23 @@ class PgConnection:
         """Whether a write could start now (never waits)."""
         if self.in_transaction:
             return True
-        row = self.raw.execute("SELECT pg_try_advisory_lock(%s)", (WRITE_LOCK,)).fetchone()
+        row = self.execute("SELECT pg_try_advisory_lock(?)", (WRITE_LOCK,)).fetchone()
         if row and row[0]:
-            self.raw.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+            self.execute("SELECT pg_advisory_unlock(?)", (WRITE_LOCK,))
             return True
         return False
 
     @contextmanager
     def snapshot(self) -> Iterator[PgConnection]:
         """One consistent read of the whole database (an export and its manifest)."""
-        self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._open = True
         try:
             yield self
         finally:
-            self.raw.execute("COMMIT")
+            self._open = False
+            if self.in_transaction:
+                self.raw.execute("COMMIT")
 
     def pid(self) -> int:
         """The server process of this connection (its own notices are not news)."""

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from keymaps import ACTIONS, Keymap
-from store import Claim, ClaimError, Event, Store, StoreError
+from store import Claim, ClaimError, ConnectionLost, Event, Store, StoreError
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
 from tui.format import age
@@ -104,12 +104,16 @@ class SignoffApp(Remappable, App[None]):
         """The unexpected error that stopped the app, and its crash file."""
         self.released_on_crash = False
         """Whether the claims this app held were given back after that error."""
+        self.lost: ConnectionLost | None = None
+        """Set when the team database could not be reached again: the app stopped."""
         self._hinted = 0.0
         self._waiting_for_db = False
 
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
         self.set_keymap(self.keymap.for_textual())
+        if self.store.team:
+            self.store.team_connection().on_reconnect = self._reconnected
         self.store.defer_checkpoints()
         self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
         self.push_screen(QueueScreen(self.store))
@@ -169,6 +173,14 @@ class SignoffApp(Remappable, App[None]):
             thread=True, group="checkpoint", exclusive=True, exit_on_error=False,
         )  # fmt: skip
 
+    def _reconnected(self, seconds: float) -> None:
+        self.notify(
+            f"The connection to the team database broke and was made again ({seconds:.1f} s). "
+            "Nothing was recorded twice; if a step did not finish, you are told and can "
+            "repeat it.",
+            severity="warning", markup=False,
+        )  # fmt: skip
+
     def _handle_exception(self, error: Exception) -> None:
         # Textual's own handler prints a traceback with local variables (drafts,
         # justifications, secrets) when the app exits. Keep its exit logic (return code
@@ -176,7 +188,11 @@ class SignoffApp(Remappable, App[None]):
         # give the claims back first, so no item stays held for a whole lease.
         from tui.crash import write_crash_file
 
-        if self.crash is None:
+        if isinstance(error, ConnectionLost):
+            # The team database stayed away: the user's situation, not a bug. No crash
+            # file; claims cannot go back now, their leases return them.
+            self.lost = error
+        elif self.crash is None:
             self.crash = (error, write_crash_file(error, "the review app"))
             self.released_on_crash = self.release_all()
         super()._handle_exception(error)

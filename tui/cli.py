@@ -140,6 +140,8 @@ def run_app(
             settings=settings,
         )
         app.run()
+    if app.lost is not None:
+        fail(f"{app.lost}; your claims return to the queue when their leases end")
     if app.crash is not None:
         from tui.crash import crash_line
 

@@ -48,3 +48,41 @@ async def test_the_team_queue_follows_other_reviewers_without_a_key(
         after = {row.external_id for row in app.screen.query_one(QueueList).rows}
     assert after - before == {"T-99"}
     assert before - after == {"T-1"}  # bob's escalation left the open queue
+
+
+async def test_a_dropped_connection_is_made_again_and_the_reviewer_told(
+    team_review_store: Store, make_app: AppFactory, pg_server: str
+) -> None:
+    from tests.unit_tests.test_team_faults import cut
+
+    app = make_app(team_review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        cut(pg_server, team_review_store)
+        await pilot.press("enter")  # claims T-1 on a new connection
+        await pilot.pause()
+        assert _item(app).item.external_id == "T-1"
+        notices = [n.message for n in app._notifications]
+        assert any("broke and was made again" in text for text in notices), notices
+        await pilot.press("a", *WHY, "enter")
+        await pilot.pause()
+    assert [e.action for e in team_review_store.events()] == ["approve"]
+
+
+async def test_a_team_database_that_stays_away_stops_the_app_without_a_crash(
+    team_review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from store.errors import ConnectionLost
+    from tests.unit_tests.test_team_faults import refuse
+
+    app = make_app(team_review_store)
+    with pytest.raises(ConnectionLost, match="could not reconnect"):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            monkeypatch.setattr("store.pg.RECONNECT_S", 0.2)
+            monkeypatch.setattr("store.pg.raw_connection", refuse)
+            team_review_store.team_connection().raw.close()
+            await pilot.press("enter")
+            await pilot.pause()
+    assert app.lost is not None
+    assert app.crash is None  # not a bug: no crash file, one line from the CLI
