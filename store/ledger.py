@@ -20,10 +20,10 @@ from store.arguments import (
 )
 from store.clock import iso, parse_iso
 from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
+from store.dialect import dialect_of
 from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
-from store.pg import is_pg
 from store.policy import Recent, evaluate
 from store.queue import check_reviewer
 from store.review import ReviewMixin
@@ -290,12 +290,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def last_retractable(self, reviewer: str) -> Event | None:
         """The reviewer's most recent decision that undo would retract, if any."""
-        # PostgreSQL: reviewers cannot read `plants`; the function answers for their own.
-        planted = (
-            "signoff_plant(e.item_id)"
-            if is_pg(self.conn)
-            else "plants AS p WHERE p.item_id = e.item_id"
-        )
+        planted = dialect_of(self.conn).plant_of_event
         row = self.conn.execute(
             f"SELECT {_EVENT_COLUMNS} FROM ledger AS e WHERE reviewer = ? AND action != 'retract' "
             "AND seq = (SELECT max(seq) FROM ledger WHERE item_id = e.item_id) "
@@ -339,10 +334,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def head(self) -> str:
         """Hash of the last event, or the genesis hash for an empty ledger."""
-        if is_pg(self.conn):  # the head row: a reviewer may not read every event
-            return str(self.conn.execute("SELECT hash FROM chain_head").fetchone()[0])
-        row = self.conn.execute("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
-        return GENESIS_HASH if row is None else str(row[0])
+        return _head(self.conn)[1]
 
     def verify_chain(self) -> ChainReport:
         """Recompute every hash and link; report the first event that does not match.
@@ -354,8 +346,8 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         expected_prev = GENESIS_HASH
         count = 0
         total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
-        if is_pg(self.conn):
-            length = self.conn.execute("SELECT position FROM chain_head").fetchone()[0]
+        if dialect_of(self.conn).partial_views:
+            length = _head(self.conn)[0]
             if total < length:
                 raise StoreError(
                     f"your login can read {total:,} of the ledger's {length:,} events; "
@@ -422,14 +414,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         final: bool,
         **values: Any,
     ) -> Event:
-        # The chain head: the caller's write lock keeps it until this commits. (On
-        # PostgreSQL the link trigger also locks the head row and checks, against
-        # writers that bypass the store; reviewers may read the head, never lock it.)
-        prev = conn.execute(
-            "SELECT position, hash FROM chain_head WHERE id = 1"
-            if is_pg(conn)
-            else "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        # The chain head: the caller's write lock keeps it until this commits.
         fields = chain_link(
             {
                 **values,
@@ -440,7 +425,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 "recorded_at": iso(now),
                 "oversight": None if oversight is None else canonical_json(oversight),
             },
-            (0, GENESIS_HASH) if prev is None else (int(prev[0]), str(prev[1])),
+            _head(conn),
         )
         conn.execute(
             f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
@@ -450,6 +435,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         if final:
             self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
         return event
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    """(position, hash) of the chain's newest link; (0, genesis) when empty."""
+    row = conn.execute(dialect_of(conn).chain_head).fetchone()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
 def _event_from_row(row: Sequence[Any]) -> Event:

@@ -4,16 +4,18 @@ The store's rules (`store.queue`, `store.ledger`, `store.review`, ...) are writt
 once, in Python, over SQL that both engines accept: standard statements, `ON CONFLICT`
 upserts, `RETURNING`. The only mechanical difference, the placeholder style, is
 translated here once per statement text (`?` → `%s`, `:name` → `%(name)s`). Where the
-two engines differ in substance, the store asks `is_pg(conn)` and each side has its own
-SQL (the snapshot, the chain head, the write lock).
+two engines differ in substance, each has its own SQL: statements in `store.dialect`,
+transactions here (the write lock, the snapshot, the claim).
 
 Write transactions take one transaction-scoped advisory lock, so writers run one at a
 time exactly as SQLite's `BEGIN IMMEDIATE` makes them: every rule that reads, checks and
 then writes (one decision per claim, the two-person rule, planting) holds on both
-engines for the same reason. The ledger's chain head is locked `FOR UPDATE` as well, so
-a writer that bypasses the store (psql) still cannot fork the chain. Each write
-transaction ends with one `NOTIFY signoff` (never per row), which is how open queues on
-other machines learn of it (`Listener`).
+engines for the same reason. The one exception is taking the next item, a single
+`FOR UPDATE SKIP LOCKED` statement that row locks keep apart (`claiming`). The ledger's
+link trigger locks the chain-head row as well, so a writer that bypasses the store
+(psql) still cannot fork the chain. Each write transaction ends with one
+`NOTIFY signoff` (never per row), which is how open queues on other machines learn of
+it (`Listener`).
 """
 
 from __future__ import annotations
@@ -45,11 +47,6 @@ _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 def is_url(target: object) -> bool:
     """Whether a `--db` value names a PostgreSQL database rather than a SQLite file."""
     return str(target).lower().startswith(("postgresql://", "postgres://"))
-
-
-def is_pg(conn: object) -> bool:
-    """Whether a store connection is on PostgreSQL (else it is an `sqlite3.Connection`)."""
-    return isinstance(conn, PgConnection)
 
 
 @lru_cache(maxsize=512)

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from providers.base import Draft
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
+from store.dialect import dialect_of
 from store.models import Item
 from store.mutate import mutate
-from store.pg import is_pg
 from store.queue import (
     INSERT_ITEM,
     ITEM_COLUMNS,
@@ -183,12 +183,11 @@ def _bases(conn: Connection, rng: random.Random, tries: int) -> Iterable[Item]:
     if low is None:
         return
     seen: set[int] = set()
-    state = "state" if is_pg(conn) else "+state"
+    state = dialect_of(conn).pending
     for _ in range(tries):
         row = conn.execute(
-            # `+state` (SQLite): walk the rowid from the random point. Left to itself SQLite
-            # took the state index and sorted every pending item by id: 7 ms a pick at 40k
-            # items, 15 s of a 40k import's planting. PostgreSQL has no unary + on text.
+            # SQLite's `+state` (see store.dialect): without it, 15 s of a 40k import's
+            # planting went on sorting pending items by id.
             f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id >= ? AND {state} = 'pending' "
             "AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = items.id) "
             "AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.base_item_id = items.id) "

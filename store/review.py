@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
+from store.dialect import dialect_of
 from store.errors import DecisionError
 from store.models import Action, Claim, Item
 from store.oversight import (
@@ -23,7 +24,6 @@ from store.oversight import (
     requirements,
     signals,
 )
-from store.pg import is_pg
 from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
 from store.values import check_value
 
@@ -182,12 +182,7 @@ class ReviewMixin(QueueMixin):
             final = False
         if need.second_review_of is not None:
             earlier = conn.execute(
-                # PostgreSQL: the first reviewer's event is hidden from the second until
-                # the item is final; this function answers the claim holder only.
-                "SELECT action, output, reviewer FROM signoff_first_decision(?)"
-                if is_pg(conn)
-                else "SELECT action, output, reviewer FROM ledger WHERE seq = ?",
-                (need.second_review_of,),
+                dialect_of(conn).first_decision, (need.second_review_of,)
             ).fetchone()
             agreed = earlier is not None and (earlier[0], earlier[1]) == (action, output)
             record["two_person"] = {
@@ -227,8 +222,7 @@ class ReviewMixin(QueueMixin):
         ]
 
     def _plant(self, conn: Connection, item_id: int) -> tuple[str, str] | None:
-        # PostgreSQL: reviewers cannot read `plants`; the function answers the holder.
-        source = "signoff_plant(?)" if is_pg(conn) else "plants WHERE item_id = ?"
+        source = dialect_of(conn).plant_of
         row = conn.execute(f"SELECT mutation, detail FROM {source}", (item_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 

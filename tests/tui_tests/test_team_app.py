@@ -76,7 +76,8 @@ async def test_a_team_database_that_stays_away_stops_the_app_without_a_crash(
     from tests.unit_tests.test_team_faults import refuse
 
     app = make_app(team_review_store)
-    with pytest.raises(ConnectionLost, match="could not reconnect"):
+
+    async def review_until_the_line_goes() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             monkeypatch.setattr("store.pg.RECONNECT_S", 0.2)
@@ -84,5 +85,8 @@ async def test_a_team_database_that_stays_away_stops_the_app_without_a_crash(
             team_review_store.team_connection().raw.close()
             await pilot.press("enter")
             await pilot.pause()
+
+    with pytest.raises(ConnectionLost, match="could not reconnect"):
+        await review_until_the_line_goes()
     assert app.lost is not None
     assert app.crash is None  # not a bug: no crash file, one line from the CLI
