@@ -5,20 +5,24 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from store import Store
-from store.audit import verify_export
 from store.export import ExportFilter, Manifest, csv_safe, manifest_path
 from store.stats import compute
 from store.writers import write_csv
 from tests.conftest import FakeClock, make_draft
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = '=HYPERLINK("http://evil.example","click"), "quoted"\r\nnew line\x1b[2J'
@@ -43,7 +47,7 @@ def decide_some(store: Store, clock: FakeClock, n: int = 6) -> None:
         )  # fmt: skip
 
 
-def export(db: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def export(db: Path | str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tui.cli", "export", "--db", str(db), "-o", str(out), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -51,23 +55,36 @@ def export(db: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture
-def ledger(db_path: Path, clock: FakeClock) -> Path:
+def ledger(db_target: Path | str, clock: FakeClock) -> Path | str:
+    """Six decisions, on each engine in turn."""
+    with Store(db_target, now=clock) as store:
+        decide_some(store, clock)
+    return db_target
+
+
+@pytest.fixture
+def sqlite_ledger(db_path: Path, clock: FakeClock) -> Path:
+    """Six decisions in a SQLite file (for SQLite's own machinery: backup, WAL)."""
     with Store(db_path, now=clock) as store:
         decide_some(store, clock)
     return db_path
 
 
-def audit(db: Path, file: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return verify_export(conn, Manifest.read(manifest_path(file)), file).problems
-    finally:
-        conn.close()
+def audit(db: Path | str, file: Path) -> list[str]:
+    with Store(db) as store:
+        return store.verify_export(Manifest.read(manifest_path(file)), file).problems
+
+
+@contextmanager
+def connection(db: Path | str) -> Iterator[Connection]:
+    """The store's own connection, for the free functions that take one."""
+    with Store(db) as store:
+        yield store.conn
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "md"])
-def test_round_trip_verifies(ledger: Path, tmp_path: Path, fmt: str) -> None:
+def test_round_trip_verifies(ledger: Path | str, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"log.{fmt}"
     result = export(ledger, out)
     assert result.returncode == 0, result.stderr
@@ -83,7 +100,7 @@ def test_round_trip_verifies(ledger: Path, tmp_path: Path, fmt: str) -> None:
 
 
 @pytest.mark.slow
-def test_tampering_with_a_jsonl_export_is_caught(ledger: Path, tmp_path: Path) -> None:
+def test_tampering_with_a_jsonl_export_is_caught(ledger: Path | str, tmp_path: Path) -> None:
     out = tmp_path / "log.jsonl"
     assert export(ledger, out).returncode == 0
     pristine = out.read_text(encoding="utf-8")
@@ -109,7 +126,7 @@ def test_tampering_with_a_jsonl_export_is_caught(ledger: Path, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_a_rebuilt_ledger_fails_the_manifest(
-    ledger: Path, tmp_path: Path, clock: FakeClock
+    ledger: Path | str, tmp_path: Path, clock: FakeClock
 ) -> None:
     out = tmp_path / "log.jsonl"
     assert export(ledger, out).returncode == 0
@@ -121,17 +138,16 @@ def test_a_rebuilt_ledger_fails_the_manifest(
     assert any("truncated or rebuilt" in p for p in audit(rebuilt, out))
 
 
-def test_csv_neutralises_formulas_and_round_trips(ledger: Path, tmp_path: Path) -> None:
+def test_csv_neutralises_formulas_and_round_trips(ledger: Path | str, tmp_path: Path) -> None:
     for char in ("=", "+", "-", "@", "\t", "\r", "\x00"):
         assert csv_safe(char + "1") == "'" + char + "1"
     assert csv_safe("plain") == "plain"
 
-    conn = sqlite3.connect(ledger)
     target = tmp_path / "log.csv"
-    with target.open("w", encoding="utf-8", newline="") as stream:
-        write_csv(stream, conn, ExportFilter())
-    stored = [r[0] for r in conn.execute("SELECT justification FROM ledger ORDER BY seq")]
-    conn.close()
+    with connection(ledger) as conn:
+        with target.open("w", encoding="utf-8", newline="") as stream:
+            write_csv(stream, conn, ExportFilter())
+        stored = [r[0] for r in conn.execute("SELECT justification FROM ledger ORDER BY seq")]
     with target.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert [r["justification"] for r in rows] == ["'" + s for s in stored]  # all start with -
@@ -142,14 +158,13 @@ def test_csv_neutralises_formulas_and_round_trips(ledger: Path, tmp_path: Path) 
     }
 
 
-def test_filters(ledger: Path) -> None:
+def test_filters(ledger: Path | str) -> None:
     from store.export import events
 
-    conn = sqlite3.connect(ledger)
-    assert {e["reviewer"] for e in events(conn, ExportFilter(reviewer="alice"))} == {"alice"}
-    assert [e["action"] for e in events(conn, ExportFilter(action="reject"))] == ["reject"]
-    assert list(events(conn, ExportFilter(since="2030-01-01T00:00:00.000000Z"))) == []
-    conn.close()
+    with connection(ledger) as conn:
+        assert {e["reviewer"] for e in events(conn, ExportFilter(reviewer="alice"))} == {"alice"}
+        assert [e["action"] for e in events(conn, ExportFilter(action="reject"))] == ["reject"]
+        assert list(events(conn, ExportFilter(since="2030-01-01T00:00:00.000000Z"))) == []
 
 
 @pytest.mark.slow
@@ -174,12 +189,11 @@ def test_an_interrupted_export_leaves_no_file(db_path: Path, tmp_path: Path) -> 
     assert not manifest_path(out).exists()
 
 
-def test_stats_figures(ledger: Path) -> None:
+def test_stats_figures(ledger: Path | str) -> None:
     from store.export import events
 
-    conn = sqlite3.connect(ledger)
-    figures = compute(events(conn, ExportFilter()))
-    conn.close()
+    with connection(ledger) as conn:
+        figures = compute(events(conn, ExportFilter()))
     assert figures.events == 6
     assert figures.overall.decisions == 6
     bob = figures.reviewers["bob"]  # events 1, 3, 5: approve, edit, override
@@ -191,7 +205,8 @@ def test_stats_figures(ledger: Path) -> None:
 
 
 @pytest.mark.slow
-def test_backup_copies_a_live_wal_database(ledger: Path, tmp_path: Path) -> None:
+def test_backup_copies_a_live_wal_database(sqlite_ledger: Path, tmp_path: Path) -> None:
+    ledger = sqlite_ledger
     # Keep a writer open with work still in the WAL (not checkpointed) during the backup.
     with Store(ledger) as live:
         live.conn.execute("PRAGMA wal_autocheckpoint = 0")
