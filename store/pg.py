@@ -11,7 +11,7 @@ Write transactions take one transaction-scoped advisory lock, so writers run one
 time exactly as SQLite's `BEGIN IMMEDIATE` makes them: every rule that reads, checks and
 then writes (one decision per claim, the two-person rule, planting) holds on both
 engines for the same reason. The one exception is taking the next item, a single
-`FOR UPDATE SKIP LOCKED` statement that row locks keep apart (`claiming`). The ledger's
+`FOR UPDATE SKIP LOCKED` statement that row locks keep apart (`write(locked=False)`). The ledger's
 link trigger locks the chain-head row as well, so a writer that bypasses the store
 (psql) still cannot fork the chain. Each write transaction ends with one
 `NOTIFY signoff` (never per row), which is how open queues on other machines learn of
@@ -175,11 +175,13 @@ class PgConnection:
         self.raw.close()
 
     @contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[PgConnection]:
+    def write(self, *, durable: bool = True, locked: bool = True) -> Iterator[PgConnection]:
         """A write transaction holding the store's write lock; notifies listeners on commit.
 
         `durable=False` commits without waiting for the WAL flush (claims, imports), as
-        `synchronous=NORMAL` does on SQLite; ledger events always wait.
+        `synchronous=NORMAL` does on SQLite; ledger events always wait. `locked=False`
+        is for the one-statement claim only: row locks keep claims apart (`FOR UPDATE
+        SKIP LOCKED`), and a reviewer need not wait for another's decision to take one.
 
         Raises:
             DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
@@ -192,7 +194,7 @@ class PgConnection:
         begin = (
             f"BEGIN; SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true)"
             + ("" if durable else ", set_config('synchronous_commit', 'off', true)")
-            + f"; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            + (f"; SELECT pg_advisory_xact_lock({WRITE_LOCK})" if locked else "")
         )
         try:
             self.execute(begin)
@@ -212,32 +214,6 @@ class PgConnection:
             raise StoreError(first_line(error)) from None
         except psycopg.OperationalError as error:
             if raw.broken or raw.closed:  # the server went away mid-transaction
-                raise self._lost(error) from None
-            self._roll_back(raw)
-            raise
-        except BaseException:
-            if raw is self.raw:
-                self._roll_back(raw)
-            raise
-        finally:
-            self._open = False
-
-    @contextmanager
-    def claiming(self) -> Iterator[PgConnection]:
-        """A short transaction without the write lock, for the one-statement claim.
-
-        Row locks keep claims apart (`FOR UPDATE SKIP LOCKED`); open queues still hear
-        of it. Not durable, like every claim: a lost claim only returns its item.
-        """
-        import psycopg
-
-        self.execute("BEGIN; SELECT set_config('synchronous_commit', 'off', true)")
-        raw, self._open = self.raw, True
-        try:
-            yield self
-            raw.execute(f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text); COMMIT")
-        except psycopg.OperationalError as error:
-            if raw.broken or raw.closed:
                 raise self._lost(error) from None
             self._roll_back(raw)
             raise

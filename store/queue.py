@@ -209,7 +209,7 @@ class QueueMixin(StoreBase):
         if conn.execute(_ANY_EXPIRED, (stamp,)).fetchone() is not None:
             with self._immediate(durable=False) as locked:
                 self._expire_leases(locked, stamp)
-        with conn.claiming():
+        with conn.write(durable=False, locked=False):
             row = conn.execute(
                 _CLAIM_NEXT_PG,
                 {"reviewer": reviewer, "skip": skip, "now": stamp,
