@@ -324,6 +324,18 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         for row in cursor:
             yield _event_from_row(row)
 
+    def history(self, item_id: int) -> list[Event]:
+        """Every ledger event on one item, newest first.
+
+        In team mode, those the login may read (a pending first decision of someone
+        else's is not among them).
+        """
+        rows = self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE item_id = ? ORDER BY seq DESC",
+            (item_id,),
+        ).fetchall()
+        return [_event_from_row(row) for row in rows]
+
     def event(self, seq: int) -> Event | None:
         """The ledger event with this number, if any."""
         return self._event(self.conn, seq)

@@ -305,6 +305,13 @@ class QueueMixin(StoreBase):
         ).fetchone()
         return None if row is None else item_from_row(row)
 
+    def items_named(self, external_id: str) -> list[Item]:
+        """Items any source knows as `external_id` (one per source), by source."""
+        rows = self.conn.execute(
+            f"{_SELECT_ITEM} WHERE external_id = ? ORDER BY source", (external_id,)
+        ).fetchall()
+        return [item_from_row(row) for row in rows]
+
     def has_item(self, source: str, external_id: str) -> bool:
         """Whether the queue holds this record (one index probe; nothing is decoded)."""
         return (

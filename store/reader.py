@@ -55,6 +55,21 @@ class Reader:
                 raise QueryInterrupted("the read was interrupted by a newer one") from None
             raise
 
+    def matching(self, where: QueueFilter) -> int:
+        """How many items a filter matches (see `store.views.matching`).
+
+        Raises:
+            QueryInterrupted: `interrupt()` stopped it.
+        """
+        from store.views import matching
+
+        try:
+            return matching(self._conn, where)
+        except sqlite3.OperationalError as error:
+            if "interrupt" in str(error):
+                raise QueryInterrupted("the read was interrupted by a newer one") from None
+            raise
+
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""
         return ledger_stats(self._conn)

@@ -19,13 +19,14 @@ from store.models import ItemState
 if TYPE_CHECKING:
     from store.db import Connection
 
-StatusFilter = Literal["open", "pending", "claimed", "decided", "escalated"]
-"""`open` is pending and claimed together: what is still to be decided."""
+StatusFilter = Literal["open", "pending", "claimed", "decided", "escalated", "second review"]
+"""`open` is pending and claimed together: what is still to be decided. `second review`:
+pending items one reviewer approved that wait for a second (the two-person rule)."""
 ConfidenceBin = Literal["<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown"]
 """Confidence bands, as in the calibration report."""
 
 STATUS_FILTERS: Final[tuple[StatusFilter, ...]] = (
-    "open", "pending", "claimed", "decided", "escalated",
+    "open", "pending", "claimed", "decided", "escalated", "second review",
 )  # fmt: skip
 BINS: Final[tuple[ConfidenceBin, ...]] = ("<0.5", "0.5-0.7", "0.7-0.9", ">=0.9", "unknown")
 """Confidence bins of the queue filter and the calibration figures (finer than the
@@ -53,7 +54,7 @@ class QueueFilter:
     stakes: Stakes | None = None
     band: ConfidenceBin | None = None
     search: str = ""
-    """Case-insensitive substring of the title or the draft."""
+    """Case-insensitive substring of the id, the title or the draft."""
 
     def describe(self) -> str:
         """A short human summary, e.g. `open · support · high · "refund"`."""
@@ -172,12 +173,16 @@ def _level(
 
 def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
     # The open filter is written exactly as the partial index's WHERE, so SQLite uses it.
-    clauses = (
-        ["(items.state = 'pending' OR items.state = 'claimed')"]
-        if where.status == "open"
-        else ["items.state = ?"]
-    )
-    args: list[Any] = [] if where.status == "open" else [where.status]
+    args: list[Any] = []
+    if where.status == "open":
+        clauses = ["(items.state = 'pending' OR items.state = 'claimed')"]
+    elif where.status == "second review":
+        clauses = [
+            "items.state = 'pending'",
+            "EXISTS (SELECT 1 FROM second_reviews AS s WHERE s.item_id = items.id)",
+        ]
+    else:
+        clauses, args = ["items.state = ?"], [where.status]
     if where.source:
         clauses.append("items.source = ?")
         args.append(where.source)
@@ -190,9 +195,22 @@ def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
         pattern = (
             "%" + where.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
-        clauses.append("(items.title LIKE ? ESCAPE '\\' OR items.draft LIKE ? ESCAPE '\\')")
-        args += [pattern, pattern]
+        clauses.append(
+            "(items.external_id LIKE ? ESCAPE '\\' OR items.title LIKE ? ESCAPE '\\' "
+            "OR items.draft LIKE ? ESCAPE '\\')"
+        )
+        args += [pattern, pattern, pattern]
     return clauses, args
+
+
+def matching(conn: Connection, where: QueueFilter) -> int:
+    """How many items the filter matches (the queue says so beside a search)."""
+    clauses, args = _filter_sql(where)
+    return int(
+        conn.execute(f"SELECT count(*) FROM items WHERE {' AND '.join(clauses)}", args).fetchone()[
+            0
+        ]
+    )
 
 
 def sources(conn: Connection) -> list[str]:

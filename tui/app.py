@@ -290,6 +290,13 @@ class SignoffApp(Remappable, App[None]):
         self.when_writable(partial(self._open_item, item_id, replace))
 
     def _open_item(self, item_id: int, replace: bool) -> None:
+        item = self.store.get_item(item_id)
+        if item.state in ("decided", "escalated"):
+            # Nothing to claim: it opens read-only, with everything recorded on it.
+            from tui.screens.history import HistoryScreen
+
+            self.push_screen(HistoryScreen(item, self.store.history(item_id)))
+            return
         try:
             claim = self.store.claim_item(item_id, self.reviewer)
         except (ClaimError, StoreError) as error:

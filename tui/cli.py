@@ -296,6 +296,38 @@ def status(
 
 
 @app.command()
+def show(
+    external_id: Annotated[str, typer.Argument(metavar="ID", help="The item's id, e.g. A-311.")],
+    source: Annotated[
+        str | None, typer.Option(help="The source, when several have this id.")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print an item and its whole ledger history, newest first."""
+    from tui.history import history_lines, item_header, undone_by
+
+    with open_store(db, settings_for(config)) as store:
+        found = [i for i in store.items_named(external_id) if source in (None, i.source)]
+        if not found:
+            where = f" in {source}" if source else ""
+            fail(f"no item {external_id}{where}")
+        if len(found) > 1:
+            sources = ", ".join(i.source for i in found)
+            raise UsageError(f"{external_id} is in several sources ({sources}): add --source")
+        item = found[0]
+        events = store.history(item.id)
+    out.print(item_header(item))
+    out.print(safe_text(item.draft, multiline=True))
+    out.print()
+    if not events:
+        out.print("no decisions recorded on this item yet")
+    for block in history_lines(events, undone_by(events)):
+        out.print(block)
+        out.print()
+
+
+@app.command()
 def keys(
     keymap: KeymapOption = None,
     config: ConfigOption = None,

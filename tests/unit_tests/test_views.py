@@ -130,3 +130,26 @@ def test_a_reader_in_a_worker_thread_can_be_interrupted(
             readers[0].interrupt()  # type: ignore[attr-defined]
             worker.join(0.001)
         assert isinstance(outcome[0], QueryInterrupted), outcome
+
+
+def test_the_filter_reaches_second_reviews_and_search_reaches_ids(
+    db_target: Path | str, clock: FakeClock
+) -> None:
+    from store import OversightPolicy
+    from store.oversight import Rule
+    from store.views import QueueFilter
+
+    two = OversightPolicy(rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),),
+                          catch_rate=0.0)  # fmt: skip
+    with Store(db_target, now=clock, oversight=two) as store:
+        store.ingest([make_draft("T-1", stakes="high"), make_draft("T-2", title="Other")])
+        claim = store.claim_next("alice")
+        assert claim is not None
+        store.decide(claim, "approve", "Checked the refund against the order history")
+        waiting = store.page(QueueFilter(status="second review"), PageRequest())
+        assert [row.external_id for row in waiting] == ["T-1"]
+        by_id = QueueFilter(search="t-2")
+        assert [row.external_id for row in store.page(by_id, PageRequest())] == ["T-2"]
+        with store.reader() as reader:
+            assert reader.matching(by_id) == 1
+            assert reader.matching(QueueFilter(search="refund")) == 2

@@ -33,36 +33,47 @@ class FilterScreen(TextForm, Remappable, ModalScreen[QueueFilter | None]):
     def compose(self) -> ComposeResult:
         """One row per filter, then the buttons."""
         where = self.current
+        # One compact row per filter: the whole dialog fits 80x24 (it ran off the
+        # bottom with a label above each full-height field).
         with Vertical(id="dialog", classes="filter"):
             yield Label("Filter the queue", classes="dialog-title")
-            yield Label("status")
-            yield Select(
-                [(s, s) for s in STATUS_FILTERS], value=where.status, allow_blank=False,
-                id="status",
-            )  # fmt: skip
-            yield Label("source")
-            yield Select(
-                [(safe_text(s), s) for s in self.sources],
-                prompt="any source",
-                value=where.source if where.source in self.sources else Select.NULL,
-                id="source",
-            )
-            yield Label("kind (reply, summary, score, label, …)")
-            yield SafeInput(value=where.kind or "", placeholder="any kind", id="kind")
-            yield Label("stakes")
-            yield Select(
-                [(s, s) for s in STAKES], prompt="any stakes",
-                value=where.stakes or Select.NULL, id="stakes",
-            )  # fmt: skip
-            yield Label("confidence")
-            yield Select(
-                [(b, b) for b in BINS], prompt="any confidence",
-                value=where.band or Select.NULL, id="band",
-            )  # fmt: skip
+            with Horizontal(classes="filter-row"):
+                yield Label("status")
+                yield Select(
+                    [(s, s) for s in STATUS_FILTERS], value=where.status, allow_blank=False,
+                    id="status", compact=True,
+                )  # fmt: skip
+            with Horizontal(classes="filter-row"):
+                yield Label("source")
+                yield Select(
+                    [(safe_text(s), s) for s in self.sources],
+                    prompt="any source",
+                    value=where.source if where.source in self.sources else Select.NULL,
+                    id="source",
+                    compact=True,
+                )
+            with Horizontal(classes="filter-row"):
+                yield Label("kind")
+                yield SafeInput(
+                    value=where.kind or "", placeholder="any kind (reply, summary, score, …)",
+                    id="kind", compact=True,
+                )  # fmt: skip
+            with Horizontal(classes="filter-row"):
+                yield Label("stakes")
+                yield Select(
+                    [(s, s) for s in STAKES], prompt="any stakes",
+                    value=where.stakes or Select.NULL, id="stakes", compact=True,
+                )  # fmt: skip
+            with Horizontal(classes="filter-row"):
+                yield Label("confidence")
+                yield Select(
+                    [(b, b) for b in BINS], prompt="any confidence",
+                    value=where.band or Select.NULL, id="band", compact=True,
+                )  # fmt: skip
             with Horizontal(classes="buttons"):
-                yield Button("Apply", variant="primary", id="apply")
-                yield Button("Clear", id="clear")
-                yield Button("Cancel", id="cancel")
+                yield Button("Apply", variant="primary", id="apply", compact=True)
+                yield Button("Clear", id="clear", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Buttons mirror the keys."""

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
@@ -63,7 +64,7 @@ class QueueScreen(Remappable, Screen[None]):
         yield Static(id="topbar")
         with Horizontal(id="filterbar"):
             yield Static(id="filter-summary")
-            yield SafeInput(placeholder="search titles and drafts, Enter to apply", id="search")
+            yield SafeInput(placeholder="search ids, titles and drafts; Enter applies", id="search")
         yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
         yield QueueList(self.rows, self.signoff.now, id="queue")
         yield Footer(compact=True)
@@ -100,16 +101,39 @@ class QueueScreen(Remappable, Screen[None]):
         """Reload the list and the top bar."""
         queue = self.query_one(QueueList)
         queue.empty_message = (
-            "No items match this filter. Press f to change it."
+            f"No items match this filter. Press {self.signoff.key_display('queue.filter')} "
+            "to change it."
             if self.where != QueueFilter()
             else "Nothing to review. Add drafts with `signoff import FILE.jsonl`."
         )
         queue.reload(keep.key if keep else None)
         self.query_one("#topbar", Static).update(self.signoff.topbar())
+        self._summary(None)
+        if self.rows.slow:
+            self._count(self.where)
+
+    def _summary(self, matched: int | None) -> None:
         summary = Text("showing ", style="dim")
         summary.append_text(safe_text(self.where.describe(), style="bold"))
-        summary.append("  (f filter, / search)", style="dim")
+        if matched is not None:
+            summary.append(f"  {matched:,} match{'es' if matched != 1 else ''}", style="bold")
+        summary.append(
+            f"  ({self.signoff.key_display('queue.filter')} filter, "
+            f"{self.signoff.key_display('queue.search')} search)",
+            style="dim",
+        )
         self.query_one("#filter-summary", Static).update(summary)
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def _count(self, where: QueueFilter) -> None:
+        # A search may scan the queue: counted in a worker, on a reader of its own.
+        with self.signoff.store.reader() as reader:
+            matched = reader.matching(where)
+        self.app.call_from_thread(self._counted, where, matched)
+
+    def _counted(self, where: QueueFilter, matched: int) -> None:
+        if where == self.where:  # not a count for a filter since replaced
+            self._summary(matched)
 
     def on_queue_list_opened(self, message: QueueList.Opened) -> None:
         """Enter on a row: claim it and open it."""
