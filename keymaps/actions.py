@@ -17,6 +17,7 @@ ACTIONS: Final[dict[str, str]] = {
     "app.palette": "Command palette",
     "app.stats": "Decision statistics and calibration",
     "app.pull": "Pull new drafts from the configured providers",
+    "app.escalations": "Escalations, oldest first (a lead resolves them)",
     "queue.down": "Next row",
     "queue.up": "Previous row",
     "queue.page_down": "Page down",

@@ -20,7 +20,7 @@ from store.errors import (
     SchemaError,
     StoreError,
 )
-from store.ledger import LedgerMixin
+from store.leads import Escalation, LeadMixin
 from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, SourceCounts
 from store.oversight import OversightPolicy, Requirements
 from store.pg import PgConnection
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from store.views import PageRequest, QueueFilter, QueueRow
 
 
-class Store(LedgerMixin, PlantMixin):
+class Store(LeadMixin, PlantMixin):
     """One signoff database: `Store(path, now=clock, policy=policy, oversight=oversight)`.
 
     Use as a context manager or call `close()`. Without `oversight`, only the
@@ -136,6 +136,7 @@ __all__ = [
     "ConnectionLost",
     "DatabaseBusy",
     "DecisionError",
+    "Escalation",
     "Event",
     "Feedback",
     "Item",

@@ -31,6 +31,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m005_oversight",
     "m006_fast_constraints",
     "m007_pull_failures",
+    "m008_escalation_claims",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not
@@ -88,6 +89,25 @@ class StoreBase:
     def team(self) -> bool:
         """Whether this store is a shared PostgreSQL database (team mode)."""
         return self.url is not None
+
+    leads: frozenset[str] = frozenset()
+    """Who resolves escalations on a SQLite queue (the config's `leads`); in team mode
+    the database says (members of `signoff_lead`)."""
+
+    def is_lead(self, reviewer: str) -> bool:
+        """Whether `reviewer` may resolve escalations.
+
+        On a team database (`signoff team init` ran) only a lead's own login may; on a
+        SQLite file, or a PostgreSQL database without the team's roles, names are not
+        authenticated and the config's `leads` decide.
+        """
+        if self.url is None:
+            return reviewer in self.leads
+        login, lead, team = self.conn.execute(
+            "SELECT session_user, signoff_sees_all(), "
+            "EXISTS (SELECT 1 FROM signoff_meta WHERE key = 'team')"
+        ).fetchone()
+        return bool(login == reviewer and lead) if team else reviewer in self.leads
 
     def team_connection(self) -> pg.PgConnection:
         """The PostgreSQL connection, for team set-up and migration.

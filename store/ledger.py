@@ -141,7 +141,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE {key} = ?", (value,)
             ).fetchone()
             if row is not None:
-                return _event_from_row(row)  # recorded before the line broke
+                return event_from_row(row)  # recorded before the line broke
             return attempt()  # not recorded: the store has reconnected; once more
 
     def _decide(
@@ -181,6 +181,13 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             oversight, state, deliver = self._oversight(
                 conn, item, current, action, result, need, justification, spent, history, plant
             )
+            if current.resolves is not None:
+                # A lead's resolution: linked, hashed, to the escalation it settles.
+                if action == "escalate":
+                    raise DecisionError(
+                        "a lead resolves an escalation with approve, edit, override or reject"
+                    )
+                oversight = {**(oversight or {}), "resolves": current.resolves}
             event = self._append(
                 conn,
                 item_id=item.id,
@@ -280,10 +287,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 oversight=None,
                 final=True,
             )
+            # Taking back a lead's resolution reopens the escalation, not the queue.
+            back = "escalated" if (target.oversight or {}).get("resolves") else "pending"
             conn.execute(
-                "UPDATE items SET state = 'pending', updated_at = ? WHERE id = ? "
+                "UPDATE items SET state = ?, updated_at = ? WHERE id = ? "
                 "AND state IN ('decided', 'escalated')",
-                (iso(now), target.item_id),
+                (back, iso(now), target.item_id),
             )
             _undo_two_person(conn, target)
             return event
@@ -297,7 +306,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             f"AND NOT EXISTS (SELECT 1 FROM {planted}) ORDER BY seq DESC LIMIT 1",
             (reviewer,),
         ).fetchone()
-        return None if row is None else _event_from_row(row)
+        return None if row is None else event_from_row(row)
 
     def last_decision(self, reviewer: str) -> Event | None:
         """The reviewer's newest decision (retractions aside), retractable or not."""
@@ -306,7 +315,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             "ORDER BY seq DESC LIMIT 1",
             (reviewer,),
         ).fetchone()
-        return None if row is None else _event_from_row(row)
+        return None if row is None else event_from_row(row)
 
     def recent_justifications(self, reviewer: str) -> list[Recent]:
         """The reviewer's latest justifications, as the repeat rule sees them.
@@ -322,7 +331,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (after_seq,)
         )
         for row in cursor:
-            yield _event_from_row(row)
+            yield event_from_row(row)
 
     def history(self, item_id: int) -> list[Event]:
         """Every ledger event on one item, newest first.
@@ -334,7 +343,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE item_id = ? ORDER BY seq DESC",
             (item_id,),
         ).fetchall()
-        return [_event_from_row(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def event(self, seq: int) -> Event | None:
         """The ledger event with this number, if any."""
@@ -414,7 +423,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def _event(self, conn: Connection, seq: int) -> Event | None:
         row = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else _event_from_row(row)
+        return None if row is None else event_from_row(row)
 
     def _append(
         self,
@@ -443,7 +452,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
             [fields[name] for name in EVENT_FIELDS],
         )
-        event = _event_from_row([fields[name] for name in EVENT_FIELDS])
+        event = event_from_row([fields[name] for name in EVENT_FIELDS])
         if final:
             self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
         return event
@@ -455,7 +464,8 @@ def _head(conn: Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
-def _event_from_row(row: Sequence[Any]) -> Event:
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An `Event` from a row selected with `EVENT_FIELDS`."""
     v = dict(zip(EVENT_FIELDS, row, strict=True))
     return Event(
         seq=v["seq"],

@@ -115,6 +115,12 @@ def m007_pull_failures(db: Database) -> None:
     _script(db, _M007)
 
 
+@_migration
+def m008_escalation_claims(db: Database) -> None:
+    """A lead's claim on an escalated item names the escalation it resolves."""
+    db.execute("ALTER TABLE claims ADD COLUMN resolves INTEGER REFERENCES ledger(seq)")
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 

@@ -57,6 +57,8 @@ class Claim:
     reviewer: str
     claimed_at: dt.datetime
     lease_expires_at: dt.datetime
+    resolves: int | None = None
+    """A lead's claim on an escalated item: the ledger event it resolves."""
 
 
 @dataclass(frozen=True, slots=True)

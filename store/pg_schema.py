@@ -113,6 +113,8 @@ CREATE TABLE ledger (
     CHECK ((action = 'retract') = (retracts IS NOT NULL)),
     CHECK ((action = 'retract') = (claim_id IS NULL))
 );
+-- As SQLite's m008: a lead's claim on an escalated item names the escalation it resolves.
+ALTER TABLE claims ADD COLUMN resolves bigint REFERENCES ledger(seq);
 CREATE UNIQUE INDEX ledger_one_decision_per_claim ON ledger (claim_id) WHERE claim_id IS NOT NULL;
 CREATE UNIQUE INDEX ledger_one_retract_per_event ON ledger (retracts) WHERE retracts IS NOT NULL;
 CREATE INDEX ledger_item ON ledger (item_id, seq);

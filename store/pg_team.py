@@ -40,6 +40,9 @@ DO $$ BEGIN
     END IF;
 END $$;
 
+-- This database is a team's: names are logins from now on (`Store.is_lead`).
+INSERT INTO signoff_meta VALUES ('team', 'on') ON CONFLICT (key) DO NOTHING;
+
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO {REVIEWER};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {REVIEWER};

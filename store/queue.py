@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import Counter
@@ -40,7 +41,14 @@ ITEM_COLUMNS = (
     "created_at", "imported_at", "updated_at", "state", "claim_id", "meta",
 )  # fmt: skip
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items"
-_CLAIM_COLUMNS = "id, item_id, reviewer, claimed_at, lease_expires_at"
+_CLAIM_COLUMNS = "id, item_id, reviewer, claimed_at, lease_expires_at, resolves"
+# A claim ends without a decision: its item goes back where it was — to the queue, or,
+# for a lead's claim on an escalation, back to the escalations.
+_GIVE_BACK = (
+    "UPDATE items SET state = CASE WHEN (SELECT resolves FROM claims WHERE id = ?) IS NULL "
+    "THEN 'pending' ELSE 'escalated' END, claim_id = NULL, updated_at = ? "
+    "WHERE id = ? AND claim_id = ?"
+)
 
 _INSERT_COLUMNS = (
     "source", "external_id", "kind", "title", "input", "draft", "draft_sha256", "confidence",
@@ -242,6 +250,8 @@ class QueueMixin(StoreBase):
                         "rule a different reviewer takes the second"
                     )
                 return self._take(conn, item_id, reviewer)
+            if state == "escalated":
+                return self._take_escalation(conn, item_id, external_id, reviewer)
             if state == "claimed":
                 claim = self._claim_row(conn, claim_id)
                 if claim.reviewer == reviewer:
@@ -251,6 +261,19 @@ class QueueMixin(StoreBase):
                     f"{external_id} is being reviewed by {claim.reviewer} until {until}"
                 )
             raise ClaimError(f"{external_id} is already {state}")
+
+    def _take_escalation(
+        self, conn: Connection, item_id: int, external_id: str, reviewer: str
+    ) -> Claim:
+        """A lead's claim on an escalated item, naming the event that escalated it."""
+        if not self.is_lead(reviewer):
+            raise ClaimError(
+                f"{external_id} is escalated: a lead resolves it (its history opens read-only)"
+            )
+        (seq,) = conn.execute(
+            "SELECT max(seq) FROM ledger WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        return self._take(conn, item_id, reviewer, resolves=seq)
 
     def renew(self, claim: Claim) -> Claim:
         """Extend an open, unexpired claim by one lease period.
@@ -265,7 +288,7 @@ class QueueMixin(StoreBase):
             conn.execute(
                 "UPDATE claims SET lease_expires_at = ? WHERE id = ?", (iso(expires), current.id)
             )
-            return Claim(current.id, current.item_id, current.reviewer, current.claimed_at, expires)
+            return dataclasses.replace(current, lease_expires_at=expires)
 
     def release(self, claim: Claim) -> bool:
         """Give the item back to the queue without a decision (nothing is recorded).
@@ -280,11 +303,7 @@ class QueueMixin(StoreBase):
                 (stamp, claim.id),
             ).rowcount
             if ended:
-                conn.execute(
-                    "UPDATE items SET state = 'pending', claim_id = NULL, updated_at = ? "
-                    "WHERE id = ? AND claim_id = ?",
-                    (stamp, claim.item_id, claim.id),
-                )
+                conn.execute(_GIVE_BACK, (claim.id, stamp, claim.item_id, claim.id))
             return bool(ended)
 
     def get_item(self, item_id: int) -> Item:
@@ -333,24 +352,26 @@ class QueueMixin(StoreBase):
             for source, states in per.items()
         ]
 
-    def _take(self, conn: Connection, item_id: int, reviewer: str) -> Claim:
+    def _take(
+        self, conn: Connection, item_id: int, reviewer: str, resolves: int | None = None
+    ) -> Claim:
         now = self.now()
         expires = now + self.lease
         (claim_id,) = conn.execute(
-            "INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at) "
-            "VALUES (?, ?, ?, ?) RETURNING id",
-            (item_id, reviewer, iso(now), iso(expires)),
+            "INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at, resolves) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (item_id, reviewer, iso(now), iso(expires), resolves),
         ).fetchone()
         # The conditional update is the guard; under BEGIN IMMEDIATE it cannot miss,
         # but if it ever did we must not hand out an item someone else holds.
         taken = conn.execute(
             "UPDATE items SET state = 'claimed', claim_id = ?, updated_at = ? "
-            "WHERE id = ? AND state = 'pending'",
-            (claim_id, iso(now), item_id),
+            "WHERE id = ? AND state = ?",
+            (claim_id, iso(now), item_id, "pending" if resolves is None else "escalated"),
         ).rowcount
         if taken != 1 or claim_id is None:
             raise ClaimError(f"item {item_id} was taken by someone else; try again")
-        return Claim(claim_id, item_id, reviewer, now, expires)
+        return Claim(claim_id, item_id, reviewer, now, expires, resolves)
 
     def _expire_leases(self, conn: Connection, now_iso: str) -> None:
         """Return items whose lease ran out to the queue. Never a ledger event."""
@@ -363,11 +384,7 @@ class QueueMixin(StoreBase):
                 "UPDATE claims SET ended_at = ?, end_reason = 'expired' WHERE id = ?",
                 (now_iso, claim_id),
             )
-            conn.execute(
-                "UPDATE items SET state = 'pending', claim_id = NULL, updated_at = ? "
-                "WHERE id = ? AND claim_id = ?",
-                (now_iso, item_id, claim_id),
-            )
+            conn.execute(_GIVE_BACK, (claim_id, now_iso, item_id, claim_id))
 
     def _claim_row(self, conn: Connection, claim_id: int) -> Claim:
         row = conn.execute(
@@ -375,7 +392,7 @@ class QueueMixin(StoreBase):
         ).fetchone()
         if row is None:
             raise ClaimError(f"there is no claim {claim_id}")
-        return Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]))
+        return _claim(row)
 
     def _open_claim(self, conn: Connection, claim: Claim, now: dt.datetime) -> Claim:
         """The claim as stored, if it is still open and unexpired; else `ClaimError`."""
@@ -385,15 +402,20 @@ class QueueMixin(StoreBase):
         ).fetchone()
         if row is None:
             raise ClaimError(f"there is no claim {claim.id}")
-        if row[5] is not None:
-            raise ClaimError(f"this claim has already ended ({row[6]}); open the item again")
-        current = Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]))
+        if row[6] is not None:
+            raise ClaimError(f"this claim has already ended ({row[7]}); open the item again")
+        current = _claim(row)
         if current.lease_expires_at <= now:
             raise ClaimError(
                 "your claim expired at "
                 f"{current.lease_expires_at.strftime('%H:%M:%S UTC')}; open the item again"
             )
         return current
+
+
+def _claim(row: Sequence[Any]) -> Claim:
+    """A claim from a row selected with `_CLAIM_COLUMNS`."""
+    return Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]), row[5])
 
 
 def count_inserted(conn: Connection, sources: Iterable[str]) -> None:

@@ -65,6 +65,7 @@ class SignoffApp(Remappable, App[None]):
         bind("app.quit", "quit_app"),
         bind("app.stats", "stats", show=False),
         bind("app.pull", "pull", show=False),
+        bind("app.escalations", "escalations", show=False),
         bind("app.palette", "command_palette", show=False, priority=True),
     ]
 
@@ -291,7 +292,8 @@ class SignoffApp(Remappable, App[None]):
 
     def _open_item(self, item_id: int, replace: bool) -> None:
         item = self.store.get_item(item_id)
-        if item.state in ("decided", "escalated"):
+        resolving = item.state == "escalated" and self.store.is_lead(self.reviewer)
+        if item.state in ("decided", "escalated") and not resolving:
             # Nothing to claim: it opens read-only, with everything recorded on it.
             from tui.screens.history import HistoryScreen
 
@@ -434,6 +436,13 @@ class SignoffApp(Remappable, App[None]):
 
         if not isinstance(self.screen, StatsScreen):
             self.push_screen(StatsScreen(self.store))
+
+    def action_escalations(self) -> None:
+        """The escalations, oldest first; a lead opens one to resolve it."""
+        from tui.screens.escalations import EscalationsScreen
+
+        if not isinstance(self.screen, EscalationsScreen):
+            self.push_screen(EscalationsScreen())
 
     def action_pull(self) -> None:
         """Pull from every configured provider in the background; reviewing goes on."""

@@ -163,21 +163,22 @@ def open_store(db: Path | str | None, settings: Settings, *, create: bool = Fals
         store = Store(
             db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight
         )
-        return _delivering(store, settings)
+        return _configured(store, settings)
     if not create and db.parent != data_dir() and not db.exists():
         raise UsageError(f"{db}: no such database (check the path; `signoff import` creates one)")
     if db.parent == data_dir():
         # Only signoff's own folder is made on demand; any other missing folder is
         # refused by the store (a typo must not look like an empty queue).
         db.parent.mkdir(parents=True, exist_ok=True)
-    return _delivering(_opened(db, settings), settings)
+    return _configured(_opened(db, settings), settings)
 
 
 def _opened(db: Path | str, settings: Settings) -> Store:
     return Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
 
 
-def _delivering(store: Store, settings: Settings) -> Store:
+def _configured(store: Store, settings: Settings) -> Store:
+    store.leads = settings.leads
     store.delivers_for = frozenset(
         str(table.get("source") or name)
         for name, table in settings.providers.items()

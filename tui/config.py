@@ -29,6 +29,8 @@ class Settings:
     """The file the settings came from; None when no file exists."""
     reviewer: str | None = None
     """Reviewer name when neither `--reviewer` nor `$SIGNOFF_REVIEWER` is given."""
+    leads: frozenset[str] = frozenset()
+    """Who resolves escalations on a SQLite queue (team mode: the `--lead` logins)."""
     db: str | None = None
     """The database when neither `--db` nor `$SIGNOFF_DB` names one: a file (made
     absolute against the config file's folder) or a `postgresql://` URL."""

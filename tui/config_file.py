@@ -86,6 +86,10 @@ class ConfigFile(Strict):
 
     reviewer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
     """Who you are, when neither --reviewer nor $SIGNOFF_REVIEWER says (SQLite only)."""
+    leads: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(
+        default_factory=list
+    )
+    """Reviewers who resolve escalations (SQLite queues; on a team database, `--lead`)."""
     db: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
     """The database: a file (relative to this file) or postgresql://… (team mode)."""
     keymap: str = "default"
@@ -126,6 +130,7 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
         path=path,
         reviewer=config.reviewer,
         db=_database(path, config.db),
+        leads=frozenset(config.leads),
         keymap=config.keymap,
         lease=dt.timedelta(minutes=config.lease_minutes),
         policy=JustificationPolicy(

@@ -184,3 +184,18 @@ def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
         assert run("export", "--db", pg_url, "-f", fmt, "-o", str(out)).returncode == 0
         checked = run("verify", "--db", pg_url, "--manifest", f"{out}.manifest.json")
         assert checked.stdout.startswith(f"ok: log.{fmt} holds the 7 events"), checked.stderr
+
+
+def test_on_a_team_database_only_a_lead_login_resolves_escalations(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        alice.decide(claim, "escalate", "Alice wants a lead to check this refund")
+        alice.leads = frozenset({"alice"})  # a config cannot make her a lead here
+        with pytest.raises(StoreError, match="a lead resolves it"):
+            alice.claim_item(claim.item_id, "alice")
+    with Store(as_user(team, "dana")) as dana:
+        assert [e.event.reviewer for e in dana.escalations()] == ["alice"]
+        resolution = dana.claim_item(claim.item_id, "dana")
+        event = dana.decide(resolution, "approve", "Dana checked the refund and approves it")
+        assert event.oversight == {"resolves": 1}

@@ -207,7 +207,14 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         head.append(f"{STAKES_NAME[item.stakes]} stakes", style=STAKES_STYLE[item.stakes])
         head.append("  ")
         head.append_text(safe_text(item.title or "(untitled)", style="bold"))
-        head.append("  · esc back to queue", style="dim")
+        head.append(f"  · {self.signoff.key_display('item.back')} back to queue", style="dim")
+        if self.claim.resolves is not None:
+            escalation = self.signoff.store.event(self.claim.resolves)
+            if escalation is not None:
+                head.append("\nresolving the escalation by ", style="bold yellow")
+                head.append_text(safe_text(escalation.reviewer, style="bold yellow"))
+                head.append(": ", style="bold yellow")
+                head.append_text(safe_text(escalation.justification))
         return head
 
     def _oversight_line(self) -> Text:

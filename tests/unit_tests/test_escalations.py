@@ -1,0 +1,76 @@
+"""Escalations are resolved by a lead, with a decision linked to the escalation."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import ClaimError, DecisionError, Store
+from tests.conftest import FakeClock, make_draft
+
+WHY = "Checked the refund against the order history"
+
+
+def escalate(store: Store, external_id: str, who: str) -> int:
+    claim = store.claim_next(who)
+    assert claim is not None
+    assert store.get_item(claim.item_id).external_id == external_id
+    return store.decide(
+        claim, "escalate", f"{who} is not sure about the refund on {external_id}"
+    ).seq
+
+
+def test_a_lead_resolves_an_escalation_and_the_ledger_links_them(
+    store: Store, clock: FakeClock
+) -> None:
+    store.leads = frozenset({"dana"})
+    store.ingest([make_draft("T-1"), make_draft("T-2")])
+    first = escalate(store, "T-1", "alice")
+    clock.advance(minutes=5)
+    second = escalate(store, "T-2", "bob")
+    waiting = store.escalations()
+    assert [(e.item.external_id, e.event.seq, e.event.reviewer) for e in waiting] == [
+        ("T-1", first, "alice"), ("T-2", second, "bob"),
+    ]  # fmt: skip
+    assert waiting[0].event.justification == "alice is not sure about the refund on T-1"
+    item_id = waiting[0].item.id
+    with pytest.raises(ClaimError, match="a lead resolves it"):
+        store.claim_item(item_id, "carol")
+    claim = store.claim_item(item_id, "dana")
+    assert claim.resolves == first
+    assert store.release(claim)  # given back: to the escalations, not the queue
+    assert store.get_item(item_id).state == "escalated"
+    claim = store.claim_item(item_id, "dana")
+    with pytest.raises(DecisionError, match="a lead resolves an escalation with"):
+        store.decide(claim, "escalate", "Dana passes it on to somebody else")
+    event = store.decide(claim, "reject", "Dana: the refund policy excludes this order",
+                         reason_code="policy")  # fmt: skip
+    assert event.oversight == {"resolves": first}
+    assert store.get_item(item_id).state == "decided"
+    assert [e.item.external_id for e in store.escalations()] == ["T-2"]
+    assert store.verify_chain().ok
+
+
+def test_taking_back_a_resolution_reopens_the_escalation(store: Store, clock: FakeClock) -> None:
+    store.leads = frozenset({"dana"})
+    store.ingest([make_draft("T-1")])
+    seq = escalate(store, "T-1", "alice")
+    item_id = store.escalations()[0].item.id
+    event = store.decide(store.claim_item(item_id, "dana"), "approve", WHY)
+    store.retract(event.seq, "dana", "Dana approved before reading the thread, sorry")
+    assert store.get_item(item_id).state == "escalated"
+    assert [e.event.seq for e in store.escalations()] == [event.seq + 1]
+    assert store.claim_item(item_id, "dana").resolves == event.seq + 1
+    assert seq < event.seq
+
+
+def test_an_expired_resolution_claim_goes_back_to_the_escalations(
+    store: Store, clock: FakeClock
+) -> None:
+    store.leads = frozenset({"dana"})
+    store.ingest([make_draft("T-1"), make_draft("T-2")])
+    escalate(store, "T-1", "alice")
+    item_id = store.escalations()[0].item.id
+    store.claim_item(item_id, "dana")
+    clock.advance(minutes=11)  # past the lease
+    assert store.claim_next("bob") is not None  # any claim ends expired leases first
+    assert store.get_item(item_id).state == "escalated"
