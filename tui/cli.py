@@ -28,6 +28,7 @@ from tui.cli_common import (
     mix_in_catch_trials,
     open_store,
     out,
+    reviewer_for,
     settings_for,
 )
 from tui.config import ConfigError, Settings
@@ -389,7 +390,11 @@ def demo(
     from tui.demo import DEMO_OVERSIGHT, load_demo
 
     # The demo runs under its own oversight policy, so that every mechanism shows.
-    settings = dataclasses.replace(settings_for(config), oversight=DEMO_OVERSIGHT)
+    base = settings_for(config)
+    # The demo runs as a lead too, so that resolving sam's escalation can be tried.
+    settings = dataclasses.replace(
+        base, oversight=DEMO_OVERSIGHT, leads=base.leads | {reviewer_for(reviewer, base)}
+    )
     with open_store(path, settings, create=True) as store:
         if fresh:
             load_demo(store)

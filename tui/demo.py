@@ -1,8 +1,9 @@
 """The bundled demo queue, set up so that a first session meets every oversight mechanism.
 
 40 real drafts; one known-bad analyst summary and one mutated draft planted among them;
-commit-first on the top item; and an item that a colleague ("sam") already approved,
-waiting for an independent second review.
+commit-first on the top item; an item that a colleague ("sam") already approved,
+waiting for an independent second review; and one sam escalated, which the demo's
+reviewer (a lead in the demo) resolves from the escalations view.
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ open commit-first; high stakes at low or unknown confidence need a second review
 scores always open commit-first; 5 % of the queue is planted."""
 
 SECOND_REVIEW_ITEM = "A-317"
+ESCALATED_ITEM = "T-1048"
+"""Escalated by sam in every fresh demo: the demo's reviewer is a lead and resolves it."""
 """The demo item a colleague approved first."""
 DEMO_SEED = 2026
 """Planting in the demo is seeded: every fresh demo looks the same."""
 
 
 def load_demo(store: Store) -> None:
-    """Fill a fresh demo database: drafts, catch trials, and one first approval by sam."""
+    """Fill a fresh demo database: drafts, catch trials, sam's approval and escalation."""
     bundled = resources.files("tui").joinpath("demo_queue.jsonl")
     with resources.as_file(bundled) as demo_file:
         plan = importing.ImportPlan(str(demo_file), "jsonl", "demo")
@@ -56,6 +59,19 @@ def load_demo(store: Store) -> None:
     store.plant_drafts([(strip_flaw(d), flaw) for d, flaw in planted], rng)
     store.plant(store.oversight.catch_rate, rng)
     _first_approval_by_sam(store)
+    _escalation_by_sam(store)
+
+
+def _escalation_by_sam(store: Store) -> None:
+    item = store.find_item("support", ESCALATED_ITEM)
+    if item is None:
+        return
+    claim = store.claim_item(item.id, "sam")
+    store.decide(
+        claim,
+        "escalate",
+        "Third outage this month: a goodwill credit is above my limit, a lead should decide.",
+    )
 
 
 def strip_flaw(draft: Draft) -> Draft:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from textual.pilot import Pilot
@@ -11,6 +11,9 @@ from textual.widgets import Input
 
 from store import Store
 from tests.tui_tests.conftest import AppFactory
+
+if TYPE_CHECKING:
+    from tui.app import SignoffApp
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -37,11 +40,40 @@ async def _queue(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+def _escalate_two(store: Store) -> None:
+    """T-1 escalated by bob; L-7 rejected, taken back, escalated by carol."""
+    first = store.claim_next("bob")
+    assert first is not None
+    store.decide(first, "escalate", "The refund is above my limit; a lead should look at it")
+    second = store.claim_next("carol")
+    assert second is not None
+    event = store.decide(second, "reject", "The score ignores the budget line entirely",
+                         reason_code="policy")  # fmt: skip
+    store.retract(event.seq, "carol", "Rejected the wrong lead by mistake, sorry")
+    again = store.claim_next("carol")
+    assert again is not None
+    store.decide(again, "escalate", "Carol wants a lead to score this one")
+
+
+async def _escalations(pilot: Pilot[None]) -> None:
+    _escalate_two(cast("SignoffApp", pilot.app).store)
+    await pilot.press("E")
+    await pilot.pause()
+
+
+async def _history(pilot: Pilot[None]) -> None:
+    await _escalations(pilot)
+    await pilot.press("down", "enter")  # alice is no lead: L-7 opens read-only
+    await pilot.pause()
+
+
 SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "queue": _queue,
     "item": _item,
     "dialog": _dialog,
     "help": _help,
+    "escalations": _escalations,
+    "history": _history,
 }
 
 

@@ -176,8 +176,10 @@ def test_demo_uses_its_own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     demo_db = tmp_path / "xdg-data" / "signoff" / "demo.db"
     assert str(demo_db) in result.stdout
     assert not (tmp_path / "mine.db").exists()
-    # 40 drafts plus two planted catch trials; one item waits for a second reviewer.
-    assert status(demo_db)["totals"]["pending"] == 42
+    # 40 drafts plus two planted catch trials; one item waits for a second reviewer, one
+    # is escalated (sam's, for the demo's reviewer to resolve as a lead).
+    assert status(demo_db)["totals"]["pending"] == 41
+    assert status(demo_db)["totals"]["escalated"] == 1
     conn = sqlite3.connect(demo_db)
     mutations = [m for (m,) in conn.execute("SELECT mutation FROM plants ORDER BY item_id")]
     assert mutations[0] == "known-bad"
@@ -186,9 +188,9 @@ def test_demo_uses_its_own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     conn.execute("UPDATE items SET state = 'decided' WHERE id = 1")
     conn.commit()
     conn.close()
-    assert status(demo_db)["totals"]["pending"] == 41  # a second run keeps the demo's work
+    assert status(demo_db)["totals"]["pending"] == 40  # a second run keeps the demo's work
     assert run("demo", "--reset").returncode == 0
-    assert status(demo_db)["totals"]["pending"] == 42
+    assert status(demo_db)["totals"]["pending"] == 41
 
 
 def test_verify_reports_a_tampered_ledger(tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def test_claim_item_respects_other_reviewers(store: Store) -> None:
     with pytest.raises(ClaimError, match="being reviewed by alice"):
         store.claim_item(item_id, "bob")
     store.decide(mine, "escalate", "Needs a lead: refund exceeds my approval limit")
-    with pytest.raises(ClaimError, match="already escalated"):
+    with pytest.raises(ClaimError, match="is escalated: a lead resolves it"):
         store.claim_item(item_id, "bob")
 
 
