@@ -7,6 +7,7 @@ goes through `Store`, which enforces the rules whatever the UI does.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -53,6 +54,10 @@ CHECKPOINT_EVERY_S = 5.0
 CHECKPOINT_IDLE_S = 2.0
 """Input-free seconds a checkpoint waits for: its disk writes can hold up a commit that
 lands while it runs (measured up to ~0.4 s on a cold 1M-event WAL)."""
+
+
+_KEY_MARK = re.compile(r"\{([a-z]+\.[a-z_]+)\}")
+"""`{item.back}` in a hint: the key the live keymap gives that binding id."""
 
 
 class SignoffApp(Remappable, App[None]):
@@ -145,8 +150,12 @@ class SignoffApp(Remappable, App[None]):
             return False
         if monotonic() - self._hinted > HINT_EVERY_S:
             self._hinted = monotonic()
-            self.notify(screen.typing_hint, severity="warning", markup=False)
+            self.notify(self.with_keys(screen.typing_hint), severity="warning", markup=False)
         return True
+
+    def with_keys(self, text: str) -> str:
+        """`text` with each `{binding.id}` replaced by its key in the live keymap."""
+        return _KEY_MARK.sub(lambda match: self.key_display(match.group(1)), text)
 
     def key_display(self, binding_id: str) -> str:
         """The first key of a binding id as the footer shows it (`ctrl+s` → `^s`)."""

@@ -50,8 +50,11 @@ class TextForm:
         """True while the screen's form is open (modal dialogs: always)."""
         return True
 
-    typing_hint = "Typing goes into the form here; esc cancels, nothing is recorded by letters."
-    """What the app says when a letter was kept from running a command."""
+    typing_hint = (
+        "Typing goes into the form here; {dialog.cancel} cancels, nothing is recorded by letters."
+    )
+    """What the app says when a letter was kept from running a command (`{binding.id}`
+    becomes that binding's key in the live keymap)."""
 
 
 class Remappable:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
 from providers.base import DataLimit
 from store import Store
@@ -29,6 +29,7 @@ from tui.screens.dialogs import EditScreen, JustificationDialog
 from tui.screens.filter import FilterScreen
 from tui.screens.help import HelpScreen
 from tui.screens.item import ItemScreen
+from tui.widgets.safe_text_area import JustificationBox
 
 EVIL = (
     "\x1b]0;PWNED\x07 \x1b]52;c;ZXZpbA==\x07 \x1b[2J\x1b[31m \x9b6n \u202eevil\u202c "
@@ -90,7 +91,7 @@ async def test_hostile_text_through_every_screen(db_path: Path, make_app: AppFac
             assert isinstance(current(app), JustificationDialog)
             assert_clean(app.export_screenshot())
             focused = app.focused
-            assert isinstance(focused, Input)
+            assert isinstance(focused, JustificationBox)
             focused.insert_text_at_cursor("The markers show hidden controls " + EVIL)
             await pilot.pause()
             assert_clean(app.export_screenshot())

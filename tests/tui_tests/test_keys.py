@@ -75,3 +75,26 @@ async def test_the_palette_lists_actions_with_their_current_keys(
         assert commands[ACTIONS["queue.next"]].startswith("N")
         assert "queue.next" in commands[ACTIONS["queue.next"]]
         assert ACTIONS["app.help"] in commands
+
+
+async def test_hints_name_the_keys_of_the_live_keymap(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    keys = {"item.toggle_input": "v", "item.undo": "z", "item.back": "h",
+            "queue.filter": "F", "dialog.cancel": "ctrl+g"}  # fmt: skip
+    app = make_app(review_store, keys=keys)
+    async with app.run_test(size=(100, 30)) as pilot:
+        summary = str(app.screen.query_one("#filter-summary").render())
+        assert "(F filter, / search)" in summary
+        await pilot.press("enter")
+        item = app.screen
+        assert isinstance(item, ItemScreen)
+        assert item.query_one("#input-pane").border_title == "Input the AI saw (v to hide)"
+        assert "· h back to queue" in item._head().plain
+        assert app.with_keys(JustificationDialog.typing_hint).startswith(
+            "Typing goes into the form here; ^g cancels"
+        )
+        await pilot.press("a", *"Checked the refund against the billing history", "enter")
+        await pilot.pause()
+        notices = [n.message for n in app._notifications]
+        assert any(text.endswith("z undoes it.") for text in notices), notices

@@ -14,6 +14,7 @@ from tests.tui_tests.conftest import AppFactory
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.oversight import AfterDecision
+from tui.widgets.safe_text_area import JustificationBox
 
 WHY = "Checked the refund amount against the billing history"
 
@@ -23,7 +24,7 @@ async def approve(pilot: Pilot[None], why: str) -> None:
     await pilot.press("a")
     dialog = pilot.app.screen
     assert isinstance(dialog, JustificationDialog)
-    dialog.query_one("#justification", Input).insert_text_at_cursor(why)
+    dialog.query_one("#justification", JustificationBox).insert_text_at_cursor(why)
     await pilot.press("ctrl+s")
     await pilot.pause()
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from keymaps import load_keymap
 from providers.base import DataLimit
@@ -28,6 +27,7 @@ from tui.app import SignoffApp
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.oversight import AfterDecision
+from tui.widgets.safe_text_area import JustificationBox
 
 SEED = 20261124
 REAL = 23
@@ -149,7 +149,7 @@ async def work_through(
         assert isinstance(dialog, JustificationDialog)
         if action == "reject":
             await pilot.press("enter", "down", "enter")  # first reason code: factual-error
-        field = dialog.query_one("#justification", Input)
+        field = dialog.query_one("#justification", JustificationBox)
         field.insert_text_at_cursor(why)
         await pilot.press("ctrl+s")
         await pilot.pause()

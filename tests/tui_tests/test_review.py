@@ -16,6 +16,7 @@ from tui.screens.dialogs import ConfirmScreen, EditScreen, JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.queue import QueueScreen
 from tui.widgets.queue_list import QueueList
+from tui.widgets.safe_text_area import JustificationBox
 
 WHY = "Checked the refund against the billing history"
 
@@ -23,7 +24,7 @@ WHY = "Checked the refund against the billing history"
 async def type_and(pilot: Pilot[None], text: str, key: str) -> None:
     """Put `text` in the focused input (as a paste would), then press `key`."""
     focused = pilot.app.focused
-    assert isinstance(focused, Input), focused
+    assert isinstance(focused, Input | JustificationBox), focused
     focused.insert_text_at_cursor(text)
     await pilot.press(key)
     await pilot.pause()
@@ -95,7 +96,7 @@ async def test_a_refused_justification_keeps_the_dialog_open(
         assert "stock phrase" in str(app.screen.query_one("#feedback", Static).render())
         assert list(review_store.events()) == []
         # Fixing the text records it.
-        app.screen.query_one("#justification", Input).value = ""
+        app.screen.query_one("#justification", JustificationBox).value = ""
         await type_and(pilot, WHY, "ctrl+s")
         await pilot.pause()
         assert [e.action for e in review_store.events()] == ["approve"]
@@ -278,7 +279,7 @@ async def test_reject_from_the_keyboard_alone(review_store: Store, make_app: App
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter", "x")
         await pilot.press("enter", "down", "enter")  # open the reason list, pick the first
-        assert isinstance(app.focused, Input)  # choosing a reason moved on to "why"
+        assert isinstance(app.focused, JustificationBox)  # choosing a reason moved on to "why"
         await type_and(pilot, "The refund amount contradicts the invoice", "enter")
         (event,) = review_store.events()
         assert (event.action, event.reason_code) == ("reject", "factual-error")
@@ -318,7 +319,7 @@ async def test_live_feedback_names_the_repeated_item(
         await type_and(pilot, WHY, "enter")
         await pilot.press("a")  # the next item's dialog
         focused = app.focused
-        assert isinstance(focused, Input)
+        assert isinstance(focused, JustificationBox)
         focused.insert_text_at_cursor(WHY)
         await pilot.pause()
         feedback = str(app.screen.query_one("#feedback", Static).render())
@@ -339,3 +340,44 @@ async def test_the_queue_follows_other_processes_without_a_key(
         await pilot.pause(1.2)  # no key pressed
         after = {row.external_id for row in app.screen.query_one(QueueList).rows}
     assert after - before == {"T-99"}
+
+
+async def test_a_pasted_justification_keeps_every_line(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from textual import events
+
+    app = make_app(review_store)
+    pasted = "Checked the refund amount against the invoice.\nThe customer's plan matches."
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        assert isinstance(app.focused, JustificationBox)
+        app.post_message(events.Paste(pasted))  # as a terminal's bracketed paste arrives
+        await pilot.pause()
+        await pilot.press("ctrl+j", *"And the date.", "enter")
+        await pilot.pause()
+    (event,) = review_store.events()
+    assert event.justification == pasted + "\nAnd the date."
+
+
+async def test_escape_on_the_edits_justification_goes_back_to_the_editor(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from tui.screens.dialogs import EditScreen
+    from tui.widgets.safe_text_area import SafeTextArea
+
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "e")
+        area = app.screen.query_one(SafeTextArea)
+        area.insert("Edited: ")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, JustificationDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, EditScreen)  # not thrown away: back in the editor
+        assert app.screen.query_one(SafeTextArea).text.startswith("Edited: ")
+        await pilot.press("escape")  # the editor's own escape discards
+        await pilot.pause()
+        assert isinstance(app.screen, ItemScreen)
+    assert list(review_store.events()) == []

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
 
 from store import Store
 from store.oversight import OversightPolicy
@@ -19,6 +18,7 @@ from tui.app import SignoffApp
 from tui.demo import DEMO_OVERSIGHT, load_demo
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
+from tui.widgets.safe_text_area import JustificationBox
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ async def test_undo_from_a_commit_first_item_reopens_the_other_one(
             await pilot.press("ctrl+s")
             dialog = app.screen
             assert isinstance(dialog, JustificationDialog)
-            dialog.query_one("#justification", Input).insert_text_at_cursor(
+            dialog.query_one("#justification", JustificationBox).insert_text_at_cursor(
                 "I approved it before reading the attachment"
             )
             await pilot.press("enter")

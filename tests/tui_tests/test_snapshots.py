@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from store import Store
 from tests.tui_tests.conftest import AppFactory
+from tui.widgets.safe_text_area import JustificationBox
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -26,7 +26,7 @@ async def _item(pilot: Pilot[None]) -> None:
 async def _dialog(pilot: Pilot[None]) -> None:
     await pilot.press("enter", "a")
     focused = pilot.app.focused
-    assert isinstance(focused, Input)
+    assert isinstance(focused, JustificationBox)
     focused.insert_text_at_cursor("Refund matches")
     await pilot.pause()
 

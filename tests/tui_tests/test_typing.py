@@ -30,6 +30,7 @@ from tui.screens.filter import FilterScreen
 from tui.screens.item import ItemScreen
 from tui.screens.oversight import AfterDecision
 from tui.screens.queue import QueueScreen
+from tui.widgets.safe_text_area import JustificationBox
 
 
 def sentence(keymap: Keymap) -> str:
@@ -159,7 +160,7 @@ async def test_sentences_typed_anywhere_record_only_what_was_meant(
             await pilot.press("enter")
             assert isinstance(focused(app), Select)
             await type_text(pilot, words)
-            dialog.query_one("#justification", Input).focus()
+            dialog.query_one("#justification", JustificationBox).focus()
             await type_text(pilot, words)
             await pilot.press("escape")
             assert current(app) is item

@@ -14,6 +14,7 @@ from tests.conftest import FakeClock, make_draft
 from tests.tui_tests.conftest import AppFactory
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
+from tui.widgets.safe_text_area import JustificationBox
 
 RISK = {"scale": "0\u20131 probability of fraud", "block_above": 0.5}
 WHY = "Checked the card history and the merchant category carefully"
@@ -77,7 +78,7 @@ async def test_the_app_names_the_scale_and_fits_its_placeholders(
             assert value.placeholder == "a number from 0 to 1"
             value.insert_text_at_cursor("150")
             await pilot.press("enter", "enter", "down", "enter")  # the first reason code
-            dialog.query_one("#justification", Input).insert_text_at_cursor(WHY)
+            dialog.query_one("#justification", JustificationBox).insert_text_at_cursor(WHY)
             await pilot.press("ctrl+s")
             await pilot.pause()
             assert app.screen is dialog  # refused, nothing recorded

@@ -13,14 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
 from store.policy import Recent, evaluate
 from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text, visible
 from tui.widgets.safe_inputs import SafeInput
-from tui.widgets.safe_text_area import SafeTextArea
+from tui.widgets.safe_text_area import JustificationBox, SafeTextArea
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -110,8 +110,10 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
                     [(code, code) for code in self.reason_codes], prompt="choose a reason",
                     id="reason",
                 )  # fmt: skip
-            yield Label(self.prompt)
-            yield SafeInput(placeholder="justification", id="justification")
+            prompt = Text(self.prompt)
+            prompt.append("  Enter records · ctrl+j starts a new line", style="dim")
+            yield Label(prompt)
+            yield JustificationBox(id="justification")
             yield Static(id="feedback")
             yield Static(id="error")
             yield Footer(compact=True)
@@ -145,19 +147,22 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         if event.value is not Select.NULL and event.select.id:
             self._advance(f"#{event.select.id}")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
         """Live feedback as the reviewer types."""
-        if event.input.id == "justification":
+        if event.text_area.id == "justification":
             self.query_one("#error", Static).update("")
-            self._show_feedback(event.value)
+            self._show_feedback(event.text_area.text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the value box moves on; Enter in the justification records."""
+        """Enter in the value box moves on."""
         event.stop()
         if event.input.id == "value":
             self._advance("#value")
-        else:
-            self.action_submit()
+
+    def on_justification_box_submitted(self, event: JustificationBox.Submitted) -> None:
+        """Enter in the justification records."""
+        event.stop()
+        self.action_submit()
 
     def _show_feedback(self, text: str) -> None:
         verdict = evaluate(self.policy, text, draft=self.draft, recent=self.recent)
@@ -180,7 +185,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         if self.reason_codes is not None and reason is None:
             self._error("Choose a reason.")
             return
-        justification = self.query_one("#justification", Input).value
+        justification = self.query_one("#justification", JustificationBox).value
         # While the database is busy this waits, and a second ctrl+s records nothing more.
         self.signoff.when_writable(
             partial(self._record, justification, output, reason), say=self._error

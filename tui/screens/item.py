@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -51,7 +53,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
 
     typing_hint = (
         "Record your own judgement first (the form on the left): until then letters type "
-        "into it and no command runs; esc goes back to the queue."
+        "into it and no command runs; {item.back} goes back to the queue."
     )
 
     def __init__(self, item: Item, claim: Claim) -> None:
@@ -133,7 +135,8 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
                         box.border_title = "Guidelines"
                         yield Markdown(open_links=False, id="guidelines")
         with VerticalScroll(id="input-pane") as input_pane:
-            input_pane.border_title = "Input the AI saw (i to hide)"
+            toggle = self.signoff.key_display("item.toggle_input")
+            input_pane.border_title = f"Input the AI saw ({toggle} to hide)"
             yield Static(id="input")
         # 80 columns hold the decisions, undo, quit and help, but not the palette hint too.
         yield Footer(compact=True, show_command_palette=False)
@@ -305,6 +308,10 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         """Edit the draft, see the diff, then justify."""
         if self._locked():
             return
+        self._edit(self.item.draft)
+
+    def _edit(self, start: str) -> None:
+        """The editor on `start`; cancelling the justification comes back here, edit kept."""
 
         def edited(text: str | None) -> None:
             if text is None:
@@ -312,9 +319,9 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             if text == self.item.draft:
                 self.notify("No change to the draft: approve it instead.", markup=False)
                 return
-            self._ask("edit", output=text)
+            self._ask("edit", output=text, back=partial(self._edit, text))
 
-        self.app.push_screen(EditScreen(self._title("Edit"), self.item.draft), edited)
+        self.app.push_screen(EditScreen(self._title("Edit"), start), edited)
 
     def action_decide(self, action: Action) -> None:
         """Open the justification dialog for approve, override, reject or escalate."""
@@ -322,7 +329,13 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             return
         self._ask(action)
 
-    def _ask(self, action: Action, output: str | None = None) -> None:
+    def _ask(
+        self,
+        action: Action,
+        output: str | None = None,
+        back: Callable[[], None] | None = None,
+    ) -> None:
+        """The justification dialog; `back` runs when it is cancelled (an edit reopens)."""
         store = self.signoff.store
         claim = self.claim
 
@@ -352,7 +365,14 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             min_chars=self.need.min_chars,
             value_hint=hint,
         )
-        self.app.push_screen(dialog, self._recorded)
+
+        def closed(event: Event | None) -> None:
+            if event is None and back is not None:
+                back()
+                return
+            self._recorded(event)
+
+        self.app.push_screen(dialog, closed)
 
     def _recorded(self, event: Event | None) -> None:
         if event is None:
@@ -360,7 +380,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         planted = bool((event.oversight or {}).get("planted"))
         done = visible(
             f"Recorded {event.action} on {event.external_id}."
-            + ("" if planted else " u undoes it.")
+            + ("" if planted else f" {self.signoff.key_display('item.undo')} undoes it.")
         )
         notice = after_decision(event)
         if notice is None:

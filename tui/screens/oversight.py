@@ -7,7 +7,7 @@ draft was, why friction was raised, or how a second review compares with the fir
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import events, on
@@ -24,6 +24,9 @@ from store.values import describe_scale, score_scale
 from tui.bindings import Remappable, TextForm, bind
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
+
+if TYPE_CHECKING:
+    from tui.app import SignoffApp
 
 VERDICT_NAMES = dict(
     zip(VERDICTS, ("I expect it can go out as it is", "I expect it needs changes"), strict=True)
@@ -192,7 +195,7 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
         bind("dialog.cancel", "close", priority=True),
     ]
 
-    typing_hint = "Enter or esc goes on to the next item."
+    typing_hint = "Enter or {dialog.cancel} goes on to the next item."
 
     def __init__(self, body: Text, first_justification: str | None = None) -> None:
         super().__init__()
@@ -206,7 +209,8 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
             if self.first_justification is not None:
                 yield Label("Their justification (hidden from you until now):")
                 yield Static(safe_text(self.first_justification, multiline=True))
-            yield Label(Text("Enter or Esc to go on", style="dim"))
+            cancel = cast("SignoffApp", self.app).key_display("dialog.cancel")
+            yield Label(Text(f"Enter or {cancel} to go on", style="dim"))
             yield Footer(compact=True)
 
     def on_key(self, event: events.Key) -> None:
