@@ -18,6 +18,7 @@ ACTIONS: Final[dict[str, str]] = {
     "app.stats": "Decision statistics and calibration",
     "app.pull": "Pull new drafts from the configured providers",
     "app.escalations": "Escalations, oldest first (a lead resolves them)",
+    "app.progress": "Progress per reviewer and per source",
     "queue.down": "Next row",
     "queue.up": "Previous row",
     "queue.page_down": "Page down",

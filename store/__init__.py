@@ -20,7 +20,7 @@ from store.errors import (
     SchemaError,
     StoreError,
 )
-from store.leads import Escalation, LeadMixin
+from store.leads import Escalation, LeadMixin, ReviewerProgress, SourceProgress
 from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, SourceCounts
 from store.oversight import OversightPolicy, Requirements
 from store.pg import PgConnection
@@ -146,9 +146,11 @@ __all__ = [
     "Planted",
     "QueryInterrupted",
     "Requirements",
+    "ReviewerProgress",
     "SchemaError",
     "Shown",
     "SourceCounts",
+    "SourceProgress",
     "Store",
     "StoreError",
 ]

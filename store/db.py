@@ -32,6 +32,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m006_fast_constraints",
     "m007_pull_failures",
     "m008_escalation_claims",
+    "m009_assignments",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

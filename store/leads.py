@@ -1,12 +1,26 @@
-"""What leads work from: the escalations, oldest first, each with why it was escalated."""
+"""What leads work from: escalations, assignments, and everyone's progress.
+
+Escalations oldest first, each with why it was escalated; work assigned to reviewers
+by filter (served to them first, to no one else); progress per reviewer and per source.
+Assigning is not a decision and is not in the ledger.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from store.clock import iso
+from store.errors import StoreError
 from store.ledger import EVENT_FIELDS, LedgerMixin, event_from_row
 from store.models import Event, Item
-from store.queue import ITEM_COLUMNS, item_from_row
+from store.queue import ITEM_COLUMNS, check_reviewer, item_from_row
+from store.views import QueueFilter, filter_sql
+
+if TYPE_CHECKING:
+    from store.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +34,35 @@ class Escalation:
     event: Event
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewerProgress:
+    """One reviewer's work: what waits for them and what they have done."""
+
+    reviewer: str
+    assigned: int
+    """Pending items assigned to them."""
+    done: int
+    """Decisions standing (retracted ones left out), escalations included."""
+    escalated: int
+    """Of `done`, how many they escalated."""
+    median_ms: int | None
+    """Median time on an item per decision (None: no decisions yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProgress:
+    """One source's items by state, and how many pending ones are assigned."""
+
+    source: str
+    pending: int
+    assigned: int
+    claimed: int
+    decided: int
+    escalated: int
+
+
 class LeadMixin(LedgerMixin):
-    """Escalations; mixed into `store.Store`."""
+    """Escalations, assignment and progress; mixed into `store.Store`."""
 
     def escalations(self) -> list[Escalation]:
         """Every escalated item, the longest-waiting first."""
@@ -34,3 +75,83 @@ class LeadMixin(LedgerMixin):
         ).fetchall()
         width = len(ITEM_COLUMNS)
         return [Escalation(item_from_row(r[:width]), event_from_row(r[width:])) for r in rows]
+
+    def assign(
+        self, where: QueueFilter, reviewer: str | None, *, by: str, limit: int | None = None
+    ) -> int:
+        """Assign the pending items `where` matches to `reviewer` (None: to everyone again).
+
+        In review order, up to `limit`. Returns how many changed hands.
+
+        Raises:
+            StoreError: `by` is not a lead (only leads assign work).
+        """
+        if not self.is_lead(by):
+            raise StoreError(f"{by} is not a lead: only leads assign work")
+        target = None if reviewer is None else check_reviewer(reviewer)
+        clauses, args = filter_sql(dataclasses.replace(where, status="pending"))
+        cap = "" if limit is None else f" LIMIT {int(limit)}"
+        with self._immediate() as conn:
+            return int(
+                conn.execute(
+                    "UPDATE items SET assigned_to = ?, updated_at = ? WHERE id IN ("
+                    f"SELECT id FROM items WHERE {' AND '.join(clauses)} "
+                    f"ORDER BY stakes_rank DESC, created_at, id{cap})",
+                    [target, iso(self.now()), *args],
+                ).rowcount
+            )
+
+    def progress(self) -> tuple[list[ReviewerProgress], list[SourceProgress]]:
+        """Per reviewer (by name) and per source: assigned, done, escalated, pending.
+
+        In team mode, a reviewer's login counts what it may read (its own decisions and
+        final ones); a lead's counts everyone's.
+        """
+        return progress_of(self.conn)
+
+
+def progress_of(conn: Connection) -> tuple[list[ReviewerProgress], list[SourceProgress]]:
+    """`LeadMixin.progress` on any connection (a reader's, in a worker thread)."""
+    assigned: dict[str, int] = dict(
+        conn.execute(
+            "SELECT assigned_to, count(*) FROM items WHERE state = 'pending' "
+            "AND assigned_to IS NOT NULL GROUP BY assigned_to"
+        ).fetchall()
+    )
+    times: dict[str, list[int]] = {}
+    escalated: dict[str, int] = {}
+    for reviewer, action, ms in conn.execute(
+        "SELECT reviewer, action, time_on_item_ms FROM ledger AS e "
+        "WHERE action != 'retract' AND NOT EXISTS "
+        "(SELECT 1 FROM ledger AS r WHERE r.retracts = e.seq)"
+    ):
+        times.setdefault(reviewer, []).append(int(ms))
+        if action == "escalate":
+            escalated[reviewer] = escalated.get(reviewer, 0) + 1
+    people = [
+        ReviewerProgress(
+            name,
+            int(assigned.get(name, 0)),
+            len(times.get(name, [])),
+            escalated.get(name, 0),
+            int(statistics.median(times[name])) if times.get(name) else None,
+        )
+        for name in sorted(set(assigned) | set(times))
+    ]
+    states: dict[str, dict[str, int]] = {}
+    for source, state, n in conn.execute(
+        "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
+    ):
+        states.setdefault(source, {})[state] = int(n)
+    waiting = dict(
+        conn.execute(
+            "SELECT source, count(*) FROM items WHERE state = 'pending' "
+            "AND assigned_to IS NOT NULL GROUP BY source"
+        ).fetchall()
+    )
+    sources = [
+        SourceProgress(source, n.get("pending", 0), int(waiting.get(source, 0)),
+                       n.get("claimed", 0), n.get("decided", 0), n.get("escalated", 0))
+        for source, n in states.items()
+    ]  # fmt: skip
+    return people, sources

@@ -121,6 +121,12 @@ def m008_escalation_claims(db: Database) -> None:
     db.execute("ALTER TABLE claims ADD COLUMN resolves INTEGER REFERENCES ledger(seq)")
 
 
+@_migration
+def m009_assignments(db: Database) -> None:
+    """Items a lead assigned to a reviewer, served to them first (and to no one else)."""
+    _script(db, _M009)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -334,4 +340,12 @@ CREATE TABLE pull_failures (
     failed_at TEXT NOT NULL,
     PRIMARY KEY (provider, external_id)
 );
+"""
+
+_M009 = """
+ALTER TABLE items ADD COLUMN assigned_to TEXT
+    CHECK (assigned_to IS NULL OR length(assigned_to) BETWEEN 1 AND 100);
+-- A reviewer's own pending assignments in review order: one seek per claim.
+CREATE INDEX items_assigned ON items (assigned_to, stakes_rank DESC, created_at, id)
+    WHERE state = 'pending' AND assigned_to IS NOT NULL;
 """

@@ -70,13 +70,20 @@ UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
     created_at = coalesce(:given_created_at, created_at), updated_at = :updated_at
 WHERE source = :source AND external_id = :external_id AND state = 'pending'
 """
+_ASSIGNED = (
+    # `IS NOT NULL` repeats the partial index's WHERE, so SQLite seeks it. `{who}` is the
+    # reviewer's placeholder in each engine's style.
+    ("assigned_to = {who} AND assigned_to IS NOT NULL", True),
+    ("assigned_to IS NULL", False),
+)
+"""Whose items a claim looks at, in turn: the reviewer's own assignments, then nobody's."""
 _ANY_EXPIRED = "SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= ? LIMIT 1"
 # PostgreSQL's claim (see `QueueMixin._claim_next_pg`): the same choice as SQLite's
 # query — pending, not skipped, not this reviewer's own first decision, highest stakes
 # then oldest — over the partial index of pending items.
 _CLAIM_NEXT_PG = """
 WITH picked AS (
-    SELECT id FROM items WHERE state = 'pending' AND id <> ALL(:skip)
+    SELECT id FROM items WHERE state = 'pending' AND {whose} AND id <> ALL(:skip)
     AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
                     WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
     ORDER BY stakes_rank DESC, created_at, id
@@ -192,17 +199,20 @@ class QueueMixin(StoreBase):
         with self._immediate(durable=False) as conn:
             now = self.now()
             self._expire_leases(conn, iso(now))
-            # An item this reviewer approved first waits for someone else (two-person rule).
-            row = conn.execute(
-                f"SELECT id FROM items WHERE state = 'pending' {not_in}"
-                "AND NOT EXISTS (SELECT 1 FROM second_reviews AS s "
-                "WHERE s.item_id = items.id AND s.first_reviewer = ?) "
-                "ORDER BY stakes_rank DESC, created_at, id LIMIT 1",
-                [*skip, reviewer],
-            ).fetchone()
-            if row is None:
-                return None
-            return self._take(conn, row[0], reviewer)
+            # The reviewer's own assignments first, then what is assigned to nobody. An
+            # item this reviewer approved first waits for someone else (two-person rule).
+            for whose, mine in _ASSIGNED:
+                row = conn.execute(
+                    f"SELECT id FROM items WHERE state = 'pending' AND {whose.format(who='?')} "
+                    f"{not_in}"
+                    "AND NOT EXISTS (SELECT 1 FROM second_reviews AS s "
+                    "WHERE s.item_id = items.id AND s.first_reviewer = ?) "
+                    "ORDER BY stakes_rank DESC, created_at, id LIMIT 1",
+                    [*([reviewer] if mine else []), *skip, reviewer],
+                ).fetchone()
+                if row is not None:
+                    return self._take(conn, row[0], reviewer)
+            return None
 
     def _claim_next_pg(self, conn: PgConnection, reviewer: str, skip: list[int]) -> Claim | None:
         """`claim_next` on PostgreSQL: one statement, without the one-writer lock.
@@ -217,13 +227,19 @@ class QueueMixin(StoreBase):
         if conn.execute(_ANY_EXPIRED, (stamp,)).fetchone() is not None:
             with self._immediate(durable=False) as locked:
                 self._expire_leases(locked, stamp)
-        with conn.write(durable=False, locked=False):
-            row = conn.execute(
-                _CLAIM_NEXT_PG,
-                {"reviewer": reviewer, "skip": skip, "now": stamp,
-                 "expires": iso(now + self.lease)},
-            ).fetchone()  # fmt: skip
-        return None if row is None else Claim(row[0], row[1], reviewer, now, now + self.lease)
+        values = {
+            "reviewer": reviewer,
+            "skip": skip,
+            "now": stamp,
+            "expires": iso(now + self.lease),
+        }
+        for whose, _ in _ASSIGNED:
+            with conn.write(durable=False, locked=False):
+                mine = whose.format(who=":reviewer")
+                row = conn.execute(_CLAIM_NEXT_PG.replace("{whose}", mine), values).fetchone()
+            if row is not None:
+                return Claim(row[0], row[1], reviewer, now, now + self.lease)
+        return None
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.

@@ -19,6 +19,7 @@ from store.views import PageRequest, QueueFilter, QueueRow, page
 
 if TYPE_CHECKING:
     from store.db import Connection
+    from store.leads import ReviewerProgress, SourceProgress
     from store.stats import Stats
 
 
@@ -69,6 +70,12 @@ class Reader:
             if "interrupt" in str(error):
                 raise QueryInterrupted("the read was interrupted by a newer one") from None
             raise
+
+    def progress(self) -> tuple[list[ReviewerProgress], list[SourceProgress]]:
+        """Per reviewer and per source (see `store.leads.progress_of`)."""
+        from store.leads import progress_of
+
+        return progress_of(self._conn)
 
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""

@@ -142,7 +142,7 @@ def _level(
     backward: bool,
     limit: int,
 ) -> Iterator[QueueRow]:
-    clauses, args = _filter_sql(where)
+    clauses, args = filter_sql(where, stakes=False)
     clauses.append("items.stakes_rank = ?")
     args.append(level)
     if anchor is not None and anchor[0] == level:
@@ -171,7 +171,11 @@ def _level(
         )
 
 
-def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
+def filter_sql(where: QueueFilter, *, stakes: bool = True) -> tuple[list[str], list[Any]]:
+    """The filter as `WHERE` clauses over `items` (ANDed) and their arguments.
+
+    `stakes=False` leaves the stakes out (`page` walks one stakes level at a time).
+    """
     # The open filter is written exactly as the partial index's WHERE, so SQLite uses it.
     args: list[Any] = []
     if where.status == "open":
@@ -189,6 +193,9 @@ def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
     if where.kind:
         clauses.append("items.kind = ?")
         args.append(where.kind)
+    if stakes and where.stakes:
+        clauses.append("items.stakes_rank = ?")
+        args.append(_RANK[where.stakes])
     if where.band:
         clauses.append(_BAND_SQL[where.band].replace("confidence", "items.confidence"))
     if where.search:
@@ -205,7 +212,7 @@ def _filter_sql(where: QueueFilter) -> tuple[list[str], list[Any]]:
 
 def matching(conn: Connection, where: QueueFilter) -> int:
     """How many items the filter matches (the queue says so beside a search)."""
-    clauses, args = _filter_sql(where)
+    clauses, args = filter_sql(where)
     return int(
         conn.execute(f"SELECT count(*) FROM items WHERE {' AND '.join(clauses)}", args).fetchone()[
             0

@@ -71,6 +71,7 @@ class SignoffApp(Remappable, App[None]):
         bind("app.stats", "stats", show=False),
         bind("app.pull", "pull", show=False),
         bind("app.escalations", "escalations", show=False),
+        bind("app.progress", "progress", show=False),
         bind("app.palette", "command_palette", show=False, priority=True),
     ]
 
@@ -452,6 +453,13 @@ class SignoffApp(Remappable, App[None]):
 
         if not isinstance(self.screen, EscalationsScreen):
             self.push_screen(EscalationsScreen())
+
+    def action_progress(self) -> None:
+        """Per reviewer and per source: done, assigned, waiting."""
+        from tui.screens.progress import ProgressScreen
+
+        if not isinstance(self.screen, ProgressScreen):
+            self.push_screen(ProgressScreen(self.store))
 
     def action_pull(self) -> None:
         """Pull from every configured provider in the background; reviewing goes on."""

@@ -13,8 +13,8 @@ from keymaps import ACTIONS, KeymapError, key_character, load_keymap
 from providers.base import STAKES, Stakes
 from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
+from tui import cli_leads, cli_oversight, cli_team, pulling
 from tui import cli_log as log
-from tui import cli_oversight, cli_team, pulling
 from tui.cli_common import (
     EXIT_CRASH,
     ConfigOption,
@@ -441,6 +441,7 @@ log.register(app)
 pulling.register(app)
 cli_oversight.register(app)
 cli_team.register(app)
+cli_leads.register(app)
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ import pytest
 from textual.pilot import Pilot
 
 from store import Store
+from store.views import QueueFilter
 from tests.tui_tests.conftest import AppFactory
 from tui.widgets.safe_text_area import JustificationBox
 
@@ -67,6 +68,15 @@ async def _history(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _progress(pilot: Pilot[None]) -> None:
+    store = cast("SignoffApp", pilot.app).store
+    store.leads = frozenset({"dana"})
+    store.assign(QueueFilter(source="leads"), "erin", by="dana")
+    _escalate_two(store)
+    await pilot.press("G")
+    await pilot.pause(0.3)
+
+
 SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "queue": _queue,
     "item": _item,
@@ -74,6 +84,7 @@ SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "help": _help,
     "escalations": _escalations,
     "history": _history,
+    "progress": _progress,
 }
 
 

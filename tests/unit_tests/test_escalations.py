@@ -74,3 +74,37 @@ def test_an_expired_resolution_claim_goes_back_to_the_escalations(
     clock.advance(minutes=11)  # past the lease
     assert store.claim_next("bob") is not None  # any claim ends expired leases first
     assert store.get_item(item_id).state == "escalated"
+
+
+def test_a_lead_assigns_work_and_claims_serve_it_first(store: Store, clock: FakeClock) -> None:
+    from store import StoreError
+    from store.views import QueueFilter
+
+    store.leads = frozenset({"dana"})
+    store.ingest([make_draft(f"T-{n}", stakes="high" if n < 2 else "low") for n in range(6)]
+                 + [make_draft("L-1", source="leads", stakes="low")])  # fmt: skip
+    with pytest.raises(StoreError, match="only leads assign work"):
+        store.assign(QueueFilter(source="leads"), "erin", by="carol")
+    assert store.assign(QueueFilter(source="leads"), "erin", by="dana") == 1
+    assert store.assign(QueueFilter(stakes="low", source="support"), "frank", by="dana",
+                        limit=2) == 2  # fmt: skip
+    first = store.claim_next("erin")  # her own assignment before the high-stakes queue
+    assert first is not None
+    assert store.get_item(first.item_id).external_id == "L-1"
+    taken = [store.claim_next("gina") for _ in range(5)]  # never frank's two
+    names = [store.get_item(c.item_id).external_id for c in taken if c is not None]
+    assert names == ["T-0", "T-1", "T-4", "T-5"]
+    mine = store.claim_next("frank")
+    assert mine is not None
+    assert store.get_item(mine.item_id).external_id == "T-2"
+    clock.advance(seconds=30)
+    store.decide(mine, "approve", "Frank compared the refund with the invoice total")
+    people, sources = store.progress()
+    frank = next(p for p in people if p.reviewer == "frank")
+    assert (frank.assigned, frank.done, frank.escalated, frank.median_ms) == (1, 1, 0, 30_000)
+    support = next(s for s in sources if s.source == "support")
+    assert (support.pending, support.assigned, support.decided) == (1, 1, 1)
+    assert store.assign(QueueFilter(source="support"), None, by="dana") == 1  # back to all
+    other = store.claim_next("gina")
+    assert other is not None
+    assert store.get_item(other.item_id).external_id == "T-3"
