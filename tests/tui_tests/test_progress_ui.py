@@ -26,7 +26,7 @@ async def test_the_progress_view_shows_each_reviewer_and_source(
     some_work(review_store)
     app = make_app(review_store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("G")
+        await pilot.press("W")
         await pilot.pause(0.3)
         assert isinstance(app.screen, ProgressScreen)
         shown = str(app.screen.query_one("#progress-body", Static).render())

@@ -73,7 +73,7 @@ async def _progress(pilot: Pilot[None]) -> None:
     store.leads = frozenset({"dana"})
     store.assign(QueueFilter(source="leads"), "erin", by="dana")
     _escalate_two(store)
-    await pilot.press("G")
+    await pilot.press("W")
     await pilot.pause(0.3)
 
 

@@ -149,7 +149,9 @@ async def test_sentences_typed_anywhere_record_only_what_was_meant(
             await pilot.press("ctrl+s")
             screen_of(app, JustificationDialog)
             await type_text(pilot, words)
-            await pilot.press("escape")
+            await pilot.press("escape")  # back to the editor, the edit kept
+            screen_of(app, EditScreen)
+            await pilot.press("escape")  # the editor's escape discards it
             assert current(app) is item
 
             # Override: the value box, the reason Select, the justification; cancelled.
