@@ -20,6 +20,7 @@ from store.queue import ITEM_COLUMNS, check_reviewer, item_from_row
 from store.views import QueueFilter, filter_sql
 
 if TYPE_CHECKING:
+    from store.agreement import Agreement
     from store.db import Connection
 
 
@@ -100,6 +101,12 @@ class LeadMixin(LedgerMixin):
                     [target, iso(self.now()), *args],
                 ).rowcount
             )
+
+    def agreement(self) -> Agreement:
+        """How much reviewers agree on the items two of them decided independently."""
+        from store.agreement import agreement, double_reviewed
+
+        return agreement(double_reviewed(self.conn))
 
     def progress(self) -> tuple[list[ReviewerProgress], list[SourceProgress]]:
         """Per reviewer (by name) and per source: assigned, done, escalated, pending.

@@ -10,6 +10,7 @@ decision's transaction, and the UI calls the same ones to show what an item requ
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,10 +94,16 @@ class OversightPolicy:
     """Share of the queue that is planted catch trials (0 disables planting)."""
     commit_first_sources: frozenset[str] = frozenset()
     friction: FrictionPolicy = field(default_factory=FrictionPolicy)
+    double_review: float = 0.0
+    """Share of items decided independently by two reviewers, whatever the first one
+    decides (the two-person rule holds approvals only): the overlap that `signoff stats`
+    measures agreement on. Which items is fixed by their id, not drawn at each claim."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.catch_rate <= 0.5:
             raise ValueError("catch_rate must be between 0 and 0.5")
+        if not 0.0 <= self.double_review <= 1.0:
+            raise ValueError("double_review must be between 0 and 1")
 
     @classmethod
     def off(cls) -> OversightPolicy:
@@ -124,6 +131,9 @@ class Requirements:
     friction: Friction | None = None
     second_review_of: int | None = None
     """Ledger seq of another reviewer's first decision, when this is the second review."""
+    double_review: bool = False
+    """In the double-review sample: any first decision but an escalation waits for a
+    second, independent one (not only approvals)."""
 
     def describe(self) -> str:
         """One line for the item screen, e.g. `commit first (policy) · 60+ letters`."""
@@ -133,7 +143,9 @@ class Requirements:
         if self.commit_first:
             parts.append(f"commit first ({', '.join(self.commit_first)})")
         parts.append(f"justification {self.min_chars}+ letters")
-        if self.second_reviewer and self.second_review_of is None:
+        if self.double_review and self.second_review_of is None:
+            parts.append("double review: a second reviewer decides too")
+        elif self.second_reviewer and self.second_review_of is None:
             parts.append("needs a second reviewer")
         if self.friction is not None:
             parts.append(f"friction raised ({', '.join(self.friction.signals)})")
@@ -150,6 +162,7 @@ def requirements(
     friction: Friction | None,
     second_review_of: int | None,
     planted: bool,
+    external_id: str = "",
 ) -> Requirements:
     """Combine the policy table, per-source switches and raised friction for one item.
 
@@ -167,14 +180,29 @@ def requirements(
     if friction is not None:
         why.append("friction")
         min_chars = max(min_chars, policy.friction.min_chars)
-    second = any(r.second_reviewer for r in rows) and second_review_of is None
+    first = second_review_of is None and not planted
+    sampled = first and in_double_review(policy.double_review, source, external_id)
+    second = any(r.second_reviewer for r in rows) and first
     return Requirements(
         min_chars=min_chars,
         commit_first=tuple(why),
-        second_reviewer=second and not planted,
+        second_reviewer=second or sampled,
         friction=friction,
         second_review_of=second_review_of,
+        double_review=sampled,
     )
+
+
+def in_double_review(share: float, source: str, external_id: str) -> bool:
+    """Whether an item is in the double-review sample: a hash of its id below `share`.
+
+    Fixed per item (every reviewer, every claim, both engines agree), and about `share`
+    of any set of items, whatever their ids look like.
+    """
+    if share <= 0.0:
+        return False
+    digest = hashlib.sha256(f"{source}\x1f{external_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from store.pg import PgConnection, raw_connection
 from store.views import PageRequest, QueueFilter, QueueRow, page
 
 if TYPE_CHECKING:
+    from store.agreement import Agreement
     from store.db import Connection
     from store.leads import ReviewerProgress, SourceProgress
     from store.stats import Stats
@@ -76,6 +77,12 @@ class Reader:
         from store.leads import progress_of
 
         return progress_of(self._conn)
+
+    def agreement(self) -> Agreement:
+        """Agreement on the double-reviewed items (see `store.agreement`)."""
+        from store.agreement import agreement, double_reviewed
+
+        return agreement(double_reviewed(self._conn))
 
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""

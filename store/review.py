@@ -129,6 +129,7 @@ class ReviewMixin(QueueMixin):
             friction=active_friction(policy.friction, history),
             second_review_of=second[0] if second and second[1] != reviewer else None,
             planted=plant is not None,
+            external_id=item.external_id,
         )
 
     def _oversight(
@@ -193,7 +194,9 @@ class ReviewMixin(QueueMixin):
             }
             if not agreed and action != "escalate":
                 state, final = "escalated", False  # two reviewers disagree: a lead decides
-        elif need.second_reviewer and action in ("approve", "edit", "override"):
+        elif need.second_reviewer and (
+            action in ("approve", "edit", "override") or (need.double_review and action == "reject")
+        ):
             record["two_person"] = {"stage": 1}
             state, final = "pending", False
         if need.friction is None:

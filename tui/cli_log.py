@@ -200,16 +200,19 @@ def stats(
     config: ConfigOption = None,
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
-    from tui.stats_view import stats_json, stats_tables
+    from tui.stats_view import agreement_json, agreement_table, stats_json, stats_tables
 
     with open_store(db, settings_for(config)) as store:
         figures = store.stats()
+        overlap = store.agreement()
     if as_json:
-        sys.stdout.write(dump_json(stats_json(figures)) + "\n")
+        payload = {**stats_json(figures), "agreement": agreement_json(overlap)}
+        sys.stdout.write(dump_json(payload) + "\n")
         return
     for table in stats_tables(figures):
         out.print(table)
         out.print()
+    out.print(agreement_table(overlap))
 
 
 def _when(text: str | None, option: str, *, end: bool = False) -> str | None:

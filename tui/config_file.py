@@ -75,6 +75,8 @@ class OversightTable(Strict):
     """Share of the queue that is planted catch trials (0 turns them off)."""
     commit_first_sources: list[str] = Field(default_factory=list)
     """Sources whose items always open commit-first."""
+    double_review: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    """Share of items two reviewers decide independently (for agreement figures)."""
     friction: FrictionTable = FrictionTable()
     """Rubber-stamp signals."""
     rules: list[RuleTable] | None = None
@@ -166,6 +168,7 @@ def _oversight(table: OversightTable) -> OversightPolicy:
     return OversightPolicy(
         rules=rules,
         catch_rate=float(table.catch_rate),
+        double_review=float(table.double_review),
         commit_first_sources=frozenset(table.commit_first_sources),
         friction=FrictionPolicy(
             enabled=friction.enabled,

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from store.agreement import Agreement, Interval
 from store.stats import CalibrationRow, ReviewerStats, Stats
 from store.views import BINS
 from tui.format import bar
@@ -132,3 +133,50 @@ def calibration_chart(rows: list[CalibrationRow], width: int = 30) -> Text:
 def band_rows(figures: Stats) -> list[CalibrationRow]:
     """Calibration rows in band order."""
     return [figures.by_band[b] for b in BINS]
+
+
+def agreement_table(found: Agreement) -> Table | Text:
+    """Agreement on the double-reviewed items: overall, then each pair of reviewers."""
+    if found.items == 0:
+        return Text(
+            "No item has two independent decisions yet: set [oversight] double_review "
+            "(a share of items) or the policy table's second_reviewer.",
+            style="dim",
+        )
+    table = Table(
+        "reviewers", "items", "agreed", "Cohen's kappa (95% CI)", box=None, header_style="bold",
+        title=f"Agreement on {found.items:,} double-reviewed items "
+        f"(Krippendorff's alpha {_interval(found.alpha)})",
+        title_justify="left", title_style="bold",
+    )  # fmt: skip
+    for pair in found.pairs:
+        table.add_row(safe_text(" & ".join(pair.reviewers)), f"{pair.items:,}",
+                      f"{pair.agreed:,}", _interval(pair.kappa))  # fmt: skip
+    return table
+
+
+def agreement_json(found: Agreement) -> dict[str, Any]:
+    """The agreement figures as `signoff stats --json` prints them."""
+
+    def interval(value: Interval | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        return {"value": round(value.value, 4), "low": round(value.low, 4),
+                "high": round(value.high, 4)}  # fmt: skip
+
+    return {
+        "items": found.items,
+        "agreed": found.agreed,
+        "krippendorff_alpha": interval(found.alpha),
+        "pairs": [
+            {"reviewers": list(p.reviewers), "items": p.items, "agreed": p.agreed,
+             "cohens_kappa": interval(p.kappa)}
+            for p in found.pairs
+        ],
+    }  # fmt: skip
+
+
+def _interval(value: Interval | None) -> str:
+    if value is None:
+        return "— (too few items or one verb only)"
+    return f"{value.value:.2f} ({value.low:.2f} to {value.high:.2f})"

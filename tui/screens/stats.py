@@ -13,9 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from store import Store
+from store.agreement import Agreement
 from store.stats import Stats
 from tui.bindings import Remappable, bind
-from tui.stats_view import band_rows, calibration_chart, stats_tables
+from tui.stats_view import agreement_table, band_rows, calibration_chart, stats_tables
 
 
 class StatsScreen(Remappable, ModalScreen[None]):
@@ -45,9 +46,10 @@ class StatsScreen(Remappable, ModalScreen[None]):
         # A worker thread: a reader of its own (connections belong to one thread).
         with self.store.reader() as reader:
             figures = reader.stats()
-        self.app.call_from_thread(self._show, figures)
+            overlap = reader.agreement()
+        self.app.call_from_thread(self._show, figures, overlap)
 
-    def _show(self, figures: Stats) -> None:
+    def _show(self, figures: Stats, overlap: Agreement) -> None:
         heading = Text(
             "Overridden or rejected, by the confidence the reviewer was shown\n"
             "(if confidence were calibrated, the bars would shrink as it grows)",
@@ -56,4 +58,5 @@ class StatsScreen(Remappable, ModalScreen[None]):
         parts: list[RenderableType] = [heading, calibration_chart(band_rows(figures)), Text("")]
         for table in stats_tables(figures):
             parts += [table, Text("")]
+        parts.append(agreement_table(overlap))
         self.query_one("#stats-body", Static).update(Group(*parts))
