@@ -30,9 +30,13 @@ BASIS_MEANING: Final = {
     "none": "Unknown: nothing reported a confidence. Judge the draft on its own; "
     "unknown is not low and not high.",
 }
-SEVERITY_STYLE: Final = {3: "bold red", 2: "yellow", 1: "cyan", 0: "yellow"}
+# Light shades, not the terminal's dark ANSI red and magenta: with NO_COLOR, Textual turns
+# colours into greys by brightness, and ANSI red became grey 237 on a 233 background.
+RED: Final = "#ff6e6e"
+MAGENTA: Final = "#e08aff"
+SEVERITY_STYLE: Final = {3: f"bold {RED}", 2: "yellow", 1: "cyan", 0: "yellow"}
 SEVERITY_NAME: Final = {3: "HIGH", 2: "warn", 1: "info", 0: "none"}
-STAKES_STYLE: Final = {"high": "bold red", "medium": "yellow", "low": "green"}
+STAKES_STYLE: Final = {"high": f"bold {RED}", "medium": "yellow", "low": "green"}
 STAKES_NAME: Final = {"high": "HIGH", "medium": "med", "low": "low"}
 _BLOCKS: Final = " ▏▎▍▌▋▊▉█"
 
@@ -48,8 +52,8 @@ def bar(value: float, width: int = 5) -> str:
 def confidence_cell(confidence: float | None, basis: str, width: int = 14) -> Text:
     """`0.93 ███▋ lp` or `?  unknown` — unknown never reads as zero."""
     if confidence is None:
-        return Text("?  unknown".ljust(width)[:width], style="italic magenta")
-    style = "green" if confidence >= 0.9 else "yellow" if confidence >= 0.7 else "red"
+        return Text("?  unknown".ljust(width)[:width], style=f"italic {MAGENTA}")
+    style = "green" if confidence >= 0.9 else "yellow" if confidence >= 0.7 else RED
     text = Text(f"{confidence:.2f} ", style=style)
     text.append(bar(confidence, 4), style=style)
     text.append(f" {BASIS_SHORT.get(basis, basis)}", style="dim")
@@ -64,7 +68,7 @@ def confidence_panel(confidence: float | None, basis: str, left_out: int = 0) ->
     """
     text = Text()
     if confidence is None:
-        text.append("unknown\n", style="bold italic magenta")
+        text.append("unknown\n", style=f"bold italic {MAGENTA}")
     else:
         text.append(f"{confidence:.2f}  ", style="bold")
         text.append(bar(confidence, 10) + "\n")

@@ -14,12 +14,12 @@ from rich.text import Text
 
 from providers.text import counted
 from store import Event, Item
-from tui.format import BASIS_LABEL, STAKES_NAME, STAKES_STYLE
+from tui.format import BASIS_LABEL, MAGENTA, RED, STAKES_NAME, STAKES_STYLE
 from tui.safe import safe_text
 
 VERB_STYLE: Final = {
-    "approve": "bold green", "edit": "bold cyan", "override": "bold magenta",
-    "reject": "bold red", "escalate": "bold yellow", "retract": "bold",
+    "approve": "bold green", "edit": "bold cyan", "override": f"bold {MAGENTA}",
+    "reject": f"bold {RED}", "escalate": "bold yellow", "retract": "bold",
 }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from rich.text import Text
 from store.agreement import Agreement, Interval
 from store.stats import CalibrationRow, ReviewerStats, Stats
 from store.views import BINS
-from tui.format import bar
+from tui.format import RED, bar
 from tui.safe import safe_text
 
 ACTIONS = ("approve", "edit", "override", "reject", "escalate", "retract")
@@ -119,7 +119,7 @@ def calibration_chart(rows: list[CalibrationRow], width: int = 30) -> Text:
     for row in rows:
         chart.append_text(safe_text(row.group.ljust(label_width), style="bold"))
         chart.append(" ")
-        style = "red" if row.rate >= 0.3 else "yellow" if row.rate >= 0.1 else "green"
+        style = RED if row.rate >= 0.3 else "yellow" if row.rate >= 0.1 else "green"
         chart.append(bar(row.rate, width) if row.decisions else " " * width, style=style)
         chart.append(
             f" {row.rate:4.0%}  {row.overridden}/{row.decisions}\n" if row.decisions

@@ -151,3 +151,15 @@ def test_the_confidence_panel_says_when_placeholders_were_left_out() -> None:
     said = confidence_panel(0.9, "logprobs", left_out=2).plain
     assert "2 tokens came with a placeholder instead of a probability" in said
     assert "placeholder" not in confidence_panel(0.9, "logprobs").plain
+
+
+def test_warning_colours_stay_readable_as_greys_under_no_color() -> None:
+    # With NO_COLOR, Textual shows each colour as the grey of its brightness; the dark
+    # red of "HIGH" became grey 237 on a 233 background. Light shades stay legible.
+    from textual.color import Color
+
+    from tui.format import MAGENTA, RED
+
+    for colour in (RED, MAGENTA):
+        assert Color.parse(colour).monochrome.brightness >= 0.5, colour
+    assert Color.parse("red").monochrome.brightness < 0.25  # what it was

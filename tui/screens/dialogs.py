@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
 from store.policy import Recent, evaluate
 from tui.bindings import Remappable, TextForm, bind
+from tui.format import RED
 from tui.safe import safe_text, visible
 from tui.widgets.safe_inputs import SafeInput
 from tui.widgets.safe_text_area import JustificationBox, SafeTextArea
@@ -221,7 +222,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         return None if value is Select.NULL else str(value)
 
     def _error(self, message: str) -> None:
-        self.query_one("#error", Static).update(safe_text(message, style="bold red"))
+        self.query_one("#error", Static).update(safe_text(message, style=f"bold {RED}"))
 
     def action_cancel(self) -> None:
         """Close; nothing is recorded."""
@@ -324,7 +325,7 @@ def diff_text(before: str, after: str) -> Text:
         style = (
             "bold" if line.startswith(("---", "+++")) else
             "green" if line.startswith("+") else
-            "red" if line.startswith("-") else
+            RED if line.startswith("-") else
             "cyan" if line.startswith("@@") else ""
         )  # fmt: skip
         text.append(line + "\n", style=style)

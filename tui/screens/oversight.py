@@ -22,6 +22,7 @@ from store import Event, Item
 from store.review import VERDICTS
 from store.values import describe_scale, score_scale
 from tui.bindings import Remappable, TextForm, bind
+from tui.format import RED
 from tui.safe import safe_text
 from tui.widgets.safe_inputs import SafeInput
 
@@ -127,7 +128,7 @@ class CommitFirst(Vertical):
 
     def show_error(self, message: str) -> None:
         """Say why the judgement was not recorded."""
-        self.query_one("#commit-error", Static).update(safe_text(message, style="bold red"))
+        self.query_one("#commit-error", Static).update(safe_text(message, style=f"bold {RED}"))
 
 
 def after_decision(event: Event) -> Text | None:
@@ -143,7 +144,7 @@ def after_decision(event: Event) -> Text | None:
         if caught:
             text.append("You caught it: it will not go out. ", style="bold green")
         else:
-            text.append("You approved it: it would have gone out wrong. ", style="bold red")
+            text.append("You approved it: it would have gone out wrong. ", style=f"bold {RED}")
         text.append(
             "Planted drafts are how signoff measures review; this one is never sent anywhere, "
             "and only you and your lead's statistics see the result.\n\n",
