@@ -119,6 +119,7 @@ class SignoffApp(Remappable, App[None]):
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
         self.set_keymap(self.keymap.for_textual())
+        self._restore_theme()
         if self.store.team:
             self.store.team_connection().on_reconnect = self._reconnected
         self.store.defer_checkpoints()
@@ -183,6 +184,15 @@ class SignoffApp(Remappable, App[None]):
             partial(checkpoint_wal, wal),
             thread=True, group="checkpoint", exclusive=True, exit_on_error=False,
         )  # fmt: skip
+
+    def _restore_theme(self) -> None:
+        """The theme chosen in the palette last time, kept from now on as it changes."""
+        from tui.state import remember_theme, remembered_theme
+
+        saved = remembered_theme()
+        if saved is not None and saved in self.available_themes:
+            self.theme = saved
+        self.theme_changed_signal.subscribe(self, lambda theme: remember_theme(theme.name))
 
     def _reconnected(self, seconds: float) -> None:
         self.notify(

@@ -98,3 +98,23 @@ async def test_hints_name_the_keys_of_the_live_keymap(
         await pilot.pause()
         notices = [n.message for n in app._notifications]
         assert any(text.endswith("z undoes it.") for text in notices), notices
+
+
+async def test_the_theme_chosen_is_kept_across_restarts(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from tui.state import state_file
+
+    first = make_app(review_store)
+    async with first.run_test(size=(100, 30)) as pilot:
+        assert first.theme != "nord"
+        first.theme = "nord"  # as the palette's "Change theme" does
+        await pilot.pause()
+    assert state_file().exists()
+    again = make_app(review_store)
+    async with again.run_test(size=(100, 30)):
+        assert again.theme == "nord"
+    state_file().write_text("{not json")  # a damaged file is a first run, not a crash
+    third = make_app(review_store)
+    async with third.run_test(size=(100, 30)):
+        assert third.theme != "nord"
