@@ -54,10 +54,16 @@ class ReviewMixin(QueueMixin):
 
         Pass the `item` when it is at hand (the app just fetched it) to save a read.
         """
-        item = item or self.get_item(claim.item_id)
+        return self.requirements_for(item or self.get_item(claim.item_id), claim.reviewer)
+
+    def requirements_for(self, item: Item, reviewer: str) -> Requirements:
+        """What `reviewer` would need to decide `item`, before claiming it.
+
+        A preview must not show a draft that would open commit-first.
+        """
         plant = self._plant(self.conn, item.id)
         return self._requirements(
-            self.conn, item, claim.reviewer, self._history(self.conn, claim.reviewer), plant
+            self.conn, item, reviewer, self._history(self.conn, reviewer), plant
         )
 
     def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -18,10 +18,13 @@ from store import Store
 from store.views import PageRequest, QueueFilter, QueueRow
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
+from tui.widgets.preview import PREVIEW_MIN_WIDTH, preview
 from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
 from tui.widgets.safe_inputs import SafeInput
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from store.reader import Reader
     from tui.app import SignoffApp
 
@@ -42,6 +45,7 @@ class QueueScreen(Remappable, Screen[None]):
 
     def __init__(self, store: Store) -> None:
         super().__init__()
+        self._preview_timer: Timer | None = None
         self.rows = QueueRows(store)
         """The list's row source; holds the active filter."""
 
@@ -65,8 +69,12 @@ class QueueScreen(Remappable, Screen[None]):
         with Horizontal(id="filterbar"):
             yield Static(id="filter-summary")
             yield SafeInput(placeholder="search ids, titles and drafts; Enter applies", id="search")
-        yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
-        yield QueueList(self.rows, self.signoff.now, id="queue")
+        with Horizontal(id="queue-body"):
+            with Vertical(id="queue-side"):
+                yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
+                yield QueueList(self.rows, self.signoff.now, id="queue")
+            with VerticalScroll(id="preview"):
+                yield Static(id="preview-body")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -79,7 +87,37 @@ class QueueScreen(Remappable, Screen[None]):
         # a search (a scan on a large queue) follows every 15 s.
         self._seen = self.signoff.store.data_version()
         self.set_interval(LIVE_EVERY_S, self._live_refresh)
+        self.watch(self.query_one(QueueList), "cursor", self._cursor_moved, init=False)
+        self._fit_preview()
         self.set_interval(15, self._periodic_refresh)
+
+    def on_resize(self) -> None:
+        """Wide enough for a preview beside the list?"""
+        self._fit_preview()
+
+    def _fit_preview(self) -> None:
+        pane = self.query_one("#preview")
+        wide = self.size.width >= PREVIEW_MIN_WIDTH
+        if pane.display != wide:
+            pane.display = wide
+            self._cursor_moved()
+
+    def _cursor_moved(self) -> None:
+        # After the cursor rests (holding a key down must not fetch every row passed).
+        if self.query_one("#preview").display:
+            if self._preview_timer is not None:
+                self._preview_timer.stop()
+            self._preview_timer = self.set_timer(0.05, self._show_preview)
+
+    def _show_preview(self) -> None:
+        body = self.query_one("#preview-body", Static)
+        row = self.query_one(QueueList).current
+        if row is None:
+            body.update(Text("Nothing highlighted.", style="dim italic"))
+            return
+        store = self.signoff.store
+        item = store.get_item(row.id)
+        body.update(preview(item, store.requirements_for(item, self.signoff.reviewer)))
 
     def _live_refresh(self) -> None:
         version = self.signoff.store.data_version()
@@ -107,6 +145,7 @@ class QueueScreen(Remappable, Screen[None]):
             else "Nothing to review. Add drafts with `signoff import FILE.jsonl`."
         )
         queue.reload(keep.key if keep else None)
+        self._cursor_moved()  # the rows changed under the cursor
         self.query_one("#topbar", Static).update(self.signoff.topbar())
         self._summary(None)
         if self.rows.slow:
