@@ -33,6 +33,8 @@ class Escalation:
 
     item: Item
     event: Event
+    first: Event | None = None
+    """For two reviewers who disagreed: the first one's decision (the lead adjudicates)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,15 @@ class LeadMixin(LedgerMixin):
             "WHERE i.state = 'escalated' ORDER BY e.seq"
         ).fetchall()
         width = len(ITEM_COLUMNS)
-        return [Escalation(item_from_row(r[:width]), event_from_row(r[width:])) for r in rows]
+        found = []
+        for row in rows:
+            event = event_from_row(row[width:])
+            pair = (event.oversight or {}).get("two_person") or {}
+            first = None
+            if pair.get("stage") == 2 and not pair.get("agreed"):
+                first = self.event(int(pair["first_seq"]))
+            found.append(Escalation(item_from_row(row[:width]), event, first))
+        return found
 
     def assign(
         self, where: QueueFilter, reviewer: str | None, *, by: str, limit: int | None = None

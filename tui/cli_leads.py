@@ -88,4 +88,6 @@ def escalations(db: DbOption = None, config: ConfigOption = None) -> None:
     for e in waiting:
         when = e.event.recorded_at.strftime("%Y-%m-%d %H:%M")
         out.print(safe_text(f"{when}  {e.item.source}/{e.item.external_id}  {e.item.title}"))
-        out.print(safe_text(f"    {e.event.reviewer}: {e.event.justification}"))
+        for decision in (e.event,) if e.first is None else (e.first, e.event):
+            verb = "" if e.first is None else f" {decision.action}"
+            out.print(safe_text(f"    {decision.reviewer}{verb}: {decision.justification}"))

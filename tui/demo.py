@@ -2,8 +2,8 @@
 
 40 real drafts; one known-bad analyst summary and one mutated draft planted among them;
 commit-first on the top item; an item that a colleague ("sam") already approved,
-waiting for an independent second review; and one sam escalated, which the demo's
-reviewer (a lead in the demo) resolves from the escalations view.
+waiting for an independent second review; one sam escalated, which the demo's reviewer
+(a lead in the demo) resolves from the escalations view; and two items assigned to sam.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def load_demo(store: Store) -> None:
     store.plant(store.oversight.catch_rate, rng)
     _first_approval_by_sam(store)
     _escalation_by_sam(store)
+    _work_for_sam(store)
 
 
 def _escalation_by_sam(store: Store) -> None:
@@ -72,6 +73,15 @@ def _escalation_by_sam(store: Store) -> None:
         "escalate",
         "Third outage this month: a goodwill credit is above my limit, a lead should decide.",
     )
+
+
+def _work_for_sam(store: Store) -> None:
+    """Two leads-source items assigned to sam: the progress view (W) shows them waiting."""
+    from store.views import QueueFilter
+
+    lead = "demo-lead"
+    store.leads = store.leads | {lead}
+    store.assign(QueueFilter(source="leads"), "sam", by=lead, limit=2)
 
 
 def strip_flaw(draft: Draft) -> Draft:

@@ -108,3 +108,25 @@ def test_a_lead_assigns_work_and_claims_serve_it_first(store: Store, clock: Fake
     other = store.claim_next("gina")
     assert other is not None
     assert store.get_item(other.item_id).external_id == "T-3"
+
+
+def test_a_disagreement_reaches_the_lead_with_both_decisions(
+    store: Store, clock: FakeClock
+) -> None:
+    import dataclasses
+
+    from store import OversightPolicy
+
+    store.oversight = dataclasses.replace(OversightPolicy.off(), double_review=1.0)
+    store.ingest([make_draft("T-1")])
+    first = store.claim_next("alice")
+    assert first is not None
+    store.decide(first, "approve", "Alice checked the refund against the invoice")
+    second = store.claim_next("bob")
+    assert second is not None
+    store.decide(second, "reject", "Bob found the refund doubles an earlier credit",
+                 reason_code="factual-error")  # fmt: skip
+    (waiting,) = store.escalations()
+    assert waiting.first is not None
+    assert (waiting.first.reviewer, waiting.first.action) == ("alice", "approve")
+    assert (waiting.event.reviewer, waiting.event.action) == ("bob", "reject")

@@ -78,10 +78,16 @@ class EscalationsScreen(Remappable, Screen[None]):
         row.append_text(safe_text(item.external_id, style="bold"))
         row.append("  ")
         row.append_text(safe_text(item.title or item.kind))
+        if escalation.first is not None:  # two reviewers disagreed: both decisions
+            for decision in (escalation.first, event):
+                row.append("\n      ")
+                row.append_text(safe_text(decision.reviewer, style="bold"))
+                row.append(f" {decision.action}: ", style="dim")
+                row.append_text(safe_text(decision.justification))
+            return row
         row.append("\n      ")
         row.append_text(safe_text(event.reviewer, style="bold"))
-        verb = "escalated" if event.action == "escalate" else "disagreed with the first review"
-        row.append(f" {verb}: ", style="dim")
+        row.append(" escalated: ", style="dim")
         row.append_text(safe_text(event.justification))
         return row
 
