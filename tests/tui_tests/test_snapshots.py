@@ -38,7 +38,7 @@ async def _help(pilot: Pilot[None]) -> None:
 
 
 async def _queue(pilot: Pilot[None]) -> None:
-    await pilot.pause()
+    await pilot.pause(0.2)  # the preview (160 columns) fills once the cursor rests
 
 
 def _escalate_two(store: Store) -> None:
@@ -73,6 +73,7 @@ async def _progress(pilot: Pilot[None]) -> None:
     store.leads = frozenset({"dana"})
     store.assign(QueueFilter(source="leads"), "erin", by="dana")
     _escalate_two(store)
+    await pilot.pause(0.2)  # the queue's preview behind the view settles first
     await pilot.press("W")
     await pilot.pause(0.3)
 

@@ -179,6 +179,9 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             self.query_one(pane, VerticalScroll).scroll_home(animate=False)
         self.query_one("#draft-pane").display = self.committed
         self.query_one("#confidence-box").display = self.committed
+        # While the draft is hidden, the form takes its own height and the input the AI
+        # saw takes the rest (at 160x48 about 20 rows stood empty under the form).
+        self.set_class(not self.committed, "-judging")
         # Swapped in one awaited step: a removal still pending when the next item's
         # form mounted left two forms with one id (DuplicateIds, a crash mid-queue).
         self.call_later(self._swap_form, item.id)
@@ -239,6 +242,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         slot.display = False
         self.query_one("#draft-pane").display = True
         self.query_one("#confidence-box").display = True
+        self.set_class(False, "-judging")
         self.query_one("#draft-pane").focus()
 
     def _locked(self) -> bool:
