@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from textual.pilot import Pilot
 
-from store import Store
+from store import OversightPolicy, Store
 from store.views import QueueFilter
 from tests.tui_tests.conftest import AppFactory
 from tui.widgets.safe_text_area import JustificationBox
@@ -57,7 +58,15 @@ def _escalate_two(store: Store) -> None:
 
 
 async def _escalations(pilot: Pilot[None]) -> None:
-    _escalate_two(cast("SignoffApp", pilot.app).store)
+    store = cast("SignoffApp", pilot.app).store
+    _escalate_two(store)
+    # And a disagreement for a lead to adjudicate: R-3, double-reviewed by dave and erin.
+    store.oversight = dataclasses.replace(OversightPolicy.off(), double_review=1.0)
+    for who, verb in (("dave", "approve"), ("erin", "reject")):
+        claim = store.claim_next(who)
+        assert claim is not None
+        store.decide(claim, verb, f"{who} looked at the transaction history in detail",  # type: ignore[arg-type]
+                     reason_code="factual-error" if verb == "reject" else None)  # fmt: skip
     await pilot.press("E")
     await pilot.pause()
 
