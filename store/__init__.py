@@ -81,6 +81,12 @@ class Store(LeadMixin, PlantMixin):
 
         return ledger_stats(self.conn)
 
+    def integrity(self) -> list[str]:
+        """What the chain cannot show: missing or disabled guards, rewritten drafts."""
+        from store.audit import integrity_problems
+
+        return integrity_problems(self.conn)
+
     def verify_export(self, manifest: Manifest, file: Path) -> AuditReport:
         """Check an export file against its manifest and the live ledger."""
         from store.audit import verify_export

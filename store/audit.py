@@ -60,12 +60,47 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
                 problems.append("… stopping after 20 problems")
                 break
     else:
-        checked = manifest.events  # Markdown is for people: the file hash is its seal
+        checked = manifest.events
     if manifest.format != "md" and checked != manifest.events and len(problems) <= 20:
         problems.append(
             f"it holds {counted(checked, 'event')}; the manifest says {manifest.events:,}"
         )
+    if manifest.format in ("csv", "md") and not problems:
+        # A CSV row or a Markdown line carries no hash of its own: the file must be, byte
+        # for byte, what the verified ledger renders for those events now. (An edited
+        # cell with a re-sealed manifest passed when only the hash column was compared.)
+        problems.extend(_rendered_again(conn, manifest, file))
     return AuditReport(not problems, checked, problems)
+
+
+def _rendered_again(conn: Connection, manifest: Manifest, file: Path) -> list[str]:
+    import io
+
+    from store.export import Snapshot
+
+    with file.open(encoding="utf-8", newline="") as stream:
+        held = stream.read()
+    closest = ""
+    # Whether catch trials were left out is in the manifest only when the ledger had any.
+    for include in ("planted" not in manifest.filter, "planted" in manifest.filter):
+        where = Snapshot.filter_of(manifest, include_planted=include)
+        buffer = io.StringIO(newline="" if manifest.format == "csv" else None)
+        Snapshot(conn).write(manifest.format, buffer, where)
+        if buffer.getvalue() == held:
+            return []
+        closest = closest or buffer.getvalue()
+    line = _first_difference(held.splitlines(), closest.splitlines())
+    return [
+        f"line {line} differs from what the ledger holds for these events (the file was "
+        "edited, or the items' text changed after the export)"
+    ]
+
+
+def _first_difference(held: list[str], expected: list[str]) -> int:
+    for number, (mine, theirs) in enumerate(zip(held, expected, strict=False), 1):
+        if mine != theirs:
+            return number
+    return min(len(held), len(expected)) + 1
 
 
 def _check_event(
@@ -125,3 +160,101 @@ class _LiveLedger:
 
 
 __all__ = ["HASHED_FIELDS", "AuditReport", "verify_export"]
+
+
+SQLITE_TRIGGERS = (
+    "ledger_no_update", "ledger_no_delete", "ledger_chain", "outbox_no_planted",
+    "item_counts_update", "item_counts_delete",
+)  # fmt: skip
+"""The triggers a SQLite signoff database must have (after m006)."""
+PG_TRIGGERS = (
+    ("ledger", "ledger_link"), ("ledger", "ledger_append_only"), ("ledger", "ledger_no_truncate"),
+    ("chain_head", "chain_head_kept"), ("outbox", "outbox_no_planted"),
+    ("items", "item_counts_moved"),
+)  # fmt: skip
+"""(table, trigger) pairs a PostgreSQL signoff database must have, enabled."""
+TEAM_POLICIES = ("ledger_insert_as_self", "ledger_read_own_or_final", "ledger_read_all")
+
+
+def integrity_problems(conn: Connection) -> list[str]:
+    """What the hash chain cannot see: guards switched off, drafts rewritten after a decision.
+
+    The chain proves the ledger's own rows; it says nothing about a dropped append-only
+    trigger (the next edit would go through) or an item's draft rewritten after it was
+    decided (exports print the draft from `items`). Each problem is one sentence.
+    """
+    from store.dialect import dialect_of
+
+    problems = _pg_guards(conn) if dialect_of(conn).name == "postgresql" else _sqlite_guards(conn)
+    return problems + _rewritten_drafts(conn)
+
+
+def _sqlite_guards(conn: Connection) -> list[str]:
+    present = {
+        str(name)
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    return [
+        f"the trigger {name} is missing: the rule it enforces no longer holds"
+        for name in SQLITE_TRIGGERS
+        if name not in present
+    ]
+
+
+def _pg_guards(conn: Connection) -> list[str]:
+    found = {
+        (str(table), str(name)): str(enabled)
+        for table, name, enabled in conn.execute(
+            "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger AS t "
+            "JOIN pg_class AS c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+        )
+    }
+    problems = []
+    for table, name in PG_TRIGGERS:
+        state = found.get((table, name))
+        if state is None:
+            problems.append(f"the trigger {name} on {table} is missing")
+        elif state == "D":
+            problems.append(f"the trigger {name} on {table} is disabled")
+    team = conn.execute("SELECT 1 FROM signoff_meta WHERE key = 'team'").fetchone()
+    if team is None:
+        return problems
+    policies = {
+        str(name) for (name,) in conn.execute(
+            "SELECT policyname FROM pg_policies WHERE tablename = 'ledger'"
+        )
+    }  # fmt: skip
+    problems += [f"the row-level policy {p} on ledger is missing" for p in TEAM_POLICIES
+                 if p not in policies]  # fmt: skip
+    secured = conn.execute(
+        "SELECT relrowsecurity FROM pg_class WHERE oid = 'ledger'::regclass"
+    ).fetchone()
+    if not secured or not secured[0]:
+        problems.append("row-level security is off on the ledger")
+    for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+        row = conn.execute(
+            "SELECT has_table_privilege('signoff_reviewer', 'ledger', ?)", (privilege,)
+        ).fetchone()
+        if row and row[0]:
+            problems.append(f"reviewers may {privilege} the ledger")
+    return problems
+
+
+def _rewritten_drafts(conn: Connection) -> list[str]:
+    from store.codec import sha256_text
+
+    problems = []
+    for external_id, source, draft, recorded, seq in conn.execute(
+        "SELECT i.external_id, i.source, i.draft, e.draft_sha256, e.seq FROM items AS i "
+        "JOIN ledger AS e ON e.seq = (SELECT max(seq) FROM ledger WHERE item_id = i.id) "
+        "WHERE i.state = 'decided' OR i.state = 'escalated'"
+    ):
+        if sha256_text(draft) != recorded:
+            problems.append(
+                f"the draft of {source}/{external_id} is not the one event {seq} decided "
+                "on: it was rewritten after the decision"
+            )
+            if len(problems) >= 20:
+                problems.append("… stopping after 20 rewritten drafts")
+                break
+    return problems

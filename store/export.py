@@ -45,6 +45,8 @@ class ExportFilter:
     stakes: str | None = None
     include_planted: bool = False
     """Catch trials (planted wrong drafts) are not real decisions: left out unless asked."""
+    through_seq: int | None = None
+    """Events up to this number only (verification re-renders an export as it was)."""
 
     def sql(self) -> tuple[str, list[Any]]:
         """A WHERE clause over `ledger AS e JOIN items AS i` and its arguments."""
@@ -61,6 +63,9 @@ class ExportFilter:
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 args.append(value)
+        if self.through_seq is not None:
+            clauses.append("e.seq <= ?")
+            args.append(self.through_seq)
         if not self.include_planted:
             clauses.append("NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = e.item_id)")
         return (" AND ".join(clauses) or "TRUE"), args
@@ -71,7 +76,8 @@ class ExportFilter:
         Leaving out planted events narrows an export only when the ledger has some, so
         the filter says so only then (an unfiltered export must hold every event).
         """
-        shown = {k: v for k, v in asdict(self).items() if v is not None and k != "include_planted"}
+        hidden = ("include_planted", "through_seq")
+        shown = {k: v for k, v in asdict(self).items() if v is not None and k not in hidden}
         if planted_exist and not self.include_planted:
             shown["planted"] = "excluded"
         return shown
@@ -279,6 +285,14 @@ class Snapshot:
             args,
         ).fetchone()
         return row[0], row[1]
+
+    @classmethod
+    def filter_of(cls, manifest: Manifest, *, include_planted: bool) -> ExportFilter:
+        """The filter an export was made with, through its last event."""
+        keys = ("since", "until", "reviewer", "action", "source", "stakes")
+        given = {key: manifest.filter[key] for key in keys if key in manifest.filter}
+        return ExportFilter(**given, include_planted=include_planted,
+                            through_seq=manifest.last_seq)  # fmt: skip
 
     def write(self, fmt: str, stream: IO[str], where: ExportFilter) -> int:
         """Write the matching events as jsonl, csv or md; returns how many."""

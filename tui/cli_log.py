@@ -149,6 +149,11 @@ def verify(
                 f"ledger broken at event {report.first_bad_seq}: {report.problem}; "
                 f"{report.affected:,} of {counted(report.events, 'event')} are in doubt"
             )
+        guards = store.integrity()
+        if guards:
+            for problem in guards:
+                out.print(safe_text(problem), style="red")
+            fail(f"the chain holds, but {counted(len(guards), 'check')} failed (above)")
         if manifest is None:
             out.print(f"ok: {counted(report.events, 'event')}, head {report.head}")
             return

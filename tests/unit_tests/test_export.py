@@ -183,6 +183,8 @@ def test_an_interrupted_export_leaves_no_file(db_path: Path, tmp_path: Path) -> 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list(tmp_path.glob(".big.md.*.tmp")):
         time.sleep(0.005)
+    # The export really was under way when it was killed (a failed start proves nothing).
+    assert list(tmp_path.glob(".big.md.*.tmp")), process.communicate(timeout=5)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not out.exists()
@@ -252,3 +254,57 @@ def test_the_inlined_row_matches_csv_safe() -> None:
     cells: list[object] = ["=1", "+x", "-2", "@a", "\tt", "\rr", "\x00n", "ok", "", None, 0.5, 7,
                            "=" + "x" * (CELL_LIMIT + 5)]  # fmt: skip
     assert _safe_row(cells) == [csv_safe(_cell(c)) for c in cells]
+
+
+def _reseal(out: Path) -> None:
+    """Do what a forger would: recompute the manifest's file hash after an edit."""
+    import json as json_module
+
+    from store.export import file_sha256
+
+    path = manifest_path(out)
+    data = json_module.loads(path.read_text())
+    data["sha256"] = file_sha256(out)
+    path.write_text(json_module.dumps(data))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["csv", "md"])
+def test_an_edited_csv_or_markdown_export_with_a_resealed_manifest_is_caught(
+    ledger: Path | str, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"log.{fmt}"
+    assert export(ledger, out).returncode == 0
+    assert audit(ledger, out) == []
+    with out.open(encoding="utf-8", newline="") as stream:
+        text = stream.read()
+    edited = text.replace("checked against the billing record", "waved through without a look", 1)
+    assert edited != text
+    with out.open("w", encoding="utf-8", newline="") as stream:
+        stream.write(edited)
+    _reseal(out)
+    problems = audit(ledger, out)
+    assert any("differs from what the ledger holds" in p for p in problems), problems
+
+
+def test_verify_finds_a_draft_rewritten_after_its_decision_and_a_dropped_guard(
+    ledger: Path | str,
+) -> None:
+    from tests.engines import tamper
+
+    with Store(ledger) as store:
+        assert store.integrity() == []
+        tamper(store, "SELECT 1")  # as someone with direct access: guards off (SQLite: dropped)
+        store.conn.execute("UPDATE items SET draft = 'A kinder draft, written later' "
+                           "WHERE external_id = 'T-1'")  # fmt: skip
+        problems = store.integrity()
+    assert any("support/T-1 is not the one event" in p for p in problems), problems
+    if isinstance(ledger, Path):  # SQLite: `tamper` dropped the append-only trigger
+        assert "the trigger ledger_no_update is missing: the rule it enforces no longer " \
+            "holds" in problems
+    checked = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "verify", "--db", str(ledger)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 1
+    assert "rewritten after the decision" in checked.stdout

@@ -199,3 +199,19 @@ def test_on_a_team_database_only_a_lead_login_resolves_escalations(team: str) ->
         resolution = dana.claim_item(claim.item_id, "dana")
         event = dana.decide(resolution, "approve", "Dana checked the refund and approves it")
         assert event.oversight == {"resolves": 1}
+
+
+def test_verify_reports_guards_switched_off_on_a_team_database(team: str) -> None:
+    with Store(team) as owner:
+        assert owner.integrity() == []
+        owner.team_connection().raw.execute(
+            "ALTER TABLE ledger DISABLE TRIGGER ledger_append_only; "
+            "GRANT UPDATE ON ledger TO signoff_reviewer; "
+            "DROP POLICY ledger_read_own_or_final ON ledger"
+        )
+        problems = owner.integrity()
+    assert problems == [
+        "the trigger ledger_append_only on ledger is disabled",
+        "the row-level policy ledger_read_own_or_final on ledger is missing",
+        "reviewers may UPDATE the ledger",
+    ]
