@@ -300,8 +300,10 @@ def test_verify_finds_a_draft_rewritten_after_its_decision_and_a_dropped_guard(
         problems = store.integrity()
     assert any("support/T-1 is not the one event" in p for p in problems), problems
     if isinstance(ledger, Path):  # SQLite: `tamper` dropped the append-only trigger
-        assert "the trigger ledger_no_update is missing: the rule it enforces no longer " \
+        assert (
+            "the trigger ledger_no_update is missing: the rule it enforces no longer "
             "holds" in problems
+        )
     checked = subprocess.run(
         [sys.executable, "-m", "tui.cli", "verify", "--db", str(ledger)],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
