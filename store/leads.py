@@ -21,6 +21,7 @@ from store.views import QueueFilter, filter_sql
 
 if TYPE_CHECKING:
     from store.agreement import Agreement
+    from store.checkpoint import Checkpoint
     from store.db import Connection
 
 
@@ -111,6 +112,39 @@ class LeadMixin(LedgerMixin):
                     [target, iso(self.now()), *args],
                 ).rowcount
             )
+
+    def checkpoint(self) -> Checkpoint:
+        """This ledger's current checkpoint, unsigned (see `store.checkpoint`)."""
+        from store.checkpoint import Checkpoint, origin_of
+        from store.ledger import chain_head
+
+        first = self.event(1)
+        size, head = chain_head(self.conn)
+        return Checkpoint(origin_of(first.hash if first else None), size, head)
+
+    def extends(self, checkpoint: Checkpoint) -> str | None:
+        """Why this ledger does not extend `checkpoint`, or None if it does.
+
+        It extends it when it is the same ledger (origin) and still holds that event at
+        that position with that hash. (The chain from there on is `verify_chain`'s.)
+        """
+        mine = self.checkpoint()
+        if checkpoint.size == 0:
+            return None
+        if mine.origin != checkpoint.origin:
+            return f"it is another ledger ({mine.origin}, not {checkpoint.origin})"
+        if mine.size < checkpoint.size:
+            return (
+                f"it holds {mine.size:,} events, fewer than the {checkpoint.size:,} the "
+                "checkpoint saw: it was truncated or rebuilt"
+            )
+        held = self.event(checkpoint.size)
+        if held is None or held.hash != checkpoint.head:
+            return (
+                f"its event {checkpoint.size:,} is not the one the checkpoint saw: the "
+                "ledger was rebuilt"
+            )
+        return None
 
     def agreement(self) -> Agreement:
         """How much reviewers agree on the items two of them decided independently."""

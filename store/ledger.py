@@ -355,7 +355,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def head(self) -> str:
         """Hash of the last event, or the genesis hash for an empty ledger."""
-        return _head(self.conn)[1]
+        return chain_head(self.conn)[1]
 
     def verify_chain(self) -> ChainReport:
         """Recompute every hash and link; report the first event that does not match.
@@ -368,7 +368,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         count = 0
         total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
         if dialect_of(self.conn).partial_views:
-            length = _head(self.conn)[0]
+            length = chain_head(self.conn)[0]
             if total < length:
                 raise StoreError(
                     f"your login can read {total:,} of the ledger's {length:,} events; "
@@ -446,7 +446,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 "recorded_at": iso(now),
                 "oversight": None if oversight is None else canonical_json(oversight),
             },
-            _head(conn),
+            chain_head(conn),
         )
         conn.execute(
             f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
@@ -458,7 +458,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         return event
 
 
-def _head(conn: Connection) -> tuple[int, str]:
+def chain_head(conn: Connection) -> tuple[int, str]:
     """(position, hash) of the chain's newest link; (0, genesis) when empty."""
     row = conn.execute(dialect_of(conn).chain_head).fetchone()
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))

@@ -13,7 +13,7 @@ from keymaps import ACTIONS, KeymapError, key_character, load_keymap
 from providers.base import STAKES, Stakes
 from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
-from tui import cli_leads, cli_oversight, cli_team, pulling
+from tui import cli_checkpoint, cli_leads, cli_oversight, cli_team, pulling
 from tui import cli_log as log
 from tui.cli_common import (
     EXIT_CRASH,
@@ -442,6 +442,7 @@ pulling.register(app)
 cli_oversight.register(app)
 cli_team.register(app)
 cli_leads.register(app)
+cli_checkpoint.register(app)
 
 if __name__ == "__main__":
     main()

@@ -173,11 +173,37 @@ def open_store(db: Path | str | None, settings: Settings, *, create: bool = Fals
     return _configured(_opened(db, settings), settings)
 
 
+def _still_extends(store: Store) -> None:
+    """Refuse, loudly, a ledger that no longer holds a checkpoint this machine verified.
+
+    immudb's rule: a client remembers the last state it verified. A rebuilt or truncated
+    ledger passes its own chain check; it cannot pass this one.
+    """
+    from store.checkpoint import Checkpoint
+    from tui.state import remembered_checkpoints
+
+    kept = remembered_checkpoints()
+    if not kept:
+        return  # no checkpoint verified here: nothing to compare (and no query)
+    origin = store.checkpoint().origin
+    if origin not in kept:
+        return
+    size, head = kept[origin]
+    problem = store.extends(Checkpoint(origin, size, head))
+    if problem is not None:
+        store.close()
+        raise StoreError(
+            f"{store.where} does not extend the checkpoint verified on this machine "
+            f"({size:,} events, head {head[:12]}): {problem}"
+        )
+
+
 def _opened(db: Path | str, settings: Settings) -> Store:
     return Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
 
 
 def _configured(store: Store, settings: Settings) -> Store:
+    _still_extends(store)
     store.leads = settings.leads
     store.delivers_for = frozenset(
         str(table.get("source") or name)

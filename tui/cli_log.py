@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from providers.text import counted
-from store import StoreError
+from store import Store, StoreError
 from store.clock import iso, utc_now
 from tui.cli_common import (
     ConfigOption,
@@ -136,6 +136,14 @@ def verify(
     manifest: Annotated[
         Path | None, typer.Option(help="Check an export against this manifest.", show_default=False)
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Prove the ledger extends this signed checkpoint.", show_default=False),
+    ] = None,
+    verifier: Annotated[
+        str | None,
+        typer.Option(help="The verifier key the checkpoint must be signed by.", show_default=False),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -154,6 +162,8 @@ def verify(
             for problem in guards:
                 out.print(safe_text(problem), style="red")
             fail(f"the chain holds, but {counted(len(guards), 'check')} failed (above)")
+        if checkpoint is not None:
+            _verify_checkpoint(store, checkpoint, verifier)
         if manifest is None:
             out.print(f"ok: {counted(report.events, 'event')}, head {report.head}")
             return
@@ -218,6 +228,29 @@ def stats(
         out.print(table)
         out.print()
     out.print(agreement_table(overlap))
+
+
+def _verify_checkpoint(store: Store, file: Path, verifier: str | None) -> None:
+    """The ledger extends the signed checkpoint in `file`; remembered on this machine."""
+    from store.checkpoint import CheckpointError, open_note
+    from tui.state import remember_checkpoint
+
+    if verifier is None:
+        raise UsageError("--checkpoint needs --verifier (the signer's verifier key)")
+    try:
+        signed = open_note(file.read_text(encoding="utf-8"), verifier)
+    except OSError as error:
+        raise UsageError(f"{file}: cannot read ({error.strerror or error})") from None
+    except CheckpointError as error:
+        fail(f"{file}: {error}")
+    problem = store.extends(signed)
+    if problem is not None:
+        fail(f"{file}: the ledger does not extend this checkpoint: {problem}")
+    remember_checkpoint(signed.origin, signed.size, signed.head)
+    out.print(safe_text(
+        f"ok: the ledger extends the checkpoint of {signed.size:,} events signed by "
+        f"{verifier.split('+')[0]} (remembered: a rebuilt ledger will be refused here)"
+    ))  # fmt: skip
 
 
 def _when(text: str | None, option: str, *, end: bool = False) -> str | None:

@@ -1,0 +1,91 @@
+"""Signed checkpoints: proof of the ledger kept outside it, and clients that remember."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from store import Store
+from store.checkpoint import Checkpoint, CheckpointError, generate_key, open_note, sign
+from tests.conftest import FakeClock, make_draft
+from tests.unit_tests.test_cli import run
+from tests.unit_tests.test_cli_mistakes import one_line_error
+
+WHY = "Checked the refund against the order history"
+
+
+def decide(store: Store, n: int, first: int = 0) -> None:
+    store.ingest([make_draft(f"T-{i}") for i in range(first, first + n)])
+    for i in range(first, first + n):
+        claim = store.claim_next("alice")
+        assert claim is not None
+        store.decide(claim, "escalate", f"{WHY}, ticket {i}")
+
+
+def test_a_checkpoint_signs_and_opens_only_with_its_key() -> None:
+    secret, verifier = generate_key("dana@example.org")
+    point = Checkpoint("signoff ledger abc", 42, "ab" * 32)
+    note = sign(point, secret)
+    assert note.startswith("signoff ledger abc\n42\n")
+    assert "\n\n\u2014 dana@example.org " in note  # C2SP signed note: blank line, em dash
+    assert open_note(note, verifier) == point
+    with pytest.raises(CheckpointError, match="does not match the text"):
+        open_note(note.replace("\n42\n", "\n43\n"), verifier)
+    _, stranger = generate_key("dana@example.org")  # same name, another key
+    with pytest.raises(CheckpointError, match=r"no signature by dana@example\.org"):
+        open_note(note, stranger)
+    with pytest.raises(CheckpointError, match="cannot name a key"):
+        generate_key("two words")
+
+
+def test_a_ledger_extends_its_checkpoint_until_it_is_rebuilt(
+    db_target: Path | str, clock: FakeClock
+) -> None:
+    with Store(db_target, now=clock) as store:
+        decide(store, 3)
+        point = store.checkpoint()
+        assert point.size == 3
+        decide(store, 2, first=3)  # it grows: still extends
+        assert store.extends(point) is None
+    with Store(db_target, now=FakeClock()) as other:
+        assert other.extends(point) is None  # the same ledger, reopened
+    rebuilt = Checkpoint(point.origin, 3, "0" * 64)
+    with Store(db_target, now=clock) as store:
+        assert "was rebuilt" in (store.extends(rebuilt) or "")
+        longer = Checkpoint(point.origin, 99, point.head)
+        assert "truncated or rebuilt" in (store.extends(longer) or "")
+
+
+def test_the_cli_signs_verifies_and_then_refuses_a_truncated_ledger(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        decide(store, 4)
+    key = tmp_path / "dana.key"
+    made = run("keygen", "dana@example.org", "-o", str(key))
+    assert made.returncode == 0, made.stderr
+    assert key.stat().st_mode & 0o777 == 0o600
+    verifier = made.stdout.strip().rsplit(" ", 1)[1]
+    note = tmp_path / "cp.txt"
+    assert run("checkpoint", "--key", str(key), "-o", str(note), "--db", str(db)).returncode == 0
+    checked = run("verify", "--db", str(db), "--checkpoint", str(note), "--verifier", verifier)
+    assert checked.returncode == 0, checked.stderr
+    assert "extends the checkpoint of 4 events" in checked.stdout
+    forged = tmp_path / "forged.txt"
+    forged.write_text(note.read_text().replace("\n4\n", "\n3\n"))
+    one_line_error(run("verify", "--db", str(db), "--checkpoint", str(forged), "--verifier",
+                       verifier), 1, contains="does not match the text")  # fmt: skip
+    # Someone with the file cuts the last event and restores the guard: the chain of
+    # what is left verifies — but this machine remembers the checkpoint.
+    raw = sqlite3.connect(db)
+    raw.execute("DROP TRIGGER ledger_no_delete")
+    raw.execute("DELETE FROM ledger WHERE seq = 4")
+    raw.execute(
+        "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
+        "BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END"
+    )
+    raw.commit()
+    raw.close()
+    one_line_error(run("status", "--db", str(db)), 1,
+                   contains="does not extend the checkpoint verified on this machine")  # fmt: skip

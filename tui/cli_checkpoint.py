@@ -1,0 +1,88 @@
+"""`signoff keygen` and `signoff checkpoint`: signed proof of the ledger, kept elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tui.cli_common import (
+    ConfigOption,
+    DbOption,
+    UsageError,
+    cannot_write,
+    check_output,
+    fail,
+    open_store,
+    out,
+    settings_for,
+)
+from tui.safe import safe_text
+
+
+def register(app: typer.Typer) -> None:
+    """Add the checkpoint commands to the `signoff` app."""
+    app.command()(keygen)
+    app.command()(checkpoint)
+
+
+def keygen(
+    name: Annotated[str, typer.Argument(help="The key's name, e.g. dana@example.org.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Where the private key goes.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Make an Ed25519 key for signing checkpoints; keep the file away from the database."""
+    from store.checkpoint import CheckpointError, generate_key
+
+    check_output(out_file, force=force)
+    try:
+        secret, verifier = generate_key(name)
+    except CheckpointError as error:
+        raise UsageError(str(error)) from None
+    try:
+        handle = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(secret + "\n")
+    except OSError as error:
+        cannot_write(out_file, error)
+    out.print(safe_text(f"private key: {out_file} (readable only by you; never share it)"))
+    out.print(safe_text(f"verifier key (give this to auditors): {verifier}"))
+
+
+def checkpoint(
+    key: Annotated[Path, typer.Option(help="Your private key file (from `signoff keygen`).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the checkpoint here.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Sign the ledger's current length and head (after verifying the whole chain)."""
+    from store.checkpoint import CheckpointError, sign
+
+    if output is not None:
+        check_output(output, force=force)
+    try:
+        secret = key.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{key}: cannot read the key ({error.strerror or error})") from None
+    with open_store(db, settings_for(config)) as store:
+        report = store.verify_chain()
+        if not report.ok:
+            fail(f"ledger broken at event {report.first_bad_seq}: {report.problem}; not signed")
+        current = store.checkpoint()
+    try:
+        note = sign(current, secret)
+    except CheckpointError as error:
+        raise UsageError(f"{key}: {error}") from None
+    if output is None:
+        out.print(note, end="")
+        return
+    try:
+        output.write_text(note, encoding="utf-8")
+    except OSError as error:
+        cannot_write(output, error)
+    out.print(safe_text(f"checkpoint of {current.size:,} events signed → {output}"))
