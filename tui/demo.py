@@ -15,6 +15,7 @@ from importlib import resources
 from providers.base import Draft
 from providers.files import Parsed, read_records
 from store import Store, StoreError
+from store.models import Action
 from store.oversight import OversightPolicy, Rule
 from tui import importing
 
@@ -58,21 +59,24 @@ def load_demo(store: Store) -> None:
         ]
     store.plant_drafts([(strip_flaw(d), flaw) for d, flaw in planted], rng)
     store.plant(store.oversight.catch_rate, rng)
-    _first_approval_by_sam(store)
-    _escalation_by_sam(store)
+    _sam_decides(
+        store,
+        "analyst",
+        SECOND_REVIEW_ITEM,
+        "approve",
+        "Renewal date and 60-day notice match the signed Globex contract in the CRM.",
+    )
+    _sam_decides(store, "support", ESCALATED_ITEM, "escalate",
+                 "Third outage this month: a goodwill credit is above my limit, a lead "
+                 "should decide.")  # fmt: skip
     _work_for_sam(store)
 
 
-def _escalation_by_sam(store: Store) -> None:
-    item = store.find_item("support", ESCALATED_ITEM)
-    if item is None:
-        return
-    claim = store.claim_item(item.id, "sam")
-    store.decide(
-        claim,
-        "escalate",
-        "Third outage this month: a goodwill credit is above my limit, a lead should decide.",
-    )
+def _sam_decides(store: Store, source: str, external_id: str, action: Action, why: str) -> None:
+    """A colleague's decision already in the ledger when the demo opens."""
+    item = store.find_item(source, external_id)
+    if item is not None:
+        store.decide(store.claim_item(item.id, "sam"), action, why)
 
 
 def _work_for_sam(store: Store) -> None:
@@ -88,15 +92,3 @@ def strip_flaw(draft: Draft) -> Draft:
     """The draft without its `flaw` note (which only the plants table may know)."""
     meta = {k: v for k, v in draft.meta.items() if k != "flaw"}
     return dataclasses.replace(draft, meta=meta)
-
-
-def _first_approval_by_sam(store: Store) -> None:
-    item = store.find_item("analyst", SECOND_REVIEW_ITEM)
-    if item is None:
-        return
-    claim = store.claim_item(item.id, "sam")
-    store.decide(
-        claim,
-        "approve",
-        "Renewal date and 60-day notice match the signed Globex contract in the CRM.",
-    )
