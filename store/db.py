@@ -33,6 +33,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m007_pull_failures",
     "m008_escalation_claims",
     "m009_assignments",
+    "m010_auditor_views",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

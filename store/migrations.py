@@ -127,6 +127,12 @@ def m009_assignments(db: Database) -> None:
     _script(db, _M009)
 
 
+@_migration
+def m010_auditor_views(db: Database) -> None:
+    """Views for auditors who open the file in Datasette or sqlite-utils (README)."""
+    _script(db, _M010)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -348,4 +354,30 @@ ALTER TABLE items ADD COLUMN assigned_to TEXT
 -- A reviewer's own pending assignments in review order: one seek per claim.
 CREATE INDEX items_assigned ON items (assigned_to, stakes_rank DESC, created_at, id)
     WHERE state = 'pending' AND assigned_to IS NOT NULL;
+"""
+
+# The same views on PostgreSQL are in store/pg_schema.py (its JSON operators differ).
+_M010 = """
+-- Every decision that still stands: not retracted, not a catch trial, not a retraction.
+CREATE VIEW standing_decisions AS
+SELECT e.* FROM ledger AS e
+WHERE e.action != 'retract'
+  AND NOT EXISTS (SELECT 1 FROM ledger AS r WHERE r.retracts = e.seq)
+  AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = e.item_id);
+
+-- Where reviewers changed or refused the AI's answer, with their reasons.
+CREATE VIEW overrides AS
+SELECT seq, recorded_at, reviewer, source, external_id, action, reason_code, justification,
+       output, shown_confidence, shown_basis
+FROM standing_decisions WHERE action = 'edit' OR action = 'override' OR action = 'reject';
+
+-- Each escalation, and the lead's decision that resolved it (NULL: still open).
+CREATE VIEW escalations_and_resolutions AS
+SELECT e.seq AS escalation_seq, e.recorded_at AS escalated_at, e.reviewer AS escalated_by,
+       e.source, e.external_id, e.justification AS why_escalated,
+       r.seq AS resolution_seq, r.recorded_at AS resolved_at, r.reviewer AS resolved_by,
+       r.action AS resolution, r.justification AS why_resolved
+FROM standing_decisions AS e
+LEFT JOIN standing_decisions AS r ON json_extract(r.oversight, '$.resolves') = e.seq
+WHERE e.action = 'escalate';
 """

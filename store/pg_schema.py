@@ -255,6 +255,26 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
                                       AND c.reviewer = session_user AND c.ended_at IS NULL))
 $$;
 
+-- Views for auditors, as SQLite's m010 (a lead's login reads them; reviewers are not
+-- granted them: a view runs with its owner's rights and would skip row security).
+CREATE VIEW standing_decisions AS
+SELECT e.* FROM ledger AS e
+WHERE e.action <> 'retract'
+  AND NOT EXISTS (SELECT 1 FROM ledger AS r WHERE r.retracts = e.seq)
+  AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = e.item_id);
+CREATE VIEW overrides AS
+SELECT seq, recorded_at, reviewer, source, external_id, action, reason_code, justification,
+       output, shown_confidence, shown_basis
+FROM standing_decisions WHERE action = 'edit' OR action = 'override' OR action = 'reject';
+CREATE VIEW escalations_and_resolutions AS
+SELECT e.seq AS escalation_seq, e.recorded_at AS escalated_at, e.reviewer AS escalated_by,
+       e.source, e.external_id, e.justification AS why_escalated,
+       r.seq AS resolution_seq, r.recorded_at AS resolved_at, r.reviewer AS resolved_by,
+       r.action AS resolution, r.justification AS why_resolved
+FROM standing_decisions AS e
+LEFT JOIN standing_decisions AS r ON (r.oversight::jsonb ->> 'resolves')::bigint = e.seq
+WHERE e.action = 'escalate';
+
 CREATE TABLE pull_failures (
     provider text NOT NULL,
     external_id text NOT NULL,

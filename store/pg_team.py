@@ -63,6 +63,7 @@ GRANT SELECT, INSERT ON outbox TO {REVIEWER};
 GRANT SELECT, INSERT, UPDATE ON items, item_counts, plants, outbox, provider_state
     TO {LEAD};
 GRANT SELECT, INSERT, UPDATE, DELETE ON pull_failures TO {LEAD};
+GRANT SELECT ON standing_decisions, overrides, escalations_and_resolutions TO {LEAD};
 
 ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS ledger_insert_as_self ON ledger;

@@ -130,3 +130,28 @@ def test_a_disagreement_reaches_the_lead_with_both_decisions(
     assert waiting.first is not None
     assert (waiting.first.reviewer, waiting.first.action) == ("alice", "approve")
     assert (waiting.event.reviewer, waiting.event.action) == ("bob", "reject")
+
+
+def test_auditor_views_show_standing_decisions_overrides_and_resolutions(
+    store: Store, clock: FakeClock
+) -> None:
+    store.leads = frozenset({"dana"})
+    store.ingest([make_draft("T-1"), make_draft("T-2"), make_draft("T-3")])
+    escalated = escalate(store, "T-1", "alice")
+    item_id = store.escalations()[0].item.id
+    resolution = store.claim_item(item_id, "dana")
+    why = "Dana: the refund policy excludes this order"
+    resolved = store.decide(resolution, "reject", why, reason_code="policy")
+    taken = store.claim_next("bob")
+    assert taken is not None
+    wrong = store.decide(taken, "approve", "Bob approved this refund after checking it")
+    store.retract(wrong.seq, "bob", "Bob approved the wrong ticket, sorry")
+    rows = store.conn.execute(
+        "SELECT escalation_seq, escalated_by, resolution_seq, resolved_by, resolution "
+        "FROM escalations_and_resolutions"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [(escalated, "alice", resolved.seq, "dana", "reject")]
+    standing = [r[0] for r in store.conn.execute("SELECT seq FROM standing_decisions ORDER BY seq")]
+    assert standing == [escalated, resolved.seq]  # bob's approval was taken back
+    overrides = store.conn.execute("SELECT reviewer, reason_code FROM overrides").fetchall()
+    assert [tuple(r) for r in overrides] == [("dana", "policy")]

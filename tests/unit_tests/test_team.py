@@ -215,3 +215,10 @@ def test_verify_reports_guards_switched_off_on_a_team_database(team: str) -> Non
         "the row-level policy ledger_read_own_or_final on ledger is missing",
         "reviewers may UPDATE the ledger",
     ]
+
+
+def test_the_auditor_views_are_for_leads_on_a_team_database(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice, pytest.raises(StoreError, match="permission"):
+        alice.conn.execute("SELECT count(*) FROM standing_decisions")  # it would skip RLS
+    with Store(as_user(team, "dana")) as dana:
+        assert dana.conn.execute("SELECT count(*) FROM standing_decisions").fetchone()[0] == 0
