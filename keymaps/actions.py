@@ -39,6 +39,7 @@ ACTIONS: Final[dict[str, str]] = {
     "item.undo": "Undo your last decision",
     "item.back": "Back to the queue (releases the claim)",
     "item.toggle_input": "Show or hide the input the AI saw",
+    "item.card": "The AI use card of this source (purpose, limits, owner)",
     "dialog.submit": "Record the decision",
     "dialog.cancel": "Cancel (records nothing)",
 }

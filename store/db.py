@@ -92,6 +92,10 @@ class StoreBase:
         """Whether this store is a shared PostgreSQL database (team mode)."""
         return self.url is not None
 
+    use_cards: dict[str, str] = {}  # noqa: RUF012 - replaced whole, never mutated
+    """Source → the hash of its AI use card in force (`store.cards`), set from the config;
+    stamped into every decision on that source's items."""
+
     leads: frozenset[str] = frozenset()
     """Who resolves escalations on a SQLite queue (the config's `leads`); in team mode
     the database says (members of `signoff_lead`)."""

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -174,6 +174,8 @@ class Manifest:
     exported_at: str
     signoff_version: str
     manifest_version: int = MANIFEST_VERSION
+    use_cards: dict[str, str] = field(default_factory=dict)
+    """Source → hash of the AI use card in force at export (see `store.cards`)."""
 
     def write(self, path: Path) -> None:
         """Write as pretty JSON, atomically."""

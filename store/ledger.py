@@ -181,6 +181,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             oversight, state, deliver = self._oversight(
                 conn, item, current, action, result, need, justification, spent, history, plant
             )
+            card = self.use_cards.get(item.source)
+            if card is not None:  # which AI use card was in force: hashed with the event
+                oversight = {**(oversight or {}), "use_card": card}
             if current.resolves is not None:
                 # A lead's resolution: linked, hashed, to the escalation it settles.
                 if action == "escalate":

@@ -203,8 +203,11 @@ def _opened(db: Path | str, settings: Settings) -> Store:
 
 
 def _configured(store: Store, settings: Settings) -> Store:
+    from store.cards import card_hash
+
     _still_extends(store)
     store.leads = settings.leads
+    store.use_cards = {source: card_hash(card) for source, card in settings.use_cards.items()}
     store.delivers_for = frozenset(
         str(table.get("source") or name)
         for name, table in settings.providers.items()

@@ -121,6 +121,7 @@ def export(
         ledger_head=head, ledger_events=total,
         filter=where.as_json(planted_exist=planted),
         sha256=file_sha256(output), exported_at=iso(utc_now()), signoff_version=_version(),
+        use_cards=dict(store.use_cards),
     )  # fmt: skip
     manifest.write(manifest_path(output))
     out.print(safe_text(

@@ -49,6 +49,8 @@ class Settings:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """`[providers.NAME]` tables, checked by each provider's options when used."""
     oversight: OversightPolicy = field(default_factory=OversightPolicy)
+    use_cards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Source → its AI use card's fields (`[use_cards.SOURCE]`; see `store.cards`)."""
     """Catch trials, rubber-stamp friction, commit-first and the policy table (`[oversight]`)."""
 
 

@@ -83,6 +83,23 @@ class OversightTable(Strict):
     """The policy table; without it the built-in rows apply."""
 
 
+class UseCardTable(Strict):
+    """`[use_cards.SOURCE]`: what this source's AI is for, and who answers for it."""
+
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """What the AI's drafts are used for."""
+    owner: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """The accountable person or role."""
+    scope: str = ""
+    """What it must not be used for."""
+    model: str = ""
+    provider: str = ""
+    data_sources: list[str] = Field(default_factory=list)
+    known_limits: list[str] = Field(default_factory=list)
+    review_steps: list[str] = Field(default_factory=list)
+    """What human review happens before a draft counts."""
+
+
 class ConfigFile(Strict):
     """signoff's config file (`config.toml`)."""
 
@@ -108,6 +125,8 @@ class ConfigFile(Strict):
     """Source → Markdown file shown beside its items (relative to this file)."""
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """[providers.NAME] tables; each provider type checks its own keys (see the schema)."""
+    use_cards: dict[str, UseCardTable] = Field(default_factory=dict)
+    """[use_cards.SOURCE]: the AI use card of each source."""
     oversight: OversightTable = OversightTable()
     """Oversight against automation bias."""
 
@@ -144,6 +163,7 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
         keys=dict(config.keys),
         reason_codes=list(config.reason_codes) if config.reason_codes else None,
         providers={name: dict(table) for name, table in config.providers.items()},
+        use_cards={source: card.model_dump() for source, card in config.use_cards.items()},
         guidelines={
             source: (path.parent / file).expanduser() for source, file in config.guidelines.items()
         },

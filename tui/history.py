@@ -113,6 +113,12 @@ def _oversight(record: dict[str, Any]) -> list[Text]:
         line = Text(f"catch trial, {caught}: ", style="bold yellow")
         line.append_text(safe_text(str(planted.get("detail", ""))))
         lines.append(line)
+    card = record.get("use_card")
+    if isinstance(card, str):
+        lines.append(Text(f"AI use card in force: version {card[:12]}", style="dim"))
+    resolves = record.get("resolves")
+    if isinstance(resolves, int):
+        lines.append(Text(f"resolves the escalation #{resolves}", style="dim"))
     if "friction" in record or "friction_raised" in record:
         lines.append(Text("rubber-stamp friction applied", style="dim"))
     return lines

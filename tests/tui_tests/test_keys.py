@@ -118,3 +118,22 @@ async def test_the_theme_chosen_is_kept_across_restarts(
     third = make_app(review_store)
     async with third.run_test(size=(100, 30)):
         assert third.theme != "nord"
+
+
+async def test_the_card_key_shows_the_sources_ai_use_card(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from tui.config import Settings
+    from tui.screens.card import CardScreen
+
+    card = {"purpose": "Drafts replies to billing tickets", "owner": "dana",
+            "known_limits": ["CRM snapshot is a day old"]}  # fmt: skip
+    app = make_app(review_store, settings=Settings(use_cards={"support": card}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "c")  # T-1, a support item
+        assert isinstance(app.screen, CardScreen)
+        shown = str(app.screen.query_one("#card-body").render())
+        assert "Drafts replies to billing tickets" in shown
+        assert "CRM snapshot is a day old" in shown
+        await pilot.press("c")  # the same key closes it
+        assert isinstance(app.screen, ItemScreen)

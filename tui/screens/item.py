@@ -48,6 +48,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         bind("item.undo", "undo"),
         # Shown in the pane title and the item line instead: the footer must fit 80 columns.
         bind("item.toggle_input", "toggle_input", show=False),
+        bind("item.card", "card", show=False),
         bind("item.back", "back", show=False),
     ]
 
@@ -281,6 +282,13 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         """Show or hide the input the AI saw."""
         pane = self.query_one("#input-pane")
         pane.display = not pane.display
+
+    def action_card(self) -> None:
+        """The AI use card of this item's source: purpose, model, limits, review, owner."""
+        from tui.screens.card import CardScreen
+
+        source = self.item.source
+        self.app.push_screen(CardScreen(source, self.signoff.settings.use_cards.get(source)))
 
     def action_back(self) -> None:
         """Back to the queue; the claim is released and nothing is recorded."""
