@@ -66,6 +66,10 @@ def export(
         typer.Option("--include-planted", help="Include decisions on planted catch-trial drafts."),
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Also sign a checkpoint of the ledger as exported (FILE.checkpoint)."),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -102,6 +106,7 @@ def export(
     )  # fmt: skip
     with open_store(db, settings_for(config)) as store, store.snapshot() as snap:
         head, total = snap.state()
+        origin = store.checkpoint().origin
         planted = snap.planted_exist()
         first, last = snap.seq_range(where)
         if first is None:
@@ -127,6 +132,26 @@ def export(
     out.print(safe_text(
         f"{counted(count, 'event')} → {output} (manifest {manifest_path(output).name})"
     ))  # fmt: skip
+    if key is not None:
+        _sign_export(key, origin, total, head, output)
+
+
+def _sign_export(key: Path, origin: str, size: int, head: str, output: Path) -> None:
+    """A checkpoint of the ledger as it was exported, beside the export."""
+    from store.checkpoint import Checkpoint, CheckpointError, sign
+
+    try:
+        note = sign(Checkpoint(origin, size, head), key.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"{key}: cannot read the key ({error.strerror or error}); the export is written")
+    except CheckpointError as error:
+        fail(f"{key}: {error}; the export is written, unsigned")
+    target = output.with_name(output.name + ".checkpoint")
+    try:
+        target.write_text(note, encoding="utf-8")
+    except OSError as error:
+        cannot_write(target, error)
+    out.print(safe_text(f"checkpoint of {size:,} events signed → {target.name}"))
 
 
 def verify(

@@ -72,6 +72,11 @@ def test_the_cli_signs_verifies_and_then_refuses_a_truncated_ledger(tmp_path: Pa
     checked = run("verify", "--db", str(db), "--checkpoint", str(note), "--verifier", verifier)
     assert checked.returncode == 0, checked.stderr
     assert "extends the checkpoint of 4 events" in checked.stdout
+    exported = tmp_path / "log.jsonl"  # an export carries a checkpoint of its own
+    signed = run("export", "--db", str(db), "-o", str(exported), "--key", str(key))
+    assert "checkpoint of 4 events signed → log.jsonl.checkpoint" in signed.stdout, signed.stderr
+    assert run("verify", "--db", str(db), "--checkpoint", f"{exported}.checkpoint",
+               "--verifier", verifier).returncode == 0  # fmt: skip
     forged = tmp_path / "forged.txt"
     forged.write_text(note.read_text().replace("\n4\n", "\n3\n"))
     one_line_error(run("verify", "--db", str(db), "--checkpoint", str(forged), "--verifier",
