@@ -173,7 +173,7 @@ def verify(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Recompute the ledger's hash chain; with --manifest, check an export too."""
+    """Check the chain, guards and drafts; also an export (--manifest) or a checkpoint."""
     from store.export import Manifest
 
     with open_store(db, settings_for(config)) as store:
