@@ -119,11 +119,11 @@ _CODES: dict[str, int] = {verb: code for code, verb in enumerate(DECISION_ACTION
 
 
 def _kappa(rows: list[tuple[str, str]]) -> Interval | None:
+    if len(rows) < 2:
+        return None
     import numpy as np
     from statsmodels.stats.inter_rater import cohens_kappa
 
-    if len(rows) < 2:
-        return None
     table: Any = np.zeros((len(_CODES), len(_CODES)))
     for a, b in rows:
         table[_CODES[a], _CODES[b]] += 1
@@ -136,12 +136,12 @@ def _kappa(rows: list[tuple[str, str]]) -> Interval | None:
 
 
 def _alpha(shared: dict[int, dict[str, str]], seed: int) -> Interval | None:
+    if len(shared) < 2:
+        return None  # before the imports: `signoff stats` without an overlap loads none
     import krippendorff
     import numpy as np
 
     reviewers = sorted({name for seen in shared.values() for name in seen})
-    if len(shared) < 2:
-        return None
     data: Any = np.full((len(reviewers), len(shared)), np.nan)
     for column, seen in enumerate(shared.values()):
         for name, verb in seen.items():

@@ -69,6 +69,8 @@ def checkpoint(
         secret = key.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"{key}: cannot read the key ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{key}: not a signoff key (not text)") from None
     with open_store(db, settings_for(config)) as store:
         report = store.verify_chain()
         if not report.ok:

@@ -106,7 +106,7 @@ def export(
     )  # fmt: skip
     with open_store(db, settings_for(config)) as store, store.snapshot() as snap:
         head, total = snap.state()
-        origin = store.checkpoint().origin
+        origin = store.checkpoint().origin if key is not None else ""
         planted = snap.planted_exist()
         first, last = snap.seq_range(where)
         if first is None:
@@ -144,6 +144,8 @@ def _sign_export(key: Path, origin: str, size: int, head: str, output: Path) -> 
         note = sign(Checkpoint(origin, size, head), key.read_text(encoding="utf-8"))
     except OSError as error:
         fail(f"{key}: cannot read the key ({error.strerror or error}); the export is written")
+    except UnicodeDecodeError:
+        fail(f"{key}: not a signoff key (not text); the export is written, unsigned")
     except CheckpointError as error:
         fail(f"{key}: {error}; the export is written, unsigned")
     target = output.with_name(output.name + ".checkpoint")
@@ -267,6 +269,8 @@ def _verify_checkpoint(store: Store, file: Path, verifier: str | None) -> None:
         signed = open_note(file.read_text(encoding="utf-8"), verifier)
     except OSError as error:
         raise UsageError(f"{file}: cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{file}: not a checkpoint (not text)") from None
     except CheckpointError as error:
         fail(f"{file}: {error}")
     problem = store.extends(signed)

@@ -51,9 +51,9 @@ def remember_theme(name: str) -> None:
     _write({**_read(), "theme": name})
 
 
-def remembered_checkpoints() -> dict[str, tuple[int, str]]:
+def remembered_checkpoints(data: dict[str, Any] | None = None) -> dict[str, tuple[int, str]]:
     """Origin → (size, head) of the newest checkpoint verified for each ledger."""
-    found = _read().get("checkpoints")
+    found = (_read() if data is None else data).get("checkpoints")
     if not isinstance(found, dict):
         return {}
     return {
@@ -66,7 +66,7 @@ def remembered_checkpoints() -> dict[str, tuple[int, str]]:
 def remember_checkpoint(origin: str, size: int, head: str) -> None:
     """Keep a verified checkpoint, unless a longer one of that ledger is kept already."""
     data = _read()
-    kept = remembered_checkpoints()
+    kept = remembered_checkpoints(data)
     if origin in kept and kept[origin][0] >= size:
         return
     kept[origin] = (size, head)
