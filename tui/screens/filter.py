@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
 
 from providers.base import STAKES, Stakes
@@ -35,41 +36,25 @@ class FilterScreen(TextForm, Remappable, ModalScreen[QueueFilter | None]):
         where = self.current
         # One compact row per filter: the whole dialog fits 80x24 (it ran off the
         # bottom with a label above each full-height field).
+        fields: list[tuple[str, Widget]] = [
+            ("status", Select([(s, s) for s in STATUS_FILTERS], value=where.status,
+                              allow_blank=False, id="status", compact=True)),
+            ("source", Select([(safe_text(s), s) for s in self.sources], prompt="any source",
+                              value=where.source if where.source in self.sources else Select.NULL,
+                              id="source", compact=True)),
+            ("kind", SafeInput(value=where.kind or "", id="kind", compact=True,
+                               placeholder="any kind (reply, summary, score, …)")),
+            ("stakes", Select([(s, s) for s in STAKES], prompt="any stakes",
+                              value=where.stakes or Select.NULL, id="stakes", compact=True)),
+            ("confidence", Select([(b, b) for b in BINS], prompt="any confidence",
+                                  value=where.band or Select.NULL, id="band", compact=True)),
+        ]  # fmt: skip
         with Vertical(id="dialog", classes="filter"):
             yield Label("Filter the queue", classes="dialog-title")
-            with Horizontal(classes="filter-row"):
-                yield Label("status")
-                yield Select(
-                    [(s, s) for s in STATUS_FILTERS], value=where.status, allow_blank=False,
-                    id="status", compact=True,
-                )  # fmt: skip
-            with Horizontal(classes="filter-row"):
-                yield Label("source")
-                yield Select(
-                    [(safe_text(s), s) for s in self.sources],
-                    prompt="any source",
-                    value=where.source if where.source in self.sources else Select.NULL,
-                    id="source",
-                    compact=True,
-                )
-            with Horizontal(classes="filter-row"):
-                yield Label("kind")
-                yield SafeInput(
-                    value=where.kind or "", placeholder="any kind (reply, summary, score, …)",
-                    id="kind", compact=True,
-                )  # fmt: skip
-            with Horizontal(classes="filter-row"):
-                yield Label("stakes")
-                yield Select(
-                    [(s, s) for s in STAKES], prompt="any stakes",
-                    value=where.stakes or Select.NULL, id="stakes", compact=True,
-                )  # fmt: skip
-            with Horizontal(classes="filter-row"):
-                yield Label("confidence")
-                yield Select(
-                    [(b, b) for b in BINS], prompt="any confidence",
-                    value=where.band or Select.NULL, id="band", compact=True,
-                )  # fmt: skip
+            for label, field in fields:
+                with Horizontal(classes="filter-row"):
+                    yield Label(label)
+                    yield field
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply", compact=True)
                 yield Button("Clear", id="clear", compact=True)
