@@ -26,6 +26,7 @@ from store.oversight import OversightPolicy, Requirements
 from store.pg import PgConnection
 from store.plants import Planted, PlantMixin
 from store.policy import Feedback, JustificationPolicy
+from store.register import Incident, RegisterMixin
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from store.views import PageRequest, QueueFilter, QueueRow
 
 
-class Store(LeadMixin, PlantMixin):
+class Store(RegisterMixin, LeadMixin, PlantMixin):
     """One signoff database: `Store(path, now=clock, policy=policy, oversight=oversight)`.
 
     Use as a context manager or call `close()`. Without `oversight`, only the
@@ -82,10 +83,15 @@ class Store(LeadMixin, PlantMixin):
         return ledger_stats(self.conn)
 
     def integrity(self) -> list[str]:
-        """What the chain cannot show: missing or disabled guards, rewritten drafts."""
+        """What the chain cannot show: guards off, rewritten drafts, a broken register."""
         from store.audit import integrity_problems
 
-        return integrity_problems(self.conn)
+        problems = integrity_problems(self.conn)
+        register = self.verify_register()
+        if not register.ok:
+            problems.append(f"incident register broken at entry {register.first_bad_seq}: "
+                            f"{register.problem}")  # fmt: skip
+        return problems
 
     def verify_export(self, manifest: Manifest, file: Path) -> AuditReport:
         """Check an export file against its manifest and the live ledger."""
@@ -145,6 +151,7 @@ __all__ = [
     "Escalation",
     "Event",
     "Feedback",
+    "Incident",
     "Item",
     "JustificationPolicy",
     "JustificationRefused",

@@ -164,16 +164,21 @@ __all__ = ["HASHED_FIELDS", "AuditReport", "verify_export"]
 
 SQLITE_TRIGGERS = (
     "ledger_no_update", "ledger_no_delete", "ledger_chain", "outbox_no_planted",
-    "item_counts_update", "item_counts_delete",
+    "item_counts_update", "item_counts_delete", "register_no_update", "register_no_delete",
+    "register_chain",
 )  # fmt: skip
-"""The triggers a SQLite signoff database must have (after m006)."""
+"""The triggers a SQLite signoff database must have (after m011)."""
 PG_TRIGGERS = (
     ("ledger", "ledger_link"), ("ledger", "ledger_append_only"), ("ledger", "ledger_no_truncate"),
     ("chain_head", "chain_head_kept"), ("outbox", "outbox_no_planted"),
-    ("items", "item_counts_moved"),
+    ("items", "item_counts_moved"), ("register", "register_link"),
+    ("register", "register_append_only"), ("register", "register_no_truncate"),
 )  # fmt: skip
 """(table, trigger) pairs a PostgreSQL signoff database must have, enabled."""
-TEAM_POLICIES = ("ledger_insert_as_self", "ledger_read_own_or_final", "ledger_read_all")
+TEAM_POLICIES = (
+    ("ledger", "ledger_insert_as_self"), ("ledger", "ledger_read_own_or_final"),
+    ("ledger", "ledger_read_all"), ("register", "register_as_self"),
+)  # fmt: skip
 
 
 def integrity_problems(conn: Connection) -> list[str]:
@@ -220,23 +225,24 @@ def _pg_guards(conn: Connection) -> list[str]:
     if team is None:
         return problems
     policies = {
-        str(name) for (name,) in conn.execute(
-            "SELECT policyname FROM pg_policies WHERE tablename = 'ledger'"
+        (str(table), str(name)) for table, name in conn.execute(
+            "SELECT tablename, policyname FROM pg_policies"
         )
     }  # fmt: skip
-    problems += [f"the row-level policy {p} on ledger is missing" for p in TEAM_POLICIES
-                 if p not in policies]  # fmt: skip
-    secured = conn.execute(
-        "SELECT relrowsecurity FROM pg_class WHERE oid = 'ledger'::regclass"
-    ).fetchone()
-    if not secured or not secured[0]:
-        problems.append("row-level security is off on the ledger")
-    for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
-        row = conn.execute(
-            "SELECT has_table_privilege('signoff_reviewer', 'ledger', ?)", (privilege,)
+    problems += [f"the row-level policy {name} on {table} is missing"
+                 for table, name in TEAM_POLICIES if (table, name) not in policies]  # fmt: skip
+    for table in ("ledger", "register"):
+        secured = conn.execute(
+            "SELECT relrowsecurity FROM pg_class WHERE oid = ?::regclass", (table,)
         ).fetchone()
-        if row and row[0]:
-            problems.append(f"reviewers may {privilege} the ledger")
+        if not secured or not secured[0]:
+            problems.append(f"row-level security is off on the {table}")
+        for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+            row = conn.execute(
+                "SELECT has_table_privilege('signoff_reviewer', ?, ?)", (table, privilege)
+            ).fetchone()
+            if row and row[0]:
+                problems.append(f"reviewers may {privilege} the {table}")
     return problems
 
 

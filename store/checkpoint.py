@@ -19,6 +19,7 @@ from typing import Final
 ED25519: Final = b"\x01"
 """The signature-type byte of Ed25519 keys in C2SP signed notes."""
 _DASH: Final = "\u2014"
+_REGISTER: Final = "register"
 
 
 class CheckpointError(ValueError):
@@ -33,11 +34,22 @@ class Checkpoint:
     size: int
     head: str
     """Hex SHA-256 of event `size` (the genesis hash when size is 0)."""
+    register: tuple[int, str] | None = None
+    """(length, newest hash) of the incident register, when it has entries."""
 
     def body(self) -> str:
-        """The note's text, exactly as signed."""
+        """The note's text, exactly as signed.
+
+        The register's head is an extension line (`register N base64`), which C2SP
+        allows after the root hash: other readers of the format skip it, and a ledger
+        without incidents signs exactly the three lines it always did.
+        """
         root = base64.b64encode(bytes.fromhex(self.head)).decode()
-        return f"{self.origin}\n{self.size}\n{root}\n"
+        text = f"{self.origin}\n{self.size}\n{root}\n"
+        if self.register is not None and self.register[0] > 0:
+            length, head = self.register
+            text += f"{_REGISTER} {length} {base64.b64encode(bytes.fromhex(head)).decode()}\n"
+        return text
 
 
 def origin_of(first_hash: str | None) -> str:
@@ -132,7 +144,7 @@ def open_note(note: str, verifier: str) -> Checkpoint:
         except InvalidSignature:
             raise CheckpointError(f"the signature by {name} does not match the text") from None
         root = _b64(lines[2], "the root hash")
-        return Checkpoint(lines[0], int(lines[1]), root.hex())
+        return Checkpoint(lines[0], int(lines[1]), root.hex(), _register_line(lines[3:]))
     raise CheckpointError(f"no signature by {name} on this checkpoint")
 
 
@@ -141,3 +153,13 @@ def _b64(text: str, what: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except ValueError:
         raise CheckpointError(f"{what} is not valid base64") from None
+
+
+def _register_line(extensions: list[str]) -> tuple[int, str] | None:
+    for line in extensions:
+        fields = line.split(" ")
+        if fields[0] == _REGISTER:
+            if len(fields) != 3 or not fields[1].isdigit():
+                raise CheckpointError("the register line is not `register N hash`")
+            return int(fields[1]), _b64(fields[2], "the register's hash").hex()
+    return None

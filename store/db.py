@@ -34,6 +34,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m008_escalation_claims",
     "m009_assignments",
     "m010_auditor_views",
+    "m011_register",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -251,7 +251,10 @@ def stats_for(conn: Connection, where: ExportFilter) -> Any:
     def lookup(seq: int) -> dict[str, Any] | None:
         return next(events(conn, where, item_text=False, seq=seq), None)
 
-    return compute(events(conn, where, item_text=False), lookup)
+    from store.register import contradicted
+
+    wrong = frozenset(contradicted(conn))
+    return compute(events(conn, where, item_text=False), lookup, wrong)
 
 
 def ledger_stats(conn: Connection) -> Stats:

@@ -117,10 +117,14 @@ class LeadMixin(LedgerMixin):
         """This ledger's current checkpoint, unsigned (see `store.checkpoint`)."""
         from store.checkpoint import Checkpoint, origin_of
         from store.ledger import chain_head
+        from store.register import register_head
 
         first = self.event(1)
         size, head = chain_head(self.conn)
-        return Checkpoint(origin_of(first.hash if first else None), size, head)
+        register = register_head(self.conn)
+        return Checkpoint(
+            origin_of(first.hash if first else None), size, head, register if register[0] else None
+        )
 
     def extends(self, checkpoint: Checkpoint) -> str | None:
         """Why this ledger does not extend `checkpoint`, or None if it does.
@@ -144,6 +148,14 @@ class LeadMixin(LedgerMixin):
                 f"its event {checkpoint.size:,} is not the one the checkpoint saw: the "
                 "ledger was rebuilt"
             )
+        if checkpoint.register is not None:
+            length, head = checkpoint.register
+            row = self.conn.execute("SELECT hash FROM register WHERE seq = ?", (length,)).fetchone()
+            if row is None or row[0] != head:
+                return (
+                    f"its incident register no longer holds entry {length:,} as the "
+                    "checkpoint saw it: incidents were removed or rewritten"
+                )
         return None
 
     def agreement(self) -> Agreement:

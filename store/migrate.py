@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 BATCH = 5000
 """Rows read from SQLite and sent to PostgreSQL at a time (bounded memory)."""
 
-_ORDER = {"ledger": "seq", "item_counts": "source, state", "provider_state": "provider",
+_ORDER = {"ledger": "seq", "register": "seq", "item_counts": "source, state",
+          "provider_state": "provider",
           "pull_failures": "provider, external_id", "plants": "item_id",
           "provisionals": "claim_id", "second_reviews": "item_id"}  # fmt: skip
 _IDENTITY = ("items", "claims", "outbox")
@@ -72,6 +73,8 @@ def copy(lite: Store, shared: Store) -> Copied:
                 f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
             )
         copied = shared.verify_chain()
+        if shared.register_head() != lite.register_head():
+            raise StoreError("the copied register's head differs; nothing was written")
         if not copied.ok or copied.head != report.head:
             raise StoreError(
                 f"the copied ledger's head {copied.head[:16]}… is not {report.head[:16]}…; "

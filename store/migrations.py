@@ -133,6 +133,12 @@ def m010_auditor_views(db: Database) -> None:
     _script(db, _M010)
 
 
+@_migration
+def m011_register(db: Database) -> None:
+    """The incident and complaint register (append-only, chained) and its auditor view."""
+    _script(db, _M011)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -380,4 +386,50 @@ SELECT e.seq AS escalation_seq, e.recorded_at AS escalated_at, e.reviewer AS esc
 FROM standing_decisions AS e
 LEFT JOIN standing_decisions AS r ON json_extract(r.oversight, '$.resolves') = e.seq
 WHERE e.action = 'escalate';
+"""
+
+# The register's rules, as the ledger's: CHECKs repeat the store's, triggers keep it
+# append-only and in chain order. The same table on PostgreSQL: store/pg_schema.py.
+_M011 = f"""
+CREATE TABLE register (
+    seq INTEGER PRIMARY KEY,
+    incident INTEGER NOT NULL CHECK (incident >= 1),
+    action TEXT NOT NULL CHECK (action = 'report' OR action = 'resolve'),
+    kind TEXT CHECK (kind IS NULL OR kind = 'incident' OR kind = 'complaint'),
+    severity TEXT CHECK (severity IS NULL OR severity = 'low' OR severity = 'medium'
+                         OR severity = 'high' OR severity = 'critical'),
+    decisions TEXT NOT NULL CHECK (json_valid(decisions)),
+    reported_by TEXT NOT NULL CHECK (length(reported_by) BETWEEN 1 AND 100),
+    recorded_by TEXT NOT NULL CHECK (length(recorded_by) BETWEEN 1 AND 100),
+    text TEXT NOT NULL CHECK (length(trim(text, ' ' || char(9, 10, 13))) >= 10),
+    outcome TEXT CHECK (outcome IS NULL OR outcome = 'confirmed' OR outcome = 'unfounded'),
+    ledger_seq INTEGER NOT NULL CHECK (ledger_seq >= 0),
+    recorded_at TEXT NOT NULL,
+    prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),
+    hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
+    CHECK ((action = 'report') = (kind IS NOT NULL AND severity IS NOT NULL)),
+    CHECK ((action = 'resolve') = (outcome IS NOT NULL))
+);
+-- One report and one resolution per incident, enforced here, not only in code.
+CREATE UNIQUE INDEX register_one_report ON register (incident) WHERE action = 'report';
+CREATE UNIQUE INDEX register_one_resolution ON register (incident) WHERE action = 'resolve';
+
+CREATE TRIGGER register_no_update BEFORE UPDATE ON register
+BEGIN SELECT RAISE(ABORT, 'the register is append-only: UPDATE refused'); END;
+CREATE TRIGGER register_no_delete BEFORE DELETE ON register
+BEGIN SELECT RAISE(ABORT, 'the register is append-only: DELETE refused'); END;
+CREATE TRIGGER register_chain BEFORE INSERT ON register
+WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM register), 0) + 1
+  OR NEW.prev_hash IS NOT coalesce(
+        (SELECT hash FROM register ORDER BY seq DESC LIMIT 1), '{GENESIS_HASH}')
+BEGIN SELECT RAISE(ABORT, 'register chain: an entry must follow the last one'); END;
+
+-- Each incident or complaint with its status and, once a lead closed it, the resolution.
+CREATE VIEW incidents AS
+SELECT r.incident, r.kind, r.severity, r.recorded_at AS reported_at, r.reported_by,
+       r.recorded_by, r.decisions, r.text AS what_happened,
+       coalesce(x.outcome, 'open') AS status, x.recorded_at AS resolved_at,
+       x.recorded_by AS resolved_by, x.text AS why_resolved
+FROM register AS r LEFT JOIN register AS x ON x.incident = r.incident AND x.action = 'resolve'
+WHERE r.action = 'report';
 """

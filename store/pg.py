@@ -311,7 +311,7 @@ def _numbers_as_python(raw: psycopg.Connection[Any]) -> None:
 def _ensure_schema(conn: PgConnection) -> None:
     import psycopg
 
-    from store.pg_schema import SCHEMA, SCHEMA_VERSION
+    from store.pg_schema import SCHEMA, SCHEMA_VERSION, UPGRADES
 
     url = display(conn.url)
     try:
@@ -324,7 +324,11 @@ def _ensure_schema(conn: PgConnection) -> None:
                 raise SchemaError(f"{url} holds other tables; signoff will not write into it")
             with conn.write():
                 conn.raw.execute(SCHEMA)
-        elif version != SCHEMA_VERSION:
+            version = _schema_version(conn)
+        if version in UPGRADES:
+            _upgrade(conn)
+            version = _schema_version(conn)
+        if version != SCHEMA_VERSION:
             raise SchemaError(
                 f"{url} was made by a newer signoff (schema {version}); upgrade signoff to open it"
             )
@@ -332,6 +336,24 @@ def _ensure_schema(conn: PgConnection) -> None:
         raise StoreError(
             f"{url}: {first_line(error)} (ask a lead to run `signoff team init`)"
         ) from None
+
+
+def _upgrade(conn: PgConnection) -> None:
+    """Run the pending schema upgrades in one transaction (the owner's login).
+
+    Under the write lock the version is read again: two clients opening an old
+    database at once upgrade it once. A team's grants are given again for new tables.
+    """
+    from store.pg_schema import UPGRADES
+    from store.pg_team import PRIVILEGES
+
+    with conn.write():
+        version = _schema_version(conn)
+        while version in UPGRADES:
+            conn.raw.execute(UPGRADES[version])
+            version = _schema_version(conn)
+        if conn.execute("SELECT 1 FROM signoff_meta WHERE key = 'team'").fetchone():
+            conn.raw.execute(PRIVILEGES)
 
 
 def _schema_version(conn: PgConnection) -> str | None:

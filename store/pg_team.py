@@ -65,6 +65,16 @@ GRANT SELECT, INSERT, UPDATE ON items, item_counts, plants, outbox, provider_sta
 GRANT SELECT, INSERT, UPDATE, DELETE ON pull_failures TO {LEAD};
 GRANT SELECT ON standing_decisions, overrides, escalations_and_resolutions TO {LEAD};
 
+-- The incident register: anyone reports under their own login; only a lead resolves.
+GRANT SELECT, INSERT ON register TO {REVIEWER};
+GRANT SELECT ON incidents TO {REVIEWER};
+ALTER TABLE register ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS register_read ON register;
+CREATE POLICY register_read ON register FOR SELECT TO {REVIEWER} USING (true);
+DROP POLICY IF EXISTS register_as_self ON register;
+CREATE POLICY register_as_self ON register FOR INSERT TO {REVIEWER}
+    WITH CHECK (recorded_by = session_user AND (action = 'report' OR signoff_sees_all()));
+
 ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS ledger_insert_as_self ON ledger;
 CREATE POLICY ledger_insert_as_self ON ledger FOR INSERT TO {REVIEWER}

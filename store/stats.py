@@ -66,6 +66,8 @@ class ReviewerStats:
     """Second reviews under the two-person rule."""
     disagreements: int = 0
     """Second reviews that disagreed with the first reviewer."""
+    contradicted: int = 0
+    """Decisions (standing) that an incident a lead confirmed showed to be wrong."""
     _streak: int = 0
 
     @property
@@ -97,6 +99,8 @@ class CalibrationRow:
     decisions: int = 0
     overridden: int = 0
     """Overrides plus rejections."""
+    contradicted: int = 0
+    """Decisions later contradicted by a confirmed incident."""
 
     @property
     def rate(self) -> float:
@@ -120,10 +124,15 @@ Lookup = Callable[[int], dict[str, Any] | None]
 """Event by seq, or None if it is outside the events being counted."""
 
 
-def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> Stats:
+def compute(
+    events: Iterable[dict[str, Any]],
+    lookup: Lookup | None = None,
+    contradicted: frozenset[int] = frozenset(),
+) -> Stats:
     """One pass over events (dicts with ledger columns and `model`) in chain order.
 
     A retraction (rare) subtracts the event it undoes, fetched through `lookup`.
+    `contradicted` holds the events a confirmed incident names (`store.register`).
     """
     overall = ReviewerStats(OVERALL)
     reviewers: dict[str, ReviewerStats] = {}
@@ -146,6 +155,9 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
         else:
             scratch.execute("DELETE FROM t WHERE seq = ?", (event["seq"],))
         overridden = event["action"] in ("override", "reject")
+        wrong = event["seq"] in contradicted
+        person.contradicted += sign * wrong
+        overall.contradicted += sign * wrong
         if planted:
             return  # a planted draft is wrong on purpose: it says nothing of the AI
         for row in (
@@ -155,6 +167,7 @@ def compute(events: Iterable[dict[str, Any]], lookup: Lookup | None = None) -> S
         ):
             row.decisions += sign
             row.overridden += sign * overridden
+            row.contradicted += sign * wrong
 
     total = 0
     for event in events:

@@ -13,7 +13,7 @@ from keymaps import ACTIONS, KeymapError, key_character, load_keymap
 from providers.base import STAKES, Stakes
 from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
-from tui import cli_checkpoint, cli_leads, cli_oversight, cli_team, pulling
+from tui import cli_checkpoint, cli_incidents, cli_leads, cli_oversight, cli_team, pulling
 from tui import cli_log as log
 from tui.cli_common import (
     EXIT_CRASH,
@@ -306,6 +306,7 @@ def show(
     config: ConfigOption = None,
 ) -> None:
     """Print an item and its whole ledger history, newest first."""
+    from tui.cli_incidents import incident_lines
     from tui.history import history_lines, item_header, undone_by
 
     with open_store(db, settings_for(config)) as store:
@@ -318,6 +319,10 @@ def show(
             raise UsageError(f"{external_id} is in several sources ({sources}): add --source")
         item = found[0]
         events = store.history(item.id)
+        complaints = [
+            incident_lines(store, found)
+            for found in store.incidents_against([e.seq for e in events])
+        ]
     out.print(item_header(item))
     out.print(safe_text(item.draft, multiline=True))
     out.print()
@@ -325,6 +330,10 @@ def show(
         out.print("no decisions recorded on this item yet")
     for block in history_lines(events, undone_by(events)):
         out.print(block)
+        out.print()
+    for lines in complaints:
+        for line in lines:
+            out.print(safe_text(line))
         out.print()
 
 
@@ -443,6 +452,7 @@ cli_oversight.register(app)
 cli_team.register(app)
 cli_leads.register(app)
 cli_checkpoint.register(app)
+cli_incidents.register(app)
 
 if __name__ == "__main__":
     main()

@@ -179,22 +179,20 @@ def _still_extends(store: Store) -> None:
     immudb's rule: a client remembers the last state it verified. A rebuilt or truncated
     ledger passes its own chain check; it cannot pass this one.
     """
-    from store.checkpoint import Checkpoint
     from tui.state import remembered_checkpoints
 
     kept = remembered_checkpoints()
     if not kept:
         return  # no checkpoint verified here: nothing to compare (and no query)
-    origin = store.checkpoint().origin
-    if origin not in kept:
+    known = kept.get(store.checkpoint().origin)
+    if known is None:
         return
-    size, head = kept[origin]
-    problem = store.extends(Checkpoint(origin, size, head))
+    problem = store.extends(known)
     if problem is not None:
         store.close()
         raise StoreError(
             f"{store.where} does not extend the checkpoint verified on this machine "
-            f"({size:,} events, head {head[:12]}): {problem}"
+            f"({known.size:,} events, head {known.head[:12]}): {problem}"
         )
 
 

@@ -26,7 +26,7 @@ from tui.cli_common import (
 from tui.safe import dump_json, safe_text, stdout_for
 
 if TYPE_CHECKING:
-    pass
+    from store.checkpoint import Checkpoint
 
 # Store modules load inside each command: `signoff review` never pays for the export code.
 
@@ -106,7 +106,8 @@ def export(
     )  # fmt: skip
     with open_store(db, settings_for(config)) as store, store.snapshot() as snap:
         head, total = snap.state()
-        origin = store.checkpoint().origin if key is not None else ""
+        # The checkpoint of the ledger (and register) as exported, read in this snapshot.
+        signed = store.checkpoint() if key is not None else None
         planted = snap.planted_exist()
         first, last = snap.seq_range(where)
         if first is None:
@@ -132,16 +133,17 @@ def export(
     out.print(safe_text(
         f"{counted(count, 'event')} → {output} (manifest {manifest_path(output).name})"
     ))  # fmt: skip
-    if key is not None:
-        _sign_export(key, origin, total, head, output)
+    if key is not None and signed is not None:
+        _sign_export(key, signed, output)
 
 
-def _sign_export(key: Path, origin: str, size: int, head: str, output: Path) -> None:
+def _sign_export(key: Path, signed: Checkpoint, output: Path) -> None:
     """A checkpoint of the ledger as it was exported, beside the export."""
-    from store.checkpoint import Checkpoint, CheckpointError, sign
+    from store.checkpoint import CheckpointError, sign
 
+    size = signed.size
     try:
-        note = sign(Checkpoint(origin, size, head), key.read_text(encoding="utf-8"))
+        note = sign(signed, key.read_text(encoding="utf-8"))
     except OSError as error:
         fail(f"{key}: cannot read the key ({error.strerror or error}); the export is written")
     except UnicodeDecodeError:
@@ -193,7 +195,11 @@ def verify(
         if checkpoint is not None:
             _verify_checkpoint(store, checkpoint, verifier)
         if manifest is None:
-            out.print(f"ok: {counted(report.events, 'event')}, head {report.head}")
+            entries = store.register_head()[0]
+            register = (
+                f"; incident register: {counted(entries, 'entry', 'entries')}" if entries else ""
+            )
+            out.print(f"ok: {counted(report.events, 'event')}, head {report.head}{register}")
             return
         try:
             expected = Manifest.read(manifest)
@@ -276,7 +282,7 @@ def _verify_checkpoint(store: Store, file: Path, verifier: str | None) -> None:
     problem = store.extends(signed)
     if problem is not None:
         fail(f"{file}: the ledger does not extend this checkpoint: {problem}")
-    remember_checkpoint(signed.origin, signed.size, signed.head)
+    remember_checkpoint(signed)
     out.print(safe_text(
         f"ok: the ledger extends the checkpoint of {signed.size:,} events signed by "
         f"{verifier.split('+')[0]} (remembered: a rebuilt ledger will be refused here)"

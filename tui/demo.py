@@ -3,7 +3,8 @@
 40 real drafts; one known-bad analyst summary and one mutated draft planted among them;
 commit-first on the top item; an item that a colleague ("sam") already approved,
 waiting for an independent second review; one sam escalated, which the demo's reviewer
-(a lead in the demo) resolves from the escalations view; and two items assigned to sam.
+(a lead in the demo) resolves from the escalations view; two items assigned to sam; and
+a customer's complaint against sam's approval, open in the incident register.
 """
 
 from __future__ import annotations
@@ -70,6 +71,22 @@ def load_demo(store: Store) -> None:
                  "Third outage this month: a goodwill credit is above my limit, a lead "
                  "should decide.")  # fmt: skip
     _work_for_sam(store)
+    _a_complaint(store)
+
+
+def _a_complaint(store: Store) -> None:
+    """A customer's complaint against sam's approval, open for the demo's lead."""
+    item = store.find_item("analyst", SECOND_REVIEW_ITEM)
+    events = store.history(item.id) if item is not None else []
+    if events:
+        store.report_incident(
+            "sam",
+            "Globex says their contract gives 90 days' notice, not the 60 days in the summary.",
+            [events[0].seq],
+            kind="complaint",
+            severity="high",
+            reported_by="Globex account manager",
+        )
 
 
 def _sam_decides(store: Store, source: str, external_id: str, action: Action, why: str) -> None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.paths import data_dir
+
+if TYPE_CHECKING:
+    from store.checkpoint import Checkpoint
 
 
 def state_file() -> Path:
@@ -51,23 +54,34 @@ def remember_theme(name: str) -> None:
     _write({**_read(), "theme": name})
 
 
-def remembered_checkpoints(data: dict[str, Any] | None = None) -> dict[str, tuple[int, str]]:
-    """Origin → (size, head) of the newest checkpoint verified for each ledger."""
+def remembered_checkpoints(data: dict[str, Any] | None = None) -> dict[str, Checkpoint]:
+    """Origin → the newest checkpoint verified for each ledger (its register too)."""
+    from store.checkpoint import Checkpoint
+
     found = (_read() if data is None else data).get("checkpoints")
     if not isinstance(found, dict):
         return {}
-    return {
-        origin: (int(value[0]), str(value[1]))
-        for origin, value in found.items()
-        if isinstance(value, list) and len(value) == 2 and str(value[0]).isdigit()
-    }
+    kept = {}
+    for origin, value in found.items():
+        if not isinstance(value, list) or len(value) not in (2, 4):
+            continue
+        if not all(str(n).isdigit() for n in value[::2]):
+            continue
+        register = (int(value[2]), str(value[3])) if len(value) == 4 else None
+        kept[origin] = Checkpoint(origin, int(value[0]), str(value[1]), register)
+    return kept
 
 
-def remember_checkpoint(origin: str, size: int, head: str) -> None:
+def remember_checkpoint(checkpoint: Checkpoint) -> None:
     """Keep a verified checkpoint, unless a longer one of that ledger is kept already."""
     data = _read()
     kept = remembered_checkpoints(data)
-    if origin in kept and kept[origin][0] >= size:
+    known = kept.get(checkpoint.origin)
+    if known is not None and known.size >= checkpoint.size:
         return
-    kept[origin] = (size, head)
-    _write({**data, "checkpoints": {k: list(v) for k, v in kept.items()}})
+    kept[checkpoint.origin] = checkpoint
+
+    def row(point: Checkpoint) -> list[int | str]:
+        return [point.size, point.head, *(point.register or ())]
+
+    _write({**data, "checkpoints": {k: row(v) for k, v in kept.items()}})

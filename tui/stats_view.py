@@ -38,6 +38,7 @@ def stats_tables(figures: Stats) -> list[Table]:
         ("commit-first decisions", lambda w: str(w.commit_first)),
         ("… moved toward the AI", lambda w: str(w.moved_toward_ai)),
         ("second reviews (disagreed)", lambda w: f"{w.second_reviews} ({w.disagreements})"),
+        ("contradicted by an incident", lambda w: str(w.contradicted)),
     ]
     for name, value in metrics:
         people.add_row(name, *(value(w) for w in everyone))
@@ -52,6 +53,7 @@ def stats_tables(figures: Stats) -> list[Table]:
             "decisions",
             "overridden/rejected",
             "rate",
+            "contradicted",
             title=title,
             title_justify="left",
             box=None,
@@ -59,8 +61,9 @@ def stats_tables(figures: Stats) -> list[Table]:
         )
         for row in rows:
             table.add_row(
-                safe_text(row.group), str(row.decisions), str(row.overridden), f"{row.rate:.0%}"
-            )
+                safe_text(row.group), str(row.decisions), str(row.overridden),
+                f"{row.rate:.0%}", str(row.contradicted),
+            )  # fmt: skip
         tables.append(table)
     return tables
 
@@ -79,11 +82,13 @@ def stats_json(figures: Stats) -> dict[str, Any]:
             "friction_raised": who.friction_raised, "signals": dict(who.signals),
             "commit_first": who.commit_first, "moved_toward_ai": who.moved_toward_ai,
             "second_reviews": who.second_reviews, "disagreements": who.disagreements,
+            "contradicted": who.contradicted,
         }  # fmt: skip
 
     def rows(table: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"group": r.group, "decisions": r.decisions, "overridden": r.overridden,
-                 "rate": round(r.rate, 4)} for r in table.values()]  # fmt: skip
+                 "rate": round(r.rate, 4), "contradicted": r.contradicted}
+                for r in table.values()]  # fmt: skip
 
     return {
         "events": figures.events,

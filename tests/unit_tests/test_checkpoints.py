@@ -94,3 +94,44 @@ def test_the_cli_signs_verifies_and_then_refuses_a_truncated_ledger(tmp_path: Pa
     raw.close()
     one_line_error(run("status", "--db", str(db)), 1,
                    contains="does not extend the checkpoint verified on this machine")  # fmt: skip
+
+
+def test_a_checkpoint_carries_the_register_and_catches_a_dropped_incident(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        decide(store, 3)
+        store.report_incident("bob", "Ticket 1 was escalated for no good reason", [1])
+        store.report_incident("bob", "Ticket 2 was escalated for no good reason", [2])
+    secret, verifier = generate_key("dana")
+    with Store(db) as store:
+        point = store.checkpoint()
+    assert point.register is not None
+    assert point.register[0] == 2
+    note = sign(point, secret)
+    assert note.splitlines()[3].startswith("register 2 ")  # a C2SP extension line
+    assert open_note(note, verifier) == point
+    assert (
+        open_note(sign(Checkpoint(point.origin, 3, point.head), secret), verifier).register is None
+    )
+    file = tmp_path / "cp.txt"
+    file.write_text(note)
+    ok = run("verify", "--db", str(db), "--checkpoint", str(file), "--verifier", verifier)
+    assert ok.returncode == 0, ok.stderr
+    # The second complaint is dropped and the guard put back: the register's own chain
+    # still verifies (1 entry), the ledger is untouched — the checkpoint is not.
+    raw = sqlite3.connect(db)
+    raw.execute("DROP TRIGGER register_no_delete")
+    raw.execute("DELETE FROM register WHERE seq = 2")
+    raw.execute(
+        "CREATE TRIGGER register_no_delete BEFORE DELETE ON register "
+        "BEGIN SELECT RAISE(ABORT, 'the register is append-only: DELETE refused'); END"
+    )
+    raw.commit()
+    raw.close()
+    with Store(db) as store:
+        assert store.verify_register().ok
+        assert "no longer holds entry 2" in (store.extends(point) or "")
+    one_line_error(run("status", "--db", str(db)), 1,
+                   contains="incidents were removed or rewritten")  # fmt: skip

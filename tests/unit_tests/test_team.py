@@ -162,7 +162,8 @@ def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
         held = lite.claim_next("bob")  # an open claim moves too
         assert held is not None
         lite.save_cursor("support", "page-7")
-        head, counts = lite.head(), lite.counts()
+        lite.report_incident("carol", "Ticket 2 was escalated for no reason", [2])
+        head, counts, register = lite.head(), lite.counts(), lite.register_head()
     moved = run("migrate", str(db_path), pg_url)
     assert moved.returncode == 0, moved.stderr
     assert f"head {head[:16]}" in moved.stdout
@@ -174,6 +175,8 @@ def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
         assert shared.cursor("support") == "page-7"
         assert shared.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 6
         assert shared.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 4
+        assert shared.register_head() == register
+        assert shared.verify_register().ok
         nxt = shared.claim_next("carol")  # ids continue after the copied ones
         assert nxt is not None
         assert shared.decide(nxt, "escalate", GOOD).seq == 7
@@ -222,3 +225,47 @@ def test_the_auditor_views_are_for_leads_on_a_team_database(team: str) -> None:
         alice.conn.execute("SELECT count(*) FROM standing_decisions")  # it would skip RLS
     with Store(as_user(team, "dana")) as dana:
         assert dana.conn.execute("SELECT count(*) FROM standing_decisions").fetchone()[0] == 0
+
+
+WHAT = "Customer 4411 says the refund never arrived"
+
+
+def test_anyone_reports_an_incident_as_themselves_and_only_a_lead_resolves(team: str) -> None:
+    with Store(as_user(team, "alice")) as alice:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        seq = alice.decide(claim, "escalate", GOOD).seq
+        with pytest.raises(StoreError, match='row-level security policy for table "register"'):
+            alice.report_incident("bob", WHAT, [seq])
+        alice.report_incident("alice", WHAT, [seq], reported_by="customer 4411")
+        alice.leads = frozenset({"alice"})  # a config cannot make her a lead here
+        with pytest.raises(StoreError, match="alice is not a lead"):
+            alice.resolve_incident(1, "alice", "confirmed", "Alice decides her own report")
+        for statement in ("UPDATE register SET text = 'nothing happened at all'",
+                          "DELETE FROM register", "TRUNCATE register"):  # fmt: skip
+            with pytest.raises(StoreError, match=r"must be owner|permission denied"):
+                alice.conn.execute(statement)
+    with Store(as_user(team, "dana")) as dana:
+        dana.resolve_incident(1, "dana", "confirmed", "The payment log shows no refund at all")
+        assert dana.contradicted() == {seq}
+        assert dana.verify_register().ok
+
+
+def test_an_older_team_database_gets_the_register_when_its_owner_opens_it(team: str) -> None:
+    with Store(team) as owner:
+        owner.team_connection().raw.execute(
+            "DROP VIEW incidents; DROP TABLE register; DROP FUNCTION register_link(); "
+            "DROP FUNCTION register_append_only(); "
+            "UPDATE signoff_meta SET value = 'pg001' WHERE key = 'schema'"
+        )
+    with pytest.raises(StoreError, match="ask a lead to run `signoff team init`"):
+        Store(as_user(team, "alice"))
+    with Store(team) as owner:  # the owner's login upgrades it, and grants again
+        assert owner.conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'"
+                                  ).fetchone()[0] == "pg002"  # fmt: skip
+        assert owner.integrity() == []
+    with Store(as_user(team, "alice")) as alice:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        seq = alice.decide(claim, "escalate", GOOD).seq
+        assert alice.report_incident("alice", WHAT, [seq]).number == 1

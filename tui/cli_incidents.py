@@ -1,0 +1,171 @@
+"""`signoff incident report|resolve|list`: the incident and complaint register."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from providers.text import counted
+from tui.cli_common import (
+    ConfigOption,
+    DbOption,
+    ReviewerOption,
+    UsageError,
+    fail,
+    identity_for,
+    open_store,
+    out,
+    settings_for,
+)
+from tui.safe import safe_text
+
+if TYPE_CHECKING:
+    from store import Incident, Store
+
+incident = typer.Typer(
+    help="Incidents and complaints against decisions: report one, resolve one (leads), list.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `incident` to the `signoff` app."""
+    app.add_typer(incident, name="incident")
+
+
+@incident.command()
+def report(
+    decisions: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="DECISION...",
+            help="Ledger event numbers, or item ids (their decision that stands).",
+        ),
+    ],
+    what: Annotated[str, typer.Option("--what", help="What happened (10 characters or more).")],
+    kind: Annotated[str, typer.Option(help="incident or complaint.")] = "incident",
+    severity: Annotated[str, typer.Option(help="low, medium, high or critical.")] = "medium",
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="Who raised it, if not you (e.g. 'customer 4411').", show_default=False
+        ),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Record an incident or complaint against one or more decisions."""
+    from store.register import KINDS, SEVERITIES
+
+    if kind not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+    if severity not in SEVERITIES:
+        raise UsageError(f"--severity must be one of {', '.join(SEVERITIES)}")
+    settings = settings_for(config)
+    with open_store(db, settings) as store:
+        who = identity_for(store, reviewer, settings)
+        seqs = [_decision(store, name) for name in decisions]
+        made = store.report_incident(
+            who,
+            what,
+            seqs,
+            kind=kind,
+            severity=severity,
+            reported_by=by,
+        )
+    out.print(safe_text(
+        f"{made.report.kind} {made.number} recorded against "
+        f"{counted(len(made.report.decisions), 'decision')}; a lead resolves it "
+        f"(signoff incident resolve {made.number})"
+    ))  # fmt: skip
+
+
+@incident.command()
+def resolve(
+    number: Annotated[int, typer.Argument(help="The incident's number.")],
+    outcome: Annotated[
+        str, typer.Argument(help="confirmed (the decisions were wrong) or unfounded.")
+    ],
+    why: Annotated[str, typer.Option("--why", help="The justification for the resolution.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    reviewer: ReviewerOption = None,
+) -> None:
+    """Close an incident with a justified resolution (a lead's command)."""
+    from store.register import OUTCOMES
+
+    if outcome not in OUTCOMES:
+        raise UsageError(f"the outcome must be one of {', '.join(OUTCOMES)}")
+    settings = settings_for(config)
+    with open_store(db, settings) as store:
+        lead = identity_for(store, reviewer, settings)
+        closed = store.resolve_incident(number, lead, outcome, why)
+    out.print(safe_text(f"incident {closed.number} resolved: {closed.status}"))
+
+
+@incident.command(name="list")
+def list_(
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only open, confirmed or unfounded ones.", show_default=False),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Every incident and complaint, newest first, with its resolution."""
+    if status is not None and status not in ("open", "confirmed", "unfounded"):
+        raise UsageError("--status must be one of open, confirmed, unfounded")
+    with open_store(db, settings_for(config)) as store:
+        found = store.incidents(status=status)
+        lines = [incident_lines(store, i) for i in found]
+    if not found:
+        out.print("no incidents" if status is None else f"no {status} incidents")
+    for block in lines:
+        for line in block:
+            out.print(safe_text(line))
+        out.print()
+
+
+def incident_lines(store: Store, item: Incident) -> list[str]:
+    """An incident as a few plain lines (the CLI's list, the evidence report's appendix)."""
+    r = item.report
+    when = r.recorded_at.strftime("%Y-%m-%d %H:%M")
+    against = ", ".join(_decision_name(store, seq) for seq in r.decisions)
+    by = r.reported_by if r.reported_by == r.recorded_by else (
+        f"{r.reported_by} (recorded by {r.recorded_by})"
+    )  # fmt: skip
+    lines = [
+        f"{r.kind} {item.number}  {r.severity}  {item.status}  {when}  against {against}",
+        f"    reported by {by}: {r.text}",
+    ]
+    if item.resolution is not None:
+        x = item.resolution
+        lines.append(f"    {x.outcome} by {x.recorded_by} "
+                     f"{x.recorded_at.strftime('%Y-%m-%d %H:%M')}: {x.text}")  # fmt: skip
+    return lines
+
+
+def _decision_name(store: Store, seq: int) -> str:
+    event = store.event(seq)
+    return f"event {seq}" if event is None else f"event {seq} ({event.external_id})"
+
+
+def _decision(store: Store, name: str) -> int:
+    """A ledger event number as given, or the standing decision on the item named."""
+    if name.isdigit():
+        return int(name)
+    found = store.items_named(name)
+    if not found:
+        fail(f"no item {name} (give an item id or a ledger event number)")
+    if len(found) > 1:
+        raise UsageError(f"{name} is in several sources: give the decision's event number")
+    events = store.history(found[0].id)
+    undone = {e.retracts for e in events if e.action == "retract"}
+    standing = [e for e in events if e.action != "retract" and e.seq not in undone]
+    if not standing:
+        fail(f"{name} has no decision that stands")
+    return standing[0].seq
