@@ -19,6 +19,7 @@ ACTIONS: Final[dict[str, str]] = {
     "app.pull": "Pull new drafts from the configured providers",
     "app.escalations": "Escalations, oldest first (a lead resolves them)",
     "app.progress": "Progress per reviewer and per source",
+    "app.incidents": "Incidents and complaints (a lead resolves them)",
     "queue.down": "Next row",
     "queue.up": "Previous row",
     "queue.page_down": "Page down",
@@ -40,6 +41,7 @@ ACTIONS: Final[dict[str, str]] = {
     "item.back": "Back to the queue (releases the claim)",
     "item.toggle_input": "Show or hide the input the AI saw",
     "item.card": "The AI use card of this source (purpose, limits, owner)",
+    "item.report": "Report an incident or complaint against a decided item",
     "dialog.submit": "Record the decision",
     "dialog.cancel": "Cancel (records nothing)",
 }

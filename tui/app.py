@@ -71,6 +71,7 @@ class SignoffApp(Remappable, App[None]):
         bind("app.stats", "stats", show=False),
         bind("app.pull", "pull", show=False),
         bind("app.escalations", "escalations", show=False),
+        bind("app.incidents", "incidents", show=False),
         bind("app.progress", "progress", show=False),
         bind("app.palette", "command_palette", show=False, priority=True),
     ]
@@ -315,9 +316,15 @@ class SignoffApp(Remappable, App[None]):
         resolving = item.state == "escalated" and self.store.is_lead(self.reviewer)
         if item.state in ("decided", "escalated") and not resolving:
             # Nothing to claim: it opens read-only, with everything recorded on it.
+            from tui.history import incident_lines
             from tui.screens.history import HistoryScreen
 
-            self.push_screen(HistoryScreen(item, self.store.history(item_id)))
+            events = self.store.history(item_id)
+            incidents = [
+                incident_lines(self.store, found)
+                for found in self.store.incidents_against([e.seq for e in events])
+            ]
+            self.push_screen(HistoryScreen(item, events, incidents))
             return
         try:
             claim = self.store.claim_item(item_id, self.reviewer)
@@ -463,6 +470,13 @@ class SignoffApp(Remappable, App[None]):
 
         if not isinstance(self.screen, EscalationsScreen):
             self.push_screen(EscalationsScreen())
+
+    def action_incidents(self) -> None:
+        """The incident and complaint register; a lead resolves open ones."""
+        from tui.screens.incidents import IncidentsScreen
+
+        if not isinstance(self.screen, IncidentsScreen):
+            self.push_screen(IncidentsScreen())
 
     def action_progress(self) -> None:
         """Per reviewer and per source: done, assigned, waiting."""

@@ -306,8 +306,7 @@ def show(
     config: ConfigOption = None,
 ) -> None:
     """Print an item and its whole ledger history, newest first."""
-    from tui.cli_incidents import incident_lines
-    from tui.history import history_lines, item_header, undone_by
+    from tui.history import history_lines, incident_lines, item_header, undone_by
 
     with open_store(db, settings_for(config)) as store:
         found = [i for i in store.items_named(external_id) if source in (None, i.source)]

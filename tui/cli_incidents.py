@@ -21,7 +21,7 @@ from tui.cli_common import (
 from tui.safe import safe_text
 
 if TYPE_CHECKING:
-    from store import Incident, Store
+    from store import Store
 
 incident = typer.Typer(
     help="Incidents and complaints against decisions: report one, resolve one (leads), list.",
@@ -119,6 +119,8 @@ def list_(
     """Every incident and complaint, newest first, with its resolution."""
     if status is not None and status not in ("open", "confirmed", "unfounded"):
         raise UsageError("--status must be one of open, confirmed, unfounded")
+    from tui.history import incident_lines
+
     with open_store(db, settings_for(config)) as store:
         found = store.incidents(status=status)
         lines = [incident_lines(store, i) for i in found]
@@ -128,30 +130,6 @@ def list_(
         for line in block:
             out.print(safe_text(line))
         out.print()
-
-
-def incident_lines(store: Store, item: Incident) -> list[str]:
-    """An incident as a few plain lines (the CLI's list, the evidence report's appendix)."""
-    r = item.report
-    when = r.recorded_at.strftime("%Y-%m-%d %H:%M")
-    against = ", ".join(_decision_name(store, seq) for seq in r.decisions)
-    by = r.reported_by if r.reported_by == r.recorded_by else (
-        f"{r.reported_by} (recorded by {r.recorded_by})"
-    )  # fmt: skip
-    lines = [
-        f"{r.kind} {item.number}  {r.severity}  {item.status}  {when}  against {against}",
-        f"    reported by {by}: {r.text}",
-    ]
-    if item.resolution is not None:
-        x = item.resolution
-        lines.append(f"    {x.outcome} by {x.recorded_by} "
-                     f"{x.recorded_at.strftime('%Y-%m-%d %H:%M')}: {x.text}")  # fmt: skip
-    return lines
-
-
-def _decision_name(store: Store, seq: int) -> str:
-    event = store.event(seq)
-    return f"event {seq}" if event is None else f"event {seq} ({event.external_id})"
 
 
 def _decision(store: Store, name: str) -> int:

@@ -8,7 +8,7 @@ reviewer's own judgement when the item was reviewed commit-first, and what undid
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.text import Text
 
@@ -16,6 +16,9 @@ from providers.text import counted
 from store import Event, Item
 from tui.format import BASIS_LABEL, MAGENTA, RED, STAKES_NAME, STAKES_STYLE
 from tui.safe import safe_text
+
+if TYPE_CHECKING:
+    from store import Incident, Store
 
 VERB_STYLE: Final = {
     "approve": "bold green", "edit": "bold cyan", "override": f"bold {MAGENTA}",
@@ -122,3 +125,27 @@ def _oversight(record: dict[str, Any]) -> list[Text]:
     if "friction" in record or "friction_raised" in record:
         lines.append(Text("rubber-stamp friction applied", style="dim"))
     return lines
+
+
+def incident_lines(store: Store, item: Incident) -> list[str]:
+    """An incident as a few plain lines (the CLI's list, the evidence report's appendix)."""
+    r = item.report
+    when = r.recorded_at.strftime("%Y-%m-%d %H:%M")
+    against = ", ".join(_decision_name(store, seq) for seq in r.decisions)
+    by = r.reported_by if r.reported_by == r.recorded_by else (
+        f"{r.reported_by} (recorded by {r.recorded_by})"
+    )  # fmt: skip
+    lines = [
+        f"{r.kind} {item.number}  {r.severity}  {item.status}  {when}  against {against}",
+        f"    reported by {by}: {r.text}",
+    ]
+    if item.resolution is not None:
+        x = item.resolution
+        lines.append(f"    {x.outcome} by {x.recorded_by} "
+                     f"{x.recorded_at.strftime('%Y-%m-%d %H:%M')}: {x.text}")  # fmt: skip
+    return lines
+
+
+def _decision_name(store: Store, seq: int) -> str:
+    event = store.event(seq)
+    return f"event {seq}" if event is None else f"event {seq} ({event.external_id})"

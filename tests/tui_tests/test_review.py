@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Markdown, Select, Static, TextArea
@@ -32,7 +33,7 @@ async def type_and(pilot: Pilot[None], text: str, key: str) -> None:
 
 async def open_and_press(
     pilot: Pilot[None], store: Store, source: str, external_id: str, key: str
-) -> JustificationDialog:
+) -> JustificationDialog[Any]:
     """Open one item by its id, press `key`, and return the dialog that opened."""
     item = store.find_item(source, external_id)
     assert item is not None

@@ -87,6 +87,20 @@ async def _progress(pilot: Pilot[None]) -> None:
     await pilot.pause(0.3)
 
 
+async def _incidents(pilot: Pilot[None]) -> None:
+    store = cast("SignoffApp", pilot.app).store
+    store.leads = frozenset({"dana"})
+    _escalate_two(store)
+    store.report_incident("carol", "The lead was scored by a rule we retired in May", [4],
+                          severity="low")  # fmt: skip
+    store.resolve_incident(1, "dana", "unfounded", "The May rule still applies to this region")
+    store.report_incident("bob", "Customer says nobody answered for three days after this",
+                          [1], kind="complaint", severity="high",
+                          reported_by="customer 4411")  # fmt: skip
+    await pilot.press("I")
+    await pilot.pause()
+
+
 SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "queue": _queue,
     "item": _item,
@@ -95,6 +109,7 @@ SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "escalations": _escalations,
     "history": _history,
     "progress": _progress,
+    "incidents": _incidents,
 }
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
-from store import ClaimError, DecisionError, Event, JustificationRefused, StoreError
+from store import ClaimError, DecisionError, JustificationRefused, StoreError
 from store.policy import Recent, evaluate
 from tui.bindings import Remappable, TextForm, bind
 from tui.format import RED
@@ -26,11 +26,12 @@ from tui.widgets.safe_text_area import JustificationBox, SafeTextArea
 if TYPE_CHECKING:
     from tui.app import SignoffApp
 
-Commit = Callable[[str, str | None, str | None], Event]
+T = TypeVar("T")
+Commit = Callable[[str, str | None, str | None], T]
 """`commit(justification, output, reason_code)` records through the store or raises."""
 
 
-class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
+class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T]):
     """Asks why; shows the policy's verdict live; records only when the store accepts.
 
     Escape closes it and nothing is recorded.
@@ -44,7 +45,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
     def __init__(
         self,
         title: Text,
-        commit: Commit,
+        commit: Commit[T],
         *,
         draft: str,
         diff: Text | None = None,
@@ -54,6 +55,8 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         min_chars: int | None = None,
         prompt: str = "Why? In your own words: what did you check?",
         value_hint: str | None = None,
+        reason_label: str = "reason",
+        policy_feedback: bool = True,
     ) -> None:
         """Set up the dialog.
 
@@ -69,6 +72,9 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
                 raises it above the general one.
             prompt: The question above the justification box.
             value_hint: Placeholder of the value box (e.g. the score's scale).
+            reason_label: The label of the second choice (an incident's severity).
+            policy_feedback: Judge the text by the justification policy as it is typed
+                (off for text the policy does not govern, like an incident's account).
         """
         super().__init__()
         self.title_text = title
@@ -82,6 +88,8 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         self.min_chars = min_chars
         self.prompt = prompt
         self.value_hint = value_hint
+        self.reason_label = reason_label
+        self.policy_feedback = policy_feedback
 
     @property
     def signoff(self) -> SignoffApp:
@@ -106,10 +114,10 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
                     hint = self.value_hint or "the text that should go out instead"
                     yield SafeInput(placeholder=hint, id="value")
             if self.reason_codes is not None:
-                yield Label("reason")
+                yield Label(self.reason_label)
                 yield Select(
-                    [(code, code) for code in self.reason_codes], prompt="choose a reason",
-                    id="reason",
+                    [(code, code) for code in self.reason_codes],
+                    prompt=f"choose a {self.reason_label}", id="reason",
                 )  # fmt: skip
             prompt = Text(self.prompt)
             prompt.append("  Enter records · ctrl+j starts a new line", style="dim")
@@ -168,7 +176,9 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
     def _show_feedback(self, text: str) -> None:
         verdict = evaluate(self.policy, text, draft=self.draft, recent=self.recent)
         line = Text()
-        if verdict.ok:
+        if not self.policy_feedback:
+            pass  # only the counts below: the store says what it refuses
+        elif verdict.ok:
             line.append("✓ ready to record", style="bold green")
         else:
             line.append(visible(verdict.message), style="yellow")
@@ -184,7 +194,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
             self._error("Give the new value first.")
             return
         if self.reason_codes is not None and reason is None:
-            self._error("Choose a reason.")
+            self._error(f"Choose a {self.reason_label}.")
             return
         justification = self.query_one("#justification", JustificationBox).value
         # While the database is busy this waits, and a second ctrl+s records nothing more.
@@ -194,7 +204,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
 
     def _record(self, justification: str, output: str | None, reason: str | None) -> None:
         try:
-            event = self.commit(justification, output, reason)
+            recorded = self.commit(justification, output, reason)
         except JustificationRefused as refused:
             # The live feedback above already says why, in the same words.
             self._show_feedback(justification)
@@ -204,7 +214,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[Event | None]):
         except (DecisionError, ClaimError, StoreError) as error:
             self._error(str(error))
             return
-        self.dismiss(event)
+        self.dismiss(recorded)
 
     def _value(self) -> str | None:
         if self.ask_value is None:

@@ -25,12 +25,18 @@ from tui.safe import safe_text
 class HistoryScreen(Remappable, Screen[None]):
     """Read-only: nothing here claims or records anything."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [bind("item.back", "back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("item.back", "back"),
+        bind("item.report", "report"),
+    ]
 
-    def __init__(self, item: Item, events: list[Event]) -> None:
+    def __init__(
+        self, item: Item, events: list[Event], incidents: list[list[str]] | None = None
+    ) -> None:
         super().__init__()
         self.item = item
         self.events = events
+        self.incidents = incidents or []
 
     def compose(self) -> ComposeResult:
         """Header, draft, history."""
@@ -53,7 +59,19 @@ class HistoryScreen(Remappable, Screen[None]):
                               f"{'s' if count != 1 else ''})", style="bold"))  # fmt: skip
             for block in history_lines(self.events, undone_by(self.events)):
                 parts += [block, Text("")]
+        if self.incidents:
+            parts.append(Text("Incidents and complaints", style="bold"))
+            for lines in self.incidents:  # `tui.history.incident_lines`
+                parts += [safe_text("\n".join(lines), multiline=True), Text("")]
         return Group(*parts)
+
+    def action_report(self) -> None:
+        """Report an incident or complaint against the decision that stands here."""
+        from tui.app import SignoffApp
+        from tui.screens.incidents import report_incident
+
+        if isinstance(self.app, SignoffApp):
+            report_incident(self.app, self.item, self.events)
 
     def action_back(self) -> None:
         """Back to the queue."""
