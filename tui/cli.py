@@ -13,7 +13,15 @@ from keymaps import ACTIONS, KeymapError, key_character, load_keymap
 from providers.base import STAKES, Stakes
 from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
-from tui import cli_checkpoint, cli_incidents, cli_leads, cli_oversight, cli_team, pulling
+from tui import (
+    cli_checkpoint,
+    cli_incidents,
+    cli_leads,
+    cli_oversight,
+    cli_report,
+    cli_team,
+    pulling,
+)
 from tui import cli_log as log
 from tui.cli_common import (
     EXIT_CRASH,
@@ -452,6 +460,7 @@ cli_team.register(app)
 cli_leads.register(app)
 cli_checkpoint.register(app)
 cli_incidents.register(app)
+cli_report.register(app)
 
 if __name__ == "__main__":
     main()

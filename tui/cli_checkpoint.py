@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from tui.cli_common import (
     settings_for,
 )
 from tui.safe import safe_text
+
+if TYPE_CHECKING:
+    from store.checkpoint import Checkpoint
 
 
 def register(app: typer.Typer) -> None:
@@ -88,3 +91,17 @@ def checkpoint(
     except OSError as error:
         cannot_write(output, error)
     out.print(safe_text(f"checkpoint of {current.size:,} events signed → {output}"))
+
+
+def read_signed(file: Path, verifier: str) -> Checkpoint:
+    """The checkpoint in `file` if `verifier`'s key signed it; else one line and exit."""
+    from store.checkpoint import CheckpointError, open_note
+
+    try:
+        return open_note(file.read_text(encoding="utf-8"), verifier)
+    except OSError as error:
+        raise UsageError(f"{file}: cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{file}: not a checkpoint (not text)") from None
+    except CheckpointError as error:
+        fail(f"{file}: {error}")

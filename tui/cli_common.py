@@ -220,3 +220,13 @@ KeymapOption = Annotated[
         "--keymap", help="default, vim or emacs [default: from the config].", show_default=False
     ),
 ]
+
+
+def signoff_version() -> str:
+    """This installation's version (in manifests and reports), or "unknown"."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("signoff")
+    except PackageNotFoundError:
+        return "unknown"

@@ -22,6 +22,7 @@ from tui.cli_common import (
     open_store,
     out,
     settings_for,
+    signoff_version,
 )
 from tui.safe import dump_json, safe_text, stdout_for
 
@@ -126,7 +127,7 @@ def export(
         file=output.name, format=chosen, events=count, first_seq=first, last_seq=last,
         ledger_head=head, ledger_events=total,
         filter=where.as_json(planted_exist=planted),
-        sha256=file_sha256(output), exported_at=iso(utc_now()), signoff_version=_version(),
+        sha256=file_sha256(output), exported_at=iso(utc_now()), signoff_version=signoff_version(),
         use_cards=dict(store.use_cards),
     )  # fmt: skip
     manifest.write(manifest_path(output))
@@ -266,19 +267,12 @@ def stats(
 
 def _verify_checkpoint(store: Store, file: Path, verifier: str | None) -> None:
     """The ledger extends the signed checkpoint in `file`; remembered on this machine."""
-    from store.checkpoint import CheckpointError, open_note
+    from tui.cli_checkpoint import read_signed
     from tui.state import remember_checkpoint
 
     if verifier is None:
         raise UsageError("--checkpoint needs --verifier (the signer's verifier key)")
-    try:
-        signed = open_note(file.read_text(encoding="utf-8"), verifier)
-    except OSError as error:
-        raise UsageError(f"{file}: cannot read ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{file}: not a checkpoint (not text)") from None
-    except CheckpointError as error:
-        fail(f"{file}: {error}")
+    signed = read_signed(file, verifier)
     problem = store.extends(signed)
     if problem is not None:
         fail(f"{file}: the ledger does not extend this checkpoint: {problem}")
@@ -305,12 +299,3 @@ def _when(text: str | None, option: str, *, end: bool = False) -> str | None:
     if end and len(text.strip()) == 10:
         moment += dt.timedelta(days=1)
     return iso(moment)
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("signoff")
-    except PackageNotFoundError:
-        return "unknown"
