@@ -14,7 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ED25519: Final = b"\x01"
 """The signature-type byte of Ed25519 keys in C2SP signed notes."""
@@ -80,21 +83,12 @@ def generate_key(name: str) -> tuple[str, str]:
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
         serialization.NoEncryption(),
     )  # fmt: skip
-    public = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    key_id = _key_id(name, public).hex()
+    key_id = _key_id(name, private.public_key().public_bytes_raw()).hex()
     secret = f"PRIVATE+KEY+{name}+{key_id}+{base64.b64encode(ED25519 + seed).decode()}"
-    verifier = f"{name}+{key_id}+{base64.b64encode(ED25519 + public).decode()}"
-    return secret, verifier
+    return secret, verifier_of(secret)
 
 
-def sign(checkpoint: Checkpoint, secret: str) -> str:
-    """The checkpoint as a signed note.
-
-    Raises:
-        CheckpointError: `secret` is not a private key this module made.
-    """
+def _private(secret: str) -> tuple[str, Ed25519PrivateKey]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     parts = secret.strip().split("+", 4)  # base64 may hold "+": split the fields only
@@ -103,7 +97,23 @@ def sign(checkpoint: Checkpoint, secret: str) -> str:
     name, raw = parts[2], _b64(parts[4], "the private key")
     if raw[:1] != ED25519 or len(raw) != 33:
         raise CheckpointError("the private key is not an Ed25519 key")
-    private = Ed25519PrivateKey.from_private_bytes(raw[1:])
+    return name, Ed25519PrivateKey.from_private_bytes(raw[1:])
+
+
+def verifier_of(secret: str) -> str:
+    """The verifier key that goes with a private key (to check one's own notes)."""
+    name, private = _private(secret)
+    public = private.public_key().public_bytes_raw()
+    return f"{name}+{_key_id(name, public).hex()}+{base64.b64encode(ED25519 + public).decode()}"
+
+
+def sign(checkpoint: Checkpoint, secret: str) -> str:
+    """The checkpoint as a signed note.
+
+    Raises:
+        CheckpointError: `secret` is not a private key this module made.
+    """
+    name, private = _private(secret)
     public = private.public_key().public_bytes_raw()
     signature = private.sign(checkpoint.body().encode())
     line = base64.b64encode(_key_id(name, public) + signature).decode()

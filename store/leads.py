@@ -113,15 +113,20 @@ class LeadMixin(LedgerMixin):
                 ).rowcount
             )
 
-    def checkpoint(self) -> Checkpoint:
-        """This ledger's current checkpoint, unsigned (see `store.checkpoint`)."""
+    def checkpoint(self, at: int | None = None) -> Checkpoint:
+        """This ledger's checkpoint, unsigned: now, or when it was `at` events long."""
         from store.checkpoint import Checkpoint, origin_of
         from store.ledger import chain_head
         from store.register import register_head
 
         first = self.event(1)
         size, head = chain_head(self.conn)
-        register = register_head(self.conn)
+        if at is not None and at < size:
+            event = self.event(at)
+            if event is None:
+                raise StoreError(f"there is no ledger event {at}")
+            size, head = at, event.hash
+        register = register_head(self.conn, size)
         return Checkpoint(
             origin_of(first.hash if first else None), size, head, register if register[0] else None
         )

@@ -360,15 +360,17 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         """Hash of the last event, or the genesis hash for an empty ledger."""
         return chain_head(self.conn)[1]
 
-    def verify_chain(self) -> ChainReport:
+    def verify_chain(self, since: tuple[int, str] | None = None) -> ChainReport:
         """Recompute every hash and link; report the first event that does not match.
+
+        `since` (position, hash) starts after a link verified before (a signed
+        checkpoint this ledger extends): only the events after it are read.
 
         Raises:
             StoreError: In team mode, the login cannot read every event (a reviewer's
                 view is not the chain; a lead's login verifies).
         """
-        expected_prev = GENESIS_HASH
-        count = 0
+        count, expected_prev = since or (0, GENESIS_HASH)
         total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
         if dialect_of(self.conn).partial_views:
             length = chain_head(self.conn)[0]
@@ -377,7 +379,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                     f"your login can read {total:,} of the ledger's {length:,} events; "
                     "verify with a lead's login"
                 )
-        cursor = self.conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger ORDER BY seq")
+        cursor = self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
+        )
         for row in cursor:
             fields = dict(zip(EVENT_FIELDS, row, strict=True))
             count += 1

@@ -98,9 +98,15 @@ def entry_hash(fields: dict[str, Any]) -> str:
     return sha256_text(canonical_json(payload))
 
 
-def register_head(conn: Connection) -> tuple[int, str]:
-    """(length, newest hash) of the register; (0, genesis) when empty."""
-    row = conn.execute("SELECT seq, hash FROM register ORDER BY seq DESC LIMIT 1").fetchone()
+def register_head(conn: Connection, at_ledger: int | None = None) -> tuple[int, str]:
+    """(length, newest hash) of the register; (0, genesis) when empty.
+
+    `at_ledger`: as it stood when the ledger was that long (entries recorded then).
+    """
+    where = "" if at_ledger is None else f"WHERE ledger_seq <= {int(at_ledger)} "
+    row = conn.execute(
+        f"SELECT seq, hash FROM register {where}ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -220,9 +226,9 @@ class RegisterMixin(LedgerMixin):
         """Ledger events named by a confirmed incident (see `store.register.contradicted`)."""
         return contradicted(self.conn)
 
-    def register_head(self) -> tuple[int, str]:
-        """(length, newest hash) of the register."""
-        return register_head(self.conn)
+    def register_head(self, at_ledger: int | None = None) -> tuple[int, str]:
+        """(length, newest hash) of the register (as it stood at ledger length `at_ledger`)."""
+        return register_head(self.conn, at_ledger)
 
     def verify_register(self) -> ChainReport:
         """Recompute every register entry's hash and link; the first that does not match."""

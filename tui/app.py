@@ -106,6 +106,7 @@ class SignoffApp(Remappable, App[None]):
         """Items skipped this session; `next` passes over them."""
         self.settings = settings or Settings()
         """The loaded config (providers for the pull action)."""
+        self._checkpoint_mark: int | None = None
         self.last_input = 0.0
         """`time.monotonic()` of the last key or click: checkpoints wait for a pause."""
         self.crash: tuple[BaseException, Path | None] | None = None
@@ -470,6 +471,25 @@ class SignoffApp(Remappable, App[None]):
 
         if not isinstance(self.screen, EscalationsScreen):
             self.push_screen(EscalationsScreen())
+
+    def checkpoint_due(self, seq: int) -> None:
+        """After a decision: sign the checkpoints due (`[checkpoints]`), off the UI thread.
+
+        The session's first decision catches up on any missed; after that, each one that
+        crosses a multiple of `every`.
+        """
+        plan = self.settings.checkpoints
+        mark, self._checkpoint_mark = self._checkpoint_mark, seq
+        if plan is None or (mark is not None and seq // plan.every == mark // plan.every):
+            return
+        from tui.autocheckpoint import sign_due_in
+
+        def sign() -> None:
+            said = sign_due_in(self.store.url or self.store.path, plan)
+            if said:
+                self.call_from_thread(self.notify, said, markup=False)
+
+        self.run_worker(sign, thread=True, group="checkpoints", exclusive=True)
 
     def action_incidents(self) -> None:
         """The incident and complaint register; a lead resolves open ones."""

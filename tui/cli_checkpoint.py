@@ -55,17 +55,48 @@ def keygen(
 
 
 def checkpoint(
-    key: Annotated[Path, typer.Option(help="Your private key file (from `signoff keygen`).")],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your private key file (from `signoff keygen`) [default: [checkpoints] "
+            "key in the config].",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the checkpoint here.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Sign every multiple of N events not signed yet, into --folder.",
+            show_default=False,
+        ),
+    ] = None,
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where --every keeps its notes [default: from the config, else "
+            "checkpoints in the data folder].",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Sign the ledger's current length and head (after verifying the whole chain)."""
+    """Sign the ledger's length and head (the chain verified first); --every: all due."""
     from store.checkpoint import CheckpointError, sign
 
+    settings = settings_for(config)
+    plan = settings.checkpoints
+    key = key or (plan.key if plan is not None else None)
+    if key is None:
+        raise UsageError("give --key (or set [checkpoints] key in the config)")
+    if every is not None:
+        _sign_every(key, every, folder, db, config)
+        return
     if output is not None:
         check_output(output, force=force)
     try:
@@ -74,7 +105,7 @@ def checkpoint(
         raise UsageError(f"{key}: cannot read the key ({error.strerror or error})") from None
     except UnicodeDecodeError:
         raise UsageError(f"{key}: not a signoff key (not text)") from None
-    with open_store(db, settings_for(config)) as store:
+    with open_store(db, settings) as store:
         report = store.verify_chain()
         if not report.ok:
             fail(f"ledger broken at event {report.first_bad_seq}: {report.problem}; not signed")
@@ -105,3 +136,30 @@ def read_signed(file: Path, verifier: str) -> Checkpoint:
         raise UsageError(f"{file}: not a checkpoint (not text)") from None
     except CheckpointError as error:
         fail(f"{file}: {error}")
+
+
+def _sign_every(
+    key: Path, every: int, folder: Path | None, db: str | None, config: Path | None
+) -> None:
+    """Sign each multiple of `every` that has no note in the folder yet."""
+    from store import StoreError
+    from tui.autocheckpoint import CheckpointPlan, read_key, sign_due
+    from tui.paths import data_dir
+
+    settings = settings_for(config)
+    configured = settings.checkpoints.folder if settings.checkpoints else None
+    plan = CheckpointPlan(key, every, folder or configured or data_dir() / "checkpoints")
+    try:
+        secret = read_key(key)
+    except StoreError as error:
+        raise UsageError(str(error)) from None
+    with open_store(db, settings) as store:
+        try:
+            written = sign_due(store, plan, secret=secret)
+        except StoreError as error:
+            fail(str(error))
+    if not written:
+        out.print(safe_text(f"nothing due: every multiple of {every:,} is signed in {plan.folder}"))
+        return
+    out.print(safe_text(f"{len(written)} checkpoint(s) signed in {plan.folder}, the newest "
+                        f"{written[-1].name}"))  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 
 from store.oversight import OversightPolicy
 from store.policy import JustificationPolicy
+from tui.autocheckpoint import CheckpointPlan
 
 
 class ConfigError(ValueError):
@@ -49,9 +50,11 @@ class Settings:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """`[providers.NAME]` tables, checked by each provider's options when used."""
     oversight: OversightPolicy = field(default_factory=OversightPolicy)
+    """Catch trials, rubber-stamp friction, commit-first and the policy table (`[oversight]`)."""
     use_cards: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Source → its AI use card's fields (`[use_cards.SOURCE]`; see `store.cards`)."""
-    """Catch trials, rubber-stamp friction, commit-first and the policy table (`[oversight]`)."""
+    checkpoints: CheckpointPlan | None = None
+    """Signed checkpoints every N events (`[checkpoints]`; see `tui.autocheckpoint`)."""
 
 
 def load_settings(path: Path | None, *, default: Path) -> Settings:

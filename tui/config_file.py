@@ -18,7 +18,9 @@ from providers.typed import Strict, first_problem
 from store.arguments import REASON_CODE
 from store.oversight import BANDS, STAKES, Band, FrictionPolicy, OversightPolicy, Rule
 from store.policy import DEFAULT_BOILERPLATE, FLOOR_CHARS, JustificationPolicy, normalise
+from tui.autocheckpoint import CheckpointPlan
 from tui.config import ConfigError, Settings
+from tui.paths import data_dir
 
 ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE)]
 
@@ -100,6 +102,17 @@ class UseCardTable(Strict):
     """What human review happens before a draft counts."""
 
 
+class CheckpointsTable(Strict):
+    """`[checkpoints]`: sign the ledger every N events with a lead's key."""
+
+    key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """The private key file from `signoff keygen` (relative to this file)."""
+    every: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    """Sign at every multiple of this many ledger events."""
+    folder: str | None = None
+    """Where the notes go (relative to this file) [default: checkpoints in the data folder]."""
+
+
 class ConfigFile(Strict):
     """signoff's config file (`config.toml`)."""
 
@@ -129,6 +142,8 @@ class ConfigFile(Strict):
     """[use_cards.SOURCE]: the AI use card of each source."""
     oversight: OversightTable = OversightTable()
     """Oversight against automation bias."""
+    checkpoints: CheckpointsTable | None = None
+    """[checkpoints]: signed checkpoints every N events (a lead's key)."""
 
 
 def _database(config: Path, db: str | None) -> str | None:
@@ -168,6 +183,19 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
             source: (path.parent / file).expanduser() for source, file in config.guidelines.items()
         },
         oversight=_oversight(config.oversight),
+        checkpoints=_checkpoints(path, config.checkpoints),
+    )
+
+
+def _checkpoints(config: Path, table: CheckpointsTable | None) -> CheckpointPlan | None:
+    if table is None:
+        return None
+    folder = (
+        config.parent / Path(table.folder).expanduser() if table.folder
+        else data_dir() / "checkpoints"
+    )  # fmt: skip
+    return CheckpointPlan(
+        key=config.parent / Path(table.key).expanduser(), every=table.every, folder=folder
     )
 
 

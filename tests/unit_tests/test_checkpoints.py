@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store import Store
+from store import Store, StoreError
 from store.checkpoint import Checkpoint, CheckpointError, generate_key, open_note, sign
 from tests.conftest import FakeClock, make_draft
 from tests.unit_tests.test_cli import run
@@ -135,3 +135,56 @@ def test_a_checkpoint_carries_the_register_and_catches_a_dropped_incident(
         assert "no longer holds entry 2" in (store.extends(point) or "")
     one_line_error(run("status", "--db", str(db)), 1,
                    contains="incidents were removed or rewritten")  # fmt: skip
+
+
+def test_every_n_events_gets_a_signed_note_and_a_tampered_ledger_gets_none(
+    db_target: Path | str, clock: FakeClock, tmp_path: Path
+) -> None:
+    from tui.autocheckpoint import CheckpointPlan, note_path, sign_due
+
+    secret, verifier = generate_key("dana")
+    plan = CheckpointPlan(tmp_path / "dana.key", 3, tmp_path / "notes")
+    with Store(db_target, now=clock) as store:
+        decide(store, 7)
+        written = sign_due(store, plan, secret=secret)
+        origin = store.checkpoint().origin
+        assert written == [note_path(plan, origin, 3), note_path(plan, origin, 6)]
+        for path, size in zip(written, (3, 6), strict=True):
+            note = open_note(path.read_text(), verifier)
+            assert (note.size, note.head) == (size, store.event(size).hash)  # type: ignore[union-attr]
+        assert sign_due(store, plan, secret=secret) == []  # nothing new is due
+        decide(store, 2, first=7)
+        assert sign_due(store, plan, secret=secret) == [note_path(plan, origin, 9)]
+    if not isinstance(db_target, Path):
+        return
+    # Event 11 is rewritten (guard dropped): the next note due is refused, and says why.
+    with Store(db_target, now=clock) as store:
+        decide(store, 3, first=9)
+    raw = sqlite3.connect(db_target)
+    raw.execute("DROP TRIGGER ledger_no_update")
+    raw.execute("UPDATE ledger SET justification = 'rewritten by someone later' WHERE seq = 11")
+    raw.commit()
+    raw.close()
+    with (
+        Store(db_target, now=clock) as store,
+        pytest.raises(StoreError, match="broken at event 11"),
+    ):
+        sign_due(store, plan, secret=secret)
+    assert not note_path(plan, origin, 12).exists()
+
+
+def test_the_cli_signs_what_is_due_and_the_app_config_names_the_key(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        decide(store, 5)
+    key = tmp_path / "dana.key"
+    assert run("keygen", "dana", "-o", str(key)).returncode == 0
+    config = tmp_path / "signoff.toml"
+    config.write_text('[checkpoints]\nkey = "dana.key"\nevery = 2\nfolder = "notes"\n')
+    made = run("checkpoint", "--every", "2", "--db", str(db), "--config", str(config))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"2 checkpoint(s) signed in {tmp_path / 'notes'}")
+    again = run("checkpoint", "--every", "2", "--db", str(db), "--config", str(config))
+    assert again.stdout.startswith("nothing due")
+    one_line_error(run("checkpoint", "--every", "2", "--db", str(db)), 2,
+                   contains="give --key")  # fmt: skip

@@ -389,6 +389,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
     def _recorded(self, event: Event | None) -> None:
         if event is None:
             return  # cancelled: nothing recorded, the claim is still ours
+        self.signoff.checkpoint_due(event.seq)
         planted = bool((event.oversight or {}).get("planted"))
         done = visible(
             f"Recorded {event.action} on {event.external_id}."

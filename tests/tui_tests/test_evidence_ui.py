@@ -1,6 +1,8 @@
-"""Incidents in the app: reported from a decided item's history, resolved by a lead."""
+"""Evidence in the app: incidents reported and resolved, checkpoints signed as decided."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual.app import App
 from textual.screen import Screen
@@ -91,3 +93,31 @@ async def test_a_reviewer_who_is_not_a_lead_reads_incidents_only(
         assert isinstance(app.screen, IncidentsScreen)  # no dialog
         assert any("A lead resolves" in str(n.message) for n in app._notifications)
     assert review_store.incidents()[0].status == "open"
+
+
+async def test_a_leads_app_signs_the_checkpoints_due_after_a_decision(
+    review_store: Store, make_app: AppFactory, tmp_path: Path
+) -> None:
+    from store.checkpoint import generate_key
+    from tui.autocheckpoint import CheckpointPlan, signed_positions
+    from tui.config import Settings
+
+    secret, _ = generate_key("dana")
+    key = tmp_path / "dana.key"
+    key.write_text(secret)
+    plan = CheckpointPlan(key, 1, tmp_path / "notes")
+    app = make_app(review_store, reviewer="dana", settings=Settings(checkpoints=plan))
+    async with app.run_test(size=(80, 24)) as pilot:
+        item = review_store.find_item("support", "T-2")
+        assert item is not None
+        app.open_item(item.id)
+        await pilot.pause()
+        await pilot.press("a")
+        dialog = on_screen(app)
+        assert isinstance(dialog, JustificationDialog)
+        dialog.query_one("#justification", JustificationBox).text = WHY + " for T-2"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    origin = review_store.checkpoint().origin
+    assert signed_positions(plan, origin) == [1]
