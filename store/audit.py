@@ -155,8 +155,9 @@ class _LiveLedger:
         self.conn = conn
 
     def hash_at(self, seq: int) -> str | None:
-        row = self.conn.execute("SELECT hash FROM ledger WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else str(row[0])
+        from store.ledger import hash_at
+
+        return hash_at(self.conn, seq)
 
 
 __all__ = ["HASHED_FIELDS", "AuditReport", "verify_export"]
@@ -165,7 +166,8 @@ __all__ = ["HASHED_FIELDS", "AuditReport", "verify_export"]
 SQLITE_TRIGGERS = (
     "ledger_no_update", "ledger_no_delete", "ledger_chain", "outbox_no_planted",
     "item_counts_update", "item_counts_delete", "register_no_update", "register_no_delete",
-    "register_chain",
+    "register_chain", "archive_cuts_no_update", "archive_cuts_no_delete", "archive_cut_in_chain",
+    "archived_no_update", "archived_no_delete", "archived_is_the_ledgers",
 )  # fmt: skip
 """The triggers a SQLite signoff database must have (after m011)."""
 PG_TRIGGERS = (
@@ -173,6 +175,8 @@ PG_TRIGGERS = (
     ("chain_head", "chain_head_kept"), ("outbox", "outbox_no_planted"),
     ("items", "item_counts_moved"), ("register", "register_link"),
     ("register", "register_append_only"), ("register", "register_no_truncate"),
+    ("archive_cuts", "archive_cut_in_chain"), ("archive_cuts", "archive_cuts_append_only"),
+    ("archived", "archived_is_the_ledgers"), ("archived", "archived_append_only"),
 )  # fmt: skip
 """(table, trigger) pairs a PostgreSQL signoff database must have, enabled."""
 TEAM_POLICIES = (

@@ -35,6 +35,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m009_assignments",
     "m010_auditor_views",
     "m011_register",
+    "m012_archive",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -17,6 +17,7 @@ from store.clock import parse_iso
 
 if TYPE_CHECKING:
     from store import Store
+    from store.archive import Cut
     from store.models import ChainReport
     from store.register import Incident
     from store.stats import Stats
@@ -69,6 +70,9 @@ class Evidence:
     cards: dict[str, str]
     min_chars: int
     checkpoint: CheckpointSeen | None
+    cuts: list[Cut] = field(default_factory=list)
+    """Archive cuts, oldest first."""
+    retention_days: int = SIX_MONTHS_DAYS
     requirements: list[Requirement] = field(default_factory=list)
 
     @property
@@ -89,8 +93,16 @@ class Evidence:
         )  # fmt: skip
 
 
-def gather(store: Store, *, now: dt.datetime, checkpoint: CheckpointSeen | None) -> Evidence:
+def gather(
+    store: Store,
+    *,
+    now: dt.datetime,
+    checkpoint: CheckpointSeen | None,
+    retention_days: int = SIX_MONTHS_DAYS,
+) -> Evidence:
     """Read every figure of the report from `store` (verifying the chain on the way)."""
+    from store.archive import cuts
+
     conn = store.conn
     first, last = conn.execute("SELECT min(recorded_at), max(recorded_at) FROM ledger").fetchone()
     decisions, confidence, limits, carded, escalated = conn.execute(
@@ -119,9 +131,35 @@ def gather(store: Store, *, now: dt.datetime, checkpoint: CheckpointSeen | None)
         cards=dict(store.use_cards),
         min_chars=store.policy.min_chars,
         checkpoint=checkpoint,
+        cuts=cuts(conn),
+        retention_days=retention_days,
     )
     evidence.requirements = requirements(evidence)
     return evidence
+
+
+def retention_lines(e: Evidence) -> list[str]:
+    """What the ledger shows about how long it keeps events, and what left it."""
+    covered = (
+        "six months are covered" if e.days_kept >= SIX_MONTHS_DAYS
+        else f"under six months ({SIX_MONTHS_DAYS} days) so far"
+    )  # fmt: skip
+    lines = [
+        f"the database holds events back {e.days_kept:,} days"
+        + (f" (to {e.first_at:%Y-%m-%d})" if e.first_at else "") + f": {covered}",
+        f"nothing is archived younger than {e.retention_days} days (the configured minimum); "
+        "nothing else is ever deleted: the ledger and register are append-only (triggers"
+        + ("; in team mode also privileges and row-level security" if "://" in e.where else "")
+        + ")",
+    ]  # fmt: skip
+    for cut in e.cuts:
+        lines.append(
+            f"events through {cut.through_seq:,} archived {cut.archived_at[:10]} by "
+            f"{cut.archived_by} to {cut.file_name} (SHA-256 {cut.file_sha256[:16]}…); their "
+            "hashes stay, so the chain still links across the cut"
+        )
+    lines.append("the chain verifies from event 1, so no event before the head is missing")
+    return lines
 
 
 def _share(part: int, whole: int) -> str:
@@ -201,26 +239,9 @@ def requirements(e: Evidence) -> list[Requirement]:
             "EU AI Act",
             "Art. 19(1), 26(6) (logs kept at least six months)",
             "providers and deployers keep the automatically generated logs for at least six months",
-            [
-                f"the ledger reaches back {e.days_kept:,} days"
-                + (f" (to {e.first_at:%Y-%m-%d})" if e.first_at else "")
-                + (
-                    ": six months are covered"
-                    if e.days_kept >= SIX_MONTHS_DAYS
-                    else f": under six months ({SIX_MONTHS_DAYS} days) so far"
-                ),
-                "nothing is ever deleted: the ledger and register are append-only (triggers"
-                + (
-                    "; in team mode also privileges and row-level security"
-                    if "://" in e.where
-                    else ""
-                )
-                + ")",
-                "the chain verifies from event 1, so no event before the head is missing",
-            ],
-            "that copies are kept for the period (backups, the database file itself) and "
-            "that a retention policy exists: signoff has no archiving yet and cannot see "
-            "your backups",
+            retention_lines(e),
+            "that copies of the database and of its archive files are kept for the period "
+            "(signoff cannot see your backups or where archive files went)",
         ),
         Requirement(
             "NIST AI RMF",

@@ -59,6 +59,10 @@ def summary_rows(e: Evidence) -> list[tuple[str, str]]:
         ("incidents and complaints (open)",
          f"{len(e.incidents):,} ({e.incident_count(status='open'):,})"),
         ("decisions contradicted by a confirmed incident", f"{s.contradicted:,}"),
+        *(
+            [("archived (in files, not in these figures)",
+              f"events 1-{e.cuts[-1].through_seq:,}")] if e.cuts else []
+        ),
         ("signed checkpoint", "none checked" if e.checkpoint is None else
          f"{e.checkpoint.size:,} events, {'extended' if e.checkpoint.extends else 'NOT extended'}"),
     ]  # fmt: skip

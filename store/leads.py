@@ -119,17 +119,15 @@ class LeadMixin(LedgerMixin):
         from store.ledger import chain_head
         from store.register import register_head
 
-        first = self.event(1)
+        first = self.hash_at(1)
         size, head = chain_head(self.conn)
         if at is not None and at < size:
-            event = self.event(at)
-            if event is None:
+            found = self.hash_at(at)
+            if found is None:
                 raise StoreError(f"there is no ledger event {at}")
-            size, head = at, event.hash
+            size, head = at, found
         register = register_head(self.conn, size)
-        return Checkpoint(
-            origin_of(first.hash if first else None), size, head, register if register[0] else None
-        )
+        return Checkpoint(origin_of(first), size, head, register if register[0] else None)
 
     def extends(self, checkpoint: Checkpoint) -> str | None:
         """Why this ledger does not extend `checkpoint`, or None if it does.
@@ -147,8 +145,7 @@ class LeadMixin(LedgerMixin):
                 f"it holds {mine.size:,} events, fewer than the {checkpoint.size:,} the "
                 "checkpoint saw: it was truncated or rebuilt"
             )
-        held = self.event(checkpoint.size)
-        if held is None or held.hash != checkpoint.head:
+        if self.hash_at(checkpoint.size) != checkpoint.head:
             return (
                 f"its event {checkpoint.size:,} is not the one the checkpoint saw: the "
                 "ledger was rebuilt"

@@ -25,7 +25,8 @@ BATCH = 5000
 _ORDER = {"ledger": "seq", "register": "seq", "item_counts": "source, state",
           "provider_state": "provider",
           "pull_failures": "provider, external_id", "plants": "item_id",
-          "provisionals": "claim_id", "second_reviews": "item_id"}  # fmt: skip
+          "provisionals": "claim_id", "second_reviews": "item_id",
+          "archive_cuts": "through_seq", "archived": "seq"}  # fmt: skip
 _IDENTITY = ("items", "claims", "outbox")
 
 
@@ -50,6 +51,12 @@ def copy(lite: Store, shared: Store) -> Copied:
     if not isinstance(source, sqlite3.Connection):
         raise StoreError(f"{lite.where}: migrate copies from a SQLite file")
     target = shared.team_connection()
+    cut = source.execute("SELECT max(through_seq) FROM archive_cuts").fetchone()[0]
+    if cut is not None:
+        raise StoreError(
+            f"{lite.where} was archived through event {cut}: migrate copies a whole ledger "
+            "(the team database's chain starts at event 1); nothing was copied"
+        )
     report = lite.verify_chain()
     if not report.ok:
         raise StoreError(

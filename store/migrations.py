@@ -139,6 +139,12 @@ def m011_register(db: Database) -> None:
     _script(db, _M011)
 
 
+@_migration
+def m012_archive(db: Database) -> None:
+    """Archiving: old events move to a file; their hashes stay so the chain still links."""
+    _script(db, _M012)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -432,4 +438,49 @@ SELECT r.incident, r.kind, r.severity, r.recorded_at AS reported_at, r.reported_
        x.recorded_by AS resolved_by, x.text AS why_resolved
 FROM register AS r LEFT JOIN register AS x ON x.incident = r.incident AND x.action = 'resolve'
 WHERE r.action = 'report';
+"""
+
+# An archive cut: events 1..through_seq moved to a file (checked, signed) and deleted
+# here; `archived` keeps each one's (seq, prev_hash, hash), so the chain still links from
+# the first event across the cut, and checkpoints older than the cut still check. The
+# ledger's DELETE guard lets exactly those rows go, nothing else.
+_M012 = """
+CREATE TABLE archive_cuts (
+    through_seq INTEGER PRIMARY KEY,
+    through_hash TEXT NOT NULL CHECK (length(through_hash) = 64),
+    first_hash TEXT NOT NULL CHECK (length(first_hash) = 64),
+    file_name TEXT NOT NULL CHECK (length(file_name) BETWEEN 1 AND 255),
+    file_sha256 TEXT NOT NULL CHECK (length(file_sha256) = 64),
+    archived_at TEXT NOT NULL,
+    archived_by TEXT NOT NULL CHECK (length(archived_by) BETWEEN 1 AND 100)
+);
+CREATE TABLE archived (
+    seq INTEGER PRIMARY KEY,
+    prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),
+    hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64)
+);
+CREATE TRIGGER archive_cuts_no_update BEFORE UPDATE ON archive_cuts
+BEGIN SELECT RAISE(ABORT, 'archive cuts are append-only: UPDATE refused'); END;
+CREATE TRIGGER archive_cuts_no_delete BEFORE DELETE ON archive_cuts
+BEGIN SELECT RAISE(ABORT, 'archive cuts are append-only: DELETE refused'); END;
+CREATE TRIGGER archive_cut_in_chain BEFORE INSERT ON archive_cuts
+WHEN NEW.through_seq <= coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
+  OR NEW.through_hash IS NOT (SELECT hash FROM ledger WHERE seq = NEW.through_seq)
+  OR NEW.through_seq >= (SELECT max(seq) FROM ledger)
+BEGIN SELECT RAISE(ABORT, 'archive: a cut is a later event of the ledger, not its newest');
+END;
+CREATE TRIGGER archived_no_update BEFORE UPDATE ON archived
+BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only: UPDATE refused'); END;
+CREATE TRIGGER archived_no_delete BEFORE DELETE ON archived
+BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only: DELETE refused'); END;
+CREATE TRIGGER archived_is_the_ledgers BEFORE INSERT ON archived
+WHEN NOT EXISTS (SELECT 1 FROM ledger WHERE seq = NEW.seq AND hash = NEW.hash
+                 AND prev_hash = NEW.prev_hash)
+BEGIN SELECT RAISE(ABORT, 'archive: only a ledger event can be archived'); END;
+
+DROP TRIGGER ledger_no_delete;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+WHEN OLD.seq > coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
+  OR NOT EXISTS (SELECT 1 FROM archived WHERE seq = OLD.seq AND hash = OLD.hash)
+BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END;
 """

@@ -20,7 +20,7 @@ from typing import Final
 
 from store.codec import GENESIS_HASH
 
-SCHEMA_VERSION: Final = "pg002"
+SCHEMA_VERSION: Final = "pg003"
 """The PostgreSQL schema this version writes; a newer one is refused on open."""
 
 SCHEMA: Final = f"""
@@ -342,11 +342,71 @@ WHERE r.action = 'report';
 UPDATE signoff_meta SET value = 'pg002' WHERE key = 'schema';
 """
 
-UPGRADES: Final = {"pg001": _PG002}
+# pg003, as SQLite's m012: archive cuts and the hashes of archived events. The ledger's
+# guard lets a row go only when a cut covers it and its hash is kept.
+_PG003 = """
+CREATE TABLE archive_cuts (
+    through_seq bigint PRIMARY KEY,
+    through_hash text NOT NULL CHECK (length(through_hash) = 64),
+    first_hash text NOT NULL CHECK (length(first_hash) = 64),
+    file_name text NOT NULL CHECK (length(file_name) BETWEEN 1 AND 255),
+    file_sha256 text NOT NULL CHECK (length(file_sha256) = 64),
+    archived_at text NOT NULL,
+    archived_by text NOT NULL CHECK (length(archived_by) BETWEEN 1 AND 100)
+);
+CREATE TABLE archived (
+    seq bigint PRIMARY KEY,
+    prev_hash text NOT NULL CHECK (length(prev_hash) = 64),
+    hash text NOT NULL UNIQUE CHECK (length(hash) = 64)
+);
+CREATE FUNCTION archive_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $$;
+CREATE FUNCTION archived_is_the_ledgers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ledger WHERE seq = NEW.seq AND hash = NEW.hash
+                   AND prev_hash = NEW.prev_hash) THEN
+        RAISE EXCEPTION 'archive: only a ledger event can be archived';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE FUNCTION archive_cut_in_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.through_seq <= coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
+            OR NEW.through_hash IS DISTINCT FROM
+               (SELECT hash FROM ledger WHERE seq = NEW.through_seq)
+            OR NEW.through_seq >= (SELECT max(seq) FROM ledger) THEN
+        RAISE EXCEPTION 'archive: a cut is a later event of the ledger, not its newest';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER archive_cut_in_chain BEFORE INSERT ON archive_cuts
+    FOR EACH ROW EXECUTE FUNCTION archive_cut_in_chain();
+CREATE TRIGGER archived_is_the_ledgers BEFORE INSERT ON archived
+    FOR EACH ROW EXECUTE FUNCTION archived_is_the_ledgers();
+CREATE TRIGGER archive_cuts_append_only BEFORE UPDATE OR DELETE ON archive_cuts
+    FOR EACH ROW EXECUTE FUNCTION archive_append_only();
+CREATE TRIGGER archived_append_only BEFORE UPDATE OR DELETE ON archived
+    FOR EACH ROW EXECUTE FUNCTION archive_append_only();
+CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' AND TG_TABLE_NAME = 'ledger'
+            AND OLD.seq <= coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
+            AND EXISTS (SELECT 1 FROM archived WHERE seq = OLD.seq AND hash = OLD.hash) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'ledger is append-only: % refused', TG_OP;
+END $$;
+UPDATE signoff_meta SET value = 'pg003' WHERE key = 'schema';
+"""
+
+UPGRADES: Final = {"pg001": _PG002, "pg002": _PG003}
 """Schema version → the script that moves it one step on (run in order, as the owner)."""
 
 TABLES: Final = (
     "items", "claims", "ledger", "item_counts", "outbox", "provider_state", "plants",
-    "provisionals", "second_reviews", "pull_failures", "register",
+    "provisionals", "second_reviews", "pull_failures", "register", "archive_cuts",
+    "archived",
 )  # fmt: skip
 """The tables both engines share, parents before children (the order `migrate` copies)."""

@@ -68,6 +68,8 @@ GRANT SELECT ON standing_decisions, overrides, escalations_and_resolutions TO {L
 -- The incident register: anyone reports under their own login; only a lead resolves.
 GRANT SELECT, INSERT ON register TO {REVIEWER};
 GRANT SELECT ON incidents TO {REVIEWER};
+-- Archived events' hashes: everyone verifies the chain across a cut; the owner archives.
+GRANT SELECT ON archive_cuts, archived TO {REVIEWER};
 ALTER TABLE register ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS register_read ON register;
 CREATE POLICY register_read ON register FOR SELECT TO {REVIEWER} USING (true);

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from store import JustificationRefused, Store
+from store.archive import archive, plan_cut
 from store.cards import card_hash
 from store.checkpoint import generate_key, open_note, sign
 from store.evidence import CheckpointSeen, Evidence, gather
@@ -52,6 +53,7 @@ def build(path: Path) -> Evidence:
         store.leads = frozenset({"dana"})
         store.use_cards = {"support": card_hash(SUPPORT_CARD)}
         load_demo(store)
+        _resolve_escalations(store, clock)
         planted = {row[0] for row in store.conn.execute("SELECT item_id FROM plants")}
         reviewers = ("alice", "bob")
         turn = 0
@@ -64,6 +66,9 @@ def build(path: Path) -> Evidence:
             _decide(store, claim, planted, turn)
             turn += 1
         _lead_work(store, clock)
+        clock.now = MADE  # the lead archives May, then reports
+        through = plan_cut(store, dt.datetime(2026, 5, 12, tzinfo=dt.UTC), 183)
+        archive(store, through, path.with_name("2026-05.jsonl"), "dana")
         secret, verifier = generate_key("dana")
         note = sign(store.checkpoint(), secret)  # a signed checkpoint, checked at once
         signed = open_note(note, verifier)
@@ -97,22 +102,25 @@ def _decide(store: Store, claim: object, planted: set[int], turn: int) -> None:
             why += f"; the dates, amounts and names all match the record ({attempt})" * 2
 
 
-def _lead_work(store: Store, clock: Clock) -> None:
+def _resolve_escalations(store: Store, clock: Clock) -> None:
     for waiting in store.escalations():
         clock.now += dt.timedelta(hours=5)
         claim = store.claim_item(waiting.item.id, "dana")
         store.decide(claim, "reject", "Dana: the credit is above policy; offer the standard "
                      f"one instead ({waiting.item.external_id})", reason_code="policy")  # fmt: skip
+
+
+def _lead_work(store: Store, clock: Clock) -> None:
     bob = [row[0] for row in store.conn.execute(
         "SELECT seq FROM ledger WHERE reviewer = 'bob' AND action = 'approve' ORDER BY seq"
     )]  # fmt: skip
     clock.now += dt.timedelta(days=2)
     store.report_incident(
         "carol", "The customer was told the refund had gone out; payments shows it had not",
-        [bob[0]], kind="complaint", severity="high", reported_by="customer 4411",
+        [bob[-1]], kind="complaint", severity="high", reported_by="customer 4411",
     )  # fmt: skip
     store.report_incident("alice", "The score looks too high for an account this small",
-                          [bob[1]], severity="low")  # fmt: skip
+                          [bob[-2]], severity="low")  # fmt: skip
     clock.now += dt.timedelta(days=1)
     store.resolve_incident(1, "dana", "confirmed",
                            "Globex's contract says 90 days; the summary was wrong")  # fmt: skip

@@ -14,6 +14,7 @@ from providers.base import STAKES, Stakes
 from providers.text import counted
 from store import BatchSummary, SchemaError, StoreError
 from tui import (
+    cli_archive,
     cli_checkpoint,
     cli_incidents,
     cli_leads,
@@ -461,6 +462,7 @@ cli_leads.register(app)
 cli_checkpoint.register(app)
 cli_incidents.register(app)
 cli_report.register(app)
+cli_archive.register(app)
 
 if __name__ == "__main__":
     main()

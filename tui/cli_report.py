@@ -77,9 +77,12 @@ def report(
         raise UsageError("--checkpoint and --verifier go together")
     if output is not None:
         check_output(output, force=force)
-    with open_store(db, settings_for(config)) as store:
+    settings = settings_for(config)
+    with open_store(db, settings) as store:
         seen = _checkpoint(store, checkpoint, verifier)
-        gathered = gather(store, now=utc_now(), checkpoint=seen)
+        gathered = gather(
+            store, now=utc_now(), checkpoint=seen, retention_days=settings.retention_days
+        )
     render = html_page if chosen == "html" else markdown
     text = render(gathered, version=signoff_version())
     if output is None:

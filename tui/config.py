@@ -55,6 +55,8 @@ class Settings:
     """Source → its AI use card's fields (`[use_cards.SOURCE]`; see `store.cards`)."""
     checkpoints: CheckpointPlan | None = None
     """Signed checkpoints every N events (`[checkpoints]`; see `tui.autocheckpoint`)."""
+    retention_days: int = 183
+    """Events younger than this are never archived (`[retention] minimum_days`)."""
 
 
 def load_settings(path: Path | None, *, default: Path) -> Settings:

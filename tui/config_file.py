@@ -113,6 +113,14 @@ class CheckpointsTable(Strict):
     """Where the notes go (relative to this file) [default: checkpoints in the data folder]."""
 
 
+class RetentionTable(Strict):
+    """`[retention]`: how long events stay in the database before they may be archived."""
+
+    minimum_days: Annotated[int, Field(ge=1, le=36_500)] = 183
+    """Events younger than this are never archived (six months by default: EU AI Act
+    Art. 19 and 26(6))."""
+
+
 class ConfigFile(Strict):
     """signoff's config file (`config.toml`)."""
 
@@ -144,6 +152,8 @@ class ConfigFile(Strict):
     """Oversight against automation bias."""
     checkpoints: CheckpointsTable | None = None
     """[checkpoints]: signed checkpoints every N events (a lead's key)."""
+    retention: RetentionTable = RetentionTable()
+    """[retention]: the minimum age of anything archived."""
 
 
 def _database(config: Path, db: str | None) -> str | None:
@@ -184,6 +194,7 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
         },
         oversight=_oversight(config.oversight),
         checkpoints=_checkpoints(path, config.checkpoints),
+        retention_days=config.retention.minimum_days,
     )
 
 

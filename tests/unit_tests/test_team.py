@@ -255,17 +255,38 @@ def test_an_older_team_database_gets_the_register_when_its_owner_opens_it(team: 
     with Store(team) as owner:
         owner.team_connection().raw.execute(
             "DROP VIEW incidents; DROP TABLE register; DROP FUNCTION register_link(); "
-            "DROP FUNCTION register_append_only(); "
+            "DROP FUNCTION register_append_only(); DROP TABLE archive_cuts, archived; "
+            "DROP FUNCTION archive_append_only(), archived_is_the_ledgers(), "
+            "archive_cut_in_chain(); "
             "UPDATE signoff_meta SET value = 'pg001' WHERE key = 'schema'"
         )
     with pytest.raises(StoreError, match="ask a lead to run `signoff team init`"):
         Store(as_user(team, "alice"))
     with Store(team) as owner:  # the owner's login upgrades it, and grants again
         assert owner.conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'"
-                                  ).fetchone()[0] == "pg002"  # fmt: skip
+                                  ).fetchone()[0] == "pg003"  # fmt: skip
         assert owner.integrity() == []
     with Store(as_user(team, "alice")) as alice:
         claim = alice.claim_next("alice")
         assert claim is not None
         seq = alice.decide(claim, "escalate", GOOD).seq
         assert alice.report_incident("alice", WHAT, [seq]).number == 1
+
+
+def test_only_the_owner_archives_a_team_database(team: str, tmp_path: Path) -> None:
+    from store.archive import archive
+
+    with Store(as_user(team, "alice")) as alice:
+        for _ in range(3):
+            claim = alice.claim_next("alice")
+            assert claim is not None
+            alice.decide(claim, "escalate", f"{GOOD}, item {claim.item_id}")
+    file = tmp_path / "old.jsonl"
+    with Store(as_user(team, "dana")) as dana, pytest.raises(StoreError, match="nothing archived"):
+        archive(dana, 2, file, "dana", minimum_days=0)
+    assert not file.exists()
+    with Store(team) as owner:
+        assert archive(owner, 2, file, "dana", minimum_days=0).events == 2
+        assert owner.verify_chain().ok
+    with Store(as_user(team, "dana")) as dana:
+        assert dana.verify_chain().ok  # a lead verifies across the cut
