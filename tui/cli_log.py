@@ -178,7 +178,7 @@ def verify(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check the chain, guards and drafts; also an export (--manifest) or a checkpoint."""
+    """Check the chain, incident register, guards and drafts; also an export or a checkpoint."""
     from store.export import Manifest
 
     with open_store(db, settings_for(config)) as store:
