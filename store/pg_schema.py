@@ -391,10 +391,14 @@ CREATE TRIGGER archived_append_only BEFORE UPDATE OR DELETE ON archived
     FOR EACH ROW EXECUTE FUNCTION archive_append_only();
 CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' AND TG_TABLE_NAME = 'ledger'
-            AND OLD.seq <= coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
-            AND EXISTS (SELECT 1 FROM archived WHERE seq = OLD.seq AND hash = OLD.hash) THEN
-        RETURN OLD;
+    -- Nested: PL/pgSQL resolves OLD's fields in the whole condition, and a statement
+    -- trigger (TRUNCATE, the chain head) has no OLD row.
+    IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' AND TG_TABLE_NAME = 'ledger' THEN
+        IF OLD.seq <= coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
+                AND EXISTS (SELECT 1 FROM archived WHERE seq = OLD.seq
+                            AND hash = OLD.hash) THEN
+            RETURN OLD;
+        END IF;
     END IF;
     RAISE EXCEPTION 'ledger is append-only: % refused', TG_OP;
 END $$;
