@@ -62,7 +62,7 @@ class AnthropicProvider(GenerativeProvider):
             if stop == "model_context_window_exceeded" else ""
         )  # fmt: skip
         return Answer(
-            text=text, cut_off=stop == "max_tokens", refused=stop == "refusal", logprobs=[],
+            text=text, cut_off=stop == "max_tokens", refused=stop == "refusal", tokens=[],
             model=str(data.get("model") or ""), reason=f"stop_reason={stop}",
             stopped=stopped, reasoning=thinking,
         )  # fmt: skip

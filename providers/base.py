@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from providers.tokens import TokenProbs
+from providers.tokens import problem as token_problem
+
 ConfidenceBasis = Literal["logprobs", "self-report", "provider", "none"]
 """Where a confidence number comes from; `none` means the confidence is unknown."""
 
@@ -75,6 +78,9 @@ class Draft:
     """When the source made the draft (aware, UTC); None means "when imported"."""
     meta: dict[str, Any] = field(default_factory=dict)
     """Anything else the source wants kept with the item (JSON-compatible)."""
+    tokens: TokenProbs = ()
+    """The model's per-token log-probabilities over `draft` (`providers.tokens`); empty
+    when the source gave none."""
 
     def __post_init__(self) -> None:
         # The same limits as the schema's CHECKs, so an adapter that builds a Draft
@@ -97,6 +103,8 @@ def _draft_problem(d: Draft) -> str | None:
         return "kind must be 1 to 32 characters"
     if d.stakes not in STAKES:
         return f"stakes {d.stakes!r} is not one of {', '.join(STAKES)}"
+    if d.tokens and (trouble := token_problem(d.draft, d.tokens)):
+        return trouble
     if d.confidence_basis not in CONFIDENCE_BASES:
         return f"confidence_basis {d.confidence_basis!r} is not one of {CONFIDENCE_BASES}"
     if d.confidence is None:

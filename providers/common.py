@@ -10,6 +10,7 @@ from providers.adapter import Job
 from providers.base import STAKES, ConfidenceBasis, DataLimit, Draft, Stakes
 from providers.http import ProviderError
 from providers.inputs import Template, fit
+from providers.tokens import TokenProbs
 
 _REFUSAL_OPENINGS: Final = (
     "i'm sorry", "i am sorry", "i can't", "i cannot", "i won't", "i am unable", "i'm unable",
@@ -100,6 +101,7 @@ def make_draft(
     stakes: str,
     title_field: str,
     meta: dict[str, Any],
+    tokens: TokenProbs = (),
 ) -> Draft:
     """The draft for a job, with the record's own kind/stakes/title passing through."""
     record = job.fields
@@ -119,6 +121,7 @@ def make_draft(
             stakes=_stakes(chosen),
             created_at=job.created_at,
             meta={"provider": provider, **meta},
+            tokens=tokens,
         )
     except ValueError as error:
         raise ProviderError(provider, str(error)) from None

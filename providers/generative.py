@@ -34,6 +34,7 @@ from providers.common import (
 )
 from providers.http import ProviderError
 from providers.inputs import Template, read_jobs
+from providers.tokens import aligned
 
 
 class GenerativeOptions(Options):
@@ -125,7 +126,8 @@ class Answer:
     cut_off: bool
     """The answer hit the token limit."""
     refused: bool
-    logprobs: list[object]
+    tokens: list[tuple[object, object]]
+    """(token text, logprob) per token of `text`, as the API sent them (may be empty)."""
     model: str
     reason: str
     """The API's own finish/stop reason, kept in the item's metadata."""
@@ -134,6 +136,11 @@ class Answer:
     reasoning: str = ""
     """The model's thinking, kept apart: shown to the reviewer, never the draft, never
     in the confidence."""
+
+    @property
+    def logprobs(self) -> list[object]:
+        """The tokens' logprobs alone (for the confidence)."""
+        return [value for _, value in self.tokens]
 
 
 def _what(error: Exception) -> str:
@@ -241,10 +248,14 @@ class GenerativeProvider(JobProvider):
         flagged = refusal_limit(text, explicit=said.refused)
         if flagged is not None:
             limits.append(flagged)
+        # Marks only where the tokens spell the draft itself (not a self-report's JSON).
+        tokens = () if options.self_report else aligned(text, said.tokens)
+        if said.tokens and not tokens and not options.self_report:
+            meta["token_marks"] = "the token probabilities did not spell the answer: no marks"
         return make_draft(
             self.name, self.source, job, text=text, prompt=sent, confidence=confidence,
             basis=basis, limits=limits, model=said.model or options.model, kind=options.kind,
-            stakes=options.stakes, title_field=options.title_field, meta=meta,
+            stakes=options.stakes, title_field=options.title_field, meta=meta, tokens=tokens,
         )  # fmt: skip
 
     def messages(self, prompt: str, *, with_system: bool = True) -> list[dict[str, str]]:

@@ -81,7 +81,7 @@ class OllamaProvider(GenerativeProvider):
         thinking = message.get("thinking")
         return Answer(
             text=text, cut_off=reason == "length", refused=False,
-            logprobs=[t.get("logprob") for t in tokens if isinstance(t, dict)],
+            tokens=[(t.get("token"), t.get("logprob")) for t in tokens if isinstance(t, dict)],
             model=str(data.get("model") or ""), reason=f"done_reason={reason}",
             stopped=stopped, reasoning=thinking if isinstance(thinking, str) else "",
         )  # fmt: skip

@@ -99,7 +99,7 @@ class OpenAIProvider(GenerativeProvider):
         )  # fmt: skip
         return Answer(
             text=text, cut_off=finish == "length", refused=bool(refusal),
-            logprobs=[t.get("logprob") for t in tokens],
+            tokens=[(t.get("token"), t.get("logprob")) for t in tokens],
             model=str(data.get("model") or ""), reason=f"finish_reason={finish}",
             stopped=stopped, reasoning=str(reasoning) if isinstance(reasoning, str) else "",
         )  # fmt: skip

@@ -23,6 +23,8 @@ from providers.base import (
     Severity,
     Stakes,
 )
+from providers.tokens import TokenProbs
+from providers.tokens import from_records as tokens_from_records
 
 MAX_DRAFT_BYTES: Final = 256 * 1024
 MAX_INPUT_BYTES: Final = 1024 * 1024
@@ -45,6 +47,7 @@ FIELDS: Final = (
     "stakes",
     "created_at",
     "meta",
+    "token_logprobs",
 )
 """Every field a record may carry; anything else is refused (a typo would lose data)."""
 
@@ -143,7 +146,18 @@ def parse_record(
         stakes=cast(Stakes, _parse_choice(raw.get("stakes"), "stakes", STAKES, default_stakes)),
         created_at=parse_time(raw.get("created_at")),
         meta=_parse_meta(raw.get("meta")),
+        tokens=_parse_tokens(draft, raw.get("token_logprobs")),
     )
+
+
+def _parse_tokens(draft: str, value: object) -> TokenProbs:
+    """`token_logprobs`: OpenAI's `logprobs.content` shape, spelling the draft exactly."""
+    if value is None or value == "":
+        return ()
+    try:
+        return tokens_from_records(draft, value)
+    except ValueError as error:
+        raise RecordError(str(error)) from None
 
 
 def parse_id(value: object) -> str:

@@ -36,6 +36,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m010_auditor_views",
     "m011_register",
     "m012_archive",
+    "m013_token_logprobs",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

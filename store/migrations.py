@@ -145,6 +145,15 @@ def m012_archive(db: Database) -> None:
     _script(db, _M012)
 
 
+@_migration
+def m013_token_logprobs(db: Database) -> None:
+    """Per-token log-probabilities kept with a draft (`providers.tokens`), or NULL."""
+    db.execute(
+        "ALTER TABLE items ADD COLUMN token_logprobs TEXT "
+        "CHECK (token_logprobs IS NULL OR json_valid(token_logprobs))"
+    )
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from providers.base import ConfidenceBasis, DataLimit, Stakes
+from providers.tokens import TokenProbs
 
 ItemState = Literal["pending", "claimed", "decided", "escalated"]
 """Where an item is: waiting, being reviewed, finished, or handed up."""
@@ -46,6 +47,8 @@ class Item:
     state: ItemState
     claim_id: int | None
     meta: dict[str, object] = field(default_factory=dict)
+    tokens: TokenProbs = ()
+    """The model's per-token log-probabilities over `draft` (`providers.tokens`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from typing import Final
 
 from store.codec import GENESIS_HASH
 
-SCHEMA_VERSION: Final = "pg003"
+SCHEMA_VERSION: Final = "pg004"
 """The PostgreSQL schema this version writes; a newer one is refused on open."""
 
 SCHEMA: Final = f"""
@@ -405,7 +405,13 @@ END $$;
 UPDATE signoff_meta SET value = 'pg003' WHERE key = 'schema';
 """
 
-UPGRADES: Final = {"pg001": _PG002, "pg002": _PG003}
+_PG004 = """
+ALTER TABLE items ADD COLUMN token_logprobs text
+    CHECK (token_logprobs IS NULL OR token_logprobs::jsonb IS NOT NULL);
+UPDATE signoff_meta SET value = 'pg004' WHERE key = 'schema';
+"""
+
+UPGRADES: Final = {"pg001": _PG002, "pg002": _PG003, "pg003": _PG004}
 """Schema version → the script that moves it one step on (run in order, as the owner)."""
 
 TABLES: Final = (

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from providers.base import Draft
+from providers.tokens import spliced
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
 from store.dialect import dialect_of
@@ -214,6 +215,9 @@ def _as_draft(base: Item, text: str) -> Draft:
         stakes=base.stakes,
         created_at=None,  # placed beside a random neighbour, not next to its base
         meta=dict(base.meta),
+        # The changed stretch carries no probability: it shows unmarked, so a catch
+        # trial looks like its source's other drafts (and a sure-looking error).
+        tokens=spliced(base.draft, text, base.tokens),
     )
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from providers.base import STAKES_RANK, Draft
 from providers.records import check_text
+from providers.tokens import decode as decode_tokens
+from providers.tokens import encode as encode_tokens
 from store.clock import iso, parse_iso
 from store.codec import (
     compact_json,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 ITEM_COLUMNS = (
     "id", "source", "external_id", "kind", "title", "input", "draft", "draft_sha256",
     "confidence", "confidence_basis", "data_limits", "worst_limit", "model", "stakes",
-    "created_at", "imported_at", "updated_at", "state", "claim_id", "meta",
+    "created_at", "imported_at", "updated_at", "state", "claim_id", "meta", "token_logprobs",
 )  # fmt: skip
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items"
 _CLAIM_COLUMNS = "id, item_id, reviewer, claimed_at, lease_expires_at, resolves"
@@ -53,7 +55,7 @@ _GIVE_BACK = (
 _INSERT_COLUMNS = (
     "source", "external_id", "kind", "title", "input", "draft", "draft_sha256", "confidence",
     "confidence_basis", "data_limits", "worst_limit", "model", "stakes", "stakes_rank", "meta",
-    "content_hash", "created_at", "imported_at", "updated_at",
+    "content_hash", "created_at", "imported_at", "updated_at", "token_logprobs",
 )  # fmt: skip
 # Positional, not named: binding a tuple is ~5 µs a row cheaper than a dict.
 INSERT_ITEM = (
@@ -67,6 +69,7 @@ UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
     draft_sha256 = :draft_sha256, confidence = :confidence, confidence_basis = :confidence_basis,
     data_limits = :data_limits, worst_limit = :worst_limit, model = :model, stakes = :stakes,
     stakes_rank = :stakes_rank, meta = :meta, content_hash = :content_hash,
+    token_logprobs = :token_logprobs,
     created_at = coalesce(:given_created_at, created_at), updated_at = :updated_at
 WHERE source = :source AND external_id = :external_id AND state = 'pending'
 """
@@ -488,6 +491,7 @@ def draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
         "given_created_at": created,
         "imported_at": stamp,
         "updated_at": stamp,
+        "token_logprobs": encode_tokens(draft.tokens),
     }
 
 
@@ -515,4 +519,5 @@ def item_from_row(row: Sequence[Any]) -> Item:
         state=cast(ItemState, v["state"]),
         claim_id=v["claim_id"],
         meta=json.loads(v["meta"]),
+        tokens=decode_tokens(v["token_logprobs"]),
     )

@@ -13,6 +13,7 @@ import pytest
 
 from store import OversightPolicy, Store, StoreError
 from store.oversight import Rule
+from store.pg_schema import SCHEMA_VERSION
 from store.pg_team import add, init
 from tests.conftest import FakeClock, make_draft
 from tests.unit_tests.test_cli import run
@@ -257,14 +258,14 @@ def test_an_older_team_database_gets_the_register_when_its_owner_opens_it(team: 
             "DROP VIEW incidents; DROP TABLE register; DROP FUNCTION register_link(); "
             "DROP FUNCTION register_append_only(); DROP TABLE archive_cuts, archived; "
             "DROP FUNCTION archive_append_only(), archived_is_the_ledgers(), "
-            "archive_cut_in_chain(); "
+            "archive_cut_in_chain(); ALTER TABLE items DROP COLUMN token_logprobs; "
             "UPDATE signoff_meta SET value = 'pg001' WHERE key = 'schema'"
         )
     with pytest.raises(StoreError, match="ask a lead to run `signoff team init`"):
         Store(as_user(team, "alice"))
     with Store(team) as owner:  # the owner's login upgrades it, and grants again
         assert owner.conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'"
-                                  ).fetchone()[0] == "pg003"  # fmt: skip
+                                  ).fetchone()[0] == SCHEMA_VERSION  # fmt: skip
         assert owner.integrity() == []
     with Store(as_user(team, "alice")) as alice:
         claim = alice.claim_next("alice")
