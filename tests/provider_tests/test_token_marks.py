@@ -32,7 +32,7 @@ TOKENS = [("The", -0.01), (" refund", -0.05), (" of", -0.01), (" 40", -1.9), (" 
 def openai_answer(path: str, body: dict[str, Any]) -> Answer:
     del path
     wrong = "WRONG" in body["messages"][-1]["content"]
-    tokens = [(t.upper(), v) for t, v in TOKENS] if wrong else TOKENS
+    tokens: list[tuple[str, float | None]] = [(t.upper() if wrong else t, v) for t, v in TOKENS]
     return json_answer(openai_completion(model=body["model"], content=CONTENT, finish="stop",
                                          logprobs=tokens))  # fmt: skip
 
