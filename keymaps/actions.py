@@ -42,6 +42,7 @@ ACTIONS: Final[dict[str, str]] = {
     "item.toggle_input": "Show or hide the input the AI saw",
     "item.card": "The AI use card of this source (purpose, limits, owner)",
     "item.report": "Report an incident or complaint against a decided item",
+    "item.next_doubt": "Jump to the next span the model was unsure of (marked)",
     "dialog.submit": "Record the decision",
     "dialog.cancel": "Cancel (records nothing)",
 }

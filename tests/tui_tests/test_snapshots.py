@@ -101,6 +101,22 @@ async def _incidents(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _doubt(pilot: Pilot[None]) -> None:
+    from providers.tokens import aligned
+    from tests.conftest import make_draft
+    from tests.tui_tests.test_doubt import DRAFT, TOKENS
+
+    app = cast("SignoffApp", pilot.app)
+    app.store.ingest([make_draft("T-9", draft=DRAFT, stakes="high", title="Refund sent",
+                                 tokens=aligned(DRAFT, TOKENS))])  # fmt: skip
+    item = app.store.find_item("support", "T-9")
+    assert item is not None
+    app.open_item(item.id)
+    await pilot.pause()
+    await pilot.press("d", "d")  # the second mark is the current one
+    await pilot.pause()
+
+
 SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "queue": _queue,
     "item": _item,
@@ -110,6 +126,7 @@ SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "history": _history,
     "progress": _progress,
     "incidents": _incidents,
+    "doubt": _doubt,
 }
 
 

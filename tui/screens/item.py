@@ -18,6 +18,7 @@ from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
 from store.values import describe_scale, labels_of, score_scale
 from tui.bindings import Remappable, TextForm, bind
+from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
 from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
@@ -49,6 +50,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         # Shown in the pane title and the item line instead: the footer must fit 80 columns.
         bind("item.toggle_input", "toggle_input", show=False),
         bind("item.card", "card", show=False),
+        bind("item.next_doubt", "next_doubt", show=False),
         bind("item.back", "back", show=False),
     ]
 
@@ -158,7 +160,14 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         self.query_one("#topbar", Static).update(self.signoff.topbar())
         self.query_one("#item-head", Static).update(self._head())
         self.query_one("#oversight", Static).update(self._oversight_line())
-        self.query_one("#draft", Static).update(safe_text(item.draft, multiline=True))
+        self.doubts = doubts(item.draft, item.tokens)
+        """The spans the model was unsure of (`tui.doubt`); `d` walks them."""
+        self.doubt_at: int | None = None
+        self.query_one("#draft", Static).update(self._marked_draft(None)[0])
+        self.query_one("#draft-pane", VerticalScroll).border_subtitle = (
+            self.signoff.with_keys(f"{len(self.doubts)} marked · {{item.next_doubt}} next")
+            if self.doubts else ""
+        )  # fmt: skip
         reasoning = item.meta.get("reasoning")
         box = self.query_one("#reasoning-box")
         box.display = isinstance(reasoning, str) and bool(reasoning.strip())
@@ -176,8 +185,8 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         )
         if self.signoff.guidelines:
             self._fill_guidelines(self.signoff.guidelines_for(item.source))
-        for pane in ("#draft-pane", "#input-pane"):
-            self.query_one(pane, VerticalScroll).scroll_home(animate=False)
+        for name in ("#draft-pane", "#input-pane"):
+            self.query_one(name, VerticalScroll).scroll_home(animate=False)
         self.query_one("#draft-pane").display = self.committed
         self.query_one("#confidence-box").display = self.committed
         # While the draft is hidden, the form takes its own height and the input the AI
@@ -409,6 +418,35 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         self.app.push_screen(
             AfterDecision(notice, first), lambda _: self.signoff.open_next(replace=True)
         )
+
+    def action_next_doubt(self) -> None:
+        """Move to the next marked span (round again after the last) and scroll to it."""
+        if not self.committed:
+            return  # the draft is hidden until the reviewer's own judgement is in
+        if not self.doubts:
+            self.notify("Nothing is marked on this draft.", markup=False)
+            return
+        at = 0 if self.doubt_at is None else (self.doubt_at + 1) % len(self.doubts)
+        self.doubt_at = at
+        shown, starts = self._marked_draft(at)
+        draft = self.query_one("#draft", Static)
+        draft.update(shown)
+        row = line_of(shown, starts[at], draft.size.width or 60, self.app.console)
+        pane = self.query_one("#draft-pane", VerticalScroll)
+        pane.scroll_to(y=max(0, row - 2), animate=False)
+        pane.border_subtitle = self.signoff.with_keys(
+            f"mark {at + 1} of {len(self.doubts)} · {{item.next_doubt}} next"
+        )
+
+    def _marked_draft(self, current: int | None) -> tuple[Text, list[int]]:
+        """The draft with its marks, then (under it, dim) what the marks mean."""
+        item = self.item
+        shown, starts = marked(item.draft, self.doubts, current)
+        shown.append("\n\n")
+        shown.append_text(
+            legend(item.tokens, self.doubts, item.draft, item.meta.get("token_marks"))
+        )
+        return shown, starts
 
     def action_undo(self) -> None:
         """Retract your last decision (with its own reason) and reopen that item."""
