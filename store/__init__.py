@@ -26,6 +26,7 @@ from store.oversight import OversightPolicy, Requirements
 from store.pg import PgConnection
 from store.plants import Planted, PlantMixin
 from store.policy import Feedback, JustificationPolicy
+from store.practice import PracticeMixin, PracticeResult
 from store.register import Incident, RegisterMixin
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from store.views import PageRequest, QueueFilter, QueueRow
 
 
-class Store(RegisterMixin, LeadMixin, PlantMixin):
+class Store(RegisterMixin, LeadMixin, PlantMixin, PracticeMixin):
     """One signoff database: `Store(path, now=clock, policy=policy, oversight=oversight)`.
 
     Use as a context manager or call `close()`. Without `oversight`, only the
@@ -157,6 +158,7 @@ __all__ = [
     "JustificationRefused",
     "OversightPolicy",
     "Planted",
+    "PracticeResult",
     "QueryInterrupted",
     "Requirements",
     "ReviewerProgress",

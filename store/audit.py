@@ -167,7 +167,8 @@ SQLITE_TRIGGERS = (
     "ledger_no_update", "ledger_no_delete", "ledger_chain", "outbox_no_planted",
     "item_counts_update", "item_counts_delete", "register_no_update", "register_no_delete",
     "register_chain", "archive_cuts_no_update", "archive_cuts_no_delete", "archive_cut_in_chain",
-    "archived_no_update", "archived_no_delete", "archived_is_the_ledgers",
+    "archived_no_update", "archived_no_delete", "archived_is_the_ledgers", "practice_no_update",
+    "practice_no_delete",
 )  # fmt: skip
 """The triggers a SQLite signoff database must have (after m011)."""
 PG_TRIGGERS = (
@@ -177,6 +178,7 @@ PG_TRIGGERS = (
     ("register", "register_append_only"), ("register", "register_no_truncate"),
     ("archive_cuts", "archive_cut_in_chain"), ("archive_cuts", "archive_cuts_append_only"),
     ("archived", "archived_is_the_ledgers"), ("archived", "archived_append_only"),
+    ("practice", "practice_append_only"),
 )  # fmt: skip
 """(table, trigger) pairs a PostgreSQL signoff database must have, enabled."""
 TEAM_POLICIES = (

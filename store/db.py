@@ -37,6 +37,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m011_register",
     "m012_archive",
     "m013_token_logprobs",
+    "m014_practice",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

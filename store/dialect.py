@@ -29,6 +29,8 @@ class Dialect:
     """The `state` column as a pending-items walk by id should test it."""
     partial_views: bool
     """Whether a login may see only part of the ledger (team mode's row security)."""
+    settled_plant: str
+    """`FROM` clause: the plant (mutation) of item `?` once decided (practice's truth)."""
 
 
 SQLITE: Final = Dialect(
@@ -41,6 +43,8 @@ SQLITE: Final = Dialect(
     # index and sorted every pending item by id: 7 ms a pick at 40k items.
     pending="+state",
     partial_views=False,
+    settled_plant="plants AS p JOIN items AS i ON i.id = p.item_id "
+    "WHERE p.item_id = ? AND i.state = 'decided'",
 )
 
 POSTGRESQL: Final = Dialect(
@@ -54,6 +58,7 @@ POSTGRESQL: Final = Dialect(
     first_decision="SELECT action, output, reviewer FROM signoff_first_decision(?)",
     pending="state",  # no unary + on text; its planner walks the primary key anyway
     partial_views=True,
+    settled_plant="signoff_settled_plant(?)",
 )
 
 

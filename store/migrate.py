@@ -26,8 +26,8 @@ _ORDER = {"ledger": "seq", "register": "seq", "item_counts": "source, state",
           "provider_state": "provider",
           "pull_failures": "provider, external_id", "plants": "item_id",
           "provisionals": "claim_id", "second_reviews": "item_id",
-          "archive_cuts": "through_seq", "archived": "seq"}  # fmt: skip
-_IDENTITY = ("items", "claims", "outbox")
+          "archive_cuts": "through_seq", "archived": "seq", "practice": "id"}  # fmt: skip
+_IDENTITY = ("items", "claims", "outbox", "practice")
 
 
 @dataclass(frozen=True, slots=True)

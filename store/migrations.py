@@ -154,6 +154,12 @@ def m013_token_logprobs(db: Database) -> None:
     )
 
 
+@_migration
+def m014_practice(db: Database) -> None:
+    """AI-off practice answers (`store.practice`): private to each reviewer, append-only."""
+    _script(db, _M014)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -492,4 +498,23 @@ CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
 WHEN OLD.seq > coalesce((SELECT max(through_seq) FROM archive_cuts), 0)
   OR NOT EXISTS (SELECT 1 FROM archived WHERE seq = OLD.seq AND hash = OLD.hash)
 BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END;
+"""
+
+_M014 = """
+CREATE TABLE practice (
+    id INTEGER PRIMARY KEY,
+    reviewer TEXT NOT NULL CHECK (length(reviewer) BETWEEN 1 AND 100),
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    answer TEXT NOT NULL CHECK (length(answer) BETWEEN 1 AND 2000),
+    reference TEXT NOT NULL,
+    correct INTEGER NOT NULL CHECK (correct = 0 OR correct = 1),
+    basis TEXT NOT NULL CHECK (basis = 'standing' OR basis = 'plant'),
+    recorded_at TEXT NOT NULL,
+    UNIQUE (reviewer, item_id)
+);
+CREATE INDEX practice_when ON practice (recorded_at);
+CREATE TRIGGER practice_no_update BEFORE UPDATE ON practice
+BEGIN SELECT RAISE(ABORT, 'practice answers are append-only: UPDATE refused'); END;
+CREATE TRIGGER practice_no_delete BEFORE DELETE ON practice
+BEGIN SELECT RAISE(ABORT, 'practice answers are append-only: DELETE refused'); END;
 """

@@ -98,12 +98,24 @@ class OversightPolicy:
     """Share of items decided independently by two reviewers, whatever the first one
     decides (the two-person rule holds approvals only): the overlap that `signoff stats`
     measures agreement on. Which items is fixed by their id, not drawn at each claim."""
+    practice: float = 0.0
+    """Share of the items a reviewer opens that come as AI-off practice instead: a
+    colleague's decided score or label, without draft or confidence (`store.practice`)."""
+    practice_sources: dict[str, float] = field(default_factory=dict)
+    """Per-source shares that replace `practice` for that source's reviewers' next item."""
+
+    def practice_share(self, source: str | None) -> float:
+        """The practice share that applies after an item of `source`."""
+        return self.practice_sources.get(source or "", self.practice)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.catch_rate <= 0.5:
             raise ValueError("catch_rate must be between 0 and 0.5")
         if not 0.0 <= self.double_review <= 1.0:
             raise ValueError("double_review must be between 0 and 1")
+        for share in (self.practice, *self.practice_sources.values()):
+            if not 0.0 <= share <= 0.5:
+                raise ValueError("practice shares must be between 0 and 0.5")
 
     @classmethod
     def off(cls) -> OversightPolicy:

@@ -68,6 +68,14 @@ GRANT SELECT ON standing_decisions, overrides, escalations_and_resolutions TO {L
 -- The incident register: anyone reports under their own login; only a lead resolves.
 GRANT SELECT, INSERT ON register TO {REVIEWER};
 GRANT SELECT ON incidents TO {REVIEWER};
+-- Practice answers: each reviewer's own; the team's trend is a lead's.
+GRANT SELECT, INSERT ON practice TO {REVIEWER};
+ALTER TABLE practice ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS practice_own ON practice;
+CREATE POLICY practice_own ON practice FOR ALL TO {REVIEWER}
+    USING (reviewer = session_user) WITH CHECK (reviewer = session_user);
+DROP POLICY IF EXISTS practice_lead ON practice;
+CREATE POLICY practice_lead ON practice FOR SELECT TO {LEAD} USING (true);
 -- Archived events' hashes: everyone verifies the chain across a cut; the owner archives.
 GRANT SELECT ON archive_cuts, archived TO {REVIEWER};
 ALTER TABLE register ENABLE ROW LEVEL SECURITY;

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from store.agreement import Agreement
     from store.db import Connection
     from store.leads import ReviewerProgress, SourceProgress
+    from store.practice import Period
     from store.stats import Stats
 
 
@@ -83,6 +84,12 @@ class Reader:
         from store.agreement import agreement, double_reviewed
 
         return agreement(double_reviewed(self._conn))
+
+    def practice_trend(self) -> list[Period]:
+        """Unaided practice accuracy per month (see `store.practice`)."""
+        from store.practice import trend
+
+        return trend(self._conn)
 
     def stats(self) -> Stats:
         """Decision statistics over the whole ledger, planted decisions included."""

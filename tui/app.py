@@ -7,12 +7,13 @@ goes through `Store`, which enforces the rules whatever the UI does.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from time import monotonic
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -23,10 +24,9 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from keymaps import ACTIONS, Keymap
-from store import Claim, ClaimError, ConnectionLost, Event, Store, StoreError
+from store import Claim, ClaimError, ConnectionLost, Store, StoreError
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
-from tui.format import age
 from tui.safe import safe_text, visible
 from tui.screens.queue import QueueScreen
 
@@ -107,6 +107,8 @@ class SignoffApp(Remappable, App[None]):
         self.settings = settings or Settings()
         """The loaded config (providers for the pull action)."""
         self._checkpoint_mark: int | None = None
+        self.practice_rng = random.Random()
+        """Draws which openings are practice (`[oversight] practice`); tests seed it."""
         self.last_input = 0.0
         """`time.monotonic()` of the last key or click: checkpoints wait for a pause."""
         self.crash: tuple[BaseException, Path | None] | None = None
@@ -334,6 +336,18 @@ class SignoffApp(Remappable, App[None]):
             return
         self._show(claim, replace)
 
+    def next_after(self, source: str) -> None:
+        """After a decision: the next item, or first, for a share of them, a practice item."""
+        share = self.store.oversight.practice_share(source)
+        if share and self.practice_rng.random() < share:
+            found = self.store.practice_item(self.reviewer, self.practice_rng)
+            if found is not None:
+                from tui.screens.practice import PracticeScreen
+
+                self.push_screen(PracticeScreen(found), lambda _: self.open_next(replace=True))
+                return
+        self.open_next(replace=True)
+
     def open_next(self, *, replace: bool = False) -> None:
         """Claim the next item in priority order, or go back to the queue if none is left."""
         self.when_writable(partial(self._open_next, replace))
@@ -376,73 +390,9 @@ class SignoffApp(Remappable, App[None]):
 
     def undo(self, current: ItemScreen | None = None) -> None:
         """Retract the reviewer's last decision: name it, confirm, then ask why."""
-        from tui.screens.dialogs import ConfirmScreen
+        from tui.undo import undo
 
-        last = self.store.last_decision(self.reviewer)
-        if last is not None and (last.oversight or {}).get("planted"):
-            self.notify(
-                visible(f"Your last decision, {last.action} on {last.external_id} at "
-                        f"{self.clock_time(last.recorded_at)}, was on a planted check: those "
-                        "are never undone, and nothing of it was sent anywhere."),
-                markup=False, timeout=8,
-            )  # fmt: skip
-            return
-        target = self.store.last_retractable(self.reviewer)
-        if target is None:
-            self.notify(
-                "Nothing of yours to undo: you have no decision that is still standing."
-                if last is not None else "Nothing to undo: you have recorded no decision yet.",
-                markup=False,
-            )  # fmt: skip
-            return
-        item = self.store.get_item(target.item_id)
-        title = Text("Undo a decision?", style="bold")
-        body = Text("Retract your ")
-        body.append(target.action, style="bold")
-        body.append(" of ")
-        body.append_text(safe_text(target.external_id, style="bold"))
-        body.append("  ")
-        body.append_text(safe_text(item.title or "(untitled)"))
-        when = self.clock_time(target.recorded_at)
-        body.append(f"\nrecorded {when} ({age(target.recorded_at, self.now())} ago).\n\n")
-        body.append(
-            "The decision stays in the ledger with your retraction after it, and the item "
-            "opens again for a new decision.",
-            style="dim",
-        )
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._ask_retraction(target, item.draft, current)
-
-        self.push_screen(ConfirmScreen(title, body, verb="retract"), confirmed)
-
-    def _ask_retraction(self, target: Event, draft: str, current: ItemScreen | None) -> None:
-        from tui.screens.dialogs import JustificationDialog
-
-        title = Text(f"Retract {target.action} on ", style="bold")
-        title.append_text(safe_text(target.external_id, style="bold"))
-        title.append(f"  (recorded {self.clock_time(target.recorded_at)})", style="dim")
-
-        def commit(justification: str, _value: str | None, _reason: str | None) -> Event:
-            return self.store.retract(target.seq, self.reviewer, justification)
-
-        def done(event: Event | None) -> None:
-            if event is None:
-                return
-            self.notify(
-                visible(f"Retracted {target.action} on {target.external_id}; it is open again."),
-                markup=False,
-            )
-            if current is not None:
-                self.release(current.claim)
-            self.open_item(target.item_id, replace=current is not None)
-
-        dialog = JustificationDialog(
-            title, commit, draft=draft,
-            prompt="Why take it back? What did you get wrong, or what changed?",
-        )  # fmt: skip
-        self.push_screen(dialog, done)
+        undo(self, current)
 
     def clock_time(self, when: dt.datetime) -> str:
         """A ledger time as the reviewer reads it: local `14:02`, or `3 Mar 14:02` if not today."""
@@ -512,43 +462,9 @@ class SignoffApp(Remappable, App[None]):
                         severity="warning", markup=False)  # fmt: skip
             return
         self.notify("Pulling new drafts…", markup=False)
-        self.run_worker(self._pull_all(), group="pull", exclusive=True)
+        from tui.app_pull import pull_all
 
-    async def _pull_all(self) -> None:
-        from store.pull import pull
-        from tui.config import ConfigError
-        from tui.pulling import build
-
-        for name in sorted(self.settings.providers):
-            try:
-                provider = build(name, self.settings)
-            except ConfigError as error:
-                self.notify(visible(str(error)), severity="error", markup=False, timeout=15)
-                continue
-            try:
-                # Same event loop as the UI: network waits never block keys, and each
-                # small batch commits between keystrokes.
-                summary = await pull(
-                    self.store,
-                    provider,
-                    concurrency=int(getattr(provider.options, "concurrency", 4)),
-                    batch_size=20,
-                )
-            finally:
-                await provider.http.close()
-            troubled = bool(summary.failed or summary.rejected)
-            severity: Literal["warning", "information"] = "warning" if troubled else "information"
-            lines = [f"{name}: {summary.fetched} new, {summary.failed} failed, "
-                     f"{summary.skipped} already queued"]  # fmt: skip
-            lines += [f"• {error}" for error in summary.errors[:3]]
-            if len(summary.errors) > 3:
-                lines.append(f"… {len(summary.errors) - 3} more: `signoff status` lists them")
-            self.notify(
-                "\n".join(visible(line) for line in lines),
-                severity=severity, markup=False, timeout=15 if troubled else 8,
-            )  # fmt: skip
-        if isinstance(self.screen, QueueScreen):
-            self.screen.refresh_queue(keep=None)
+        self.run_worker(pull_all(self), group="pull", exclusive=True)
 
     def action_quit_app(self) -> None:
         """Release any claim, then quit."""

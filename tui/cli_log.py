@@ -250,19 +250,30 @@ def stats(
     config: ConfigOption = None,
 ) -> None:
     """Per-reviewer habits and how often the AI was overridden, by confidence shown."""
-    from tui.stats_view import agreement_json, agreement_table, stats_json, stats_tables
+    from tui.stats_view import (
+        agreement_json,
+        agreement_table,
+        practice_json,
+        practice_view,
+        stats_json,
+        stats_tables,
+    )
 
     with open_store(db, settings_for(config)) as store:
         figures = store.stats()
         overlap = store.agreement()
+        practice = store.practice_trend()
     if as_json:
-        payload = {**stats_json(figures), "agreement": agreement_json(overlap)}
+        payload = {**stats_json(figures), "agreement": agreement_json(overlap),
+                   "practice": practice_json(practice)}  # fmt: skip
         sys.stdout.write(dump_json(payload) + "\n")
         return
     for table in stats_tables(figures):
         out.print(table)
         out.print()
     out.print(agreement_table(overlap))
+    out.print()
+    out.print(practice_view(practice))
 
 
 def _verify_checkpoint(store: Store, file: Path, verifier: str | None) -> None:

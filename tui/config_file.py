@@ -79,6 +79,12 @@ class OversightTable(Strict):
     """Sources whose items always open commit-first."""
     double_review: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     """Share of items two reviewers decide independently (for agreement figures)."""
+    practice: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    """Share of opened items that come as AI-off practice (e.g. 0.03)."""
+    practice_sources: dict[str, Annotated[float, Field(ge=0.0, le=0.5)]] = Field(
+        default_factory=dict
+    )
+    """Per-source practice shares, after an item of that source."""
     friction: FrictionTable = FrictionTable()
     """Rubber-stamp signals."""
     rules: list[RuleTable] | None = None
@@ -228,6 +234,8 @@ def _oversight(table: OversightTable) -> OversightPolicy:
         rules=rules,
         catch_rate=float(table.catch_rate),
         double_review=float(table.double_review),
+        practice=float(table.practice),
+        practice_sources={k: float(v) for k, v in table.practice_sources.items()},
         commit_first_sources=frozenset(table.commit_first_sources),
         friction=FrictionPolicy(
             enabled=friction.enabled,

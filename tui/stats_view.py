@@ -6,10 +6,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from store.agreement import Agreement, Interval
+from store.practice import Period
 from store.stats import CalibrationRow, ReviewerStats, Stats
 from store.views import BINS
 from tui.format import RED, bar
@@ -185,3 +187,35 @@ def _interval(value: Interval | None) -> str:
     if value is None:
         return "— (too few items or one verb only)"
     return f"{value.value:.2f} ({value.low:.2f} to {value.high:.2f})"
+
+
+def practice_view(periods: list[Period]) -> Group:
+    """Unaided (AI-off practice) accuracy per month, the answers a month needs, any alarm."""
+    from store.practice import DROP, alarm, needed_per_period
+
+    title = Text("Unaided accuracy (AI-off practice), the team, per month", style="bold")
+    if not periods:
+        return Group(title, Text(
+            "No practice answers yet: set [oversight] practice (e.g. 0.03) so that a share "
+            "of opened items comes without draft or confidence.", style="dim"))  # fmt: skip
+    table = Table("month", "answers", "correct", "rate", "95% interval", box=None,
+                  header_style="bold")  # fmt: skip
+    for p in periods:
+        low, high = p.interval or (0.0, 0.0)
+        table.add_row(p.month, str(p.answers), str(p.correct), f"{p.rate:.0%}",
+                      f"{low:.0%}-{high:.0%}")  # fmt: skip
+    answered = sum(p.answers for p in periods)
+    base = sum(p.correct for p in periods) / answered
+    needed, sums = needed_per_period(base)
+    lines: list[RenderableType] = [title, table, Text(
+        f"To see a drop of {DROP:.0%} points from {base:.0%} (one-sided, 5 % error, 80 % "
+        f"power) a month needs {needed} practice answers:\n  {sums}", style="dim")]  # fmt: skip
+    if (said := alarm(periods)) is not None:
+        lines.append(Text(said, style=f"bold {RED}"))
+    return Group(*lines)
+
+
+def practice_json(periods: list[Period]) -> list[dict[str, Any]]:
+    """The monthly figures as JSON-ready data."""
+    return [{"month": p.month, "answers": p.answers, "correct": p.correct,
+             "rate": round(p.rate, 4), "interval_95": p.interval} for p in periods]  # fmt: skip

@@ -117,6 +117,19 @@ async def _doubt(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _practice(pilot: Pilot[None]) -> None:
+    from tests.unit_tests.test_practice import bob_decides_all, labelled
+    from tui.screens.practice import PracticeScreen
+
+    app = cast("SignoffApp", pilot.app)
+    app.store.ingest(labelled(1, start=30))
+    bob_decides_all(app.store)
+    item = app.store.find_item("risk", "R-30")
+    assert item is not None
+    app.push_screen(PracticeScreen(item))
+    await pilot.pause()
+
+
 SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "queue": _queue,
     "item": _item,
@@ -127,6 +140,7 @@ SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "progress": _progress,
     "incidents": _incidents,
     "doubt": _doubt,
+    "practice": _practice,
 }
 
 

@@ -407,7 +407,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         notice = after_decision(event)
         if notice is None:
             self.notify(done, markup=False)
-            self.signoff.open_next(replace=True)
+            self.signoff.next_after(event.source)
             return
         notice = Text(done + "\n\n", style="dim").append_text(notice)
         first = None
@@ -416,7 +416,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             earlier = self.signoff.store.event(int(stage["first_seq"]))
             first = earlier.justification if earlier else None
         self.app.push_screen(
-            AfterDecision(notice, first), lambda _: self.signoff.open_next(replace=True)
+            AfterDecision(notice, first), lambda _: self.signoff.next_after(event.source)
         )
 
     def action_next_doubt(self) -> None:

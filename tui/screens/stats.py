@@ -14,9 +14,16 @@ from textual.widgets import Footer, Label, Static
 
 from store import Store
 from store.agreement import Agreement
+from store.practice import Period
 from store.stats import Stats
 from tui.bindings import Remappable, bind
-from tui.stats_view import agreement_table, band_rows, calibration_chart, stats_tables
+from tui.stats_view import (
+    agreement_table,
+    band_rows,
+    calibration_chart,
+    practice_view,
+    stats_tables,
+)
 
 
 class StatsScreen(Remappable, ModalScreen[None]):
@@ -47,9 +54,10 @@ class StatsScreen(Remappable, ModalScreen[None]):
         with self.store.reader() as reader:
             figures = reader.stats()
             overlap = reader.agreement()
-        self.app.call_from_thread(self._show, figures, overlap)
+            practice = reader.practice_trend()
+        self.app.call_from_thread(self._show, figures, overlap, practice)
 
-    def _show(self, figures: Stats, overlap: Agreement) -> None:
+    def _show(self, figures: Stats, overlap: Agreement, practice: list[Period]) -> None:
         heading = Text(
             "Overridden or rejected, by the confidence the reviewer was shown\n"
             "(if confidence were calibrated, the bars would shrink as it grows)",
@@ -58,5 +66,5 @@ class StatsScreen(Remappable, ModalScreen[None]):
         parts: list[RenderableType] = [heading, calibration_chart(band_rows(figures)), Text("")]
         for table in stats_tables(figures):
             parts += [table, Text("")]
-        parts.append(agreement_table(overlap))
+        parts += [agreement_table(overlap), Text(""), practice_view(practice)]
         self.query_one("#stats-body", Static).update(Group(*parts))
