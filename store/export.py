@@ -254,7 +254,8 @@ def stats_for(conn: Connection, where: ExportFilter) -> Any:
     from store.register import contradicted
 
     wrong = frozenset(contradicted(conn))
-    return compute(events(conn, where, item_text=False), lookup, wrong)
+    stood = frozenset(contradicted(conn, "unfounded"))
+    return compute(events(conn, where, item_text=False), lookup, wrong, stood)
 
 
 def ledger_stats(conn: Connection) -> Stats:

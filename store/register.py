@@ -110,12 +110,13 @@ def register_head(conn: Connection, at_ledger: int | None = None) -> tuple[int, 
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
-def contradicted(conn: Connection) -> set[int]:
-    """Ledger events named by an incident a lead confirmed."""
+def contradicted(conn: Connection, outcome: str = "confirmed") -> set[int]:
+    """Ledger events named by an incident a lead resolved so (`unfounded`: they stood)."""
     seqs: set[int] = set()
     for (decisions,) in conn.execute(
         "SELECT r.decisions FROM register AS r JOIN register AS x ON x.incident = r.incident "
-        "WHERE r.action = 'report' AND x.action = 'resolve' AND x.outcome = 'confirmed'"
+        "WHERE r.action = 'report' AND x.action = 'resolve' AND x.outcome = ?",
+        (outcome,),
     ):
         seqs.update(int(seq) for seq in json.loads(decisions))
     return seqs

@@ -68,6 +68,17 @@ class ReviewerStats:
     """Second reviews that disagreed with the first reviewer."""
     contradicted: int = 0
     """Decisions (standing) that an incident a lead confirmed showed to be wrong."""
+    # Agreement with the AI, split by whether the AI is known to have been right: a
+    # catch trial is wrong by construction; a lead's resolved incident says whether a
+    # decision was wrong (confirmed) or stood (unfounded). Raw agreement is never a target.
+    caught: int = 0
+    """The AI was known wrong and the reviewer did not go along (catches)."""
+    missed: int = 0
+    """The AI was known wrong and the reviewer approved it."""
+    kept_right: int = 0
+    """The AI was known right (an approval that stood scrutiny) and the reviewer agreed."""
+    overrode_right: int = 0
+    """The reviewer changed or refused the AI, and a confirmed incident says wrongly."""
     _streak: int = 0
 
     @property
@@ -128,11 +139,13 @@ def compute(
     events: Iterable[dict[str, Any]],
     lookup: Lookup | None = None,
     contradicted: frozenset[int] = frozenset(),
+    stood: frozenset[int] = frozenset(),
 ) -> Stats:
     """One pass over events (dicts with ledger columns and `model`) in chain order.
 
     A retraction (rare) subtracts the event it undoes, fetched through `lookup`.
-    `contradicted` holds the events a confirmed incident names (`store.register`).
+    `contradicted` holds the events a confirmed incident names (`store.register`),
+    `stood` those an unfounded one named.
     """
     overall = ReviewerStats(OVERALL)
     reviewers: dict[str, ReviewerStats] = {}
@@ -156,8 +169,17 @@ def compute(
             scratch.execute("DELETE FROM t WHERE seq = ?", (event["seq"],))
         overridden = event["action"] in ("override", "reject")
         wrong = event["seq"] in contradicted
-        person.contradicted += sign * wrong
-        overall.contradicted += sign * wrong
+        agreed = event["action"] == "approve"
+        for stats in (person, overall):
+            stats.contradicted += sign * wrong
+            if planted:
+                stats.caught += sign * (not agreed)  # as `planted_caught`: escalating counts
+                stats.missed += sign * agreed
+            elif wrong:
+                stats.missed += sign * agreed
+                stats.overrode_right += sign * (not agreed and event["action"] != "escalate")
+            elif agreed and event["seq"] in stood:
+                stats.kept_right += sign
         if planted:
             return  # a planted draft is wrong on purpose: it says nothing of the AI
         for row in (

@@ -24,6 +24,18 @@ def stats_tables(figures: Stats) -> list[Table]:
     """The figures as Rich tables (also used by the app's Stats screen)."""
     # One column per reviewer (teams are small; metrics are many): fits 80 columns.
     everyone = [*sorted(figures.reviewers.values(), key=lambda r: r.reviewer), figures.overall]
+    known = Table("", title="Catches first: where it is known whether the AI was right",
+                  title_justify="left", box=None, header_style="bold")  # fmt: skip
+    for who in everyone:
+        known.add_column(safe_text(who.reviewer), justify="right")
+    for name, value in (
+        ("AI wrong: caught", lambda w: str(w.caught)),
+        ("AI wrong: approved anyway", lambda w: str(w.missed)),
+        ("catch rate when the AI was wrong", _known_rate),
+        ("AI right: agreed", lambda w: str(w.kept_right)),
+        ("AI right: overridden anyway", lambda w: str(w.overrode_right)),
+    ):
+        known.add_row(name, *(value(w) for w in everyone))
     people = Table("", title="Reviewers", title_justify="left", box=None, header_style="bold")
     for who in everyone:
         people.add_column(safe_text(who.reviewer), justify="right")
@@ -44,7 +56,7 @@ def stats_tables(figures: Stats) -> list[Table]:
     ]
     for name, value in metrics:
         people.add_row(name, *(value(w) for w in everyone))
-    tables = [people]
+    tables = [known, people]
     for title, rows in (
         ("Overridden or rejected, by confidence shown", [figures.by_band[b] for b in BINS]),
         ("… by source", sorted(figures.by_source.values(), key=lambda r: r.group)),
@@ -84,7 +96,9 @@ def stats_json(figures: Stats) -> dict[str, Any]:
             "friction_raised": who.friction_raised, "signals": dict(who.signals),
             "commit_first": who.commit_first, "moved_toward_ai": who.moved_toward_ai,
             "second_reviews": who.second_reviews, "disagreements": who.disagreements,
-            "contradicted": who.contradicted,
+            "contradicted": who.contradicted, "ai_wrong_caught": who.caught,
+            "ai_wrong_missed": who.missed, "ai_right_agreed": who.kept_right,
+            "ai_right_overridden": who.overrode_right,
         }  # fmt: skip
 
     def rows(table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -99,6 +113,11 @@ def stats_json(figures: Stats) -> dict[str, Any]:
         "calibration": {"by_band": rows(figures.by_band), "by_source": rows(figures.by_source),
                         "by_model": rows(figures.by_model)},
     }  # fmt: skip
+
+
+def _known_rate(who: ReviewerStats) -> str:
+    seen = who.caught + who.missed
+    return "-" if not seen else f"{who.caught / seen:.0%}"
 
 
 def _count(action: str, who: ReviewerStats) -> str:

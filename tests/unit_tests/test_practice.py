@@ -10,6 +10,7 @@ import pytest
 from store import Store, StoreError
 from store.practice import Period, alarm, needed_per_period
 from tests.conftest import FakeClock, make_draft
+from tests.engines import REFUSED
 
 LABELS = ["legitimate", "suspicious", "fraud"]
 
@@ -71,7 +72,7 @@ def test_a_practice_answer_is_compared_with_the_standing_decision(
         (month,) = store.practice_trend()
         assert (month.month, month.answers, month.correct) == ("2026-11", 4, 3)
         assert store.practice_trend("bob") == []
-        with pytest.raises(Exception):  # append-only
+        with pytest.raises(REFUSED, match="append-only"):
             store.conn.execute("UPDATE practice SET correct = 1")
         store.abandon()
 

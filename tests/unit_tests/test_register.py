@@ -195,3 +195,25 @@ def test_the_cli_reports_lists_and_resolves(tmp_path: Path) -> None:
     assert run("incident", "list", "--status", "open", *base).stdout.strip() == "no open incidents"
     verified = run("verify", *base)
     assert verified.stdout.strip().endswith("incident register: 2 entries"), verified.stderr
+
+
+def test_agreement_with_the_ai_is_split_by_whether_the_ai_was_right(store: Store) -> None:
+    store.leads = frozenset({"dana"})
+    store.ingest([make_draft(f"T-{i}") for i in range(3)])
+    seqs = []
+    for i, action in enumerate(("approve", "approve", "reject")):
+        claim = store.claim_next("alice")
+        assert claim is not None
+        why = f"{WHY}, ticket number {i}"
+        if action == "reject":
+            seqs.append(store.decide(claim, "reject", why, reason_code="policy").seq)
+        else:
+            seqs.append(store.decide(claim, "approve", why).seq)
+    store.report_incident("bob", WHAT, [seqs[0]])  # the approval was wrong
+    store.report_incident("bob", "The second refund looks doubtful too", [seqs[1]])
+    store.report_incident("bob", "The rejection of the third one was a mistake", [seqs[2]])
+    store.resolve_incident(1, "dana", "confirmed", "The payments log shows two refunds")
+    store.resolve_incident(2, "dana", "unfounded", "Only one refund went out for this one")
+    store.resolve_incident(3, "dana", "confirmed", "The refund was due; rejecting was wrong")
+    alice = store.stats().reviewers["alice"]
+    assert (alice.missed, alice.kept_right, alice.overrode_right, alice.caught) == (1, 1, 1, 0)
