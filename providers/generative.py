@@ -200,13 +200,14 @@ class GenerativeProvider(JobProvider):
     def answer(self, data: Any) -> Answer:
         """Read the API's JSON; raise ValueError (what was wrong) for a bad shape."""
 
-    async def fetch(self, job: Job) -> Draft:
-        """Render, send, read, and make the draft with its confidence and limits."""
-        options: GenerativeOptions = self.options
-        prompt, limits = prompt_for(job, self.template, options.max_input_chars)
-        sent = prompt + SELF_REPORT_ASK if options.self_report else prompt
-        url, headers, body = self.request(sent)
-        if options.self_report:
+    async def ask(self, prompt: str, *, structured: bool = False) -> Answer:
+        """Send one prompt and read the answer (not empty).
+
+        Raises:
+            ProviderError: The server failed, answered in a shape not expected, or empty.
+        """
+        url, headers, body = self.request(prompt)
+        if structured:
             self.structured(body)
         data, _ = await self.http.json("POST", url, headers=headers, body=body, auth=self.auth())
         try:
@@ -215,6 +216,14 @@ class GenerativeProvider(JobProvider):
             raise ProviderError(self.name, f"unexpected answer: {_what(error)}") from None
         if not said.text.strip():
             raise ProviderError(self.name, "empty answer")
+        return said
+
+    async def fetch(self, job: Job) -> Draft:
+        """Render, send, read, and make the draft with its confidence and limits."""
+        options: GenerativeOptions = self.options
+        prompt, limits = prompt_for(job, self.template, options.max_input_chars)
+        sent = prompt + SELF_REPORT_ASK if options.self_report else prompt
+        said = await self.ask(sent, structured=options.self_report)
         if said.cut_off:
             limits.append(DataLimit("cut-off", f"answer cut off ({said.reason})", "high"))
         if said.stopped:

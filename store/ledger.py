@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from store.arguments import (
@@ -89,6 +89,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         output: str | None = None,
         reason_code: str | None = None,
         shown: Shown | None = None,
+        advocate: Mapping[str, str] | None = None,
     ) -> Event:
         """Record a reviewer's decision on a claimed item and end the claim.
 
@@ -100,6 +101,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             reason_code: Required for override and reject (e.g. `factual-error`).
             shown: What the UI displayed; defaults to the item as stored. A draft hash
                 that no longer matches the stored draft is refused.
+            advocate: What the devil's advocate said, as shown (`text`, `model`; or
+                `error`): required when the policy gives the item one, hashed with the
+                event in its oversight record, never the decision's output.
 
         The oversight policy applies here too: a commit-first item needs the reviewer's
         own judgement first (`commit_judgement`), the justification minimum may be
@@ -123,8 +127,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
         def attempt() -> Event:
             return self._decide(
-                claim, action, justification, output=output, reason_code=reason_code, shown=shown
-            )
+                claim, action, justification, output=output, reason_code=reason_code,
+                shown=shown, advocate=advocate,
+            )  # fmt: skip
 
         return self._once(attempt, "claim_id", claim.id)
 
@@ -153,6 +158,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         output: str | None = None,
         reason_code: str | None = None,
         shown: Shown | None = None,
+        advocate: Mapping[str, str] | None = None,
     ) -> Event:
         """`decide` without the recovery from a broken connection."""
         if action not in DECISION_ACTIONS:
@@ -181,6 +187,15 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             oversight, state, deliver = self._oversight(
                 conn, item, current, action, result, need, justification, spent, history, plant
             )
+            if need.advocate:
+                if not advocate or not set(advocate) <= {"text", "model", "error"}:
+                    raise DecisionError(
+                        "this item's policy asks for the devil's advocate after your own "
+                        "judgement: see what it says first"
+                    )
+                said = {k: checked_text(str(v), "the advocate's text")[:4000]
+                        for k, v in advocate.items()}  # fmt: skip
+                oversight = {**(oversight or {}), "advocate": said}
             card = self.use_cards.get(item.source)
             if card is not None:  # which AI use card was in force: hashed with the event
                 oversight = {**(oversight or {}), "use_card": card}

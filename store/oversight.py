@@ -103,6 +103,11 @@ class OversightPolicy:
     colleague's decided score or label, without draft or confidence (`store.practice`)."""
     practice_sources: dict[str, float] = field(default_factory=dict)
     """Per-source shares that replace `practice` for that source's reviewers' next item."""
+    advocate_sources: frozenset[str] = frozenset()
+    """Sources whose items get a devil's advocate: they open commit-first, and after the
+    reviewer's own judgement a model argues against the draft (`tui.advocate`)."""
+    advocate_stakes: frozenset[str] = frozenset()
+    """Stakes levels whose items get the devil's advocate, likewise."""
 
     def practice_share(self, source: str | None) -> float:
         """The practice share that applies after an item of `source`."""
@@ -146,6 +151,9 @@ class Requirements:
     double_review: bool = False
     """In the double-review sample: any first decision but an escalation waits for a
     second, independent one (not only approvals)."""
+    advocate: bool = False
+    """A devil's advocate argues against the draft after the reviewer's judgement; the
+    decision records what it said (or that it could not be reached)."""
 
     def describe(self) -> str:
         """One line for the item screen, e.g. `commit first (policy) · 60+ letters`."""
@@ -155,6 +163,8 @@ class Requirements:
         if self.commit_first:
             parts.append(f"commit first ({', '.join(self.commit_first)})")
         parts.append(f"justification {self.min_chars}+ letters")
+        if self.advocate:
+            parts.append("devil's advocate after your judgement")
         if self.double_review and self.second_review_of is None:
             parts.append("double review: a second reviewer decides too")
         elif self.second_reviewer and self.second_review_of is None:
@@ -192,6 +202,10 @@ def requirements(
     if friction is not None:
         why.append("friction")
         min_chars = max(min_chars, policy.friction.min_chars)
+    # The advocate speaks only after the reviewer's own judgement: it must not anchor it.
+    advocate = source in policy.advocate_sources or stakes in policy.advocate_stakes
+    if advocate:
+        why.append("advocate")
     first = second_review_of is None and not planted
     sampled = first and in_double_review(policy.double_review, source, external_id)
     second = any(r.second_reviewer for r in rows) and first
@@ -202,6 +216,7 @@ def requirements(
         friction=friction,
         second_review_of=second_review_of,
         double_review=sampled,
+        advocate=advocate,
     )
 
 

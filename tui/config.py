@@ -55,6 +55,8 @@ class Settings:
     """Source → its AI use card's fields (`[use_cards.SOURCE]`; see `store.cards`)."""
     checkpoints: CheckpointPlan | None = None
     """Signed checkpoints every N events (`[checkpoints]`; see `tui.autocheckpoint`)."""
+    advocate_provider: str | None = None
+    """The `[providers.NAME]` whose model is the devil's advocate (`[advocate] provider`)."""
     retention_days: int = 183
     """Events younger than this are never archived (`[retention] minimum_days`)."""
 

@@ -6,6 +6,7 @@ start-up time that a command without a config file need not pay.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,6 +120,17 @@ class CheckpointsTable(Strict):
     """Where the notes go (relative to this file) [default: checkpoints in the data folder]."""
 
 
+class AdvocateTable(Strict):
+    """`[advocate]`: a model that argues against the draft, after the reviewer's judgement."""
+
+    provider: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """A configured model provider ([providers.NAME]: openai, anthropic or ollama)."""
+    sources: list[str] = Field(default_factory=list)
+    """Sources whose items always get the advocate."""
+    stakes: list[Stakes] = Field(default_factory=list)
+    """Stakes levels whose items always get it."""
+
+
 class RetentionTable(Strict):
     """`[retention]`: how long events stay in the database before they may be archived."""
 
@@ -158,6 +170,8 @@ class ConfigFile(Strict):
     """Oversight against automation bias."""
     checkpoints: CheckpointsTable | None = None
     """[checkpoints]: signed checkpoints every N events (a lead's key)."""
+    advocate: AdvocateTable | None = None
+    """[advocate]: a devil's advocate for chosen sources or stakes."""
     retention: RetentionTable = RetentionTable()
     """[retention]: the minimum age of anything archived."""
 
@@ -174,6 +188,11 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
         config = ConfigFile.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"{path}: {first_problem(error, _where, ConfigFile)}") from None
+    if config.advocate is not None and config.advocate.provider not in config.providers:
+        raise ConfigError(
+            f"{path}: [advocate] provider {config.advocate.provider!r} is not a "
+            "[providers.NAME] table"
+        )
     policy = config.policy
     phrases = DEFAULT_BOILERPLATE | {
         normalise(p) for p in policy.extra_boilerplate if normalise(p)
@@ -198,7 +217,8 @@ def settings_from(path: Path, data: dict[str, Any]) -> Settings:
         guidelines={
             source: (path.parent / file).expanduser() for source, file in config.guidelines.items()
         },
-        oversight=_oversight(config.oversight),
+        oversight=_with_advocate(_oversight(config.oversight), config.advocate),
+        advocate_provider=config.advocate.provider if config.advocate else None,
         checkpoints=_checkpoints(path, config.checkpoints),
         retention_days=config.retention.minimum_days,
     )
@@ -213,6 +233,14 @@ def _checkpoints(config: Path, table: CheckpointsTable | None) -> CheckpointPlan
     )  # fmt: skip
     return CheckpointPlan(
         key=config.parent / Path(table.key).expanduser(), every=table.every, folder=folder
+    )
+
+
+def _with_advocate(policy: OversightPolicy, table: AdvocateTable | None) -> OversightPolicy:
+    if table is None:
+        return policy
+    return dataclasses.replace(
+        policy, advocate_sources=frozenset(table.sources), advocate_stakes=frozenset(table.stakes)
     )
 
 

@@ -45,9 +45,9 @@ async def test_practice_comes_after_a_decision_and_shows_how_it_compared(
         await pilot.press("a")
         dialog = on_screen(app)
         assert isinstance(dialog, JustificationDialog)
-        dialog.query_one("#justification", JustificationBox).text = (
-            "Alice checked the transaction log for R-20 herself"
-        )
+        dialog.query_one(
+            "#justification", JustificationBox
+        ).text = "Alice checked the transaction log for R-20 herself"
         await pilot.press("ctrl+s")
         await pilot.pause()
         practice = on_screen(app)
@@ -65,6 +65,9 @@ async def test_practice_comes_after_a_decision_and_shows_how_it_compared(
         assert not isinstance(app.screen, PracticeScreen)
     (month,) = review_store.practice_trend("alice")
     assert month.answers == 1
-    assert review_store.conn.execute(
-        "SELECT count(*) FROM ledger WHERE reviewer = 'alice'"
-    ).fetchone()[0] == 1  # the practice answer is not a decision
+    assert (
+        review_store.conn.execute(
+            "SELECT count(*) FROM ledger WHERE reviewer = 'alice'"
+        ).fetchone()[0]
+        == 1
+    )  # the practice answer is not a decision

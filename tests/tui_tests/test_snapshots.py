@@ -130,6 +130,36 @@ async def _practice(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _advocate(pilot: Pilot[None]) -> None:
+    from textual.widgets import Input
+
+    import tui.advocate
+    from tests.conftest import make_draft
+    from tests.tui_tests.test_advocate import SAID
+
+    async def said(settings: object, item: object) -> dict[str, str]:
+        return {"text": SAID, "model": "critic-1"}
+
+    app = cast("SignoffApp", pilot.app)
+    app.store.oversight = dataclasses.replace(
+        OversightPolicy.off(), advocate_stakes=frozenset({"high"})
+    )
+    app.store.ingest([make_draft("L-9", kind="score", draft="82", stakes="high",
+                                 title="Northwind lead")])  # fmt: skip
+    item = app.store.find_item("support", "L-9")
+    assert item is not None
+    original, tui.advocate.argue = tui.advocate.argue, said
+    try:
+        app.open_item(item.id)
+        await pilot.pause()
+        app.screen.query_one("#commit-value", Input).value = "40"
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    finally:
+        tui.advocate.argue = original
+
+
 SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "queue": _queue,
     "item": _item,
@@ -141,6 +171,7 @@ SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "incidents": _incidents,
     "doubt": _doubt,
     "practice": _practice,
+    "advocate": _advocate,
 }
 
 

@@ -122,6 +122,10 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
                 ):
                     yield Static(id="reasoning")
             with VerticalScroll(id="side"):
+                with Vertical(id="advocate-box") as box:
+                    box.border_title = "Devil's advocate"
+                    box.border_subtitle = "not a verdict"
+                    yield Static(id="advocate")
                 with Vertical(id="confidence-box") as box:
                     box.border_title = "Confidence"
                     yield Static(id="confidence")
@@ -189,6 +193,11 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
             self.query_one(name, VerticalScroll).scroll_home(animate=False)
         self.query_one("#draft-pane").display = self.committed
         self.query_one("#confidence-box").display = self.committed
+        self.advocate: dict[str, str] | None = None
+        """What the devil's advocate said (`tui.advocate`), once it has."""
+        self.query_one("#advocate-box").display = self.committed and self.need.advocate
+        if self.committed and self.need.advocate:
+            self._call_advocate()
         # While the draft is hidden, the form takes its own height and the input the AI
         # saw takes the rest (at 160x48 about 20 rows stood empty under the form).
         self.set_class(not self.committed, "-judging")
@@ -254,6 +263,29 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         self.query_one("#confidence-box").display = True
         self.set_class(False, "-judging")
         self.query_one("#draft-pane").focus()
+        if self.need.advocate:  # only now: it must not anchor the judgement just recorded
+            self.query_one("#advocate-box").display = True
+            self._call_advocate()
+
+    def _call_advocate(self) -> None:
+        self.query_one("#advocate", Static).update(Text("Asking the advocate…", style="dim italic"))
+        self.run_worker(self._advocate(self.item.id), group="advocate", exclusive=True)
+
+    async def _advocate(self, item_id: int) -> None:
+        from tui.advocate import argue
+
+        said = await argue(self.signoff.settings, self.item)
+        if item_id != self.item.id:
+            return  # the reviewer moved on: this answer is not for the item on screen
+        self.advocate = said
+        if "error" in said:
+            shown = Text("It could not answer: ", style="yellow")
+            shown.append_text(safe_text(said["error"]))
+            shown.append("\nYou can still decide; the decision records that.", style="dim")
+        else:
+            shown = safe_text(said["text"], multiline=True)
+            shown.append(f"\n— {visible(said.get('model', ''))}", style="dim")
+        self.query_one("#advocate", Static).update(shown)
 
     def _locked(self) -> bool:
         if not self.committed:
@@ -362,8 +394,9 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
 
         def commit(justification: str, value: str | None, reason: str | None) -> Event:
             return store.decide(
-                claim, action, justification, output=output or value, reason_code=reason
-            )
+                claim, action, justification, output=output or value, reason_code=reason,
+                advocate=self.advocate if self.need.advocate else None,
+            )  # fmt: skip
 
         is_value = self.item.kind in VALUE_KINDS
         choices = labels_of(self.item)
