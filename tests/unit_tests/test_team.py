@@ -252,26 +252,41 @@ def test_anyone_reports_an_incident_as_themselves_and_only_a_lead_resolves(team:
         assert dana.verify_register().ok
 
 
-def test_an_older_team_database_gets_the_register_when_its_owner_opens_it(team: str) -> None:
-    with Store(team) as owner:
-        owner.team_connection().raw.execute(
-            "DROP VIEW incidents; DROP TABLE register; DROP FUNCTION register_link(); "
-            "DROP FUNCTION register_append_only(); DROP TABLE archive_cuts, archived; "
-            "DROP FUNCTION archive_append_only(), archived_is_the_ledgers(), "
-            "archive_cut_in_chain(); ALTER TABLE items DROP COLUMN token_logprobs; "
-            "UPDATE signoff_meta SET value = 'pg001' WHERE key = 'schema'"
-        )
-    with pytest.raises(StoreError, match="ask a lead to run `signoff team init`"):
-        Store(as_user(team, "alice"))
-    with Store(team) as owner:  # the owner's login upgrades it, and grants again
-        assert owner.conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'"
-                                  ).fetchone()[0] == SCHEMA_VERSION  # fmt: skip
-        assert owner.integrity() == []
-    with Store(as_user(team, "alice")) as alice:
-        claim = alice.claim_next("alice")
-        assert claim is not None
-        seq = alice.decide(claim, "escalate", GOOD).seq
-        assert alice.report_incident("alice", WHAT, [seq]).number == 1
+def test_an_older_team_database_is_brought_up_to_date_by_its_owner(
+    team: str, pg_server: str
+) -> None:
+    import psycopg
+
+    from store.pg_schema import SCHEMA
+
+    # The team fixture made the roles (they are the cluster's); a second database holds
+    # the first schema signoff ever wrote, with the team's mark and a reviewer's grants.
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE t_old")
+    old = pg_server.rsplit("/", 1)[0] + "/t_old"
+    try:
+        with psycopg.connect(old, autocommit=True) as raw:
+            raw.execute(SCHEMA)
+            raw.execute("INSERT INTO signoff_meta VALUES ('team', 'on')")
+            raw.execute(
+                "GRANT USAGE ON SCHEMA public TO signoff_reviewer; "
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO signoff_reviewer"
+            )
+        with pytest.raises(StoreError, match="ask a lead to run `signoff team init`"):
+            Store(as_user(old, "alice"))
+        with Store(old) as owner:  # the owner's login upgrades it, and grants again
+            assert owner.conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'"
+                                      ).fetchone()[0] == SCHEMA_VERSION  # fmt: skip
+            assert owner.integrity() == []
+            owner.ingest([make_draft("T-1")])
+        with Store(as_user(old, "alice")) as alice:
+            claim = alice.claim_next("alice")
+            assert claim is not None
+            seq = alice.decide(claim, "escalate", GOOD).seq
+            assert alice.report_incident("alice", WHAT, [seq]).number == 1
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS t_old WITH (FORCE)")
 
 
 def test_only_the_owner_archives_a_team_database(team: str, tmp_path: Path) -> None:
