@@ -112,13 +112,23 @@ def write_md(stream: IO[str], conn: Connection, where: ExportFilter, *, title: s
 
 
 def _summary(stream: IO[str], stats: Stats) -> None:
-    stream.write("## Reviewers\n\n")
+    everyone = (*sorted(stats.reviewers.values(), key=lambda r: r.reviewer), stats.overall)
+    # Catches first: agreement with the AI only where it is known whether the AI was right.
+    stream.write(
+        "## Catches first: where it is known whether the AI was right\n\n"
+        "| reviewer | AI wrong: caught | AI wrong: approved anyway | AI right: agreed "
+        "| AI right: overridden anyway |\n|---|--:|--:|--:|--:|\n"
+    )
+    for who in everyone:
+        stream.write(f"| {_md(who.reviewer)} | {who.caught} | {who.missed} | {who.kept_right} "
+                     f"| {who.overrode_right} |\n")  # fmt: skip
+    stream.write("\n## Reviewers\n\n")
     stream.write(
         "| reviewer | approve | edit | override | reject | escalate | retract "
         "| median s | p10 s | longest approve streak | repeated justifications |\n"
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
     )
-    for who in (*sorted(stats.reviewers.values(), key=lambda r: r.reviewer), stats.overall):
+    for who in everyone:
         cells = [str(who.actions.get(a, 0)) for a in
                  ("approve", "edit", "override", "reject", "escalate", "retract")]  # fmt: skip
         stream.write(

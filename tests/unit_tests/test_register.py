@@ -217,3 +217,20 @@ def test_agreement_with_the_ai_is_split_by_whether_the_ai_was_right(store: Store
     store.resolve_incident(3, "dana", "confirmed", "The refund was due; rejecting was wrong")
     alice = store.stats().reviewers["alice"]
     assert (alice.missed, alice.kept_right, alice.overrode_right, alice.caught) == (1, 1, 1, 0)
+
+
+def test_the_markdown_report_leads_with_catches(sqlite_store: Store) -> None:
+    import io
+
+    from store.export import ExportFilter
+
+    sqlite_store.leads = frozenset({"dana"})
+    (seq,) = decided(sqlite_store, "T-1")
+    sqlite_store.report_incident("bob", WHAT, [seq])
+    sqlite_store.resolve_incident(1, "dana", "confirmed", "The payments log shows two refunds")
+    stream = io.StringIO()
+    with sqlite_store.snapshot() as snap:
+        snap.write("md", stream, ExportFilter())
+    text = stream.getvalue()
+    assert text.index("## Catches first") < text.index("## Reviewers")
+    assert "| alice | 0 | 1 | 0 | 0 |" in text
