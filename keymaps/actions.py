@@ -43,6 +43,7 @@ ACTIONS: Final[dict[str, str]] = {
     "item.card": "The AI use card of this source (purpose, limits, owner)",
     "item.report": "Report an incident or complaint against a decided item",
     "item.next_doubt": "Jump to the next span the model was unsure of (marked)",
+    "item.advocate": "Ask the devil's advocate (after your own judgement)",
     "dialog.submit": "Record the decision",
     "dialog.cancel": "Cancel (records nothing)",
 }

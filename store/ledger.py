@@ -187,12 +187,14 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             oversight, state, deliver = self._oversight(
                 conn, item, current, action, result, need, justification, spent, history, plant
             )
-            if need.advocate:
-                if not advocate or not set(advocate) <= {"text", "model", "error"}:
-                    raise DecisionError(
-                        "this item's policy asks for the devil's advocate after your own "
-                        "judgement: see what it says first"
-                    )
+            if need.advocate and not advocate:
+                raise DecisionError(
+                    "this item's policy asks for the devil's advocate after your own "
+                    "judgement: see what it says first"
+                )
+            if advocate:  # by policy, or asked for: what was shown is recorded either way
+                if not set(advocate) <= {"text", "model", "error", "asked"}:
+                    raise DecisionError("the advocate's record has unknown fields")
                 said = {k: checked_text(str(v), "the advocate's text")[:4000]
                         for k, v in advocate.items()}  # fmt: skip
                 oversight = {**(oversight or {}), "advocate": said}

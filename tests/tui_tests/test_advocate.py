@@ -99,3 +99,49 @@ async def test_a_decision_waits_for_the_advocate_or_records_that_it_failed(
         assert event is not None
         assert event.oversight is not None
         assert "error" in event.oversight["advocate"]
+
+
+async def test_asked_for_on_any_item_the_advocate_still_waits_for_a_judgement(
+    db_path: Path, clock: FakeClock, make_app: AppFactory, tmp_path: Path
+) -> None:
+    from tui.screens.oversight import JudgementFirst
+
+    with (
+        LoopbackServer(checked(check_openai_request, answer)) as server,
+        Store(db_path, now=clock, oversight=oversight()) as store,
+    ):
+        store.ingest([make_draft("L-8", kind="score", draft="82", title="Northwind lead")])
+        app = make_app(store, settings=settings_for(tmp_path, server.url))
+        async with app.run_test(size=(100, 32)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            assert not screen.need.advocate  # not the policy's: asked for
+            await pilot.press("v")
+            modal = app.screen
+            assert isinstance(modal, JudgementFirst)
+            assert server.requests == []
+            modal.query_one("#commit-value", Input).value = "60"
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.screen is screen
+            assert len(server.requests) == 1
+            await approve(pilot, WHY)
+        event = store.event(1)
+        assert event is not None
+        assert event.oversight is not None
+        assert event.oversight["advocate"]["asked"] == "on request"
+
+
+async def test_without_an_advocate_configured_the_key_says_so(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("v")
+        assert any("No devil's advocate is configured" in str(n.message)
+                   for n in app._notifications)  # fmt: skip

@@ -21,6 +21,7 @@ from tui.bindings import Remappable, TextForm, bind
 from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
+from tui.screens.advocate_panel import AdvocatePanel
 from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
 from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
 
@@ -36,7 +37,7 @@ VALUE_KINDS = ("score", "label")
 """Kinds whose override is a new value rather than a replacement text."""
 
 
-class ItemScreen(TextForm, Remappable, Screen[None]):
+class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
     """Shows a claimed item. Opening claims it; leaving, skipping or quitting releases it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -51,6 +52,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         bind("item.toggle_input", "toggle_input", show=False),
         bind("item.card", "card", show=False),
         bind("item.next_doubt", "next_doubt", show=False),
+        bind("item.advocate", "advocate", show=False),
         bind("item.back", "back", show=False),
     ]
 
@@ -195,6 +197,8 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         self.query_one("#confidence-box").display = self.committed
         self.advocate: dict[str, str] | None = None
         """What the devil's advocate said (`tui.advocate`), once it has."""
+        self.asked = False
+        """The reviewer asked for the advocate (the policy did not call it)."""
         self.query_one("#advocate-box").display = self.committed and self.need.advocate
         if self.committed and self.need.advocate:
             self._call_advocate()
@@ -266,26 +270,6 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         if self.need.advocate:  # only now: it must not anchor the judgement just recorded
             self.query_one("#advocate-box").display = True
             self._call_advocate()
-
-    def _call_advocate(self) -> None:
-        self.query_one("#advocate", Static).update(Text("Asking the advocate…", style="dim italic"))
-        self.run_worker(self._advocate(self.item.id), group="advocate", exclusive=True)
-
-    async def _advocate(self, item_id: int) -> None:
-        from tui.advocate import argue
-
-        said = await argue(self.signoff.settings, self.item)
-        if item_id != self.item.id:
-            return  # the reviewer moved on: this answer is not for the item on screen
-        self.advocate = said
-        if "error" in said:
-            shown = Text("It could not answer: ", style="yellow")
-            shown.append_text(safe_text(said["error"]))
-            shown.append("\nYou can still decide; the decision records that.", style="dim")
-        else:
-            shown = safe_text(said["text"], multiline=True)
-            shown.append(f"\n— {visible(said.get('model', ''))}", style="dim")
-        self.query_one("#advocate", Static).update(shown)
 
     def _locked(self) -> bool:
         if not self.committed:
@@ -395,7 +379,7 @@ class ItemScreen(TextForm, Remappable, Screen[None]):
         def commit(justification: str, value: str | None, reason: str | None) -> Event:
             return store.decide(
                 claim, action, justification, output=output or value, reason_code=reason,
-                advocate=self.advocate if self.need.advocate else None,
+                advocate=self.advocate,
             )  # fmt: skip
 
         is_value = self.item.kind in VALUE_KINDS

@@ -7,6 +7,7 @@ draft was, why friction was raised, or how a second review compares with the fir
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -58,13 +59,23 @@ class CommitFirst(Vertical):
             "policy": "the policy table asks for it at these stakes and confidence",
             "source": "this source is always reviewed this way",
             "friction": "your recent decisions came fast or alike (see the top line)",
+            "advocate": "a devil's advocate argues against the draft once your judgement is in",
         }
         intro = Text(
+            "The advocate speaks only once your own judgement is recorded: it must not do "
+            "your thinking for you.\n" if self.why == ("request",) else
             "The draft and its confidence stay hidden until you say what you expect: "
             "judging first keeps a usually-right machine from judging for you.\n",
-        )
+        )  # fmt: skip
+        if self.why == ("request",):
+            yield Static(intro, id="commit-intro")
+            yield from self._fields()
+            return
         intro.append("Why: " + "; ".join(reasons.get(w, w) for w in self.why) + ".", style="dim")
         yield Static(intro, id="commit-intro")
+        yield from self._fields()
+
+    def _fields(self) -> ComposeResult:
         labels = self.item.meta.get("labels")
         if self.item.kind == "score":
             scale = score_scale(self.item.meta)
@@ -186,6 +197,37 @@ def after_decision(event: Event) -> Text | None:
             ))  # fmt: skip
     text.rstrip()
     return text if text.plain else None
+
+
+class JudgementFirst(TextForm, Remappable, ModalScreen[bool]):
+    """Asked for the devil's advocate on an item without a judgement: record one first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [bind("dialog.cancel", "cancel", priority=True)]
+
+    def __init__(self, item: Item, record: Callable[[str, str], str | None]) -> None:
+        """`record(value, notes)` stores the judgement; it returns why not, or None."""
+        super().__init__()
+        self.item = item
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        """The judgement form, as commit-first shows it."""
+        with Vertical(id="dialog"):
+            yield CommitFirst(self.item, ("request",))
+            yield Footer(compact=True)
+
+    def on_commit_first_committed(self, message: CommitFirst.Committed) -> None:
+        """Store the judgement; on success the advocate may speak."""
+        message.stop()
+        problem = self.record(message.value, message.notes)
+        if problem is not None:
+            self.query_one(CommitFirst).show_error(problem)
+            return
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        """No judgement, no advocate."""
+        self.dismiss(False)
 
 
 class AfterDecision(TextForm, Remappable, ModalScreen[None]):
