@@ -118,7 +118,7 @@ async def test_asked_for_on_any_item_the_advocate_still_waits_for_a_judgement(
             screen = app.screen
             assert isinstance(screen, ItemScreen)
             assert not screen.need.advocate  # not the policy's: asked for
-            await pilot.press("v")
+            await pilot.press("V")
             modal = app.screen
             assert isinstance(modal, JudgementFirst)
             assert server.requests == []
@@ -142,6 +142,6 @@ async def test_without_an_advocate_configured_the_key_says_so(
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
-        await pilot.press("v")
+        await pilot.press("V")
         assert any("No devil's advocate is configured" in str(n.message)
                    for n in app._notifications)  # fmt: skip
