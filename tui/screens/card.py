@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from store.cards import CARD_FIELDS, card_hash
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
+from tui.widgets.footer import Footer
 
 LABELS = {
     "purpose": "Purpose", "scope": "Not for", "model": "Model", "provider": "Provider",

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, Static, TextArea
 
 from store import ClaimError, DecisionError, JustificationRefused, StoreError
 from store.policy import Recent, evaluate
 from tui.bindings import Remappable, TextForm, bind
 from tui.format import RED
 from tui.safe import safe_text, visible
+from tui.widgets.footer import Footer
 from tui.widgets.safe_inputs import SafeInput
 from tui.widgets.safe_text_area import JustificationBox, SafeTextArea
 

@@ -12,13 +12,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from store import Escalation
 from tui.bindings import Remappable, bind
 from tui.format import STAKES_NAME, STAKES_STYLE, age
 from tui.safe import safe_text
+from tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp

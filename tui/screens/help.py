@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from keymaps import ACTIONS
 from tui.bindings import Remappable, bind
+from tui.widgets.footer import Footer
 
 
 def live_keys(screen: Screen[Any]) -> dict[str, list[str]]:

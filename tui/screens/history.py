@@ -14,12 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from store import Event, Item
 from tui.bindings import Remappable, bind
 from tui.history import history_lines, item_header, undone_by
 from tui.safe import safe_text
+from tui.widgets.footer import Footer
 
 
 class HistoryScreen(Remappable, Screen[None]):

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from store import Incident, StoreError
@@ -22,6 +22,7 @@ from store.register import KINDS, OUTCOMES, SEVERITIES
 from tui.bindings import Remappable, bind
 from tui.format import RED, age
 from tui.safe import safe_text, visible
+from tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from store import Event, Item

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
@@ -24,6 +24,7 @@ from tui.safe import safe_text, visible
 from tui.screens.advocate_panel import AdvocatePanel
 from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
 from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
+from tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp

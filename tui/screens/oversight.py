@@ -17,7 +17,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from store import Event, Item
 from store.review import VERDICTS
@@ -25,6 +25,7 @@ from store.values import describe_scale, score_scale
 from tui.bindings import Remappable, TextForm, bind
 from tui.format import RED
 from tui.safe import safe_text
+from tui.widgets.footer import Footer
 from tui.widgets.safe_inputs import SafeInput
 
 if TYPE_CHECKING:

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from store import Item, StoreError
 from store.values import describe_scale, labels_of, score_scale
 from tui.bindings import Remappable, TextForm, bind
 from tui.format import RED
 from tui.safe import safe_text
+from tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp

@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from store import ReviewerProgress, SourceProgress, Store
 from tui.bindings import Remappable, bind
 from tui.progress_view import reviewer_chart, source_chart
+from tui.widgets.footer import Footer
 
 
 class ProgressScreen(Remappable, ModalScreen[None]):

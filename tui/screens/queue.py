@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from store import Store
 from store.views import PageRequest, QueueFilter, QueueRow
 from tui.bindings import Remappable, bind
 from tui.safe import safe_text
+from tui.widgets.footer import Footer
 from tui.widgets.preview import PREVIEW_MIN_WIDTH, preview
 from tui.widgets.queue_list import COLUMNS_HEADER, QueueList
 from tui.widgets.safe_inputs import SafeInput

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from store import Store
 from store.agreement import Agreement
@@ -24,6 +24,7 @@ from tui.stats_view import (
     practice_view,
     stats_tables,
 )
+from tui.widgets.footer import Footer
 
 
 class StatsScreen(Remappable, ModalScreen[None]):
