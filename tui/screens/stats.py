@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 from store import Store
 from store.agreement import Agreement
 from store.practice import Period
+from store.reader import Reader
 from store.stats import Stats
 from tui.bindings import Remappable, bind
 from tui.stats_view import (
@@ -38,6 +39,8 @@ class StatsScreen(Remappable, ModalScreen[None]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store
+        self._reader: Reader | None = None
+        self._closed = False
 
     def compose(self) -> ComposeResult:
         """Title, chart, tables (filled when the figures are ready)."""
@@ -53,10 +56,28 @@ class StatsScreen(Remappable, ModalScreen[None]):
     def _compute(self) -> None:
         # A worker thread: a reader of its own (connections belong to one thread).
         with self.store.reader() as reader:
-            figures = reader.stats()
-            overlap = reader.agreement()
-            practice = reader.practice_trend()
-        self.app.call_from_thread(self._show, figures, overlap, practice)
+            self._reader = reader
+            try:
+                if self._closed:
+                    return
+                figures = reader.stats()
+                overlap = reader.agreement()
+                practice = reader.practice_trend()
+            except Exception:
+                if self._closed:
+                    return  # closed while counting: the interrupted read is the point
+                raise
+            finally:
+                self._reader = None
+        if not self._closed:
+            self.app.call_from_thread(self._show, figures, overlap, practice)
+
+    def on_unmount(self) -> None:
+        """Closed: stop the count (a million events took 27-34 s); reopening starts anew."""
+        self._closed = True
+        reader = self._reader
+        if reader is not None:
+            reader.interrupt()
 
     def _show(self, figures: Stats, overlap: Agreement, practice: list[Period]) -> None:
         heading = Text(
