@@ -155,7 +155,7 @@ class _LiveLedger:
         self.conn = conn
 
     def hash_at(self, seq: int) -> str | None:
-        from store.ledger import hash_at
+        from store.chain import hash_at
 
         return hash_at(self.conn, seq)
 

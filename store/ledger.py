@@ -371,6 +371,8 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def hash_at(self, seq: int) -> str | None:
         """The hash of event `seq`, live or archived (only its hash stays), if any."""
+        from store.chain import hash_at
+
         return hash_at(self.conn, seq)
 
     def decision_counts(self) -> dict[str, int]:
@@ -391,44 +393,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             StoreError: In team mode, the login cannot read every event (a reviewer's
                 view is not the chain; a lead's login verifies).
         """
-        if since is None:
-            since, broken = _archived_links(self.conn)  # events moved to an archive file
-            if broken is not None:
-                return broken
-        count, expected_prev = since or (0, GENESIS_HASH)
-        total = self.conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
-        if dialect_of(self.conn).partial_views:
-            length = chain_head(self.conn)[0]
-            if total + _archived_count(self.conn) < length:
-                raise StoreError(
-                    f"your login can read {total:,} of the ledger's {length:,} events; "
-                    "verify with a lead's login"
-                )
-        cursor = self.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
-        )
-        for row in cursor:
-            fields = dict(zip(EVENT_FIELDS, row, strict=True))
-            count += 1
-            problem = ""
-            if fields["seq"] != count:
-                problem = f"event numbers jump from {count - 1} to {fields['seq']}"
-            elif fields["prev_hash"] != expected_prev:
-                problem = f"event {count} does not link to the event before it"
-            elif event_hash(fields) != fields["hash"]:
-                problem = f"event {count} has been altered (its hash does not match its content)"
-            if problem:
-                cursor.close()
-                return ChainReport(
-                    ok=False,
-                    events=total,
-                    head=self.head(),
-                    first_bad_seq=count,
-                    affected=total - count + 1,
-                    problem=problem,
-                )
-            expected_prev = fields["hash"]
-        return ChainReport(ok=True, events=count, head=expected_prev)
+        from store.chain import verify
+
+        return verify(self.conn, since)
 
     def _enforce(
         self,
@@ -494,45 +461,6 @@ def chain_head(conn: Connection) -> tuple[int, str]:
     """(position, hash) of the chain's newest link; (0, genesis) when empty."""
     row = conn.execute(dialect_of(conn).chain_head).fetchone()
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
-
-
-def hash_at(conn: Connection, seq: int) -> str | None:
-    """The hash of event `seq`, in the ledger or among the archived; None if neither."""
-    row = conn.execute(
-        "SELECT hash FROM ledger WHERE seq = ? UNION ALL SELECT hash FROM archived WHERE seq = ?",
-        (seq, seq),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def _archived_count(conn: Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM archived").fetchone()[0])
-
-
-def _archived_links(conn: Connection) -> tuple[tuple[int, str] | None, ChainReport | None]:
-    """Check the kept hashes of archived events link from the first event to the cut.
-
-    Returns (the cut's (position, hash) to verify on from, None), or (None, the report
-    of the first broken link). Their content is in the archive file (`verify --archive`).
-    """
-    cut = conn.execute(
-        "SELECT through_seq, through_hash FROM archive_cuts ORDER BY through_seq DESC LIMIT 1"
-    ).fetchone()
-    if cut is None:
-        return None, None
-    position, expected = 0, GENESIS_HASH
-    for seq, prev_hash, digest in conn.execute(
-        "SELECT seq, prev_hash, hash FROM archived ORDER BY seq"
-    ):
-        position += 1
-        if seq != position or prev_hash != expected:
-            problem = f"the archived events' hashes do not link at event {position}"
-            return None, ChainReport(False, position, expected, position, 0, problem)
-        expected = digest
-    if (position, expected) != (int(cut[0]), str(cut[1])):
-        problem = f"the archived hashes end at event {position}, not at the cut {cut[0]}"
-        return None, ChainReport(False, position, expected, position, 0, problem)
-    return (position, expected), None
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
