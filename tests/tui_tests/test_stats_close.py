@@ -38,3 +38,21 @@ async def test_closing_the_stats_screen_interrupts_its_reader(
         assert not isinstance(app.screen, StatsScreen)
     assert stopped.is_set()
     assert shown == []
+
+
+async def test_the_stats_screen_leads_with_catches(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    from rich.console import Console
+    from textual.widgets import Static
+
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        body = app.screen.query_one("#stats-body", Static).content
+        console = Console(width=100, record=True)
+        console.print(body)
+        text = console.export_text()
+    assert text.index("Catches first") < text.index("Overridden or rejected")

@@ -85,8 +85,11 @@ class StatsScreen(Remappable, ModalScreen[None]):
             "(if confidence were calibrated, the bars would shrink as it grows)",
             style="bold",
         )
-        parts: list[RenderableType] = [heading, calibration_chart(band_rows(figures)), Text("")]
-        for table in stats_tables(figures):
+        catches, *tables = stats_tables(figures)
+        # Catches first (where it is known whether the AI was right), then calibration.
+        parts: list[RenderableType] = [catches, Text(""), heading,
+                                       calibration_chart(band_rows(figures)), Text("")]  # fmt: skip
+        for table in tables:
             parts += [table, Text("")]
         parts += [agreement_table(overlap), Text(""), practice_view(practice)]
         self.query_one("#stats-body", Static).update(Group(*parts))
