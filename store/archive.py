@@ -74,8 +74,20 @@ def plan_cut(store: Store, before: dt.datetime, minimum_days: int) -> int:
     done = conn.execute("SELECT coalesce(max(through_seq), 0) FROM archive_cuts").fetchone()[0]
     (last,) = conn.execute("SELECT max(seq) FROM ledger WHERE recorded_at < ?", (iso(before),)
                            ).fetchone()  # fmt: skip
+    cut = settled(conn, int(last or 0))
+    return cut if cut > done else 0
+
+
+def settled(conn: Connection, cut: int) -> int:
+    """The latest cut at or before `cut` that splits nothing still referring back.
+
+    The newest event always stays (it is the chain's head), and so does every event that
+    something live points at: a retraction's target, an escalation its resolution (or an
+    open lead's claim) needs, an undelivered decision, a first approval awaiting its
+    second reviewer.
+    """
     head = int(conn.execute("SELECT coalesce(max(seq), 0) FROM ledger").fetchone()[0])
-    cut = min(int(last or 0), head - 1)  # the newest event always stays (the chain's head)
+    cut = min(cut, head - 1)
     # Everything live that must keep its target: the target (x) must stay unless the
     # referrer (y) goes too.
     pairs = conn.execute(
@@ -94,7 +106,7 @@ def plan_cut(store: Store, before: dt.datetime, minimum_days: int) -> int:
         for target, referrer in pairs:
             if target <= cut < referrer:
                 cut, moved = target - 1, True
-    return cut if cut > done else 0
+    return cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +137,12 @@ def archive(
     last = store.event(through)
     if last is None:
         raise StoreError(f"there is no ledger event {through} to archive through")
+    if settled(store.conn, through) != through:  # whoever the caller, the same rules
+        raise StoreError(
+            f"event {through} cannot be the cut: something that stays still refers to an "
+            "event up to it (a retraction, a resolution, an undelivered decision, a second "
+            "review); `plan_cut` finds the latest cut that can be made"
+        )
     if last.recorded_at > store.now() - dt.timedelta(days=minimum_days):
         raise StoreError(
             f"event {through} is younger than {minimum_days} days (retention minimum); "
@@ -169,7 +187,10 @@ def archive(
                 "file_sha256, archived_at, archived_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (through, hashes[1], hashes[0], file.name, digest, now, by),
             )
-            conn.execute("DELETE FROM outbox WHERE event_seq <= ?", (through,))  # all delivered
+            conn.execute(
+                "DELETE FROM outbox WHERE event_seq <= ? AND delivered_at IS NOT NULL",
+                (through,),
+            )
             # Ended claims keep their lease history; the escalation they resolved is archived
             # (the link itself is hashed in the resolution's `oversight`, in the file).
             conn.execute("UPDATE claims SET resolves = NULL WHERE resolves <= ?", (through,))

@@ -133,3 +133,15 @@ def test_the_cli_archives_as_a_lead_with_a_checkpoint_at_the_cut(tmp_path: Path)
     cut = run("verify", "--checkpoint", f"{out}.checkpoint", "--verifier", verifier, *base)
     assert "extends the checkpoint of 4 events" in cut.stdout, cut.stderr
     assert run("verify", *base).stdout.startswith("ok: 10 events")
+
+
+def test_archive_itself_refuses_a_cut_that_splits_what_still_refers_back(
+    sqlite_store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    seqs = a_month_of_decisions(sqlite_store, clock)
+    sqlite_store.retract(seqs[4], "alice", "Escalated this one by mistake, taking it back")
+    clock.advance(days=200)
+    with pytest.raises(StoreError, match=f"event {seqs[4]} cannot be the cut"):
+        archive(sqlite_store, seqs[4], tmp_path / "a.jsonl", "dana")
+    assert not (tmp_path / "a.jsonl").exists()
+    assert cuts(sqlite_store.conn) == []
