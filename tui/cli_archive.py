@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,6 +46,9 @@ def archive(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask (scripts): the events leave the database.")
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
     reviewer: ReviewerOption = None,
@@ -74,25 +78,36 @@ def archive(
             if not through:
                 fail("nothing to archive: no event before that date can move (the newest "
                      "event, and anything still referred to, stays)")  # fmt: skip
+            _confirm(through, output, yes=yes)
             done = move(store, through, output, who, settings.retention_days)
         except StoreError as error:
             fail(str(error))
-        note = _sign(store, key, output) if key is not None else ""
+        note = _sign(store, key, output, done.cut.through_seq) if key is not None else ""
     out.print(safe_text(
         f"{counted(done.events, 'event')} archived → {output} (events through {through}; "
         f"check it any time: signoff verify --manifest {output}.manifest.json){note}"
     ))  # fmt: skip
 
 
-def _sign(store: Store, key: Path, output: Path) -> str:
+def _confirm(through: int, output: Path, *, yes: bool) -> None:
+    """Name what leaves the database and ask; without a terminal, only `--yes` goes on."""
+    if yes:
+        return
+    what = f"events 1 to {through:,} leave the database for {output} (their hashes stay)"
+    if not sys.stdin.isatty():
+        raise UsageError(f"{what}: add --yes to go on without being asked")
+    if not typer.confirm(f"{what}. Archive them?", default=False):
+        fail("nothing archived")
+
+
+def _sign(store: Store, key: Path, output: Path, cut: int) -> str:
     from store import StoreError
     from store.checkpoint import CheckpointError, sign
     from tui.autocheckpoint import read_key
 
-    cut = store.conn.execute("SELECT max(through_seq) FROM archive_cuts").fetchone()[0]
     target = output.with_name(output.name + ".checkpoint")
     try:
-        target.write_text(sign(store.checkpoint(at=int(cut)), read_key(key)), encoding="utf-8")
+        target.write_text(sign(store.checkpoint(at=cut), read_key(key)), encoding="utf-8")
     except (OSError, CheckpointError, StoreError) as error:
         return f"; the checkpoint was not signed ({error})"
     return f"; checkpoint of the cut signed → {target.name}"

@@ -124,8 +124,10 @@ def test_the_cli_archives_as_a_lead_with_a_checkpoint_at_the_cut(tmp_path: Path)
     out = tmp_path / "old.jsonl"
     one_line_error(run("archive", "--before", "2025-01-10", "-o", str(out), "--reviewer", "bob",
                        *base), 2, contains="bob is not a lead")  # fmt: skip
+    one_line_error(run("archive", "--before", "2025-01-10", "-o", str(out), "--reviewer", "dana",
+                       *base), 2, contains="events 1 to 4 leave the database")  # fmt: skip
     moved = run("archive", "--before", "2025-01-10", "-o", str(out), "--key", str(key),
-                "--reviewer", "dana", *base)  # fmt: skip
+                "--reviewer", "dana", "--yes", *base)  # fmt: skip
     assert moved.returncode == 0, moved.stderr
     assert moved.stdout.startswith(f"4 events archived → {out} (events through 4;")
     checked = run("verify", "--manifest", f"{out}.manifest.json", *base)
