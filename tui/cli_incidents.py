@@ -141,9 +141,9 @@ def _decision(store: Store, name: str) -> int:
         fail(f"no item {name} (give an item id or a ledger event number)")
     if len(found) > 1:
         raise UsageError(f"{name} is in several sources: give the decision's event number")
-    events = store.history(found[0].id)
-    undone = {e.retracts for e in events if e.action == "retract"}
-    standing = [e for e in events if e.action != "retract" and e.seq not in undone]
-    if not standing:
+    from tui.history import standing_decision
+
+    standing = standing_decision(store.history(found[0].id))
+    if standing is None:
         fail(f"{name} has no decision that stands")
-    return standing[0].seq
+    return standing.seq

@@ -50,6 +50,12 @@ def undone_by(events: list[Event]) -> set[int]:
     return {e.retracts for e in events if e.action == "retract" and e.retracts is not None}
 
 
+def standing_decision(events: list[Event]) -> Event | None:
+    """The newest decision in an item's history (newest first) that was not taken back."""
+    undone = undone_by(events)
+    return next((e for e in events if e.action != "retract" and e.seq not in undone), None)
+
+
 def _event(event: Event, undone: bool) -> Text:
     text = Text()
     text.append(f"#{event.seq}  ", style="dim")

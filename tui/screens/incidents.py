@@ -178,10 +178,10 @@ class IncidentsScreen(Remappable, Screen[None]):
 
 def report_incident(app: SignoffApp, item: Item, events: list[Event]) -> None:
     """Ask for an incident or complaint against the item's decision that stands."""
+    from tui.history import standing_decision
     from tui.screens.dialogs import JustificationDialog
 
-    undone = {e.retracts for e in events if e.action == "retract"}
-    standing = next((e for e in events if e.action != "retract" and e.seq not in undone), None)
+    standing = standing_decision(events)
     if standing is None:
         app.notify("No decision stands on this item: there is nothing to report against.",
                    markup=False)  # fmt: skip
