@@ -53,6 +53,8 @@ class Evidence:
     """Everything the report prints, gathered in one pass over the store."""
 
     where: str
+    team: bool
+    """A shared PostgreSQL database (privileges and row security guard it too)."""
     made_at: dt.datetime
     first_at: dt.datetime | None
     last_at: dt.datetime | None
@@ -102,6 +104,7 @@ def gather(
 ) -> Evidence:
     """Read every figure of the report from `store` (verifying the chain on the way)."""
     from store.archive import cuts
+    from store.audit import integrity_problems
 
     conn = store.conn
     first, last = conn.execute("SELECT min(recorded_at), max(recorded_at) FROM ledger").fetchone()
@@ -114,12 +117,14 @@ def gather(
     ).fetchone()
     evidence = Evidence(
         where=store.where,
+        team=store.team,
         made_at=now,
         first_at=parse_iso(first) if first else None,
         last_at=parse_iso(last) if last else None,
         chain=store.verify_chain(),
         register=store.verify_register(),
-        problems=store.integrity(),
+        # The guards and drafts; the register's chain is `register` (verified once).
+        problems=integrity_problems(conn),
         stats=store.stats(),
         incidents=store.incidents(),
         escalations=int(escalated),
@@ -149,7 +154,7 @@ def retention_lines(e: Evidence) -> list[str]:
         + (f" (to {e.first_at:%Y-%m-%d})" if e.first_at else "") + f": {covered}",
         f"nothing is archived younger than {e.retention_days} days (the configured minimum); "
         "nothing else is ever deleted: the ledger and register are append-only (triggers"
-        + ("; in team mode also privileges and row-level security" if "://" in e.where else "")
+        + ("; in team mode also privileges and row-level security" if e.team else "")
         + ")",
     ]  # fmt: skip
     for cut in e.cuts:

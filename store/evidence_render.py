@@ -142,15 +142,24 @@ def _md_table(title: str, header: list[str], rows: list[list[str]]) -> str:
     return text + "\n"
 
 
+CHECKING: Final = (
+    "Every figure above was read from the database when the report was made. To check "
+    "them: `signoff verify` (chain, register, guards), `signoff verify --checkpoint FILE "
+    "--verifier KEY` (a signed checkpoint), `signoff stats`, `signoff incident list`, and "
+    "the auditor views `standing_decisions`, `overrides`, `escalations_and_resolutions`, "
+    "`incidents` in the database itself."
+)
+"""How to check the report: our own text, its code spans in backticks (both formats)."""
+
+
 def _reproduce() -> str:
-    return (
-        "## Checking this report\n\n"
-        "Every figure above was read from the database when the report was made. To check "
-        "them: `signoff verify` (chain, register, guards), `signoff verify --checkpoint FILE "
-        "--verifier KEY` (a signed checkpoint), `signoff stats`, `signoff incident list`, and "
-        "the auditor views `standing_decisions`, `overrides`, `escalations_and_resolutions`, "
-        "`incidents` in the database itself.\n"
-    )
+    return f"## Checking this report\n\n{CHECKING}\n"
+
+
+def _html_code(text: str) -> str:
+    """`CHECKING`'s backtick spans as <code> (every other piece is prose)."""
+    pieces = text.split("`")
+    return "".join(f"<code>{_h(p)}</code>" if i % 2 else _h(p) for i, p in enumerate(pieces))
 
 
 _CSS: Final = """
@@ -198,7 +207,7 @@ def html_page(e: Evidence, *, version: str) -> str:
     ):  # fmt: skip
         parts.append(f"<h2>{_h(title)}</h2>\n")
         parts.append(_html_table(header, rows) if rows else "<p>None.</p>\n")
-    parts.append(f"<h2>Checking this report</h2>\n<p>{_h(_reproduce().split(chr(10), 2)[2])}</p>")
+    parts.append(f"<h2>Checking this report</h2>\n<p>{_html_code(CHECKING)}</p>\n")
     parts.append("</body></html>\n")
     return "".join(parts)
 

@@ -437,7 +437,7 @@ class SignoffApp(Remappable, App[None]):
         def sign() -> None:
             said = sign_due_in(self.store.url or self.store.path, plan)
             if said:
-                self.call_from_thread(self.notify, said, markup=False)
+                self.call_from_thread(self.notify, visible(said), markup=False)
 
         self.run_worker(sign, thread=True, group="checkpoints", exclusive=True)
 
