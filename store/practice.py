@@ -145,6 +145,12 @@ class PracticeMixin(ReviewMixin):
                 "SELECT 1 FROM practice WHERE reviewer = ? AND item_id = ?", (reviewer, item_id)
             ).fetchone():
                 raise StoreError(f"you practised {item.external_id} already")
+            if conn.execute(
+                "SELECT 1 FROM ledger WHERE item_id = ? AND reviewer = ?", (item_id, reviewer)
+            ).fetchone():  # the same rule as `practice_item`, whoever the caller
+                raise StoreError(
+                    f"you decided {item.external_id} yourself: practice is on colleagues' items"
+                )
             settled = conn.execute(
                 f"SELECT mutation FROM {dialect_of(conn).settled_plant}", (item_id,)
             ).fetchone()

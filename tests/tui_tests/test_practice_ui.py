@@ -53,7 +53,10 @@ async def test_practice_comes_after_a_decision_and_shows_how_it_compared(
         practice = on_screen(app)
         assert isinstance(practice, PracticeScreen)
         assert practice.item.kind in ("label", "score")
-        assert "draft" not in str(practice.query_one("#practice-input").children[0].render())
+        shown = practice.query_one("#practice-input").query_one(Static).content
+        assert "draft" not in str(shown)
+        assert str(shown) == (practice.item.input or "(no input recorded)")  # the input alone
+        assert not practice.query("#draft, #confidence")  # no draft pane, no confidence
         answer = truth.get(practice.item.external_id, practice.item.draft)
         practice.query_one("#answer", Select).value = answer
         await pilot.press("ctrl+s")

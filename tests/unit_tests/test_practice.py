@@ -48,6 +48,10 @@ def test_a_practice_answer_is_compared_with_the_standing_decision(
         store.ingest(labelled(4))
         truth = bob_decides_all(store)
         assert store.practice_item("bob", random.Random(1)) is None  # his own decisions
+        own = store.find_item("risk", "R-0")
+        assert own is not None
+        with pytest.raises(StoreError, match="you decided R-0 yourself"):
+            store.answer_practice("bob", own.id, truth["R-0"])
         item = store.practice_item("alice", random.Random(1))
         assert item is not None
         assert item.kind == "label"
