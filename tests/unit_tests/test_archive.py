@@ -62,7 +62,12 @@ def test_old_events_move_to_a_checked_file_and_the_chain_still_links(
                 store.conn.execute(sql)
             store.abandon()
         claim = store.claim_next("alice")
-        assert claim is None  # (every item decided) - the queue goes on after a cut
+        assert claim is None  # every item decided...
+        store.ingest([make_draft("T-new")])  # ...and the queue goes on after a cut
+        claim = store.claim_next("alice")
+        assert claim is not None
+        assert store.decide(claim, "escalate", f"{WHY}, the new one").seq == 11
+        assert store.verify_chain().ok
         assert [c.through_seq for c in cuts(store.conn)] == [6]
 
 
