@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from store.codec import GENESIS_HASH
+from store.codec import GENESIS_HASH, first_break
 from store.dialect import dialect_of
 from store.errors import StoreError
 from store.ledger import EVENT_FIELDS, chain_head, event_hash
@@ -43,28 +43,20 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
     cursor = conn.execute(
         f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
     )
-    for row in cursor:
-        fields = dict(zip(EVENT_FIELDS, row, strict=True))
-        count += 1
-        problem = ""
-        if fields["seq"] != count:
-            problem = f"event numbers jump from {count - 1} to {fields['seq']}"
-        elif fields["prev_hash"] != expected_prev:
-            problem = f"event {count} does not link to the event before it"
-        elif event_hash(fields) != fields["hash"]:
-            problem = f"event {count} has been altered (its hash does not match its content)"
-        if problem:
-            cursor.close()
-            return ChainReport(
-                ok=False,
-                events=total,
-                head=chain_head(conn)[1],
-                first_bad_seq=count,
-                affected=total - count + 1,
-                problem=problem,
-            )
-        expected_prev = fields["hash"]
-    return ChainReport(ok=True, events=count, head=expected_prev)
+    count, last, problem = first_break(
+        cursor, EVENT_FIELDS, event_hash, (count, expected_prev), "event"
+    )
+    cursor.close()
+    if problem:
+        return ChainReport(
+            ok=False,
+            events=total,
+            head=chain_head(conn)[1],
+            first_bad_seq=count,
+            affected=total - count + 1,
+            problem=problem,
+        )
+    return ChainReport(ok=True, events=count, head=last)
 
 
 def hash_at(conn: Connection, seq: int) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from providers.base import SEVERITY_RANK, DataLimit, Draft
@@ -74,3 +75,34 @@ def content_hash(draft: Draft) -> str:
         canonical_json(draft.meta) if draft.meta else None,
     ]
     return sha256_text(compact_json(fields))
+
+
+def first_break(
+    rows: Iterable[Sequence[Any]],
+    names: Sequence[str],
+    digest: Callable[[dict[str, Any]], str],
+    start: tuple[int, str],
+    noun: str,
+) -> tuple[int, str, str]:
+    """Walk a hash chain's rows in order: (position reached, last good hash, problem).
+
+    Each row must be the next position, link to the hash before it, and hash to its own
+    `hash`; `problem` names the first that does not ("" when all do). The ledger and the
+    incident register are both chains of this kind.
+    """
+    count, expected = start
+    for row in rows:
+        fields = dict(zip(names, row, strict=True))
+        count += 1
+        if fields["seq"] != count:
+            return count, expected, f"{noun} numbers jump from {count - 1} to {fields['seq']}"
+        if fields["prev_hash"] != expected:
+            return count, expected, f"{noun} {count} does not link to the {noun} before it"
+        if digest(fields) != fields["hash"]:
+            return (
+                count,
+                expected,
+                (f"{noun} {count} has been altered (its hash does not match its content)"),
+            )
+        expected = fields["hash"]
+    return count, expected, ""

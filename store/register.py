@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from store.arguments import checked_text
 from store.clock import iso, parse_iso
-from store.codec import GENESIS_HASH, canonical_json, sha256_text
+from store.codec import GENESIS_HASH, canonical_json, first_break, sha256_text
 from store.errors import StoreError
 from store.ledger import LedgerMixin
 from store.models import ChainReport
@@ -233,25 +233,16 @@ class RegisterMixin(LedgerMixin):
 
     def verify_register(self) -> ChainReport:
         """Recompute every register entry's hash and link; the first that does not match."""
-        expected = GENESIS_HASH
-        count = 0
-        for row in self.conn.execute(f"SELECT {_COLUMNS} FROM register ORDER BY seq"):
-            fields = dict(zip(REGISTER_FIELDS, row, strict=True))
-            count += 1
-            problem = ""
-            if fields["seq"] != count:
-                problem = f"register entries jump from {count - 1} to {fields['seq']}"
-            elif fields["prev_hash"] != expected:
-                problem = f"register entry {count} does not link to the entry before it"
-            elif entry_hash(fields) != fields["hash"]:
-                problem = f"register entry {count} has been altered (its hash does not match)"
-            if problem:
-                total = self.conn.execute("SELECT count(*) FROM register").fetchone()[0]
-                return ChainReport(
-                    False, total, self.register_head()[1], count, total - count + 1, problem
-                )
-            expected = fields["hash"]
-        return ChainReport(True, count, expected)
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM register ORDER BY seq")
+        count, last, problem = first_break(
+            rows, REGISTER_FIELDS, entry_hash, (0, GENESIS_HASH), "register entry"
+        )
+        if problem:
+            total = self.conn.execute("SELECT count(*) FROM register").fetchone()[0]
+            return ChainReport(
+                False, total, self.register_head()[1], count, total - count + 1, problem
+            )
+        return ChainReport(True, count, last)
 
     def _incident(self, conn: Connection, number: int) -> Incident | None:
         rows = conn.execute(
