@@ -38,6 +38,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m012_archive",
     "m013_token_logprobs",
     "m014_practice",
+    "m015_search_index",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -101,13 +101,14 @@ class LeadMixin(LedgerMixin):
         if not self.is_lead(by):
             raise StoreError(f"{by} is not a lead: only leads assign work")
         target = None if reviewer is None else check_reviewer(reviewer)
-        clauses, args = filter_sql(dataclasses.replace(where, status="pending"))
         cap = "" if limit is None else f" LIMIT {int(limit)}"
         with self._immediate() as conn:
+            pending = dataclasses.replace(where, status="pending")
+            table, clauses, args = filter_sql(pending, conn)
             return int(
                 conn.execute(
                     "UPDATE items SET assigned_to = ?, updated_at = ? WHERE id IN ("
-                    f"SELECT id FROM items WHERE {' AND '.join(clauses)} "
+                    f"SELECT id FROM {table} WHERE {' AND '.join(clauses)} "
                     f"ORDER BY stakes_rank DESC, created_at, id{cap})",
                     [target, iso(self.now()), *args],
                 ).rowcount

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from store.codec import GENESIS_HASH
+from store.search import SCHEMA as SEARCH_SCHEMA
 
 migrations = Migrations("signoff")
 """The ordered set; `migrations.apply(db)` brings any signoff database up to date."""
@@ -158,6 +159,12 @@ def m013_token_logprobs(db: Database) -> None:
 def m014_practice(db: Database) -> None:
     """AI-off practice answers (`store.practice`): private to each reviewer, append-only."""
     _script(db, _M014)
+
+
+@_migration
+def m015_search_index(db: Database) -> None:
+    """A trigram full-text index over items' id, title and draft (`store.search`)."""
+    _script(db, SEARCH_SCHEMA)
 
 
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")

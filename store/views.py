@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 from providers.base import STAKES_RANK, ConfidenceBasis, Stakes
 from store.clock import iso, parse_iso
 from store.models import ItemState
+from store.search import search_clause
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -142,7 +143,7 @@ def _level(
     backward: bool,
     limit: int,
 ) -> Iterator[QueueRow]:
-    clauses, args = filter_sql(where, stakes=False)
+    table, clauses, args = filter_sql(where, conn, stakes=False)
     clauses.append("items.stakes_rank = ?")
     args.append(level)
     if anchor is not None and anchor[0] == level:
@@ -150,7 +151,7 @@ def _level(
         args += [anchor[1], anchor[2]]
     direction = "DESC" if backward else "ASC"
     sql = (
-        f"SELECT {_COLUMNS} FROM items LEFT JOIN claims ON claims.id = items.claim_id "
+        f"SELECT {_COLUMNS} FROM {table} LEFT JOIN claims ON claims.id = items.claim_id "
         f"WHERE {' AND '.join(clauses)} "
         f"ORDER BY items.created_at {direction}, items.id {direction} LIMIT ?"
     )
@@ -171,11 +172,16 @@ def _level(
         )
 
 
-def filter_sql(where: QueueFilter, *, stakes: bool = True) -> tuple[list[str], list[Any]]:
-    """The filter as `WHERE` clauses over `items` (ANDed) and their arguments.
+def filter_sql(
+    where: QueueFilter, conn: Connection, *, stakes: bool = True
+) -> tuple[str, list[str], list[Any]]:
+    """The filter as a `FROM` item, `WHERE` clauses over `items` (ANDed) and their arguments.
 
-    `stakes=False` leaves the stakes out (`page` walks one stakes level at a time).
+    `stakes=False` leaves the stakes out (`page` walks one stakes level at a time). The
+    `FROM` item is `items`, or `items NOT INDEXED` for a search with few matches
+    (`store.search`).
     """
+    table = "items"
     # The open filter is written exactly as the partial index's WHERE, so SQLite uses it.
     args: list[Any] = []
     if where.status == "open":
@@ -199,25 +205,18 @@ def filter_sql(where: QueueFilter, *, stakes: bool = True) -> tuple[list[str], l
     if where.band:
         clauses.append(_BAND_SQL[where.band].replace("confidence", "items.confidence"))
     if where.search:
-        pattern = (
-            "%" + where.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        clauses.append(
-            "(items.external_id LIKE ? ESCAPE '\\' OR items.title LIKE ? ESCAPE '\\' "
-            "OR items.draft LIKE ? ESCAPE '\\')"
-        )
-        args += [pattern, pattern, pattern]
-    return clauses, args
+        found = search_clause(where.search, conn)
+        clauses.append(found.clause)
+        args += found.args
+        table = found.table
+    return table, clauses, args
 
 
 def matching(conn: Connection, where: QueueFilter) -> int:
     """How many items the filter matches (the queue says so beside a search)."""
-    clauses, args = filter_sql(where)
-    return int(
-        conn.execute(f"SELECT count(*) FROM items WHERE {' AND '.join(clauses)}", args).fetchone()[
-            0
-        ]
-    )
+    table, clauses, args = filter_sql(where, conn)
+    sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(clauses)}"
+    return int(conn.execute(sql, args).fetchone()[0])
 
 
 def sources(conn: Connection) -> list[str]:
