@@ -33,6 +33,7 @@ from store.queue import (
     insert_values,
     item_from_row,
 )
+from store.search import index_new
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -112,6 +113,7 @@ class PlantMixin(QueueMixin):
                             conn, draft, base, change.kind, change.detail, rng, formats
                         )
                     )
+                index_new(conn)
             time.sleep(YIELD_S)  # a gap for a waiting reviewer (see StoreBase._begin_immediate)
         return done
 
@@ -138,6 +140,7 @@ class PlantMixin(QueueMixin):
                     done.append(
                         self._insert_plant(conn, draft, None, KNOWN_BAD, flaw, rng, formats)
                     )
+            index_new(conn)
         return done
 
     def _insert_plant(

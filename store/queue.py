@@ -33,6 +33,7 @@ from store.models import (
     SourceCounts,
 )
 from store.pg import PgConnection
+from store.search import index_new
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -163,6 +164,7 @@ class QueueMixin(StoreBase):
             conn.executemany(INSERT_ITEM, map(insert_values, inserts.values()))
             count_inserted(conn, (row["source"] for row in inserts.values()))
             conn.executemany(_UPDATE, updates.values())
+            index_new(conn)
         return BatchSummary(added, updated, unchanged, skipped)
 
     def _existing(

@@ -76,10 +76,33 @@ def test_an_older_database_gets_its_items_indexed_when_opened(
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft("T-1", draft="An older draft about invoices.")])
     conn = sqlite3.connect(db_path, isolation_level=None)
-    for trigger in ("items_fts_insert", "items_fts_update", "items_fts_delete"):
+    for trigger in ("items_fts_update", "items_fts_delete"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE items_fts")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_search_index'")
     conn.close()
     with Store(db_path, now=clock) as store:
         assert _found(store, "older draft") == ["T-1"]
+
+
+def test_items_the_index_has_not_seen_are_still_found_and_later_indexed(
+    db_path: Path, clock: FakeClock
+) -> None:
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft("T-1", draft="Indexed wording."), make_draft("T-2")])
+        # As if something had written items without indexing them: the index is emptied.
+        store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('delete-all')")
+        assert _found(store, "indexed wording") == ["T-1"]  # the scan above the watermark
+        # The next import changes T-1, above the watermark: the trigger must not 'delete'
+        # it from the index (that corrupts an external-content index); the import's
+        # catch-up indexes its new text.
+        store.ingest([make_draft("T-1", draft="Changed wording.")])
+        store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+        plans = query_plans(
+            store.conn,
+            lambda: store.page(QueueFilter(search="changed wording"), PageRequest()),
+            "LEFT JOIN claims",
+        )
+        assert not any(re.search(r"SCAN items\b", plan) for plan in plans), plans
+        assert _found(store, "changed wording") == ["T-1"]
+        assert _found(store, "indexed wording") == []
