@@ -1,4 +1,7 @@
-"""The Footer leak (Textual 8.2.8) and signoff's workaround, counted in objects, not time."""
+"""Widgets Textual keeps after they close (8.2.8), and signoff's workarounds.
+
+Counted in objects, not time. See `tui.widgets.watchers`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ import gc
 
 from textual.app import App, ComposeResult
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 from textual.widgets._footer import FooterKey
 
 from store import Store
@@ -19,6 +23,12 @@ from tui.widgets.footer import Footer
 def alive() -> int:
     gc.collect()
     return sum(isinstance(o, FooterKey) for o in gc.get_objects())
+
+
+def closed_widgets() -> int:
+    """Widgets still in memory after they were removed from the screen."""
+    gc.collect()
+    return sum(isinstance(o, Widget) and not o.is_attached for o in gc.get_objects())
 
 
 def apps(footer: type[TextualFooter]) -> App[None]:
@@ -84,5 +94,24 @@ async def test_a_day_of_decisions_does_not_pile_up_footer_keys(
         for n in range(24):
             await approve(pilot, f"Checked refund D-{n} against the billing history line")
             if n in (3, 23):
-                counts.append(alive())
-    assert counts[1] - counts[0] <= 10, counts
+                counts.append((alive(), closed_widgets()))
+    (keys_early, closed_early), (keys_late, closed_late) = counts
+    assert keys_late - keys_early <= 10, counts
+    # Each justification box (a TextArea) stayed, through its App.theme watcher: +20 here.
+    assert closed_late - closed_early <= 5, counts
+
+
+async def test_textuals_text_area_still_stays_after_it_closes() -> None:
+    class Box(ModalScreen[None]):
+        def compose(self) -> ComposeResult:
+            yield TextArea()
+
+    app = App[None]()
+    async with app.run_test() as pilot:
+        for _ in range(10):
+            await app.push_screen(Box())
+            await pilot.pause()
+            app.pop_screen()
+            await pilot.pause()
+        # When this fails, Textual fixed it: SafeTextArea.on_unmount can go.
+        assert sum(isinstance(o, TextArea) for o in gc.get_objects()) >= 8

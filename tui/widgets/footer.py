@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from textual.widgets import Footer as TextualFooter
 
+from tui.widgets.watchers import drop_watchers
+
 
 class Footer(TextualFooter):
     """`textual.widgets.Footer`, pruning its closed keys' watchers after a recompose."""
@@ -26,9 +28,4 @@ class Footer(TextualFooter):
 
     def prune_watchers(self) -> None:
         """Drop watchers whose widget has closed (the removed keys' data bindings)."""
-        watchers: dict[str, list[tuple[object, object]]] = getattr(self, "__watchers", {})
-        for entries in watchers.values():
-            entries[:] = [
-                (node, callback) for node, callback in entries
-                if not (getattr(node, "_closing", False) or getattr(node, "_closed", False))
-            ]  # fmt: skip
+        drop_watchers(self)

@@ -10,6 +10,7 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult
 
 from tui.safe import visible
+from tui.widgets.watchers import drop_watchers
 
 
 class SafeTextArea(TextArea):
@@ -19,6 +20,11 @@ class SafeTextArea(TextArea):
         """Apply `edit` with its text made visible (newlines and tabs kept)."""
         edit.text = visible(edit.text, multiline=True)
         return super().edit(edit)
+
+    def on_unmount(self) -> None:
+        """Let go of the App.theme watcher every TextArea keeps (`tui.widgets.watchers`)."""
+        # Without this every box ever shown stays reachable: one per decision.
+        drop_watchers(self.app, of=self)
 
 
 class JustificationBox(SafeTextArea):
