@@ -6,15 +6,17 @@ Counted in objects, not time. See `tui.widgets.watchers`.
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 from textual.widgets._footer import FooterKey
 
 from store import Store
+from tests.conftest import FakeClock
 from tests.tui_tests.conftest import AppFactory
 from tests.tui_tests.test_oversight_ui import approve
 from tui.widgets.footer import Footer
@@ -115,3 +117,37 @@ async def test_textuals_text_area_still_stays_after_it_closes() -> None:
             await pilot.pause()
         # When this fails, Textual fixed it: SafeTextArea.on_unmount can go.
         assert sum(isinstance(o, TextArea) for o in gc.get_objects()) >= 8
+
+
+async def test_commit_first_forms_do_not_pile_up_on_the_item_screen(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    from store import Store
+    from tests.conftest import make_draft
+    from tests.tui_tests.test_oversight_ui import oversight
+    from tui.screens.oversight import AfterDecision
+
+    policy = oversight(commit_first_sources=frozenset({"leads"}))
+    with Store(db_path, now=clock, oversight=policy) as store:
+        store.ingest([make_draft(f"L-{i}", source="leads", kind="score", draft="82")
+                      for i in range(24)])  # fmt: skip
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.open_next()
+            await pilot.pause()
+            counts = []
+            for n in range(20):
+                # Not the screen's query_one: its cache would keep each form's input.
+                field = app.focused
+                assert isinstance(field, Input), field
+                field.insert_text_at_cursor("82")
+                await pilot.press("enter")
+                await pilot.pause()
+                await approve(pilot, f"Checked the score of L-{n} against the pipeline notes")
+                if isinstance(app.screen, AfterDecision):
+                    await pilot.press("enter")
+                    await pilot.pause()
+                if n in (3, 19):
+                    counts.append(closed_widgets())
+    # Each form's input stayed, through its screen's text-selection signal: +16 here.
+    assert counts[1] - counts[0] <= 4, counts

@@ -22,6 +22,7 @@ from tui.bindings import Remappable, TextForm, bind
 from tui.format import RED
 from tui.safe import safe_text
 from tui.widgets.footer import Footer
+from tui.widgets.safe_inputs import SafeInput
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -66,7 +67,7 @@ class PracticeScreen(TextForm, Remappable, ModalScreen[None]):
             else:
                 scale = score_scale(item.meta)
                 hint = f"your score ({describe_scale(scale)})" if scale else "your score"
-                yield Input(placeholder=hint, id="answer")
+                yield SafeInput(placeholder=hint, id="answer")
             yield Static(id="outcome")
             yield Footer(compact=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tui.safe import visible
+from tui.widgets.watchers import forget
 
 
 class SafeInput(Input):
@@ -23,3 +24,11 @@ class SafeInput(Input):
     def replace(self, text: str, start: int, end: int) -> None:
         """Replace a range with `text` (made visible)."""
         super().replace(visible(text), start, end)
+
+    def on_unmount(self) -> None:
+        """Unsubscribe from the screen's signal (`tui.widgets.watchers`).
+
+        Without this an input on a screen that stays (the commit-first notes on the item
+        screen) is kept for the whole session: one per commit-first item.
+        """
+        forget(self)

@@ -10,7 +10,7 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult
 
 from tui.safe import visible
-from tui.widgets.watchers import drop_watchers
+from tui.widgets.watchers import forget
 
 
 class SafeTextArea(TextArea):
@@ -22,9 +22,9 @@ class SafeTextArea(TextArea):
         return super().edit(edit)
 
     def on_unmount(self) -> None:
-        """Let go of the App.theme watcher every TextArea keeps (`tui.widgets.watchers`)."""
+        """Let go of the App.theme watcher and screen signal a TextArea keeps."""
         # Without this every box ever shown stays reachable: one per decision.
-        drop_watchers(self.app, of=self)
+        forget(self)
 
 
 class JustificationBox(SafeTextArea):

@@ -8,9 +8,19 @@ whole closed widget reachable, with its styles and caches. Two cases cost signof
 over a day: the FooterKeys of every recomposed Footer (`tui.widgets.footer`), and every
 `TextArea` (each justification box), which watches `App.theme`. A reproduction for the
 upstream report is `docs/upstream/textual_footer_leak.py`.
+
+Signals leak the same way: an `Input` or `TextArea` subscribes to its screen's
+`text_selection_started_signal`, kept in a `WeakKeyDictionary` whose value (the callback)
+refers to the widget, so the entry never goes until the signal is next published. An
+item screen that shows a commit-first form per item kept every form's notes box.
 """
 
 from __future__ import annotations
+
+from textual.dom import NoScreen
+from textual.widget import Widget
+
+_SCREEN_SIGNALS = ("text_selection_started_signal", "bindings_updated_signal")
 
 
 def drop_watchers(obj: object, of: object | None = None) -> None:
@@ -22,3 +32,16 @@ def drop_watchers(obj: object, of: object | None = None) -> None:
             if node is not of
             and not (getattr(node, "_closing", False) or getattr(node, "_closed", False))
         ]  # fmt: skip
+
+
+def forget(widget: Widget) -> None:
+    """Drop what the app and the screen keep of `widget` (call it when it unmounts)."""
+    drop_watchers(widget.app, of=widget)
+    try:
+        screen = widget.screen
+    except NoScreen:  # never mounted on a screen, or it is gone
+        return
+    for name in _SCREEN_SIGNALS:
+        signal = getattr(screen, name, None)
+        if signal is not None:
+            signal.unsubscribe(widget)
