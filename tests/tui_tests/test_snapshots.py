@@ -124,6 +124,10 @@ async def _practice(pilot: Pilot[None]) -> None:
     app = cast("SignoffApp", pilot.app)
     app.store.ingest(labelled(1, start=30))
     bob_decides_all(app.store)
+    # The queue behind the modal is drawn first (its preview and keys), whatever the
+    # timing: the snapshot is of the practice panel over a settled queue.
+    await app.workers.wait_for_complete()
+    await pilot.pause()
     item = app.store.find_item("risk", "R-30")
     assert item is not None
     app.push_screen(PracticeScreen(item))

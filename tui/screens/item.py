@@ -203,12 +203,24 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
         self.query_one("#advocate-box").display = self.committed and self.need.advocate
         if self.committed and self.need.advocate:
             self._call_advocate()
-        # While the draft is hidden, the form takes its own height and the input the AI
-        # saw takes the rest (at 160x48 about 20 rows stood empty under the form).
-        self.set_class(not self.committed, "-judging")
+        self._judging(not self.committed)
         # Swapped in one awaited step: a removal still pending when the next item's
         # form mounted left two forms with one id (DuplicateIds, a crash mid-queue).
         self.call_later(self._swap_form, item.id)
+
+    def _judging(self, judging: bool) -> None:
+        """Lay out for judging first, or for reading the draft.
+
+        While the draft is hidden, the form takes its own height and the input the AI saw
+        takes the rest (at 160x48 about 20 rows stood empty under the form).
+        """
+        # Inline styles on the three boxes, not a class on the screen: a screen class
+        # makes Textual restyle every widget on it, twice per commit-first item (~20 ms).
+        body, side, shown = (self.query_one(n) for n in ("#item-body", "#side", "#input-pane"))
+        body.styles.height = "auto" if judging else None
+        body.styles.max_height = "70%" if judging else None
+        side.styles.height = "auto" if judging else None
+        shown.styles.height = "1fr" if judging else None
 
     async def _swap_form(self, item_id: int) -> None:
         if item_id != self.item.id:
@@ -266,7 +278,7 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
         slot.display = False
         self.query_one("#draft-pane").display = True
         self.query_one("#confidence-box").display = True
-        self.set_class(False, "-judging")
+        self._judging(False)
         self.query_one("#draft-pane").focus()
         if self.need.advocate:  # only now: it must not anchor the judgement just recorded
             self.query_one("#advocate-box").display = True
