@@ -8,43 +8,22 @@ Prints the median and range per database. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import os
-import pty
-import select
-import signal
 import statistics
-import struct
-import subprocess
 import sys
-import termios
-import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.terminal import signoff
 
 
 def first_row_seconds(db: str, marker: bytes) -> float:
-    """Spawn the app in a 110x30 PTY; seconds until `marker` (a row's text) is written."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 110, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color"}
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "review", "--db", db, "--reviewer", "bench"],
-        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
-    )  # fmt: skip
-    os.close(slave)
-    seen = b""
+    """Start the app in a 110x30 terminal; seconds until `marker` (a row's text) is shown."""
+    term = signoff("review", "--db", db, "--reviewer", "bench")
     try:
-        while time.perf_counter() - start < 30:
-            ready, _, _ = select.select([master], [], [], 0.01)
-            if ready:
-                seen += os.read(master, 65536)
-                if marker in seen:
-                    return time.perf_counter() - start
-        raise TimeoutError(f"{marker!r} never appeared")
+        return term.wait(lambda t: marker.decode() in t.text()) - term.started
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        os.close(master)
+        term.close()
 
 
 def main() -> None:

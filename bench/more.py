@@ -1,7 +1,8 @@
-"""The rest of `make bench`: keypress, first paint, memory, pulls, export, checkpoints.
+"""The rest of `make bench`: first paint, memory, pulls, export, checkpoints.
 
-The app's keypress and first paint, its memory, pulls over loopback, the whole-process
-export, and the worst claim while the WAL is checkpointed.
+The app's first paint (headless), its memory, pulls over loopback, the whole-process
+export, and the worst claim while the WAL is checkpointed. Decisions are timed in a real
+terminal: `bench/reviewer.py`.
 
 Each function measures one side of a pair; `bench/run.py` alternates and tabulates.
 `python bench/more.py rss DB` is the child process the memory figure runs.
@@ -22,20 +23,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textual.app import App, ComposeResult
-from textual.binding import BindingType
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable
 
 from keymaps import load_keymap
 from store import Store
 from store.clock import utc_now
 from store.db import checkpoint_wal
 from tui.app import SignoffApp
-from tui.screens.dialogs import JustificationDialog
 from tui.widgets.queue_list import QueueList
 
 SIZE = (110, 30)
@@ -44,63 +42,6 @@ SIZE = (110, 30)
 def _app(store: Store) -> SignoffApp:
     return SignoffApp(store, reviewer="bench", keymap=load_keymap("default"), now=utc_now,
                       db_label="bench")  # fmt: skip
-
-
-# --- decision: key -> durable commit -> repaint ------------------------------------
-
-
-async def _decisions(db: Path, n: int) -> list[float]:
-    times = []
-    with Store(db, lease=dt.timedelta(hours=1)) as store:
-        app = _app(store)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("n")  # claim the next item
-            for i in range(n):
-                await pilot.press("a")
-                dialog = app.screen
-                assert isinstance(dialog, JustificationDialog)
-                dialog.query_one("#justification", Input).insert_text_at_cursor(
-                    f"Bench decision {i}: checked the amount against record {i * 7}"
-                )
-                start = time.perf_counter()
-                await pilot.press("ctrl+s")  # commit (fsync), next item claimed and drawn
-                await pilot.pause()
-                times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def decision_p99(db: Path, n: int = 60) -> float:
-    """p99 ms from the record key to the next item on screen (headless, real commit)."""
-    times = asyncio.run(_decisions(db, n))
-    return sorted(times)[int(len(times) * 0.99) - 1]
-
-
-class _Bare(App[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [("x", "bump", "bump")]
-
-    def compose(self) -> ComposeResult:
-        yield Static("0", id="n")
-
-    def action_bump(self) -> None:
-        static = self.query_one(Static)
-        static.update(str(int(str(static.render())) + 1))
-
-
-async def _bare(n: int) -> list[float]:
-    times = []
-    async with _Bare().run_test(size=SIZE) as pilot:
-        for _ in range(n):
-            start = time.perf_counter()
-            await pilot.press("x")
-            await pilot.pause()
-            times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def bare_key_p99(n: int = 60) -> float:
-    """The yardstick: a bare Textual app's key -> repaint, measured the same way."""
-    times = asyncio.run(_bare(n))
-    return sorted(times)[int(len(times) * 0.99) - 1]
 
 
 # --- queue first paint vs a 1k-row DataTable ---------------------------------------
@@ -159,6 +100,7 @@ async def _browse(db: Path) -> None:
             await pilot.press("home", "/")
             for key in "ticket 99":
                 await pilot.press(key)
+            await pilot.press("enter")  # the search runs and its page is drawn
             await pilot.pause(1.0)
 
 

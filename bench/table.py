@@ -33,11 +33,20 @@ def span(values: list[float], unit: str) -> str:
 def alternate(
     rounds: int, ours: Callable[[], float], theirs: Callable[[], float]
 ) -> tuple[list[float], list[float]]:
-    """Ours, then the yardstick, `rounds` times: drift hits both alike."""
-    a, b = [], []
-    for _ in range(rounds):
-        a.append(ours())
-        b.append(theirs())
+    """Ours and the yardstick, `rounds` times, the order flipping every round.
+
+    Drift (a warming cache, a busy neighbour) hits both alike, and neither side always
+    runs on the other's leftovers.
+    """
+    a: list[float] = []
+    b: list[float] = []
+    for n in range(rounds):
+        if n % 2:
+            b.append(theirs())
+            a.append(ours())
+        else:
+            a.append(ours())
+            b.append(theirs())
     return a, b
 
 

@@ -1,0 +1,241 @@
+"""A fast reviewer at a real terminal, and the bare Textual apps it is compared with.
+
+`decide(db, n)` opens `signoff review` in a pseudo-terminal with the settings users run
+with (catch trials, commit-first, rubber-stamp friction: the built-in defaults) and
+approves `n` items the way a person would: it reads the screen, answers a judgement-first
+form when one opens, presses the approve key, types a justification (each different, so
+similarity friction does not fire on the bench's own wording), records it, and goes on
+past any private notice. It times the record key → the screen's answer (the next item,
+or the notice that comes before it).
+
+`bare_key(n)` and `bare_modal(n)` time the same way a minimal Textual app's key →
+repaint and modal submit → repaint: the floor any Textual app has in this terminal.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from bench.terminal import Terminal, signoff
+
+_ID = re.compile(r"^ ?([A-Z]+-\d+) ")
+_WORDS = [
+    "amount", "order", "refund", "ledger", "policy", "customer", "invoice", "record", "date",
+    "address", "account", "balance", "credit", "charge", "shipment", "contract", "clause",
+    "total", "tax", "region", "email", "number", "history", "note", "ticket", "reference",
+    "limit", "signature", "approval", "currency", "month",
+]  # fmt: skip
+
+
+def _item(term: Terminal) -> str | None:
+    match = _ID.match(term.line(1))
+    return match.group(1) if match else None
+
+
+def _justification(rng: random.Random, item: str) -> str:
+    words = " ".join(rng.sample(_WORDS, 9))
+    return f"Checked {item}: {words}, all consistent with the source"
+
+
+def _moved_on(term: Terminal, was: str) -> bool:
+    """Another item is on the screen, with no dialog or notice over it."""
+    text = term.text()
+    return (
+        _item(term) not in (None, was)
+        and "In your own words" not in text
+        and ("to go on" not in text)
+    )
+
+
+def _answered(term: Terminal, was: str) -> bool:
+    """The decision's answer is on the screen: the next item, or the notice before it."""
+    return _moved_on(term, was) or "to go on" in term.text()
+
+
+def _shows(term: Terminal, text: str) -> bool:
+    return text in term.text()
+
+
+@dataclass
+class Day:
+    """What one run of the reviewer measured."""
+
+    ms: list[float] = field(default_factory=list)
+    """Record key → the screen's answer, per decision, in order."""
+    rss_mb: dict[int, float] = field(default_factory=dict)
+    """The app's resident memory after decision N."""
+    notices: int = 0
+    commit_first: int = 0
+
+
+def decide(
+    db: Path,
+    n: int,
+    rss_at: tuple[int, ...] = (),
+    seed: int = 7,
+    env: dict[str, str] | None = None,
+) -> Day:
+    """Approve `n` items in `signoff review` on `db`; see the module's docstring."""
+    rng = random.Random(seed)
+    day = Day()
+    term = signoff("review", "--db", str(db), "--reviewer", f"bench{seed}", env=env)
+    try:
+        term.wait(lambda t: "open" in t.line(0))
+        term.settle()
+        term.send("n")
+        term.wait(lambda t: _item(t) is not None)
+        for done in range(1, n + 1):
+            item = _item(term)
+            assert item is not None
+            term.wait(lambda t: "Your judgement first" in t.text() or "─ Draft ─" in t.text())
+            term.settle(0.02)
+            if "Your judgement first" in term.text():
+                day.commit_first += 1
+                term.send("\r")  # open the choices
+                term.wait(lambda t: "can go out as it is" in t.text())
+                term.send("\x1b[B\r")  # down past the prompt to "can go out as it is"
+                term.wait(lambda t: "needs changes" not in t.text())  # the menu closed
+                term.settle(0.02)
+                # No notes: record the judgement.
+                term.press_until("\r", lambda t: "─ Draft ─" in t.text())
+                term.settle(0.02)
+            term.send("a")
+            term.wait(lambda t: "In your own words" in t.text())
+            # Pasted (bracketed paste, as a terminal sends it): typed key by key, 80 letters
+            # took ~0.5 s of the bench per decision and measured nothing we report.
+            term.send("\x1b[200~" + _justification(rng, item) + "\x1b[201~")
+            term.wait(lambda t: "ready to record" in t.text())
+            start = term.send("\r")
+            end = term.wait(partial(_answered, was=item))
+            day.ms.append((end - start) * 1000)
+            if "to go on" in term.text():
+                day.notices += 1
+                term.settle(0.02)
+                term.send("\r")
+                term.wait(partial(_moved_on, was=item))
+            if done in rss_at:
+                term.settle(0.2)
+                day.rss_mb[done] = term.rss_mb()
+    finally:
+        term.close()
+    return day
+
+
+_BARE_KEY = """
+from textual.app import App
+from textual.widgets import Footer, Static
+class Bare(App):
+    BINDINGS = [("x", "bump", "bump")]
+    n = 0
+    def compose(self):
+        yield Static("count 0", id="n")
+        yield Footer()
+    def action_bump(self):
+        self.n += 1
+        self.query_one(Static).update(f"count {self.n}")
+Bare().run()
+"""
+
+_BARE_MODAL = """
+from textual.app import App
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+class Ask(ModalScreen):
+    def compose(self):
+        yield Input(id="why")
+        yield Footer()
+    def on_input_submitted(self, event):
+        self.dismiss(event.value)
+class Bare(App):
+    BINDINGS = [("a", "ask", "ask")]
+    n = 0
+    def compose(self):
+        yield Static("count 0", id="n")
+        yield Footer()
+    def action_ask(self):
+        def done(value):
+            self.n += 1
+            self.query_one(Static).update(f"count {self.n}")
+        self.push_screen(Ask(), done)
+Bare().run()
+"""
+
+
+def _script(folder: Path, name: str, text: str) -> list[str]:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return [sys.executable, str(path)]
+
+
+def bare_key(folder: Path, n: int) -> list[float]:
+    """Key → repaint in a minimal Textual app (a Static and a Footer), `n` times (ms)."""
+    term = Terminal(_script(folder, "bare_key.py", _BARE_KEY))
+    times = []
+    try:
+        term.wait(lambda t: "count 0" in t.text())
+        for i in range(1, n + 1):
+            term.settle(0.02)
+            start = term.send("x")
+            end = term.wait(partial(_shows, text=f"count {i}"))
+            times.append((end - start) * 1000)
+    finally:
+        term.close()
+    return times
+
+
+def bare_modal(folder: Path, n: int) -> list[float]:
+    """Enter in a modal's Input → modal gone, count repainted, `n` times (ms)."""
+    term = Terminal(_script(folder, "bare_modal.py", _BARE_MODAL))
+    times = []
+    try:
+        term.wait(lambda t: "count 0" in t.text())
+        for i in range(1, n + 1):
+            term.settle(0.02)
+            term.send("a")
+            term.wait(lambda t: "count" not in t.line(0) or "▔" in t.text())
+            term.settle(0.02)
+            term.send("checked it")
+            term.wait(lambda t: "checked it" in t.text())
+            want = f"count {i}"
+
+            def closed(t: Terminal, want: str = want) -> bool:
+                return want in t.text() and "checked it" not in t.text()
+
+            start = term.send("\r")
+            times.append((term.wait(closed) - start) * 1000)
+    finally:
+        term.close()
+    return times
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (nearest rank): with 300 samples, the third largest."""
+    ranked = sorted(values)
+    return ranked[max(0, round(0.99 * len(ranked)) - 1)]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    target = Path(sys.argv[1])
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    t0 = time.perf_counter()
+    result = decide(target, count, rss_at=(10, 50, 100, 200, 300, 500, 1000, count))
+    print(f"{count} decisions in {time.perf_counter() - t0:.1f} s; p99 {p99(result.ms):.1f} ms; "
+          f"max {max(result.ms):.1f}; median {sorted(result.ms)[len(result.ms) // 2]:.1f}; "
+          f"notices {result.notices}; commit-first {result.commit_first}")  # fmt: skip
+    print(f"RSS (MB) after decision N: {result.rss_mb}")
+    for at in range(0, count, 50):
+        window = result.ms[at : at + 50]
+        print(f"  decisions {at + 1}-{at + len(window)}: max {max(window):.0f} ms, "
+              f"median {sorted(window)[len(window) // 2]:.0f} ms")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        key = bare_key(Path(tmp), count)
+        modal = bare_modal(Path(tmp), count)
+    print(f"bare key p99 {p99(key):.1f} ms; bare modal p99 {p99(modal):.1f} ms")
