@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from providers.base import Draft
+from providers.base import STAKES_RANK, Draft
 from providers.tokens import spliced
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
@@ -228,10 +228,14 @@ def _neighbour(
     conn: Connection, source: str, stakes: str, rng: random.Random
 ) -> tuple[str, str] | None:
     """A random pending real item of this source and stakes: (external id, created_at)."""
+    # `stakes_rank`, not `stakes`: the pending index is ordered by it, so this seeks to
+    # the stakes level. By `stakes` it walked every pending item of higher stakes first:
+    # 170 ms a plant at a million items, 3 hours for the 5 % an import of a million plants.
     rows: Sequence[tuple[str, str]] = conn.execute(
-        "SELECT external_id, created_at FROM items WHERE source = ? AND stakes = ? "
-        "AND state = 'pending' AND id NOT IN (SELECT item_id FROM plants) LIMIT 200",
-        (source, stakes),
+        "SELECT external_id, created_at FROM items WHERE state = 'pending' "
+        "AND stakes_rank = ? AND source = ? AND id NOT IN (SELECT item_id FROM plants) "
+        "LIMIT 200",
+        (STAKES_RANK[stakes], source),
     ).fetchall()
     return rng.choice(rows) if rows else None
 
