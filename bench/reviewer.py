@@ -72,6 +72,30 @@ class Day:
     """The app's resident memory after decision N."""
     notices: int = 0
     commit_first: int = 0
+    retries: int = 0
+    """Justification attempts repeated (see `_justify`)."""
+
+
+def _justify(term: Terminal, rng: random.Random, item: str, day: Day) -> None:
+    """Open the approve dialog and paste a justification it will record.
+
+    Pasted (bracketed paste, as a terminal sends it): typed key by key, 80 letters took
+    ~0.5 s of the bench per decision and measured nothing we report. A key lost while
+    the screen changes, or a justification the dialog does not accept (too like a recent
+    one), is retried with a fresh one after Escape; `day.retries` counts them.
+    """
+    for _ in range(4):
+        try:
+            term.send("a")
+            term.wait(lambda t: "In your own words" in t.text(), 5)
+            term.send("\x1b[200~" + _justification(rng, item) + "\x1b[201~")
+            term.wait(lambda t: "ready to record" in t.text(), 5)
+            return
+        except TimeoutError:
+            day.retries += 1
+            term.send("\x1b")
+            term.settle(0.3)
+    raise TimeoutError("the approve dialog never took a justification:\n" + term.text())
 
 
 def decide(
@@ -105,12 +129,7 @@ def decide(
                 # No notes: record the judgement.
                 term.press_until("\r", lambda t: "─ Draft ─" in t.text())
                 term.settle(0.02)
-            term.send("a")
-            term.wait(lambda t: "In your own words" in t.text())
-            # Pasted (bracketed paste, as a terminal sends it): typed key by key, 80 letters
-            # took ~0.5 s of the bench per decision and measured nothing we report.
-            term.send("\x1b[200~" + _justification(rng, item) + "\x1b[201~")
-            term.wait(lambda t: "ready to record" in t.text())
+            _justify(term, rng, item, day)
             start = term.send("\r")
             end = term.wait(partial(_answered, was=item))
             day.ms.append((end - start) * 1000)
