@@ -125,11 +125,13 @@ def page(
     if anchor is not None:
         levels = [lv for lv in levels if (lv <= anchor[0] if not backward else lv >= anchor[0])]
     rows: list[QueueRow] = []
+    # Built once for all levels: a search probes its index to choose the plan.
+    base = filter_sql(where, conn, stakes=False)
     for level in levels:
         need = limit - len(rows)
         if need <= 0:
             break
-        rows.extend(_level(conn, where, level, anchor, backward, need))
+        rows.extend(_level(conn, base, level, anchor, backward, need))
     if backward:
         rows.reverse()
     return rows
@@ -137,15 +139,13 @@ def page(
 
 def _level(
     conn: Connection,
-    where: QueueFilter,
+    base: tuple[str, list[str], list[Any]],
     level: int,
     anchor: RowKey | None,
     backward: bool,
     limit: int,
 ) -> Iterator[QueueRow]:
-    table, clauses, args = filter_sql(where, conn, stakes=False)
-    clauses.append("items.stakes_rank = ?")
-    args.append(level)
+    table, clauses, args = base[0], [*base[1], "items.stakes_rank = ?"], [*base[2], level]
     if anchor is not None and anchor[0] == level:
         clauses.append(f"(items.created_at, items.id) {'<' if backward else '>'} (?, ?)")
         args += [anchor[1], anchor[2]]
