@@ -89,6 +89,9 @@ class SignoffApp(Remappable, App[None]):
         settings: Settings | None = None,
     ) -> None:
         super().__init__()
+        from tui.paste import install
+
+        install()  # a torn paste end marker must not leave every later key dead
         self.store = store
         """The one store connection of this app."""
         self.reviewer = reviewer
