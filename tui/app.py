@@ -25,6 +25,7 @@ from textual.widgets import Input, TextArea
 
 from keymaps import ACTIONS, Keymap
 from store import Claim, ClaimError, ConnectionLost, Store, StoreError
+from tui import heap
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
 from tui.safe import safe_text, visible
@@ -122,6 +123,10 @@ class SignoffApp(Remappable, App[None]):
         """Set when the team database could not be reached again: the app stopped."""
         self._hinted = 0.0
         self._waiting_for_db = False
+        self._settled_item = False
+        self.settles_heap: bool | None = None
+        """Whether `tui.heap.settle` runs (None: when not headless; tests run many apps
+        in one process, where freezing one app's objects would keep them all)."""
 
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
@@ -132,6 +137,7 @@ class SignoffApp(Remappable, App[None]):
         self.store.defer_checkpoints()
         self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
         self.push_screen(QueueScreen(self.store))
+        self._settle()
 
     async def on_event(self, event: events.Event) -> None:
         """Note input times (see checkpoints); keep typed letters from running commands."""
@@ -178,6 +184,12 @@ class SignoffApp(Remappable, App[None]):
             "(your claim is given back, nothing is recorded).",
             markup=False,
         )
+
+    def _settle(self) -> None:
+        if self.settles_heap is None:
+            self.settles_heap = not self.is_headless
+        if self.settles_heap:
+            self.set_timer(heap.SETTLE_AFTER_S, heap.settle)
 
     def _checkpoint(self) -> None:
         from store.db import checkpoint_wal
@@ -380,6 +392,9 @@ class SignoffApp(Remappable, App[None]):
             self.screen.show(item, claim)  # same screen, new contents: no rebuild per item
         else:
             self.push_screen(ItemScreen(item, claim))
+            if not self._settled_item:
+                self._settled_item = True
+                self._settle()
 
     def release(self, claim: Claim) -> None:
         """Give a claim back (nothing recorded); a busy database only delays it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -16,9 +17,10 @@ from textual.widgets import Input, Static, TextArea
 from textual.widgets._footer import FooterKey
 
 from store import Store
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, make_draft
 from tests.tui_tests.conftest import AppFactory
 from tests.tui_tests.test_oversight_ui import approve
+from tui import heap
 from tui.widgets.footer import Footer
 
 
@@ -85,8 +87,6 @@ async def test_signoffs_footer_keeps_a_constant_number_of_keys() -> None:
 async def test_a_day_of_decisions_does_not_pile_up_footer_keys(
     review_store: Store, make_app: AppFactory
 ) -> None:
-    from tests.conftest import make_draft
-
     review_store.ingest([make_draft(f"D-{i}", stakes="low") for i in range(30)])
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -151,3 +151,31 @@ async def test_commit_first_forms_do_not_pile_up_on_the_item_screen(
                     counts.append(closed_widgets())
     # Each form's input stayed, through its screen's text-selection signal: +16 here.
     assert counts[1] - counts[0] <= 4, counts
+
+
+async def test_the_heap_settles_once_the_queue_and_once_the_first_item_are_shown(
+    db_path: Path, clock: FakeClock, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settled: list[str] = []
+    monkeypatch.setattr(heap, "settle", lambda: settled.append(type(app.screen).__name__))
+    monkeypatch.setattr(heap, "SETTLE_AFTER_S", 0.01)
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft(f"D-{i}") for i in range(4)])
+        app = make_app(store)
+        app.settles_heap = True  # headless apps (tests) do not settle on their own
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause(0.05)
+            app.open_next()
+            await pilot.pause(0.05)
+            for n in range(3):
+                await approve(pilot, f"Checked refund D-{n} against the billing history line")
+            await pilot.pause(0.05)
+    assert settled == ["QueueScreen", "ItemScreen"]
+
+
+def test_settling_freezes_what_lives() -> None:
+    try:
+        heap.settle()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
