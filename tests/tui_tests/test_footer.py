@@ -157,11 +157,11 @@ async def test_the_heap_settles_once_the_queue_and_once_the_first_item_are_shown
     db_path: Path, clock: FakeClock, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settled: list[str] = []
-    monkeypatch.setattr(heap, "settle", lambda: settled.append(type(app.screen).__name__))
     monkeypatch.setattr(heap, "SETTLE_AFTER_S", 0.01)
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft(f"D-{i}") for i in range(4)])
         app = make_app(store)
+        monkeypatch.setattr(heap, "settle", lambda: settled.append(type(app.screen).__name__))
         app.settles_heap = True  # headless apps (tests) do not settle on their own
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause(0.05)

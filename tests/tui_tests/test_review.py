@@ -382,3 +382,41 @@ async def test_escape_on_the_edits_justification_goes_back_to_the_editor(
         await pilot.pause()
         assert isinstance(app.screen, ItemScreen)
     assert list(review_store.events()) == []
+
+
+async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        first = app.screen
+        assert isinstance(first, JustificationDialog)
+        # Refused, then cancelled: its error and its text must not reach the next ask.
+        await type_and(pilot, "looks good to me", "enter")
+        assert "stock phrase" in str(first.query_one("#error", Static).render())
+        await pilot.press("escape")
+        await pilot.press("a")
+        assert app.screen is first  # the same widgets, asked again
+        box = first.query_one("#justification", JustificationBox)
+        assert box.value == ""
+        assert str(first.query_one("#error", Static).render()) == ""
+        assert app.focused is box
+        await pilot.press("ctrl+z")  # undo in the box: the cancelled text stays gone
+        assert box.value == ""
+        await type_and(pilot, WHY, "enter")
+        next_item = _item(app).item
+        assert next_item.external_id == "L-7"
+        await pilot.press("a")
+        assert app.screen is first
+        title = str(first.query_one(".dialog-title", Label).render())
+        assert "L-7" in title
+        assert "T-1" not in title
+        await pilot.press("ctrl+z")
+        assert first.query_one("#justification", JustificationBox).value == ""
+        await type_and(pilot, WHY + " (second)", "enter")
+        events = list(review_store.events())
+        assert [(e.external_id, e.justification) for e in events] == [
+            ("T-1", WHY), ("L-7", WHY + " (second)")
+        ]  # fmt: skip
+        assert len({e.claim_id for e in events}) == 2

@@ -22,7 +22,7 @@ from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
 from tui.screens.advocate_panel import AdvocatePanel
-from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
+from tui.screens.dialogs import Commit, EditScreen, JustificationDialog, diff_text
 from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
 from tui.widgets.footer import Footer
 
@@ -64,6 +64,7 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
 
     def __init__(self, item: Item, claim: Claim) -> None:
         super().__init__()
+        self._plain_dialogs: dict[Action, JustificationDialog[Event]] = {}
         self._take(item, claim)
 
     def expects_text(self) -> bool:
@@ -405,6 +406,9 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
                 f"a number from {describe_scale(scale)}" if scale
                 else "the value it should be" if is_value else None
             )  # fmt: skip
+        if action in ("approve", "escalate") and output is None:
+            self._ask_again(action, commit)
+            return
         dialog = JustificationDialog(
             self._title(action.capitalize()),
             commit,
@@ -424,6 +428,27 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
             self._recorded(event)
 
         self.app.push_screen(dialog, closed)
+
+    def _ask_again(self, action: Action, commit: Commit[Event]) -> None:
+        """The plain dialog (a justification only), built once per screen, asked anew."""
+        title = self._title(action.capitalize())
+        dialog = self._plain_dialogs.get(action)
+        if dialog is None:
+            dialog = JustificationDialog(
+                title, commit, draft=self.item.draft, min_chars=self.need.min_chars
+            )
+            self._plain_dialogs[action] = dialog
+            # Installed: closing it keeps its widgets for the next item.
+            self.app.install_screen(dialog, f"{action}-{id(self)}")
+        else:
+            dialog.renew(title, commit, draft=self.item.draft, min_chars=self.need.min_chars)
+        self.app.push_screen(dialog, self._recorded)
+
+    def on_unmount(self) -> None:
+        """Let the kept dialogs go with the screen."""
+        for action, dialog in self._plain_dialogs.items():
+            if dialog not in self.app.screen_stack:  # on the stack: the app is closing
+                self.app.uninstall_screen(f"{action}-{id(self)}")
 
     def _recorded(self, event: Event | None) -> None:
         if event is None:
