@@ -111,3 +111,30 @@ async def test_skipping_twice_while_busy_claims_one_item_and_holds_none(
         held = [i for i in range(1, 5) if review_store.get_item(i).state == "claimed"]
         assert held == [screen.item.id]  # one claim, the one on screen
         assert skipped not in held
+
+
+@pytest.mark.parametrize("asked_again", [False, True])
+async def test_escape_while_a_decision_waits_records_nothing(
+    review_store: Store, make_app: AppFactory, other: sqlite3.Connection, asked_again: bool
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        dialog = app.screen
+        assert isinstance(dialog, JustificationDialog)
+        dialog.query_one("#justification").insert_text_at_cursor(WHY)  # type: ignore[attr-defined]
+        other.execute("BEGIN IMMEDIATE")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        await pilot.press("escape")  # Escape: nothing is recorded, as the dialog says
+        if asked_again:
+            await pilot.press("a")  # before the database is free
+        await pilot.pause(0.1)
+        other.execute("COMMIT")
+        await pilot.pause(0.3)
+        assert list(review_store.events()) == []
+        if asked_again:
+            assert app.screen is dialog  # still open, empty, for a new answer
+            assert dialog.query_one("#justification").text == ""  # type: ignore[attr-defined]
+        else:
+            assert isinstance(app.screen, ItemScreen)

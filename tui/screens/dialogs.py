@@ -91,6 +91,9 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T
         self.value_hint = value_hint
         self.reason_label = reason_label
         self.policy_feedback = policy_feedback
+        self._asking = 0
+        """Which ask this is; a write still waiting for the database from an ask that was
+        cancelled (or renewed) since must record nothing (see `action_submit`)."""
 
     @property
     def signoff(self) -> SignoffApp:
@@ -160,6 +163,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T
         read again for this item.
         """
         assert self.plain, "only a dialog that asks nothing but a justification is reused"
+        self._asking += 1
         self.title_text, self.commit, self.draft, self.min_chars = title, commit, draft, min_chars
         self.query_one(".dialog-title", Label).update(title)
         self.query_one("#justification", JustificationBox).value = ""
@@ -223,13 +227,25 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T
             return
         justification = self.query_one("#justification", JustificationBox).value
         # While the database is busy this waits, and a second ctrl+s records nothing more.
+        # The wait is tied to this ask: Escape before the database frees cancels it.
+        asking, commit = self._asking, self.commit
         self.signoff.when_writable(
-            partial(self._record, justification, output, reason), say=self._error
+            partial(self._record, asking, commit, justification, output, reason),
+            say=partial(self._said, asking),
         )
 
-    def _record(self, justification: str, output: str | None, reason: str | None) -> None:
+    def _said(self, asking: int, message: str) -> None:
+        if asking == self._asking:
+            self._error(message)
+
+    def _record(
+        self, asking: int, commit: Commit[T], justification: str, output: str | None,
+        reason: str | None,
+    ) -> None:  # fmt: skip
+        if asking != self._asking:
+            return  # cancelled while it waited for the database: nothing is recorded
         try:
-            recorded = self.commit(justification, output, reason)
+            recorded = commit(justification, output, reason)
         except JustificationRefused as refused:
             # The live feedback above already says why, in the same words.
             self._show_feedback(justification)
@@ -260,7 +276,8 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T
         self.query_one("#error", Static).update(safe_text(message, style=f"bold {RED}"))
 
     def action_cancel(self) -> None:
-        """Close; nothing is recorded."""
+        """Close; nothing is recorded (not even a write still waiting for the database)."""
+        self._asking += 1
         self.dismiss(None)
 
 
