@@ -28,6 +28,7 @@ from store import Claim, ClaimError, ConnectionLost, Store, StoreError
 from tui import heap
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
+from tui.notices import LatestNotice
 from tui.safe import safe_text, visible
 from tui.screens.queue import QueueScreen
 
@@ -124,9 +125,11 @@ class SignoffApp(Remappable, App[None]):
         self._hinted = 0.0
         self._waiting_for_db = False
         self._settled_item = False
+        self.recorded = LatestNotice()
+        """The "Recorded …" notice after a decision (only the newest stays)."""
         self.settles_heap: bool | None = None
-        """Whether `tui.heap.settle` runs (None: when not headless; tests run many apps
-        in one process, where freezing one app's objects would keep them all)."""
+        """Whether `tui.heap` steps run (None: when not headless; tests run many apps in
+        one process, where freezing one app's objects would keep them all)."""
 
     def on_mount(self) -> None:
         """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
@@ -137,7 +140,7 @@ class SignoffApp(Remappable, App[None]):
         self.store.defer_checkpoints()
         self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
         self.push_screen(QueueScreen(self.store))
-        self._settle()
+        self._tidy(heap.settle, heap.SETTLE_AFTER_S)
 
     async def on_event(self, event: events.Event) -> None:
         """Note input times (see checkpoints); keep typed letters from running commands."""
@@ -185,11 +188,12 @@ class SignoffApp(Remappable, App[None]):
             markup=False,
         )
 
-    def _settle(self) -> None:
+    def _tidy(self, work: Callable[[], None], after: float) -> None:
+        """Run a `tui.heap` step `after` seconds from now (not in headless tests)."""
         if self.settles_heap is None:
             self.settles_heap = not self.is_headless
         if self.settles_heap:
-            self.set_timer(heap.SETTLE_AFTER_S, heap.settle)
+            self.set_timer(after, work)
 
     def _checkpoint(self) -> None:
         from store.db import checkpoint_wal
@@ -390,11 +394,12 @@ class SignoffApp(Remappable, App[None]):
         item = self.store.get_item(claim.item_id)
         if replace and isinstance(self.screen, ItemScreen):
             self.screen.show(item, claim)  # same screen, new contents: no rebuild per item
+            self._tidy(heap.collect, heap.COLLECT_AFTER_S)
         else:
             self.push_screen(ItemScreen(item, claim))
             if not self._settled_item:
                 self._settled_item = True
-                self._settle()
+                self._tidy(heap.settle, heap.SETTLE_AFTER_S)
 
     def release(self, claim: Claim) -> None:
         """Give a claim back (nothing recorded); a busy database only delays it."""

@@ -1,19 +1,20 @@
-"""Full garbage collections that do not walk what lives all session.
+"""Full garbage collections that do not walk what lives all session, nor land in a key.
 
-Every decision leaves ~8,900 objects in reference cycles (measured with
+Every decision leaves ~7,000 objects in reference cycles (measured with
 `gc.DEBUG_SAVEALL` over 20 decisions: most are the throwaway `DOMNode`s Textual builds
-to style a widget's component classes, ~115 per decision, each with its caches), so
-Python runs a full collection about once per decision, and each walked every object
+to style a widget's component classes, ~85 per decision, each with its caches), so
+Python ran a full collection about once per decision, and each walked every object
 the app holds: ~70 ms at the median, the slowest part of a decision's tail at 1M (p99
 149 ms over 300 decisions in a terminal).
 
 `gc.freeze()` moves every live object into a generation the collector no longer walks.
 The app calls `settle()` twice: once the queue is on screen, and once the first item
 screen (reused for every later item) is: then a full collection walks only what was
-made since, ~30 ms. What is frozen is freed as usual when nothing refers to it; only
-cycles among frozen objects would outlive their use, and those are the app, its
-screens and widgets, kept all session (or, for an item screen left for the queue, one
-screen's worth, once).
+made since, ~30 ms. And it runs that collection itself, just after each next item is
+shown (`collect`), instead of wherever Python's counters fall. What is frozen is freed
+as usual when nothing refers to it; only cycles among frozen objects would outlive
+their use, and those are the app, its screens and widgets, kept all session (or, for
+an item screen left for the queue, one screen's worth, once).
 """
 
 from __future__ import annotations
@@ -23,8 +24,31 @@ import gc
 SETTLE_AFTER_S = 0.5
 """Delay after a screen appears before settling: its paint is out, the reviewer reads."""
 
+COLLECT_AFTER_S = 0.05
+"""Delay after the next item is shown before its full collection (see `collect`)."""
+
+AUTOMATIC_EVERY = 100
+"""Young-generation collections between Python's own full ones (its default: 10)."""
+
 
 def settle() -> None:
-    """Collect what is garbage now, then stop walking everything still alive."""
+    """Collect what is garbage now, then stop walking everything still alive.
+
+    From then on Python's own full collections are spaced out (`AUTOMATIC_EVERY`): the
+    app collects after each next item instead (`collect`), so outside a run of
+    decisions (browsing the queue, a long read) Python's still run, ten times rarer.
+    """
     gc.collect()
     gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, AUTOMATIC_EVERY)
+
+
+def collect() -> None:
+    """A full collection, run just after the next item is on screen.
+
+    With Python's own timing one landed inside ~a third of decisions, between the
+    reviewer's record key and the next item (~30 ms after `settle`); here it runs while
+    the reviewer starts reading the item (a key pressed in that moment waits for it).
+    """
+    gc.collect()

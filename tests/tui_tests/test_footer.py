@@ -153,15 +153,17 @@ async def test_commit_first_forms_do_not_pile_up_on_the_item_screen(
     assert counts[1] - counts[0] <= 4, counts
 
 
-async def test_the_heap_settles_once_the_queue_and_once_the_first_item_are_shown(
+async def test_the_heap_settles_twice_then_is_collected_after_each_next_item(
     db_path: Path, clock: FakeClock, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settled: list[str] = []
     monkeypatch.setattr(heap, "SETTLE_AFTER_S", 0.01)
+    monkeypatch.setattr(heap, "COLLECT_AFTER_S", 0.01)
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft(f"D-{i}") for i in range(4)])
         app = make_app(store)
         monkeypatch.setattr(heap, "settle", lambda: settled.append(type(app.screen).__name__))
+        monkeypatch.setattr(heap, "collect", lambda: settled.append("collect"))
         app.settles_heap = True  # headless apps (tests) do not settle on their own
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause(0.05)
@@ -170,12 +172,15 @@ async def test_the_heap_settles_once_the_queue_and_once_the_first_item_are_shown
             for n in range(3):
                 await approve(pilot, f"Checked refund D-{n} against the billing history line")
             await pilot.pause(0.05)
-    assert settled == ["QueueScreen", "ItemScreen"]
+    assert settled == ["QueueScreen", "ItemScreen", "collect", "collect", "collect"]
 
 
-def test_settling_freezes_what_lives() -> None:
+def test_settling_freezes_what_lives_and_spaces_out_pythons_full_collections() -> None:
+    before = gc.get_threshold()
     try:
         heap.settle()
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[2] == heap.AUTOMATIC_EVERY
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
