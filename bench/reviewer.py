@@ -62,6 +62,22 @@ def _shows(term: Terminal, text: str) -> bool:
     return text in term.text()
 
 
+def _form_or_draft(term: Terminal) -> None:
+    """Wait for a whole frame showing the commit-first form or the draft.
+
+    The next item's frame can reach the terminal in several reads: a screen read half
+    way showed the new id over the last item's draft, and the reviewer pressed approve
+    on a commit-first item (the app rightly refused). Only a frame followed by 50 ms
+    of quiet counts; a commit-first form mounts a moment after the item, so a frame
+    with neither (the draft hidden, the form not yet there) means wait on.
+    """
+    while True:
+        term.wait(lambda t: "Your judgement first" in t.text() or "─ Draft ─" in t.text())
+        term.settle(0.05)
+        if "Your judgement first" in term.text() or "─ Draft ─" in term.text():
+            return
+
+
 @dataclass
 class Day:
     """What one run of the reviewer measured."""
@@ -84,18 +100,22 @@ def _justify(term: Terminal, rng: random.Random, item: str, day: Day) -> None:
     the screen changes, or a justification the dialog does not accept (too like a recent
     one), is retried with a fresh one after Escape; `day.retries` counts them.
     """
+    first: str | None = None
     for _ in range(4):
+        stage = "the approve dialog did not open"
         try:
             term.send("a")
             term.wait(lambda t: "In your own words" in t.text(), 5)
+            stage = "the pasted justification was not ready to record"
             term.send("\x1b[200~" + _justification(rng, item) + "\x1b[201~")
             term.wait(lambda t: "ready to record" in t.text(), 5)
             return
         except TimeoutError:
             day.retries += 1
+            first = first or f"{stage} (first try), the screen:\n{term.text()}"
             term.send("\x1b")
             term.settle(0.3)
-    raise TimeoutError("the approve dialog never took a justification:\n" + term.text())
+    raise TimeoutError(f"no justification taken after 4 tries; {first}")
 
 
 def decide(
@@ -117,8 +137,7 @@ def decide(
         for done in range(1, n + 1):
             item = _item(term)
             assert item is not None
-            term.wait(lambda t: "Your judgement first" in t.text() or "─ Draft ─" in t.text())
-            term.settle(0.02)
+            _form_or_draft(term)
             if "Your judgement first" in term.text():
                 day.commit_first += 1
                 term.send("\r")  # open the choices
