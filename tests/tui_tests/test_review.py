@@ -435,22 +435,3 @@ async def test_only_the_newest_recorded_notice_stays(
         shown = [str(n.message) for n in app._notifications]
         recorded = [m for m in shown if m.startswith("Recorded")]
         assert recorded == ["Recorded approve on L-7. u undoes it."], shown
-
-
-async def test_taken_back_notices_leave_nothing_mounted(
-    review_store: Store, make_app: AppFactory
-) -> None:
-    from textual.widgets._toast import ToastHolder
-
-    from tests.conftest import make_draft
-
-    review_store.ingest([make_draft(f"D-{i}", stakes="low") for i in range(8)])
-    app = make_app(review_store)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.press("enter")
-        for n in range(8):
-            await pilot.press("a")
-            await type_and(pilot, f"{WHY} ({n})", "enter")
-        await pilot.pause()
-        # Textual's `_unnotify` alone left one empty holder per decision: 7 here.
-        assert len(app.screen.query(ToastHolder)) <= 1
