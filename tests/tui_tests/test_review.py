@@ -420,18 +420,3 @@ async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
             ("T-1", WHY), ("L-7", WHY + " (second)")
         ]  # fmt: skip
         assert len({e.claim_id for e in events}) == 2
-
-
-async def test_only_the_newest_recorded_notice_stays(
-    review_store: Store, make_app: AppFactory
-) -> None:
-    app = make_app(review_store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter")
-        for n in range(2):
-            await pilot.press("a")
-            await type_and(pilot, f"{WHY} ({n})", "enter")
-        await pilot.pause()
-        shown = [str(n.message) for n in app._notifications]
-        recorded = [m for m in shown if m.startswith("Recorded")]
-        assert recorded == ["Recorded approve on L-7. u undoes it."], shown

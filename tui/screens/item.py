@@ -461,7 +461,7 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
         )
         notice = after_decision(event)
         if notice is None:
-            self.signoff.recorded.show(self.app, done)
+            self.notify(done, markup=False)
             self.signoff.next_after(event.source)
             return
         notice = Text(done + "\n\n", style="dim").append_text(notice)
