@@ -28,7 +28,6 @@ from store import Claim, ClaimError, ConnectionLost, Store, StoreError
 from tui import heap
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
-from tui.notices import LatestNotice
 from tui.safe import safe_text, visible
 from tui.screens.queue import QueueScreen
 
@@ -125,8 +124,6 @@ class SignoffApp(Remappable, App[None]):
         self._hinted = 0.0
         self._waiting_for_db = False
         self._settled_item = False
-        self.recorded = LatestNotice()
-        """The "Recorded …" notice after a decision (only the newest stays)."""
         self.settles_heap: bool | None = None
         """Whether `tui.heap` steps run (None: when not headless; tests run many apps in
         one process, where freezing one app's objects would keep them all)."""
