@@ -65,11 +65,10 @@ def _shows(term: Terminal, text: str) -> bool:
 def _form_or_draft(term: Terminal) -> None:
     """Wait for a whole frame showing the commit-first form or the draft.
 
-    The next item's frame can reach the terminal in several reads: a screen read half
-    way showed the new id over the last item's draft, and the reviewer pressed approve
-    on a commit-first item (the app rightly refused). Only a frame followed by 50 ms
-    of quiet counts; a commit-first form mounts a moment after the item, so a frame
-    with neither (the draft hidden, the form not yet there) means wait on.
+    Only a frame followed by 50 ms of quiet counts (a frame read half way can show the
+    new id over the last item's draft); a commit-first form mounts a moment after the
+    item, so a frame with neither (the draft hidden, the form not yet there) means
+    wait on. This did not end the case where approve is refused (see `_justify`).
     """
     while True:
         term.wait(lambda t: "Your judgement first" in t.text() or "─ Draft ─" in t.text())
@@ -112,8 +111,9 @@ def _justify(term: Terminal, rng: random.Random, item: str, day: Day) -> None:
     ~0.5 s of the bench per decision and measured nothing we report. When a try fails
     it is retried, and counted in `day.retries`: a justification the dialog does not
     accept (too like a recent one) after Escape; approve refused because the item
-    still waits for the reviewer's judgement (the bench took a frame for the draft; seen
-    twice in ~2,000 decisions) after answering the form.
+    still waits for the reviewer's judgement (the bench acted as if the draft were
+    shown; seen twice in ~2,000 decisions, cause not pinned down) after answering the
+    form.
     """
     first: str | None = None
     for _ in range(4):
