@@ -7,14 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from keymaps import load_keymap
 from providers.base import DataLimit
 from store import Store
 from tests.conftest import T0, FakeClock, make_draft
 from tui.app import SignoffApp
+from tui.screens.dialogs import JustificationDialog
+from tui.widgets.safe_text_area import JustificationBox
 
 AppFactory = Callable[..., SignoffApp]
+
+
+async def approve_dialog(pilot: Pilot[None], text: str = "") -> JustificationDialog[Any]:
+    """Open the first item, then its approve dialog with `text` in the box; the dialog."""
+    await pilot.press("enter", "a")
+    dialog = pilot.app.screen
+    assert isinstance(dialog, JustificationDialog)
+    dialog.query_one("#justification", JustificationBox).insert_text_at_cursor(text)
+    return dialog
 
 
 @pytest.fixture

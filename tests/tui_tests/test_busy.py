@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from store import Store
-from tests.tui_tests.conftest import AppFactory
-from tui.screens.dialogs import JustificationDialog
+from tests.tui_tests.conftest import AppFactory, approve_dialog
 from tui.screens.item import ItemScreen
 
 WHY = "Checked the refund against the billing history"
@@ -31,10 +30,7 @@ async def test_a_decision_waits_visibly_for_a_busy_database_then_records(
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "a")
-        dialog = app.screen
-        assert isinstance(dialog, JustificationDialog)
-        dialog.query_one("#justification").insert_text_at_cursor(WHY)  # type: ignore[attr-defined]
+        dialog = await approve_dialog(pilot, WHY)
         other.execute("BEGIN IMMEDIATE")  # an import, mid-batch
         await pilot.press("ctrl+s", "ctrl+s")  # pressed twice while it waits
         await pilot.pause(0.2)
@@ -119,10 +115,7 @@ async def test_escape_while_a_decision_waits_records_nothing(
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "a")
-        dialog = app.screen
-        assert isinstance(dialog, JustificationDialog)
-        dialog.query_one("#justification").insert_text_at_cursor(WHY)  # type: ignore[attr-defined]
+        dialog = await approve_dialog(pilot, WHY)
         other.execute("BEGIN IMMEDIATE")
         await pilot.press("ctrl+s")
         await pilot.pause(0.1)

@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, Markdown, Select, Static, TextArea
 
 from store import Store
 from tests.conftest import T0
-from tests.tui_tests.conftest import AppFactory
+from tests.tui_tests.conftest import AppFactory, approve_dialog
 from tui.app import SignoffApp
 from tui.screens.dialogs import ConfirmScreen, EditScreen, JustificationDialog
 from tui.screens.item import ItemScreen
@@ -389,9 +389,7 @@ async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "a")
-        first = app.screen
-        assert isinstance(first, JustificationDialog)
+        first = await approve_dialog(pilot)
         # Refused, then cancelled: its error and its text must not reach the next ask.
         await type_and(pilot, "looks good to me", "enter")
         assert "stock phrase" in str(first.query_one("#error", Static).render())
