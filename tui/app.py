@@ -25,7 +25,7 @@ from textual.widgets import Input, TextArea
 
 from keymaps import ACTIONS, Keymap
 from store import Claim, ClaimError, ConnectionLost, Store, StoreError
-from tui import heap
+from tui import heap, paste
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
 from tui.safe import safe_text, visible
@@ -90,9 +90,7 @@ class SignoffApp(Remappable, App[None]):
         settings: Settings | None = None,
     ) -> None:
         super().__init__()
-        from tui.paste import install
-
-        install()  # a torn paste end marker must not leave every later key dead
+        paste.install()  # a torn paste end marker must not leave every later key dead
         self.store = store
         """The one store connection of this app."""
         self.reviewer = reviewer

@@ -418,3 +418,17 @@ async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
             ("T-1", WHY), ("L-7", WHY + " (second)")
         ]  # fmt: skip
         assert len({e.claim_id for e in events}) == 2
+
+
+async def test_kept_dialogs_close_when_the_item_screen_goes(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        dialog = await approve_dialog(pilot)
+        await pilot.press("escape", "escape")  # the dialog, then back to the queue
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, QueueScreen)
+        assert not dialog.is_running
+        assert not dialog.is_attached
+    assert [e.action for e in review_store.events()] == []

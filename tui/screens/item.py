@@ -396,6 +396,9 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
                 advocate=self.advocate,
             )  # fmt: skip
 
+        if action in ("approve", "escalate") and output is None:
+            self._ask_again(action, commit)  # a justification only: the same dialog again
+            return
         is_value = self.item.kind in VALUE_KINDS
         choices = labels_of(self.item)
         ask_value = hint = None
@@ -406,9 +409,6 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
                 f"a number from {describe_scale(scale)}" if scale
                 else "the value it should be" if is_value else None
             )  # fmt: skip
-        if action in ("approve", "escalate") and output is None:
-            self._ask_again(action, commit)
-            return
         dialog = JustificationDialog(
             self._title(action.capitalize()),
             commit,
@@ -445,10 +445,15 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
         self.app.push_screen(dialog, self._recorded)
 
     def on_unmount(self) -> None:
-        """Let the kept dialogs go with the screen."""
+        """Close the kept dialogs with the screen.
+
+        Uninstalling alone leaves a popped screen mounted and running: each item screen
+        left for the queue kept its dialogs (their widgets and message loops) until exit.
+        """
         for action, dialog in self._plain_dialogs.items():
             if dialog not in self.app.screen_stack:  # on the stack: the app is closing
                 self.app.uninstall_screen(f"{action}-{id(self)}")
+                dialog.remove()
 
     def _recorded(self, event: Event | None) -> None:
         if event is None:
