@@ -27,6 +27,8 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.data import SIGNOFF  # noqa: E402  (after the path is set)
+
 
 def reviewer(db: str, name: str, pace: float, stop_file: str) -> None:
     """One reviewer: claim, read, decide, until the stop file appears; JSON summary out."""
@@ -130,7 +132,7 @@ def main() -> None:
         time.sleep(1.0)
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "import", str(big), "--db", db],
+            [SIGNOFF, "import", str(big), "--db", db],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -24,6 +24,9 @@ from store.ledger import event_hash
 from store.search import index_new
 from tui.importing import ImportPlan, import_file
 
+SIGNOFF = str(Path(sys.executable).with_name("signoff"))
+"""The installed console script: every whole-process figure runs `signoff` as users do."""
+
 USERS = OversightPolicy()
 """The policy a user has without a config file."""
 
@@ -95,7 +98,7 @@ def ingest_raw(jsonl: Path, db: Path) -> float:
 def import_process_s(jsonl: Path, db: Path, home: Path) -> float:
     """Seconds for `signoff import FILE` as a process (start-up and catch trials included)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tui.cli", "import", str(jsonl), "--db", str(db)],
+    subprocess.run([SIGNOFF, "import", str(jsonl), "--db", str(db)],
                    check=True, capture_output=True, env=user_env(home), timeout=3600)  # fmt: skip
     return time.perf_counter() - start
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
+from bench.data import SIGNOFF
 from keymaps import load_keymap
 from store import Store
 from store.clock import utc_now
@@ -190,7 +191,7 @@ def export_process_s(db: Path, out: Path) -> float:
     """Seconds for `signoff export -f csv -o FILE` as a process (start-up included)."""
     start = time.perf_counter()
     # --force: every round writes the same file (an existing export is kept otherwise).
-    subprocess.run([sys.executable, "-m", "tui.cli", "export", "-f", "csv", "-o", str(out),
+    subprocess.run([SIGNOFF, "export", "-f", "csv", "-o", str(out),
                     "--force", "--db", str(db)], check=True, capture_output=True,
                    timeout=1800)  # fmt: skip
     return time.perf_counter() - start

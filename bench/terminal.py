@@ -14,13 +14,14 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pyte
+
+from bench.data import SIGNOFF
 
 
 class Terminal:
@@ -113,5 +114,5 @@ class Terminal:
 def signoff(
     *args: str, size: tuple[int, int] = (110, 30), env: dict[str, str] | None = None
 ) -> Terminal:
-    """`signoff ARGS` in a terminal, as a reviewer starts it."""
-    return Terminal([sys.executable, "-m", "tui.cli", *args], size, env)
+    """`signoff ARGS` in a terminal, as a reviewer starts it: the installed console script."""
+    return Terminal([SIGNOFF, *args], size, env)

@@ -12,7 +12,7 @@ import typer
 from keymaps import ACTIONS, KeymapError, key_character, load_keymap
 from providers.base import STAKES, Stakes
 from providers.text import counted
-from store import BatchSummary, SchemaError, StoreError
+from store import BatchSummary
 from tui import (
     cli_archive,
     cli_checkpoint,
@@ -25,11 +25,6 @@ from tui import (
 )
 from tui import cli_log as log
 from tui.cli_common import (
-    EXIT_CRASH,
-    ConfigOption,
-    DbOption,
-    KeymapOption,
-    ReviewerOption,
     UsageError,
     err,
     fail,
@@ -40,9 +35,10 @@ from tui.cli_common import (
     reviewer_for,
     settings_for,
 )
-from tui.config import ConfigError, Settings
+from tui.cli_options import ConfigOption, DbOption, KeymapOption, ReviewerOption
+from tui.launch import GLOBAL_OPTIONS, guarded, run_app
 from tui.paths import config_file, demo_db
-from tui.safe import dump_json, safe_text, visible
+from tui.safe import dump_json, safe_text
 
 app = typer.Typer(
     name="signoff",
@@ -55,9 +51,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-GLOBAL_OPTIONS = ("db", "config", "reviewer", "keymap")
-"""Options `signoff` takes before a command as well as after it."""
 
 
 def _version(show: bool) -> None:
@@ -121,42 +114,6 @@ def review(
 ) -> None:
     """Open the review app on the queue."""
     run_app(db, settings_for(config), reviewer, keymap)
-
-
-def run_app(
-    db: Path | str | None, settings: Settings, reviewer: str | None, keymap_name: str | None
-) -> None:
-    """Open the store, then the Textual app (imported only now: other commands start fast).
-
-    `reviewer` is `--reviewer` as given: in team mode the database login decides.
-    """
-    origin = str(settings.path) if settings.path else "config"
-    try:
-        active = load_keymap(keymap_name or settings.keymap, settings.keys, origin=origin)
-    except KeymapError as error:
-        raise UsageError(str(error)) from None
-    from store.clock import utc_now
-    from tui.app import SignoffApp
-
-    with open_store(db, settings) as store:
-        app = SignoffApp(
-            store,
-            reviewer=identity_for(store, reviewer, settings),
-            keymap=active,
-            now=utc_now,
-            db_label=store.where,
-            reason_codes=settings.reason_codes,
-            guidelines=settings.guidelines,
-            settings=settings,
-        )
-        app.run()
-    if app.lost is not None:
-        fail(f"{app.lost}; your claims return to the queue when their leases end")
-    if app.crash is not None:
-        from tui.crash import crash_line
-
-        crashed, crash_file = app.crash
-        fail(crash_line(crashed, crash_file, released=app.released_on_crash), EXIT_CRASH)
 
 
 @app.command("import")
@@ -425,33 +382,8 @@ def demo(
 
 
 def main() -> None:
-    """Console-script entry point: user mistakes become one line, never a traceback."""
-    try:
-        app()
-    except UsageError as error:
-        err.print(safe_text(f"signoff: {error}"), style="red")
-        sys.exit(2)
-    except ConfigError as error:
-        err.print(safe_text(f"signoff: config: {error}"), style="red")
-        sys.exit(2)
-    except (SchemaError, StoreError) as error:
-        err.print(safe_text(f"signoff: {error}"), style="red")
-        sys.exit(1)
-    except BrokenPipeError:
-        # `signoff status --json | head` closes the pipe early; that is not an error.
-        sys.stderr.close()
-        sys.exit(0)
-    except PermissionError as error:
-        err.print(
-            safe_text(f"signoff: {visible(str(error.filename))}: permission denied"), style="red"
-        )
-        sys.exit(1)
-    except Exception as error:  # the last line of defence: no traceback
-        from tui.crash import crash_line, write_crash_file
-
-        path = write_crash_file(error, "signoff " + " ".join(sys.argv[1:2]))
-        err.print(safe_text("signoff: " + crash_line(error, path, released=False)), style="red")
-        sys.exit(EXIT_CRASH)
+    """The full CLI (`tui.launch.main` opens the app without it)."""
+    guarded(app)
 
 
 log.register(app)

@@ -10,9 +10,6 @@ import typer
 
 from providers.text import counted
 from tui.cli_common import (
-    ConfigOption,
-    DbOption,
-    ReviewerOption,
     UsageError,
     check_output,
     fail,
@@ -21,6 +18,7 @@ from tui.cli_common import (
     out,
     settings_for,
 )
+from tui.cli_options import ConfigOption, DbOption, ReviewerOption
 from tui.safe import safe_text
 
 if TYPE_CHECKING:

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tui.cli_common import (
-    ConfigOption,
-    DbOption,
     UsageError,
     cannot_write,
     check_output,
@@ -19,6 +17,7 @@ from tui.cli_common import (
     out,
     settings_for,
 )
+from tui.cli_options import ConfigOption, DbOption
 from tui.safe import safe_text
 
 if TYPE_CHECKING:

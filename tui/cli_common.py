@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import NoReturn
 
-import typer
 from rich.console import Console
 
 from store import Store, StoreError
@@ -21,33 +21,6 @@ from tui.safe import safe_text
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        metavar="<file|url>",
-        help="Database file, or postgresql://… for a team's shared database "
-        "[default: $SIGNOFF_DB, else db in the config, else the data dir].",
-        show_default=False,
-    ),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="Config file [default: config.toml in the config dir].", show_default=False
-    ),
-]
-ReviewerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--reviewer",
-        help="Who you are [default: $SIGNOFF_REVIEWER, else login name; "
-        "on a team database, your database login].",
-        show_default=False,
-    ),
-]
-
-
 EXIT_CRASH = 70
 """Exit status after an unexpected error (BSD's EX_SOFTWARE): not the user's mistake."""
 
@@ -59,7 +32,7 @@ class UsageError(Exception):
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line (made safe) and exit."""
     err.print(safe_text(f"signoff: {message}"), style="red")
-    raise typer.Exit(code)
+    sys.exit(code)
 
 
 def check_output(path: Path, *, force: bool) -> None:
@@ -212,14 +185,6 @@ def _configured(store: Store, settings: Settings) -> Store:
         if table.get("deliver_url")
     )
     return store
-
-
-KeymapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--keymap", help="default, vim or emacs [default: from the config].", show_default=False
-    ),
-]
 
 
 def signoff_version() -> str:

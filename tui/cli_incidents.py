@@ -7,17 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from providers.text import counted
-from tui.cli_common import (
-    ConfigOption,
-    DbOption,
-    ReviewerOption,
-    UsageError,
-    fail,
-    identity_for,
-    open_store,
-    out,
-    settings_for,
-)
+from tui.cli_common import UsageError, fail, identity_for, open_store, out, settings_for
+from tui.cli_options import ConfigOption, DbOption, ReviewerOption
 from tui.safe import safe_text
 
 if TYPE_CHECKING:

@@ -8,16 +8,8 @@ import typer
 
 from providers.base import STAKES
 from providers.text import counted
-from tui.cli_common import (
-    ConfigOption,
-    DbOption,
-    ReviewerOption,
-    UsageError,
-    identity_for,
-    open_store,
-    out,
-    settings_for,
-)
+from tui.cli_common import UsageError, identity_for, open_store, out, settings_for
+from tui.cli_options import ConfigOption, DbOption, ReviewerOption
 from tui.safe import safe_text
 
 

@@ -13,8 +13,6 @@ from providers.text import counted
 from store import Store, StoreError
 from store.clock import iso, utc_now
 from tui.cli_common import (
-    ConfigOption,
-    DbOption,
     UsageError,
     cannot_write,
     check_output,
@@ -24,6 +22,7 @@ from tui.cli_common import (
     settings_for,
     signoff_version,
 )
+from tui.cli_options import ConfigOption, DbOption
 from tui.safe import dump_json, safe_text, stdout_for
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ import typer
 
 from providers.base import STAKES, Stakes
 from providers.text import counted
-from tui.cli_common import ConfigOption, DbOption, UsageError, err, open_store, out, settings_for
+from tui.cli_common import UsageError, err, open_store, out, settings_for
+from tui.cli_options import ConfigOption, DbOption
 from tui.safe import safe_text
 
 

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tui.cli_common import (
-    ConfigOption,
-    DbOption,
     UsageError,
     cannot_write,
     check_output,
@@ -18,6 +16,7 @@ from tui.cli_common import (
     settings_for,
     signoff_version,
 )
+from tui.cli_options import ConfigOption, DbOption
 from tui.safe import safe_text, stdout_for
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from providers.text import counted
-from tui.cli_common import ConfigOption, DbOption, UsageError, open_store, out, settings_for
+from tui.cli_common import UsageError, open_store, out, settings_for
+from tui.cli_options import ConfigOption, DbOption
 from tui.safe import safe_text
 
 team = typer.Typer(

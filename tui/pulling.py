@@ -11,16 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from store.clock import utc_now
-from tui.cli_common import (
-    ConfigOption,
-    DbOption,
-    UsageError,
-    err,
-    mix_in_catch_trials,
-    open_store,
-    out,
-    settings_for,
-)
+from tui.cli_common import UsageError, err, mix_in_catch_trials, open_store, out, settings_for
+from tui.cli_options import ConfigOption, DbOption
 from tui.config import ConfigError, Settings
 from tui.safe import safe_text
 

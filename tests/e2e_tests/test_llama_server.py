@@ -93,7 +93,7 @@ def test_pull_from_a_real_server(server: str, tmp_path: Path) -> None:
     db = tmp_path / "q.db"
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "pull", "--config", str(config), "--db", str(db)],
+        [sys.executable, "-m", "tui", "pull", "--config", str(config), "--db", str(db)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
     )  # fmt: skip

@@ -87,7 +87,7 @@ concurrency = 3
 
 def signoff(*args: str, config: Path, db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args, "--config", str(config), "--db", str(db)],
+        [sys.executable, "-m", "tui", *args, "--config", str(config), "--db", str(db)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "SUPPORT_LLM_KEY": KEY},
     )  # fmt: skip
@@ -236,7 +236,7 @@ def test_a_killed_pull_keeps_its_batches_and_the_next_fetches_the_rest(
     config.write_text(config.read_text().replace("concurrency = 3", "concurrency = 1"))
     db = tmp_path / "q.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "pull", "--config", str(config), "--db", str(db)],
+        [sys.executable, "-m", "tui", "pull", "--config", str(config), "--db", str(db)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "SUPPORT_LLM_KEY": KEY},
     )  # fmt: skip

@@ -140,7 +140,7 @@ def test_a_third_party_provider_that_fails_to_import_is_one_line(tmp_path: Path)
     config.write_text('[providers.b]\ntype = "broken"\nmodel = "m"\ninputs = "in.jsonl"\n'
                       'prompt = "p.md"\n')  # fmt: skip
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "pull", "--config", str(config),
+        [sys.executable, "-m", "tui", "pull", "--config", str(config),
          "--db", str(tmp_path / "q.db")],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(site)},

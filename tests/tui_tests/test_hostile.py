@@ -118,7 +118,7 @@ def _drive_pty(args: list[str], keys: list[bytes], env: dict[str, str]) -> bytes
 
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 110, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "tui", *args],
         stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
         cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
@@ -160,7 +160,7 @@ def test_no_escape_sequence_from_a_draft_reaches_the_terminal(tmp_path: Path) ->
     db = tmp_path / "q.db"
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "110", "LINES": "30"}
     imported = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "import", str(src), "--db", str(db)],
+        [sys.executable, "-m", "tui", "import", str(src), "--db", str(db)],
         capture_output=True, env=env, cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     assert imported.returncode == 0, imported.stderr

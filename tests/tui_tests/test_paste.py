@@ -115,7 +115,7 @@ def test_keys_work_after_a_torn_paste_in_a_real_terminal(tmp_path: Path) -> None
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "d"),
            "XDG_CONFIG_HOME": str(tmp_path / "c"), "HOME": str(tmp_path)}  # fmt: skip
     run = run_in_pty(
-        [sys.executable, "-m", "tui.cli", "review", "--db", str(db), "--reviewer", "alice"],
+        [sys.executable, "-m", "tui", "review", "--db", str(db), "--reviewer", "alice"],
         keys=[(2.5, b"/"), (0.5, b"\x1b[200~refund\x1b"), (0.4, b"[201~"), (0.5, b"\r"),
               (0.5, b"q")],
         env=env, cwd=ROOT, timeout=20,

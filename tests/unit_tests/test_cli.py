@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "tui", *args],
         cwd=ROOT,
         input=stdin,
         capture_output=True,
@@ -99,7 +99,7 @@ def test_usage_errors_are_one_line_and_exit_2(
     (tmp_path / "data.json").write_text("[]")
     (tmp_path / "x.jsonl").write_text("")
     result = subprocess.run(  # relative file names, so run from tmp_path
-        [sys.executable, "-m", "tui.cli", *args, "--db", str(tmp_path / "q.db")],
+        [sys.executable, "-m", "tui", *args, "--db", str(tmp_path / "q.db")],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

@@ -49,7 +49,7 @@ def decide_some(store: Store, clock: FakeClock, n: int = 6) -> None:
 
 def export(db: Path | str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", "export", "--db", str(db), "-o", str(out), *extra],
+        [sys.executable, "-m", "tui", "export", "--db", str(db), "-o", str(out), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
@@ -92,7 +92,7 @@ def test_round_trip_verifies(ledger: Path | str, tmp_path: Path, fmt: str) -> No
     assert (manifest.events, manifest.first_seq, manifest.last_seq) == (6, 1, 6)
     assert audit(ledger, out) == []
     ok = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "verify", "--db", str(ledger),
+        [sys.executable, "-m", "tui", "verify", "--db", str(ledger),
          "--manifest", str(manifest_path(out))],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -177,7 +177,7 @@ def test_an_interrupted_export_leaves_no_file(db_path: Path, tmp_path: Path) -> 
             store.decide(claim, "approve", f"Checked refund number {i} against billing")
     out = tmp_path / "big.md"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "export", "--db", str(db_path), "-o", str(out)],
+        [sys.executable, "-m", "tui", "export", "--db", str(db_path), "-o", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -216,13 +216,13 @@ def test_backup_copies_a_live_wal_database(sqlite_ledger: Path, tmp_path: Path) 
         assert Path(f"{ledger}-wal").stat().st_size > 0
         target = tmp_path / "copy.db"
         result = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "backup", str(target), "--db", str(ledger)],
+            [sys.executable, "-m", "tui", "backup", str(target), "--db", str(ledger)],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert "6 ledger events, integrity ok" in result.stdout
         again = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "backup", str(target), "--db", str(ledger)],
+            [sys.executable, "-m", "tui", "backup", str(target), "--db", str(ledger)],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert again.returncode == 2
@@ -305,7 +305,7 @@ def test_verify_finds_a_draft_rewritten_after_its_decision_and_a_dropped_guard(
             "holds" in problems
         )
     checked = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "verify", "--db", str(ledger)],
+        [sys.executable, "-m", "tui", "verify", "--db", str(ledger)],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert checked.returncode == 1

@@ -31,7 +31,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     meta = next(n for n in names if n.endswith("entry_points.txt"))
     points = zipfile.ZipFile(wheel).read(meta).decode()
-    assert "signoff = tui.cli:main" in points
+    assert "signoff = tui.launch:main" in points
     # Built-in providers are registered exactly as a third-party adapter would be.
     for name in ("openai", "anthropic", "ollama", "http", "jsonl"):
         assert f"\n{name} = providers." in points

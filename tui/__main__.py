@@ -1,0 +1,5 @@
+"""`python -m tui`: the same entry point as the `signoff` console script."""
+
+from tui.launch import main
+
+main()
