@@ -376,7 +376,8 @@ class SignoffApp(Remappable, App[None]):
             return
         if claim is None:
             note = f" ({len(self.skipped)} skipped this session)" if self.skipped else ""
-            self.notify(f"No more pending items{note}.", markup=False)
+            said = self._recorded_line()
+            self.notify(f"{said + ' ' if said else ''}No more pending items{note}.", markup=False)
             if replace and isinstance(self.screen, ItemScreen):
                 self.pop_screen()
             return
@@ -395,6 +396,21 @@ class SignoffApp(Remappable, App[None]):
             if not self._settled_item:
                 self._settled_item = True
                 self._tidy(heap.settle, heap.SETTLE_AFTER_S)
+
+    def _recorded_line(self) -> str | None:
+        """What the item screen's line says of the decision just recorded, if anything."""
+        from tui.widgets.recorded import RecordedLine
+
+        lines = self.screen.query(RecordedLine)
+        return lines.first().said if lines else None
+
+    def forget_recorded(self) -> None:
+        """An undo took the last decision back: no line may still offer to undo it."""
+        from tui.widgets.recorded import RecordedLine
+
+        for screen in self.screen_stack:
+            for line in screen.query(RecordedLine):
+                line.forget()
 
     def release(self, claim: Claim) -> None:
         """Give a claim back (nothing recorded); a busy database only delays it."""

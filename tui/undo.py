@@ -72,6 +72,7 @@ def _ask_retraction(app: SignoffApp, target: Event, draft: str, current: ItemScr
     def done(event: Event | None) -> None:
         if event is None:
             return
+        app.forget_recorded()
         app.notify(
             visible(f"Retracted {target.action} on {target.external_id}; it is open again."),
             markup=False,

@@ -10,6 +10,7 @@ from tui.screens.help import HelpScreen, live_keys
 from tui.screens.item import ItemScreen
 from tui.screens.queue import QueueScreen
 from tui.widgets.queue_list import QueueList
+from tui.widgets.recorded import RecordedLine
 
 
 async def test_a_remapped_key_moves_the_action_and_help_follows(
@@ -96,8 +97,9 @@ async def test_hints_name_the_keys_of_the_live_keymap(
         )
         await pilot.press("a", *"Checked the refund against the billing history", "enter")
         await pilot.pause()
-        notices = [n.message for n in app._notifications]
-        assert any(text.endswith("z undoes it.") for text in notices), notices
+        said = app.screen.query_one(RecordedLine).said
+        assert said is not None
+        assert said.endswith("z undoes it.")
 
 
 async def test_the_theme_chosen_is_kept_across_restarts(

@@ -25,6 +25,7 @@ from tui.screens.advocate_panel import AdvocatePanel
 from tui.screens.dialogs import Commit, EditScreen, JustificationDialog, diff_text
 from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
 from tui.widgets.footer import Footer
+from tui.widgets.recorded import RecordedLine
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
@@ -150,6 +151,7 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
             input_pane.border_title = f"Input the AI saw ({toggle} to hide)"
             yield Static(id="input")
         # 80 columns hold the decisions, undo, quit and help, but not the palette hint too.
+        yield RecordedLine()
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -464,9 +466,10 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
             f"Recorded {event.action} on {event.external_id}."
             + ("" if planted else f" {self.signoff.key_display('item.undo')} undoes it.")
         )
+        # Said on the screen's own line, not a notice: notices stacked up (see the widget).
+        self.query_one(RecordedLine).say(done)
         notice = after_decision(event)
         if notice is None:
-            self.notify(done, markup=False)
             self.signoff.next_after(event.source)
             return
         notice = Text(done + "\n\n", style="dim").append_text(notice)
