@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -16,14 +14,14 @@ from textual.widgets import Input, Select, Static
 
 from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
 from store.models import Action
-from store.values import describe_scale, labels_of, score_scale
 from tui.bindings import Remappable, TextForm, bind
 from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
 from tui.screens.advocate_panel import AdvocatePanel
-from tui.screens.dialogs import Commit, EditScreen, JustificationDialog, diff_text
-from tui.screens.oversight import AfterDecision, CommitFirst, after_decision
+from tui.screens.deciding import Deciding
+from tui.screens.dialogs import JustificationDialog
+from tui.screens.oversight import CommitFirst
 from tui.widgets.footer import Footer
 from tui.widgets.recorded import RecordedLine
 
@@ -35,11 +33,7 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-VALUE_KINDS = ("score", "label")
-"""Kinds whose override is a new value rather than a replacement text."""
-
-
-class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
+class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
     """Shows a claimed item. Opening claims it; leaving, skipping or quitting releases it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -357,131 +351,6 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
 
         self.signoff.when_writable(go_on)
 
-    def action_edit(self) -> None:
-        """Edit the draft, see the diff, then justify."""
-        if self._locked():
-            return
-        self._edit(self.item.draft)
-
-    def _edit(self, start: str) -> None:
-        """The editor on `start`; cancelling the justification comes back here, edit kept."""
-
-        def edited(text: str | None) -> None:
-            if text is None:
-                return
-            if text == self.item.draft:
-                self.notify("No change to the draft: approve it instead.", markup=False)
-                return
-            self._ask("edit", output=text, back=partial(self._edit, text))
-
-        self.app.push_screen(EditScreen(self._title("Edit"), start), edited)
-
-    def action_decide(self, action: Action) -> None:
-        """Open the justification dialog for approve, override, reject or escalate."""
-        if self._locked():
-            return
-        self._ask(action)
-
-    def _ask(
-        self,
-        action: Action,
-        output: str | None = None,
-        back: Callable[[], None] | None = None,
-    ) -> None:
-        """The justification dialog; `back` runs when it is cancelled (an edit reopens)."""
-        store = self.signoff.store
-        claim = self.claim
-
-        def commit(justification: str, value: str | None, reason: str | None) -> Event:
-            return store.decide(
-                claim, action, justification, output=output or value, reason_code=reason,
-                advocate=self.advocate,
-            )  # fmt: skip
-
-        if action in ("approve", "escalate") and output is None:
-            self._ask_again(action, commit)  # a justification only: the same dialog again
-            return
-        is_value = self.item.kind in VALUE_KINDS
-        choices = labels_of(self.item)
-        ask_value = hint = None
-        if action == "override":
-            ask_value = "new value" if is_value else "replacement text"
-            scale = score_scale(self.item.meta) if self.item.kind == "score" else None
-            hint = (
-                f"a number from {describe_scale(scale)}" if scale
-                else "the value it should be" if is_value else None
-            )  # fmt: skip
-        dialog = JustificationDialog(
-            self._title(action.capitalize()),
-            commit,
-            draft=self.item.draft,
-            diff=diff_text(self.item.draft, output) if output is not None else None,
-            ask_value=ask_value,
-            value_choices=choices if action == "override" and is_value else None,
-            reason_codes=self.signoff.reason_codes if action in ("override", "reject") else None,
-            min_chars=self.need.min_chars,
-            value_hint=hint,
-        )
-
-        def closed(event: Event | None) -> None:
-            if event is None and back is not None:
-                back()
-                return
-            self._recorded(event)
-
-        self.app.push_screen(dialog, closed)
-
-    def _ask_again(self, action: Action, commit: Commit[Event]) -> None:
-        """The plain dialog (a justification only), built once per screen, asked anew."""
-        title = self._title(action.capitalize())
-        dialog = self._plain_dialogs.get(action)
-        if dialog is None:
-            dialog = JustificationDialog(
-                title, commit, draft=self.item.draft, min_chars=self.need.min_chars
-            )
-            self._plain_dialogs[action] = dialog
-            # Installed: closing it keeps its widgets for the next item.
-            self.app.install_screen(dialog, f"{action}-{id(self)}")
-        else:
-            dialog.renew(title, commit, draft=self.item.draft, min_chars=self.need.min_chars)
-        self.app.push_screen(dialog, self._recorded)
-
-    def on_unmount(self) -> None:
-        """Close the kept dialogs with the screen.
-
-        Uninstalling alone leaves a popped screen mounted and running: each item screen
-        left for the queue kept its dialogs (their widgets and message loops) until exit.
-        """
-        for action, dialog in self._plain_dialogs.items():
-            if dialog not in self.app.screen_stack:  # on the stack: the app is closing
-                self.app.uninstall_screen(f"{action}-{id(self)}")
-                dialog.remove()
-
-    def _recorded(self, event: Event | None) -> None:
-        if event is None:
-            return  # cancelled: nothing recorded, the claim is still ours
-        self.signoff.checkpoint_due(event.seq)
-        planted = bool((event.oversight or {}).get("planted"))
-        done = visible(
-            f"Recorded {event.action} on {event.external_id}."
-            + ("" if planted else f" {self.signoff.key_display('item.undo')} undoes it.")
-        )
-        # Said on the screen's own line, not a notice: notices stacked up (see the widget).
-        self.query_one(RecordedLine).say(done)
-        notice = after_decision(event)
-        if notice is None:
-            self.signoff.next_after(event.source)
-            return
-        notice = Text(done + "\n\n", style="dim").append_text(notice)
-        first = None
-        stage = (event.oversight or {}).get("two_person") or {}
-        if stage.get("stage") == 2:
-            earlier = self.signoff.store.event(int(stage["first_seq"]))
-            first = earlier.justification if earlier else None
-        self.app.push_screen(
-            AfterDecision(notice, first), lambda _: self.signoff.next_after(event.source)
-        )
-
     def action_next_doubt(self) -> None:
         """Move to the next marked span (round again after the last) and scroll to it."""
         if not self.committed:
@@ -514,10 +383,3 @@ class ItemScreen(AdvocatePanel, TextForm, Remappable, Screen[None]):
     def action_undo(self) -> None:
         """Retract your last decision (with its own reason) and reopen that item."""
         self.signoff.undo(current=self)
-
-    def _title(self, verb: str) -> Text:
-        title = Text(f"{verb} ", style="bold")
-        title.append_text(safe_text(self.item.external_id, style="bold"))
-        title.append("  ")
-        title.append_text(safe_text(self.item.title))
-        return title
