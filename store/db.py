@@ -39,6 +39,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m013_token_logprobs",
     "m014_practice",
     "m015_search_index",
+    "m016_ledger_action_index",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -20,7 +20,7 @@ from typing import Final
 
 from store.codec import GENESIS_HASH
 
-SCHEMA_VERSION: Final = "pg005"
+SCHEMA_VERSION: Final = "pg006"
 """The PostgreSQL schema this version writes; a newer one is refused on open."""
 
 SCHEMA: Final = f"""
@@ -439,7 +439,15 @@ $$;
 UPDATE signoff_meta SET value = 'pg005' WHERE key = 'schema';
 """
 
-UPGRADES: Final = {"pg001": _PG002, "pg002": _PG003, "pg003": _PG004, "pg004": _PG005}
+_PG006 = """
+-- As SQLite's m016: `status` counts events per action from this index, not the table.
+CREATE INDEX ledger_action ON ledger (action);
+UPDATE signoff_meta SET value = 'pg006' WHERE key = 'schema';
+"""
+
+UPGRADES: Final = {
+    "pg001": _PG002, "pg002": _PG003, "pg003": _PG004, "pg004": _PG005, "pg005": _PG006,
+}  # fmt: skip
 """Schema version → the script that moves it one step on (run in order, as the owner)."""
 
 TABLES: Final = (

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from store import Store
+from store.pg import PgConnection
 from store.views import PageRequest, QueueFilter, page
 from tests.conftest import T0, FakeClock, make_draft, query_plans
 
@@ -154,3 +155,13 @@ def test_the_filter_reaches_second_reviews_and_search_reaches_ids(
         with store.reader() as reader:
             assert reader.matching(by_id) == 1
             assert reader.matching(QueueFilter(search="refund")) == 2
+
+
+def test_events_per_action_are_counted_from_an_index(store: Store) -> None:
+    # `signoff status` at a million events: a covering index (SQLite: 260 → 31 ms).
+    if isinstance(store.conn, PgConnection):
+        names = {row[0] for row in store.conn.execute("SELECT indexname FROM pg_indexes")}
+        assert "ledger_action" in names
+        return
+    (plan,) = query_plans(store.conn, store.decision_counts, "GROUP BY action")
+    assert "COVERING INDEX ledger_action" in plan
