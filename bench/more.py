@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -185,6 +186,34 @@ def pull_bare(url: str, n: int, concurrency: int = 8) -> float:
 
 
 # --- whole-process CSV export vs the sqlite3 shell -------------------------------------
+
+
+def stats_s(db: Path) -> float:
+    """Seconds for the whole ledger's statistics (`signoff stats` and the Stats screen)."""
+    with Store(db) as store:
+        start = time.perf_counter()
+        store.stats()
+        return time.perf_counter() - start
+
+
+def group_by_s(db: Path) -> float:
+    """Seconds for one aggregate pass over the same ledger: events per reviewer and action."""
+    conn = sqlite3.connect(db)
+    try:
+        start = time.perf_counter()
+        conn.execute("SELECT reviewer, action, count(*) FROM ledger GROUP BY reviewer, action"
+                     ).fetchall()  # fmt: skip
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
+def status_process_s(db: Path) -> float:
+    """Seconds for `signoff status` as a process (start-up included)."""
+    start = time.perf_counter()
+    subprocess.run([SIGNOFF, "status", "--db", str(db)], check=True, capture_output=True,
+                   timeout=600)  # fmt: skip
+    return time.perf_counter() - start
 
 
 def export_process_s(db: Path, out: Path) -> float:

@@ -79,6 +79,17 @@ def more_rows(
     rows.append(Row("pull at concurrency 8 vs httpx alone (req/s)", mine, httpx_alone, "req/s",
                     "≥ 0.8", ratio, ratio >= 0.8))  # fmt: skip
 
+    print("stats, status …", file=sys.stderr)
+    mine, one_pass = alternate(rounds, lambda: more.stats_s(big), lambda: more.group_by_s(big))
+    ratio = med(mine) / med(one_pass)
+    rows.append(Row("ledger stats vs one GROUP BY pass over the same ledger (s)", mine,
+                    one_pass, "s", "≤ 3", ratio, ratio <= 3))  # fmt: skip
+    at_n, at_1k = alternate(rounds, lambda: more.status_process_s(big),
+                            lambda: more.status_process_s(small))  # fmt: skip
+    ratio = med(at_n) / med(at_1k)
+    rows.append(Row(f"whole-process status at {n:,} items and events vs 1k items (s)", at_n,
+                    at_1k, "s", "≤ 1.2", ratio, ratio <= 1.2))  # fmt: skip
+
     print("process export, checkpoints …", file=sys.stderr)
     proc, shell = alternate(
         rounds,
