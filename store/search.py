@@ -7,7 +7,9 @@ three-character run, so a phrase query of three or more characters is a substrin
 match answered from the index (well under a millisecond when nothing matches).
 
 Shorter terms cannot use trigrams; they fall back to `LIKE` (they match so many rows
-that a page fills from the first few hundred read). PostgreSQL keeps `ILIKE`.
+that a page fills from the first few hundred read). PostgreSQL runs the same `LIKE`
+(as `ILIKE`), which its planner answers from pg_trgm's trigram indexes (schema pg006)
+for terms of three characters or more.
 """
 
 from __future__ import annotations
