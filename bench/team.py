@@ -126,6 +126,69 @@ def fill(admin_url: str, items: int) -> tuple[str, str]:
     return ours, bare
 
 
+SEARCH_ITEMS = 100_000
+"""Items in the team search row: 5,000 ingested by the store, copied in SQL with new ids."""
+
+
+def search_dbs(admin_url: str, items: int = SEARCH_ITEMS) -> tuple[str, str]:
+    """Two signoff databases with `items` pending: signoff's, and one without trigrams.
+
+    Drafts are ingested by the store, then copied with new ids; the second database is
+    the first without its trigram indexes (the yardstick: the plans PostgreSQL had).
+    """
+    import psycopg
+
+    from store import Store
+    from tests.conftest import make_draft
+
+    name = f"s{time.monotonic_ns()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    seed = 5000
+    with Store(url) as store:
+        store.ingest([make_draft(f"T-{n}", stakes=("low", "medium", "high")[n % 3],
+                                 draft=f"Order {n}: refund of {n % 97} EUR issued on day {n % 31}")
+                      for n in range(seed)])  # fmt: skip
+    with psycopg.connect(url, autocommit=True) as conn:
+        columns = [row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'items' AND column_name <> 'id' ORDER BY ordinal_position"
+        )]  # fmt: skip
+        picked = ", ".join(
+            "external_id || '-' || copy" if c == "external_id" else c for c in columns
+        )
+        conn.execute(
+            f"INSERT INTO items ({', '.join(columns)}) SELECT {picked} FROM items, "
+            f"generate_series(1, {items // seed - 1}) AS copy"
+        )
+        conn.execute("VACUUM ANALYZE items")  # as autovacuum would: merges GIN pending lists
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}_scan TEMPLATE {name}")
+    scan = f"{url}_scan"
+    with psycopg.connect(scan, autocommit=True) as conn:
+        for index in ("items_trgm_id", "items_trgm_title", "items_trgm_draft"):
+            conn.execute(f"DROP INDEX {index}")
+    return url, scan
+
+
+def search_p99_ms(url: str, repeats: int = 100) -> float:
+    """p99 ms of a no-match search as the queue runs it (a page of 50)."""
+    from store import Store
+    from store.views import PageRequest, QueueFilter
+
+    where = QueueFilter(search="no such words here")
+    with Store(url) as store:
+        times = []
+        for n in range(10 + repeats):
+            start = time.perf_counter()
+            store.page(where, PageRequest(limit=50))
+            if n >= 10:
+                times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return times[int(len(times) * 0.99) - 1]
+
+
 def team_rows(items: int, rounds: int) -> list[Row]:
     """The team rows of the bench table (skipped, with a line, without PostgreSQL)."""
     from tests.pg import cluster, pg_bin
@@ -154,6 +217,14 @@ def team_rows(items: int, rounds: int) -> list[Row]:
                 theirs, "/s", f"≥ {goal_ratio} and ≥ 100/s", ratio,
                 ratio >= goal_ratio and med(mine) >= 100,
             ))  # fmt: skip
+        print(f"team search at {SEARCH_ITEMS:,} items …", file=sys.stderr)
+        indexed, scan = search_dbs(admin)
+        found, scanned = alternate(rounds, lambda: search_p99_ms(indexed),
+                                   lambda: search_p99_ms(scan, repeats=20))  # fmt: skip
+        rows.append(Row(
+            f"team no-match search p99 at {SEARCH_ITEMS:,} items, trigram vs ILIKE scan (ms)",
+            found, scanned, "ms", "≤ 100 ms", med(found) / med(scanned), med(found) <= 100,
+        ))  # fmt: skip
     return rows
 
 
