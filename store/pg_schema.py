@@ -443,9 +443,11 @@ _PG006 = """
 -- As SQLite's m016: `status` counts events per action from this index, not the table.
 CREATE INDEX ledger_action ON ledger (action);
 -- As SQLite's m015: a search (ILIKE '%term%' over id, title and draft) answered from
--- trigram indexes: ~80 ms → ~1 ms at 100k items when nothing matches. pg_trgm ships with
--- PostgreSQL and is trusted (any login that may create in the database adds it); where
--- it cannot be added, searches scan as before and nothing else changes.
+-- a trigram index: ~110 ms → ~1 ms at 100k items when nothing matches. One index over
+-- the three columns joined by a character no search term holds (store.search): one on
+-- each column let the planner take external_id's for plain `=` lookups (36 ms each).
+-- pg_trgm ships with PostgreSQL and is trusted (any login that may create in the
+-- database adds it); where it cannot be added, searches scan and nothing else changes.
 DO $$
 BEGIN
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -455,9 +457,8 @@ END $$;
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        CREATE INDEX items_trgm_id ON items USING gin (external_id gin_trgm_ops);
-        CREATE INDEX items_trgm_title ON items USING gin (title gin_trgm_ops);
-        CREATE INDEX items_trgm_draft ON items USING gin (draft gin_trgm_ops);
+        CREATE INDEX items_search ON items
+            USING gin ((external_id || E'\\x01' || title || E'\\x01' || draft) gin_trgm_ops);
     END IF;
 END $$;
 UPDATE signoff_meta SET value = 'pg006' WHERE key = 'schema';
