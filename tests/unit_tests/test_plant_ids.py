@@ -130,3 +130,22 @@ def test_picking_a_base_walks_the_rowid_and_sorts_nothing(db_path: Path, clock: 
     for plan in plans:
         assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
+
+
+def test_finding_free_ids_takes_a_few_queries_a_plant(db_path: Path, clock: FakeClock) -> None:
+    # Dense ids: every random try is taken. One query per try made ~47 a plant, and ~25
+    # more for the next free id after the range; each a round trip on a team database.
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft(f"T-{i}") for i in range(4000)])
+        statements: list[str] = []
+        assert isinstance(store.conn, sqlite3.Connection)
+        store.conn.set_trace_callback(statements.append)
+        planted = store.plant(0.05, random.Random(4))
+        store.conn.set_trace_callback(None)
+    probes = [
+        s
+        for s in statements
+        if "FROM items WHERE source =" in s and "external_id" in s.split("WHERE")[1]
+    ]
+    assert len(planted) == round(4000 * 0.05 / 0.95)
+    assert len(probes) <= 4 * len(planted), len(probes)
