@@ -260,6 +260,6 @@ def test_a_bulk_import_keeps_postgresqls_plans_fresh(pg_url: str, clock: FakeClo
         assert isinstance(store.conn, PgConnection)
         counted = "SELECT reltuples FROM pg_class WHERE relname = 'items'"
         store.ingest([make_draft(f"T-{i}") for i in range(500)])
-        assert store.conn.raw.execute(counted).fetchone()[0] <= 0  # not yet: still small
+        assert store.conn.execute(counted).fetchone()[0] <= 0  # not yet: still small
         store.ingest([make_draft(f"T-{i}") for i in range(500, 1200)])
-        assert store.conn.raw.execute(counted).fetchone()[0] == 1200
+        assert store.conn.execute(counted).fetchone()[0] == 1200
