@@ -5,37 +5,18 @@ Never before the reviewer's own judgement is recorded; `tui.advocate` makes the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
-from textual.screen import Screen
 from textual.widgets import Static
 
 from store import ClaimError, DecisionError, StoreError
 from tui.safe import safe_text, visible
-
-if TYPE_CHECKING:
-    from store import Claim, Item
-    from store.oversight import Requirements
-    from tui.app import SignoffApp
+from tui.screens.item_parts import ItemParts
 
 
-class AdvocatePanel(Screen[None]):
+class AdvocatePanel(ItemParts):
     """Mixed into `ItemScreen` (which fills these attributes)."""
 
-    item: Item
-    claim: Claim
-    need: Requirements
-    advocate: dict[str, str] | None
     asked: bool
-
-    @property
-    def signoff(self) -> SignoffApp:
-        """The app, typed."""
-        raise NotImplementedError
-
-    def _locked(self) -> bool:
-        raise NotImplementedError
 
     def action_advocate(self) -> None:
         """Ask for the devil's advocate: after the reviewer's own judgement, never before."""

@@ -9,44 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.screen import Screen
 
 from store import Event
 from store.models import Action
 from store.values import describe_scale, labels_of, score_scale
 from tui.safe import safe_text, visible
 from tui.screens.dialogs import Commit, EditScreen, JustificationDialog, diff_text
+from tui.screens.item_parts import ItemParts
 from tui.screens.oversight import AfterDecision, after_decision
 from tui.widgets.recorded import RecordedLine
-
-if TYPE_CHECKING:
-    from store import Claim, Item
-    from store.oversight import Requirements
-    from tui.app import SignoffApp
 
 VALUE_KINDS = ("score", "label")
 """Kinds whose override is a new value rather than a replacement text."""
 
 
-class Deciding(Screen[None]):
+class Deciding(ItemParts):
     """Mixed into `ItemScreen` (which fills these attributes)."""
 
-    item: Item
-    claim: Claim
-    need: Requirements
-    advocate: dict[str, str] | None
     _plain_dialogs: dict[Action, JustificationDialog[Event]]
-
-    @property
-    def signoff(self) -> SignoffApp:
-        """The app, typed."""
-        raise NotImplementedError
-
-    def _locked(self) -> bool:
-        raise NotImplementedError
 
     def action_edit(self) -> None:
         """Edit the draft, see the diff, then justify."""
