@@ -67,10 +67,13 @@ def index_new(conn: Connection) -> None:
     )
 
 
+_JOIN = "\x01"
 PG_TEXT = "items.external_id || E'\\x01' || items.title || E'\\x01' || items.draft"
 """Id, title and draft as PostgreSQL's trigram index holds them: one text, the columns
-joined by a control character no search term holds (the search box keeps only visible
-text), so a term matches the whole exactly where it matches a column."""
+joined by a control character (`_JOIN`), so a term without it matches the whole exactly
+where it matches a column. The search box cannot type it (it keeps visible text); a
+term that holds it (`signoff assign --search` takes any bytes) is searched column by
+column."""
 
 NARROW = 2000
 """A term with fewer matches than this is looked up from its matches, sorted after."""
@@ -107,7 +110,8 @@ def search_clause(term: str, conn: Connection) -> Search:
             return Search(f"({matches} OR {tail})", [phrase, mark, *args], table)
         return Search(matches, [phrase], table)
     like, args = like_clause(term)
-    if dialect_of(conn).name == "postgresql" and len(term) >= INDEXED_LENGTH:
+    pg = dialect_of(conn).name == "postgresql"
+    if pg and len(term) >= INDEXED_LENGTH and _JOIN not in term:
         # The expression of the trigram index (pg006); without the extension it scans.
         return Search(f"({PG_TEXT}) LIKE ? ESCAPE '\\'", args[:1])
     return Search(like, args)

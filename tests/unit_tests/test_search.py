@@ -42,6 +42,9 @@ def test_search_finds_literal_substrings_in_any_column_whatever_the_case(
         assert _found(store, "f_s") == ["T-0042"]  # _ too (not "offXsale")
         assert _found(store, 'said "hi" and near(') == ["T-0043"]  # no query syntax
         assert _found(store, ") * x") == ["T-0043"]
+        # Id and title are two columns: a term spanning them (PostgreSQL's index joins
+        # them with \x01) matches neither.
+        assert _found(store, "0042\x01Caf") == []
         assert _found(store, "T-004") == ["T-0042", "T-0043", "T-0044"]
         assert _found(store, "42") == ["T-0042"]  # shorter than a trigram: a scan
         assert _found(store, "zzzq") == []
