@@ -49,8 +49,10 @@ def is_url(target: object) -> bool:
     return str(target).lower().startswith(("postgresql://", "postgres://"))
 
 
-_SEARCH: Final = re.compile(r"\bLIKE\b")
-"""A statement whose best plan depends on its search term (see `PgConnection.execute`)."""
+@lru_cache(maxsize=512)
+def _prepare(sql: str) -> bool | None:
+    """False for a statement whose best plan depends on its search term (see `execute`)."""
+    return False if re.search(r"\bLIKE\b", sql) else None
 
 
 @lru_cache(maxsize=512)
@@ -108,7 +110,7 @@ class PgConnection:
         # statement after five runs, and PostgreSQL's generic plan for a prepared search
         # cannot know the term and walks the order index past the trigram indexes
         # (at 100k items: ~28 ms from the sixth search on, ~74 ms).
-        prepare = False if _SEARCH.search(sql) else None
+        prepare = _prepare(sql)
         try:
             return self.raw.execute(translate(sql), params or None, prepare=prepare)
         except psycopg.errors.InsufficientPrivilege as error:
