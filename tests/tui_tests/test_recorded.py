@@ -6,7 +6,7 @@ from pathlib import Path
 
 from store import Store
 from tests.conftest import FakeClock, make_draft
-from tests.tui_tests.conftest import AppFactory
+from tests.tui_tests.conftest import AppFactory, approve_dialog
 from tests.tui_tests.test_review import WHY, type_and
 from tui.screens.dialogs import ConfirmScreen, JustificationDialog
 from tui.screens.item import ItemScreen
@@ -25,8 +25,8 @@ async def test_the_line_names_the_newest_decision_and_an_undo_clears_it(
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "a")
-        await type_and(pilot, WHY, "enter")
+        await approve_dialog(pilot, WHY)
+        await pilot.press("enter")
         await pilot.pause()
         assert _said(app) == "Recorded approve on T-1. u undoes it."
         assert app.screen.query_one(RecordedLine).display
@@ -53,8 +53,8 @@ async def test_after_the_last_item_the_queue_says_what_was_recorded(
         store.ingest([make_draft("T-9")])
         app = make_app(store)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("enter", "a")
-            await type_and(pilot, WHY, "enter")
+            await approve_dialog(pilot, WHY)
+            await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, QueueScreen)
             said = [n.message for n in app._notifications]

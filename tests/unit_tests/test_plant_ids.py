@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from store import DatabaseBusy, Store
+from store import DatabaseBusy, Planted, Store
 from tests.conftest import FakeClock, make_draft
 
 
@@ -77,14 +77,22 @@ def test_planting_a_file_twice_plants_once(db_path: Path, clock: FakeClock) -> N
         assert len(planted_ids(store)) == 2
 
 
-def test_planting_commits_in_short_transactions(db_path: Path, clock: FakeClock) -> None:
+def _planted_4000(
+    db_path: Path, clock: FakeClock, rate: float, seed: int
+) -> tuple[list[Planted], list[str]]:
+    """Plant at `rate` into 4,000 dense ids (T-0…T-3999); the plants and the SQL run."""
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft(f"T-{i}") for i in range(4000)])
         statements: list[str] = []
         assert isinstance(store.conn, sqlite3.Connection)
         store.conn.set_trace_callback(statements.append)
-        planted = store.plant(0.2, random.Random(3))
+        planted = store.plant(rate, random.Random(seed))
         store.conn.set_trace_callback(None)
+    return planted, statements
+
+
+def test_planting_commits_in_short_transactions(db_path: Path, clock: FakeClock) -> None:
+    planted, statements = _planted_4000(db_path, clock, 0.2, 3)
     commits = sum(1 for s in statements if s.strip().upper() == "COMMIT")
     assert len(planted) == 1000
     assert commits > 1  # not one transaction holding the write lock for all 1,000
@@ -135,13 +143,7 @@ def test_picking_a_base_walks_the_rowid_and_sorts_nothing(db_path: Path, clock: 
 def test_finding_free_ids_takes_a_few_queries_a_plant(db_path: Path, clock: FakeClock) -> None:
     # Dense ids: every random try is taken. One query per try made ~47 a plant, and ~25
     # more for the next free id after the range; each a round trip on a team database.
-    with Store(db_path, now=clock) as store:
-        store.ingest([make_draft(f"T-{i}") for i in range(4000)])
-        statements: list[str] = []
-        assert isinstance(store.conn, sqlite3.Connection)
-        store.conn.set_trace_callback(statements.append)
-        planted = store.plant(0.05, random.Random(4))
-        store.conn.set_trace_callback(None)
+    planted, statements = _planted_4000(db_path, clock, 0.05, 4)
     probes = [
         s
         for s in statements
