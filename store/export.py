@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 FORMATS: Final = ("jsonl", "csv", "md")
 MANIFEST_VERSION: Final = 1
-_DANGEROUS: Final = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +115,19 @@ def events(
 _ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
 
 
-def csv_rows(conn: Connection, where: ExportFilter) -> Iterator[tuple[Any, ...]]:
-    """Stream events as tuples in `store.writers.CSV_COLUMNS` order (chain order)."""
+def csv_rows(conn: Connection, where: ExportFilter) -> Any:
+    """A cursor over the events as tuples in `store.writers.CSV_COLUMNS` order (chain order).
+
+    The cursor, not an iterator: the writer fetches it in batches (`fetchmany`).
+    """
     from store.writers import CSV_COLUMNS
 
     clause, args = where.sql()
     columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in CSV_COLUMNS)
-    return iter(
-        conn.execute(
-            f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
-            f"WHERE {clause} ORDER BY e.seq",
-            args,
-        )
+    return conn.execute(
+        f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+        f"WHERE {clause} ORDER BY e.seq",
+        args,
     )
 
 
@@ -147,13 +147,6 @@ def planted_events_exist(conn: Connection) -> bool:
         "WHERE e.item_id = p.item_id) LIMIT 1"
     ).fetchone()
     return row is not None
-
-
-def csv_safe(value: object) -> object:
-    """Neutralise spreadsheet formulas: text starting with = + - @ TAB CR NUL gets a `'`."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,12 +278,19 @@ class Snapshot:
     def seq_range(self, where: ExportFilter) -> tuple[int | None, int | None]:
         """First and last event number the filter matches (None, None: none)."""
         clause, args = where.sql()
-        row = self._conn.execute(
-            f"SELECT min(e.seq), max(e.seq) FROM ledger AS e JOIN items AS i "
-            f"ON i.id = e.item_id WHERE {clause}",
-            args,
-        ).fetchone()
-        return row[0], row[1]
+        # The first and the last by the ledger's order, not min() and max() over the
+        # join: those read every event (0.32 s of a CSV export at a million).
+        first, last = (
+            self._conn.execute(
+                f"SELECT e.seq FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+                f"WHERE {clause} ORDER BY e.seq {order} LIMIT 1",
+                args,
+            ).fetchone()
+            for order in ("ASC", "DESC")
+        )
+        if first is None or last is None:
+            return None, None
+        return int(first[0]), int(last[0])
 
     @classmethod
     def filter_of(cls, manifest: Manifest, *, include_planted: bool) -> ExportFilter:
