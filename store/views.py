@@ -39,6 +39,17 @@ _BAND_SQL: Final[dict[str, str]] = {
     ">=0.9": "confidence >= 0.9",
     "unknown": "confidence IS NULL",
 }
+
+
+def band_sql(column: str) -> str:
+    """A SQL expression naming the bin of `BINS` the confidence in `column` falls in."""
+    cases = " ".join(
+        f"WHEN {condition.replace('confidence', column)} THEN '{name}'"
+        for name, condition in _BAND_SQL.items()
+    )
+    return f"CASE {cases} END"
+
+
 RowKey = tuple[int, str, int]
 """A row's place in review order: (stakes rank, created_at, id)."""
 _LEVELS: Final = (3, 2, 1)  # stakes_rank, highest first: the review order

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from store import Store
-from store.export import ExportFilter, Manifest, manifest_path
-from store.stats import compute
+from store.export import ExportFilter, Manifest, manifest_path, stats_for
 from store.writers import write_csv
 from tests.conftest import FakeClock, make_draft
 
@@ -196,10 +195,8 @@ def test_an_interrupted_export_leaves_no_file(db_path: Path, tmp_path: Path) -> 
 
 
 def test_stats_figures(ledger: Path | str) -> None:
-    from store.export import events
-
     with connection(ledger) as conn:
-        figures = compute(events(conn, ExportFilter()))
+        figures = stats_for(conn, ExportFilter())
     assert figures.events == 6
     assert figures.overall.decisions == 6
     bob = figures.reviewers["bob"]  # events 1, 3, 5: approve, edit, override
@@ -238,7 +235,6 @@ def test_backup_copies_a_live_wal_database(sqlite_ledger: Path, tmp_path: Path) 
 
 
 def test_retracted_decisions_leave_the_figures(db_path: Path, clock: FakeClock) -> None:
-    from store.export import stats_for
 
     with Store(db_path, now=clock) as store:
         decide_some(store, clock, n=2)  # bob approves (0.0), alice rejects (0.1)
