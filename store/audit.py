@@ -10,7 +10,7 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from providers.text import counted
 from store.export import Manifest, file_sha256
@@ -74,33 +74,82 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
 
 
 def _rendered_again(conn: Connection, manifest: Manifest, file: Path) -> list[str]:
-    import io
+    """Render the events again and compare them with the file as they are written.
 
+    Streamed: the file and the rendering were each read whole into memory (2.8 GB for
+    a Markdown export of a million events); now a chunk at a time, stopping at the
+    first difference.
+    """
     from store.export import Snapshot
 
-    with file.open(encoding="utf-8", newline="") as stream:
-        held = stream.read()
-    closest = ""
+    first: int | None = None
     # Whether catch trials were left out is in the manifest only when the ledger had any.
     for include in ("planted" not in manifest.filter, "planted" in manifest.filter):
         where = Snapshot.filter_of(manifest, include_planted=include)
-        buffer = io.StringIO(newline="" if manifest.format == "csv" else None)
-        Snapshot(conn).write(manifest.format, buffer, where)
-        if buffer.getvalue() == held:
-            return []
-        closest = closest or buffer.getvalue()
-    line = _first_difference(held.splitlines(), closest.splitlines())
+        with file.open(encoding="utf-8", newline="") as held:
+            compared = _Compared(held)
+            try:
+                Snapshot(conn).write(manifest.format, cast("IO[str]", compared), where)
+                compared.end()
+            except _Differs as differs:
+                first = differs.offset if first is None else first
+                continue
+        return []
+    assert first is not None
     return [
-        f"line {line} differs from what the ledger holds for these events (the file was "
-        "edited, or the items' text changed after the export)"
+        f"line {_line_at(file, first)} differs from what the ledger holds for these events "
+        "(the file was edited, or the items' text changed after the export)"
     ]
 
 
-def _first_difference(held: list[str], expected: list[str]) -> int:
-    for number, (mine, theirs) in enumerate(zip(held, expected, strict=False), 1):
-        if mine != theirs:
-            return number
-    return min(len(held), len(expected)) + 1
+class _Differs(Exception):
+    """The file differs from the rendering from this character on."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
+
+
+class _Compared:
+    """A text stream that compares what is written to it with a file's next characters."""
+
+    def __init__(self, held: IO[str]) -> None:
+        self.held = held
+        self.offset = 0
+
+    def write(self, text: str) -> int:
+        """Compare `text` with as many characters of the file; `_Differs` if they differ."""
+        theirs = self.held.read(len(text))
+        if theirs != text:
+            same = next(
+                (at for at, (a, b) in enumerate(zip(text, theirs, strict=False)) if a != b),
+                min(len(text), len(theirs)),
+            )
+            raise _Differs(self.offset + same)
+        self.offset += len(text)
+        return len(text)
+
+    def end(self) -> None:
+        """The rendering is complete: `_Differs` if the file goes on."""
+        if self.held.read(1):
+            raise _Differs(self.offset)
+
+
+def _line_at(file: Path, offset: int) -> int:
+    """The line (from 1, as `str.splitlines` counts) holding the character at `offset`.
+
+    Just past the file's end: the line after the last.
+    """
+    done, carry, left = 0, "", offset
+    with file.open(encoding="utf-8", newline="") as stream:
+        while left > 0 and (chunk := stream.read(min(left, 1 << 20))):
+            left -= len(chunk)
+            lines = (carry + chunk).splitlines(keepends=True)
+            carry = lines.pop()  # the last may go on (or be a CR before its LF)
+            done += len(lines)
+    if carry and carry.splitlines()[0] != carry:  # it ended with its line break
+        return done + 2
+    return done + 1
 
 
 def _check_event(

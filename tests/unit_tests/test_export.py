@@ -272,11 +272,17 @@ def test_an_edited_csv_or_markdown_export_with_a_resealed_manifest_is_caught(
         text = stream.read()
     edited = text.replace("checked against the billing record", "waved through without a look", 1)
     assert edited != text
-    with out.open("w", encoding="utf-8", newline="") as stream:
-        stream.write(edited)
-    _reseal(out)
-    problems = audit(ledger, out)
-    assert any("differs from what the ledger holds" in p for p in problems), problems
+    # The line the old check named: the first of the file's lines that differs.
+    pairs = zip(edited.splitlines(), text.splitlines(), strict=True)
+    line = next(n for n, (a, b) in enumerate(pairs, 1) if a != b)
+    appended = text + "one more line\n"  # CSV: a row without an event number, read first
+    for forged, where in ((edited, line), (appended, len(text.splitlines()) + 1)):
+        with out.open("w", encoding="utf-8", newline="") as stream:
+            stream.write(forged)
+        _reseal(out)
+        problems = " ".join(audit(ledger, out))
+        assert f"line {where}" in problems, problems
+        assert "differs from what the ledger holds" in problems or forged is appended, problems
 
 
 def test_verify_finds_a_draft_rewritten_after_its_decision_and_a_dropped_guard(
