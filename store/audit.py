@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from providers.text import counted
+from store.chain import hash_at
 from store.export import Manifest, file_sha256
 from store.ledger import HASHED_FIELDS, event_hash
 
@@ -43,7 +44,7 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
         problems.append("its SHA-256 differs from the manifest's (the file changed)")
     live = _LiveLedger(conn)
     head_seq, head_hash = manifest.ledger_events, manifest.ledger_head
-    if head_seq and live.hash_at(head_seq) != head_hash:
+    if head_seq and hash_at(conn, head_seq) != head_hash:
         problems.append(
             f"the live ledger no longer has event {head_seq} with the head hash recorded at "
             "export time: it was truncated or rebuilt"
@@ -198,15 +199,38 @@ def _int(value: object) -> int | None:
 
 
 class _LiveLedger:
-    """Look up live hashes by seq (one indexed query each)."""
+    """Live hashes by seq, read a window at a time while the seqs asked for ascend.
+
+    One indexed query per event took ~5 s of a million-event check; a window of
+    `WINDOW` hashes is one query, whichever engine. A seq below the window (a file out
+    of order) is looked up on its own.
+    """
+
+    WINDOW = 4096
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._window: dict[int, str] = {}
+        self._from = self._to = 0  # the window covers seqs from..to (to: exclusive)
 
     def hash_at(self, seq: int) -> str | None:
-        from store.chain import hash_at
-
+        """The hash of event `seq` in the ledger or among the archived; None if neither."""
+        if seq >= self._to:
+            self._read_from(seq)
+        if seq >= self._from:
+            return self._window.get(seq)
         return hash_at(self.conn, seq)
+
+    def _read_from(self, seq: int) -> None:
+        rows = self.conn.execute(
+            "SELECT seq, hash FROM ledger WHERE seq >= ? UNION ALL "
+            "SELECT seq, hash FROM archived WHERE seq >= ? ORDER BY 1 LIMIT ?",
+            (seq, seq, self.WINDOW),
+        ).fetchall()
+        self._window = {int(at): str(value) for at, value in rows}
+        self._from = seq
+        # A short window reached the end: nothing lies past it either.
+        self._to = int(rows[-1][0]) + 1 if len(rows) == self.WINDOW else 2**62
 
 
 __all__ = ["HASHED_FIELDS", "AuditReport", "verify_export"]

@@ -248,6 +248,28 @@ def test_retracted_decisions_leave_the_figures(db_path: Path, clock: FakeClock) 
     assert figures.overall.median_ms == 10_000
 
 
+def test_live_hashes_are_read_in_windows_and_out_of_order_lines_still_found(
+    ledger: Path | str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from store import audit as audit_module
+
+    monkeypatch.setattr(audit_module._LiveLedger, "WINDOW", 2)  # windows end mid-file
+    out = tmp_path / "log.jsonl"
+    assert export(ledger, out).returncode == 0
+    assert audit(ledger, out) == []
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1], lines[4] = lines[4], lines[1]  # events 5 and 2 swapped: each still genuine
+    out.write_text("".join(lines), encoding="utf-8")
+    _reseal(out)
+    problems = audit(ledger, out)
+    assert "line 3: event 3 is out of order (after 5)" in problems, problems
+    assert not [p for p in problems if "not in the live ledger" in p], problems
+    lines[1] = lines[1].replace('"hash":"', '"hash":"0', 1)  # a hash the ledger never had
+    out.write_text("".join(lines), encoding="utf-8")
+    _reseal(out)
+    assert "line 2: event 5 is not in the live ledger as exported" in audit(ledger, out)
+
+
 def _reseal(out: Path) -> None:
     """Do what a forger would: recompute the manifest's file hash after an edit."""
     import json as json_module
