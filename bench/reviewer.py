@@ -44,13 +44,19 @@ def _justification(rng: random.Random, item: str) -> str:
 
 
 def _moved_on(term: Terminal, was: str) -> bool:
-    """Another item is on the screen, with no dialog or notice over it."""
+    """Another item is on the screen, whole, with no dialog or notice over it.
+
+    Whole: its commit-first form (and no draft pane), or its own draft (the bench's
+    drafts name their order, `bench.data`). A frame with the new id over the last
+    item's layout (an empty draft pane where the form belongs) is not the next item.
+    """
     text = term.text()
-    return (
-        _item(term) not in (None, was)
-        and "In your own words" not in text
-        and ("to go on" not in text)
-    )
+    shown = _item(term)
+    if shown in (None, was) or "In your own words" in text or "to go on" in text:
+        return False
+    if "Your judgement first" in text:
+        return "─ Draft ─" not in text
+    return f"about order {shown.split('-')[1]}:" in text
 
 
 def _answered(term: Terminal, was: str) -> bool:
@@ -63,17 +69,15 @@ def _shows(term: Terminal, text: str) -> bool:
 
 
 def _form_or_draft(term: Terminal) -> None:
-    """Wait for a whole frame showing the commit-first form or the draft.
+    """Wait for a whole frame showing the item's commit-first form or its draft.
 
     Only a frame followed by 50 ms of quiet counts (a frame read half way can show the
-    new id over the last item's draft); a commit-first form mounts a moment after the
-    item, so a frame with neither (the draft hidden, the form not yet there) means
-    wait on. This did not end the case where approve is refused (see `_justify`).
+    new id over the last item's draft), and only the item whole (see `_moved_on`).
     """
     while True:
-        term.wait(lambda t: "Your judgement first" in t.text() or "─ Draft ─" in t.text())
+        term.wait(lambda t: _moved_on(t, ""))
         term.settle(0.05)
-        if "Your judgement first" in term.text() or "─ Draft ─" in term.text():
+        if _moved_on(term, ""):
             return
 
 

@@ -53,9 +53,7 @@ async def test_skipping_through_commit_first_items_never_crashes(
             if not isinstance(app.screen, ItemScreen):
                 break
             seen.append(shown_id(app))
-            screen = app.screen
-            forms = screen.query("#commit-pane")
-            assert len(forms) == (0 if screen.committed else 1), seen
+            forms_ok(app)
     assert app.return_code in (None, 0)
     assert "R-9003" in seen
 
@@ -69,9 +67,13 @@ def commit_first_everywhere(**changes: object) -> OversightPolicy:
 
 
 def forms_ok(app: SignoffApp) -> None:
+    """One commit-first form at most (a kept one is hidden), shown until the judgement."""
     screen = app.screen
     assert isinstance(screen, ItemScreen), type(screen)
-    assert len(screen.query("#commit-pane")) == (0 if screen.committed else 1)
+    forms = screen.query("#commit-pane")
+    assert len(forms) <= 1
+    shown = bool(forms) and screen.query_one("#commit-slot").display
+    assert shown == (not screen.committed)
 
 
 async def test_undo_from_a_commit_first_item_reopens_the_other_one(
@@ -127,3 +129,81 @@ async def test_skipping_while_friction_is_raised_never_crashes(
                 await pilot.press("s")
                 await pilot.pause()
                 forms_ok(app)
+
+
+async def test_the_next_commit_first_item_asks_afresh_in_the_same_form(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    """Kept between items of one shape, the form holds nothing of the last answer."""
+    from textual.widgets import Input, Select, Static
+
+    from tui.screens.oversight import CommitFirst
+
+    with Store(db_path, now=clock, oversight=commit_first_everywhere()) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(1, 4)])
+        store.ingest([make_draft("S-1", kind="score", draft="82")])
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("n")
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            first = screen.query_one(CommitFirst)
+            for n in (1, 2, 3):
+                assert shown_id(app) == f"T-{n}"
+                form = screen.query_one(CommitFirst)
+                assert form is first  # the same widgets, asked again
+                assert form.item.external_id == f"T-{n}"
+                choice = form.query_one("#commit-value", Select)
+                assert choice.value is Select.NULL
+                assert app.focused is choice
+                assert form.query_one("#commit-notes", Input).value == ""
+                assert str(form.query_one("#commit-error", Static).render()) == ""
+                assert not screen.engaged  # emptying the fields is not the reviewer typing
+                if n == 1:  # an error left on the first form must not stay
+                    form.query_one("#commit-notes", Input).focus()
+                    await pilot.press("enter")
+                    assert "own judgement" in str(form.query_one("#commit-error").render())
+                    choice.focus()
+                # The same keys each time record the same verdict.
+                await pilot.press("enter", "down", "enter")
+                await pilot.press(*f"point {n}", "enter")
+                await pilot.pause()
+                assert screen.committed
+                judgement = store.judgement(screen.claim)
+                assert judgement is not None
+                assert (judgement.value, judgement.notes) == ("expect-approve", f"point {n}")
+                await pilot.press("s")
+                await pilot.pause()
+            assert shown_id(app) == "S-1"  # another shape: a form of its own
+            assert screen.query_one(CommitFirst) is not first
+            assert app.focused is screen.query_one("#commit-value", Input)
+            forms_ok(app)
+
+
+async def test_the_next_item_is_laid_out_in_the_step_that_shows_it(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    """No frame shows the next item's head over the last one's layout."""
+    from tui.screens.oversight import CommitFirst
+
+    policy = commit_first_everywhere(commit_first_sources=frozenset({"support"}))
+    with Store(db_path, now=clock, oversight=policy) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(1, 4)])
+        store.ingest([make_draft("M-1", source="mail")])  # no judgement first
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("n")
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            screen.query_one(CommitFirst).post_message(CommitFirst.Committed("expect-approve", ""))
+            await pilot.pause()
+            assert screen.committed  # the draft shows, the form is hidden
+            for external_id, form in (("T-2", True), ("M-1", False), ("T-3", True)):
+                item = store.find_item("mail" if form is False else "support", external_id)
+                assert item is not None
+                claim = store.claim_item(item.id, "alice")
+                screen.show(item, claim)  # no await: what the next frame would show
+                shown = {widget.id for widget in screen._compositor.visible_widgets}
+                assert ("commit-pane" in shown) is form, external_id
+                assert ("draft-pane" in shown) is not form, external_id
+                await pilot.pause()
