@@ -30,7 +30,7 @@ _first = itemgetter(0)
 
 def csv_safe(value: object) -> object:
     """Neutralise spreadsheet formulas: text starting with = + - @ TAB CR NUL gets a `'`."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS and value:
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value
 
@@ -46,16 +46,10 @@ def cell(value: object) -> str:
     if type(value) is str:
         if len(value) > CELL_LIMIT:
             value = value[:CELL_LIMIT] + CUT_NOTE
-        if value[:1] in FORMULA_STARTS and value:
+        if value[:1] in FORMULA_STARTS:
             value = "'" + value
-        text = value
-    else:
-        text = str(value)
-    if '"' in text:
-        return '"' + text.replace('"', '""') + '"'
-    if "," in text or "\n" in text or "\r" in text:
-        return '"' + text + '"'
-    return text
+        return _quoted(value)
+    return _quoted(str(value))
 
 
 def _plain_starts(texts: Sequence[str], joined: str) -> bool:
@@ -70,10 +64,6 @@ def _plain_starts(texts: Sequence[str], joined: str) -> bool:
     return len(joined) <= CELL_LIMIT or max(map(len, texts)) <= CELL_LIMIT
 
 
-def _breaks(text: str) -> bool:
-    return "," in text or "\n" in text or "\r" in text
-
-
 def column(values: Sequence[object]) -> Sequence[str]:
     """The cells of one column of a batch, each exactly as `cell` writes it."""
     try:
@@ -85,13 +75,13 @@ def column(values: Sequence[object]) -> Sequence[str]:
         return list(map(cell, texts))
     if '"' in joined:
         return [_quoted(t) for t in texts]
-    if _breaks(joined):
+    if "," in joined or "\n" in joined or "\r" in joined:  # `_quoted` inlined: no quotes
         return ['"' + t + '"' if "," in t or "\n" in t or "\r" in t else t for t in texts]
     return texts
 
 
 def _quoted(text: str) -> str:
-    """`cell` of text that starts plainly and is not too long."""
+    """Quoted as the csv module quotes: when it holds a quote (doubled), comma or break."""
     if '"' in text:
         return '"' + text.replace('"', '""') + '"'
     return '"' + text + '"' if "," in text or "\n" in text or "\r" in text else text

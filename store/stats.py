@@ -68,7 +68,6 @@ class ReviewerStats:
     """The AI was known right (an approval that stood scrutiny) and the reviewer agreed."""
     overrode_right: int = 0
     """The reviewer changed or refused the AI, and a confirmed incident says wrongly."""
-    _streak: int = 0
 
     @property
     def decisions(self) -> int:
@@ -150,8 +149,9 @@ def compute(
     the events a confirmed incident names (`store.register`), `stood` those an
     unfounded one named: few, looked up after the pass.
 
-    Memory grows with the ledger by a hash per justification and a number per time on
-    item (~60 bytes an event: ~60 MB at a million).
+    Memory grows with the ledger by two 8-byte numbers an event (a justification's hash,
+    a time on item), plus one reviewer's sorted list while finishing: 63 MB at the peak
+    for a million events.
     """
     tally = _Tally()
     for batch in batches:
@@ -206,7 +206,7 @@ class _Tally:
                     self.undone.append(row[9])
                 continue
             times[reviewer].append(row[3])
-            if record and '"planted"' in record and json.loads(record).get("planted"):
+            if _planted(record):
                 self.planted.append(row)
         self.overall_run, self.overall_best = overall_run, overall_best
 
@@ -278,8 +278,7 @@ class _Tally:
                       dict[str, CalibrationRow]],
     ) -> None:  # fmt: skip
         """What a resolved incident says of a decision that stands."""
-        record = row[7]
-        planted = bool(record and json.loads(record).get("planted"))
+        planted = _planted(row[7])
         agreed = row[2] == "approve"
         for stats in (reviewers[row[1]], overall):
             stats.contradicted += wrong
@@ -293,6 +292,11 @@ class _Tally:
         if wrong and not planted:
             for table_row in _rows(_group(row), *tables):
                 table_row.contradicted += 1
+
+
+def _planted(record: str | None) -> bool:
+    """Whether an oversight record is a planted draft's (the JSON read only if it may be)."""
+    return bool(record and '"planted"' in record and json.loads(record).get("planted"))
 
 
 def _group(row: Row) -> tuple[str, str, str | None, str]:

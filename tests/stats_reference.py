@@ -1,7 +1,8 @@
 """The statistics pass as it was (one event dict at a time): the oracle of the new one.
 
-Kept verbatim from `store/stats.py` before it was rewritten to read columns in batches
-(12 s at a million events); `tests/unit_tests/test_stats_pass.py` holds the two equal.
+Kept as it was in `store/stats.py` before it was rewritten to read columns in batches
+(12 s at a million events), but for the running streak, which lived on `ReviewerStats`;
+`tests/unit_tests/test_stats_pass.py` holds the two equal.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def compute(
     `stood` those an unfounded one named.
     """
     overall = ReviewerStats(OVERALL)
+    runs: dict[str, int] = {}
     reviewers: dict[str, ReviewerStats] = {}
     by_band: dict[str, CalibrationRow] = {name: CalibrationRow(name) for name in BINS}
     by_source: dict[str, CalibrationRow] = defaultdict(lambda: CalibrationRow(""))
@@ -112,7 +114,7 @@ def compute(
         total += 1
         who = person(event["reviewer"])
         for stats in (who, overall):
-            _streaks(stats, event["action"])
+            _streaks(stats, event["action"], runs)
         hashed.append((event["reviewer"], hash(normalise(event["justification"]))))
         if len(hashed) >= 10_000:
             flush()
@@ -194,9 +196,10 @@ def _named(table: dict[str, CalibrationRow], key: str) -> CalibrationRow:
     return row
 
 
-def _streaks(stats: ReviewerStats, action: str) -> None:
+def _streaks(stats: ReviewerStats, action: str, runs: dict[str, int]) -> None:
+    # The running streak lived on ReviewerStats as `_streak`; the new pass keeps its own.
     if action == "approve":
-        stats._streak += 1
-        stats.longest_approve_streak = max(stats.longest_approve_streak, stats._streak)
+        runs[stats.reviewer] = runs.get(stats.reviewer, 0) + 1
+        stats.longest_approve_streak = max(stats.longest_approve_streak, runs[stats.reviewer])
     else:
-        stats._streak = 0
+        runs[stats.reviewer] = 0
