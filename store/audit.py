@@ -49,6 +49,18 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
             f"the live ledger no longer has event {head_seq} with the head hash recorded at "
             "export time: it was truncated or rebuilt"
         )
+    try:
+        checked = _check_contents(conn, manifest, file, live, problems)
+    except UnicodeDecodeError:  # a signoff export is UTF-8 throughout
+        problems.append("it is not UTF-8 text: it was edited, or is not a signoff export")
+        return AuditReport(False, 0, problems)
+    return AuditReport(not problems, checked, problems)
+
+
+def _check_contents(
+    conn: Connection, manifest: Manifest, file: Path, live: _LiveLedger, problems: list[str]
+) -> int:
+    """Check the file's events (adding to `problems`); returns how many were read."""
     checked = 0
     if manifest.format in ("jsonl", "csv"):
         reader = _jsonl(file) if manifest.format == "jsonl" else _csv(file)
@@ -71,7 +83,7 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
         # for byte, what the verified ledger renders for those events now. (An edited
         # cell with a re-sealed manifest passed when only the hash column was compared.)
         problems.extend(_rendered_again(conn, manifest, file))
-    return AuditReport(not problems, checked, problems)
+    return checked
 
 
 def _rendered_again(conn: Connection, manifest: Manifest, file: Path) -> list[str]:

@@ -307,6 +307,19 @@ def test_an_edited_csv_or_markdown_export_with_a_resealed_manifest_is_caught(
         assert "differs from what the ledger holds" in problems or forged is appended, problems
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "md"])
+def test_an_export_that_is_not_utf8_is_a_problem_not_a_crash(
+    sqlite_ledger: Path, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"log.{fmt}"
+    assert export(sqlite_ledger, out).returncode == 0
+    out.write_bytes(out.read_bytes() + b"\xff")  # a byte no UTF-8 text holds
+    _reseal(out)
+    assert audit(sqlite_ledger, out) == [
+        "it is not UTF-8 text: it was edited, or is not a signoff export"
+    ]
+
+
 def test_verify_finds_a_draft_rewritten_after_its_decision_and_a_dropped_guard(
     ledger: Path | str,
 ) -> None:
