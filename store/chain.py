@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from store.codec import GENESIS_HASH, first_break
-from store.dialect import dialect_of
+from store.dialect import dialect_of, scan
 from store.errors import StoreError
 from store.ledger import EVENT_FIELDS, chain_head, event_hash
 from store.models import ChainReport
@@ -40,13 +40,12 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
                 f"your login can read {total:,} of the ledger's {length:,} events; "
                 "verify with a lead's login"
             )
-    cursor = conn.execute(
-        f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
-    )
-    count, last, problem = first_break(
-        cursor, EVENT_FIELDS, event_hash, (count, expected_prev), "event"
-    )
-    cursor.close()
+    with scan(
+        conn, f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
+    ) as cursor:
+        count, last, problem = first_break(
+            cursor, EVENT_FIELDS, event_hash, (count, expected_prev), "event"
+        )
     if problem:
         return ChainReport(
             ok=False,
@@ -84,14 +83,13 @@ def _archived_links(conn: Connection) -> tuple[tuple[int, str] | None, ChainRepo
     if cut is None:
         return None, None
     position, expected = 0, GENESIS_HASH
-    for seq, prev_hash, digest in conn.execute(
-        "SELECT seq, prev_hash, hash FROM archived ORDER BY seq"
-    ):
-        position += 1
-        if seq != position or prev_hash != expected:
-            problem = f"the archived events' hashes do not link at event {position}"
-            return None, ChainReport(False, position, expected, position, 0, problem)
-        expected = digest
+    with scan(conn, "SELECT seq, prev_hash, hash FROM archived ORDER BY seq") as cursor:
+        for seq, prev_hash, digest in cursor:
+            position += 1
+            if seq != position or prev_hash != expected:
+                problem = f"the archived events' hashes do not link at event {position}"
+                return None, ChainReport(False, position, expected, position, 0, problem)
+            expected = digest
     if (position, expected) != (int(cut[0]), str(cut[1])):
         problem = f"the archived hashes end at event {position}, not at the cut {cut[0]}"
         return None, ChainReport(False, position, expected, position, 0, problem)

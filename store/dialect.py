@@ -8,8 +8,10 @@ one planner hint SQLite needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +67,23 @@ POSTGRESQL: Final = Dialect(
 def dialect_of(conn: object) -> Dialect:
     """The dialect of a store connection."""
     return POSTGRESQL if getattr(conn, "dialect", None) == "postgresql" else SQLITE
+
+
+@contextmanager
+def scan(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+    """A cursor over a result too long to hold: read it by iterating or `fetchmany`.
+
+    SQLite's cursor steps through the result as it is read; PostgreSQL's ordinary one
+    fetches it whole first, so there a server-side cursor serves it
+    (`store.pg.PgConnection.scan`). Other statements may run on the connection while a
+    scan is open (a look-up per row, say).
+    """
+    if dialect_of(conn) is POSTGRESQL:
+        with conn.scan(sql, params) as cursor:
+            yield cursor
+        return
+    cursor = conn.execute(sql, params)
+    try:
+        yield cursor
+    finally:
+        cursor.close()

@@ -13,13 +13,14 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from store.clock import iso
 from store.codec import canonical_json
+from store.dialect import scan
 from store.ledger import EVENT_FIELDS, HASHED_FIELDS
 
 if TYPE_CHECKING:
@@ -102,29 +103,31 @@ def events(
     if seq is not None:
         clause, args = f"({clause}) AND e.seq = ?", [*args, seq]
     extra = _EXTRA if item_text else "i.kind, '' AS title, i.stakes, i.model, '' AS draft"
-    cursor = conn.execute(
+    names = (*EVENT_FIELDS, "kind", "title", "stakes", "model", "draft")
+    with scan(
+        conn,
         f"SELECT {_COLUMNS}, {extra} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
         f"WHERE {clause} ORDER BY e.seq",
         args,
-    )
-    names = (*EVENT_FIELDS, "kind", "title", "stakes", "model", "draft")
-    for row in cursor:
-        yield dict(zip(names, row, strict=True))
+    ) as cursor:
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
 
 
 _ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
 
 
-def csv_rows(conn: Connection, where: ExportFilter) -> Any:
-    """A cursor over the events as tuples in `store.writers.CSV_COLUMNS` order (chain order).
+def csv_rows(conn: Connection, where: ExportFilter) -> AbstractContextManager[Any]:
+    """A scan of the events as tuples in `store.writers.CSV_COLUMNS` order (chain order).
 
-    The cursor, not an iterator: the writer fetches it in batches (`fetchmany`).
+    A cursor, not an iterator: the writer fetches it in batches (`fetchmany`).
     """
     from store.writers import CSV_COLUMNS
 
     clause, args = where.sql()
     columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in CSV_COLUMNS)
-    return conn.execute(
+    return scan(
+        conn,
         f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
         f"WHERE {clause} ORDER BY e.seq",
         args,
@@ -251,9 +254,9 @@ def stats_for(conn: Connection, where: ExportFilter) -> Any:
         return conn.execute(f"{select} WHERE ({clause}) AND e.seq = ?", [*args, seq]).fetchone()
 
     def batches() -> Iterator[list[Any]]:
-        cursor = conn.execute(f"{select} WHERE {clause} ORDER BY e.seq", args)
-        while batch := cursor.fetchmany(STATS_BATCH):
-            yield batch
+        with scan(conn, f"{select} WHERE {clause} ORDER BY e.seq", args) as cursor:
+            while batch := cursor.fetchmany(STATS_BATCH):
+                yield batch
 
     wrong = frozenset(contradicted(conn))
     stood = frozenset(contradicted(conn, "unfounded"))

@@ -20,7 +20,7 @@ from store.arguments import (
 )
 from store.clock import iso, parse_iso
 from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
-from store.dialect import dialect_of
+from store.dialect import dialect_of, scan
 from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
 from store.outbox import OutboxMixin
@@ -347,11 +347,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def events(self, after_seq: int = 0) -> Iterator[Event]:
         """Stream events in chain order (a cursor, not a list: ledgers get long)."""
-        cursor = self.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (after_seq,)
-        )
-        for row in cursor:
-            yield event_from_row(row)
+        with scan(
+            self.conn, f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq",
+            (after_seq,),
+        ) as cursor:  # fmt: skip
+            for row in cursor:
+                yield event_from_row(row)
 
     def history(self, item_id: int) -> list[Event]:
         """Every ledger event on one item, newest first.

@@ -20,6 +20,7 @@ it (`Listener`).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,11 @@ takes a few seconds)."""
 LOCK_TIMEOUT_MS: Final = 5000
 """How long a writer waits for another's lock before `DatabaseBusy` (as on SQLite)."""
 
+SCAN_ROWS: Final = 2000
+"""Rows a scan's server-side cursor brings over per round trip."""
+
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_SCANS = itertools.count(1)
 
 
 def is_url(target: object) -> bool:
@@ -122,6 +127,37 @@ class PgConnection:
             if self._open:
                 raise lost from None
         return self.raw.execute(translate(sql), params or None, prepare=prepare)
+
+    @contextmanager
+    def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """A cursor over a long result (an export, the chain, stats) held on the server.
+
+        `execute`'s cursor brings the whole result over before the first row: a team
+        export of a million events held them all in the client's memory. This one is a
+        named (server-side) cursor, fetched `SCAN_ROWS` at a time (`fetchmany` as
+        asked), so other statements can run on the connection between fetches. Such a
+        cursor lives in a transaction: outside one, the scan has its own snapshot.
+
+        Raises:
+            StoreError: The login may not read this.
+        """
+        import psycopg
+
+        if not self.in_transaction:
+            with self.snapshot(), self.scan(sql, params) as cursor:
+                yield cursor
+            return
+        cursor = self.raw.cursor(name=f"signoff_scan_{next(_SCANS)}")
+        cursor.itersize = SCAN_ROWS
+        try:
+            try:
+                cursor.execute(translate(sql), params or None)
+            except psycopg.errors.InsufficientPrivilege as error:
+                raise StoreError(f"{first_line(error)} (a lead's login may)") from None
+            yield cursor
+        finally:
+            if not self.raw.broken and not self.raw.closed:
+                cursor.close()
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         """Run one statement for each row (psycopg pipelines them)."""

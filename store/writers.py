@@ -53,16 +53,16 @@ def write_csv(stream: IO[str], conn: Connection, where: ExportFilter) -> int:
     stream.write(csv_lines([[name] for name in CSV_COLUMNS]))
     count = 0
     limits_at = CSV_COLUMNS.index("shown_limits")
-    cursor = csv_rows(conn, where)
-    while batch := cursor.fetchmany(CSV_BATCH):
-        columns: list[Sequence[object]] = list(zip(*batch, strict=True))
-        limits = columns[limits_at]
-        columns[limits_at] = (
-            [""] * len(limits) if limits.count("[]") == len(limits)
-            else [_limits_line(str(x)) for x in limits]
-        )  # fmt: skip
-        stream.write(csv_lines(columns))
-        count += len(batch)
+    with csv_rows(conn, where) as cursor:
+        while batch := cursor.fetchmany(CSV_BATCH):
+            columns: list[Sequence[object]] = list(zip(*batch, strict=True))
+            limits = columns[limits_at]
+            columns[limits_at] = (
+                [""] * len(limits) if limits.count("[]") == len(limits)
+                else [_limits_line(str(x)) for x in limits]
+            )  # fmt: skip
+            stream.write(csv_lines(columns))
+            count += len(batch)
     return count
 
 

@@ -343,3 +343,43 @@ def test_verify_finds_a_draft_rewritten_after_its_decision_and_a_dropped_guard(
     )  # fmt: skip
     assert checked.returncode == 1
     assert "rewritten after the decision" in checked.stdout
+
+
+@pytest.mark.postgres
+def test_long_reads_on_postgresql_are_scanned_not_fetched_whole(
+    pg_url: str, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exports, stats and the chain check read the ledger through a server-side cursor.
+
+    psycopg's ordinary cursor brings a whole result over before the first row: a team
+    export of a million events held them all in memory. Any ordered read of the ledger
+    without a LIMIT through `execute` fails this test.
+    """
+    from store.dialect import scan
+    from store.pg import PgConnection
+
+    with Store(pg_url, now=clock) as store:
+        decide_some(store, clock)
+        whole = PgConnection.execute
+
+        def execute(self: PgConnection, sql: str, params: object = ()) -> object:
+            long = "FROM ledger" in sql and "ORDER BY" in sql and "LIMIT" not in sql
+            assert not long or "e.seq = ?" in sql, f"fetched whole: {sql}"
+            return whole(self, sql, params)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(PgConnection, "execute", execute)
+        assert store.verify_chain().ok
+        assert store.stats().overall.actions["approve"] == 2
+        assert [e.seq for e in store.events()] == [1, 2, 3, 4, 5, 6]
+        with store.snapshot() as snap:
+            for fmt in ("jsonl", "csv", "md"):
+                with (tmp_path / f"out.{fmt}").open("w") as stream:
+                    assert snap.write(fmt, stream, ExportFilter()) == 6
+        conn = store.conn
+        assert isinstance(conn, PgConnection)
+        with scan(conn, "SELECT seq FROM ledger ORDER BY seq") as cursor:
+            assert cursor.fetchmany(2) == [(1,), (2,)]
+            # A server cursor is open, and the connection still answers in between.
+            assert whole(conn, "SELECT count(*) FROM pg_cursors").fetchone() == (1,)
+            assert [row[0] for row in cursor] == [3, 4, 5, 6]
+        assert not conn.in_transaction  # the scan's own snapshot ended with it
