@@ -159,11 +159,14 @@ class SignoffApp(Remappable, App[None]):
         if not (isinstance(screen, TextForm) and screen.expects_text()):
             return False
         active = screen.active_bindings.get(event.key)
-        if active is None or not isinstance(active.node, Screen | App):
+        if active is None:
+            if not screen.withholds(event.key):
+                return False
+        elif not isinstance(active.node, Screen | App):
             return False
         if monotonic() - self._hinted > HINT_EVERY_S:
             self._hinted = monotonic()
-            self.notify(self.with_keys(screen.typing_hint), severity="warning", markup=False)
+            self.notify(self.with_keys(screen.hint()), severity="warning", markup=False)
         return True
 
     def with_keys(self, text: str) -> str:

@@ -56,6 +56,18 @@ class TextForm:
     """What the app says when a letter was kept from running a command (`{binding.id}`
     becomes that binding's key in the live keymap)."""
 
+    def hint(self) -> str:
+        """The hint for now (a screen with more than one form says which one)."""
+        return self.typing_hint
+
+    def withholds(self, key: str) -> bool:
+        """Whether `key` is a command of this screen that is off while its form is open.
+
+        Such a key is not among the active bindings (switched off, out of the footer),
+        yet a letter pressed for it deserves the hint all the same.
+        """
+        return False
+
 
 class Remappable:
     """Mixin for anything with `BINDINGS`: an action whose id the keymap unbinds is off.

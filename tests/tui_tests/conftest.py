@@ -8,25 +8,38 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from keymaps import load_keymap
 from providers.base import DataLimit
 from store import Store
 from tests.conftest import T0, FakeClock, make_draft
 from tui.app import SignoffApp
-from tui.screens.dialogs import JustificationDialog
+from tui.screens.justify import JustificationForm
 from tui.widgets.safe_text_area import JustificationBox
 
 AppFactory = Callable[..., SignoffApp]
 
 
-async def approve_dialog(pilot: Pilot[None], text: str = "") -> JustificationDialog[Any]:
-    """Open the first item, then its approve dialog with `text` in the box; the dialog."""
+def reason_form(app: SignoffApp) -> JustificationForm[Any]:
+    """The item screen's reason form (approve, escalate), open and focused in its box."""
+    form = app.screen.query_one("#reason-form", JustificationForm)
+    assert form.display, "the reason form is closed"
+    assert isinstance(app.focused, JustificationBox), app.focused
+    return form
+
+
+def is_open(form: Widget) -> bool:
+    """Whether `form` is shown (a function: an `assert form.display` would narrow it)."""
+    return bool(form.display)
+
+
+async def approve_dialog(pilot: Pilot[None], text: str = "") -> JustificationForm[Any]:
+    """Open the first item, then approve it: its reason form with `text` in the box."""
     await pilot.press("enter", "a")
-    dialog = pilot.app.screen
-    assert isinstance(dialog, JustificationDialog)
-    dialog.query_one("#justification", JustificationBox).insert_text_at_cursor(text)
-    return dialog
+    form = reason_form(pilot.app)  # type: ignore[arg-type]
+    form.query_one("#justification", JustificationBox).insert_text_at_cursor(text)
+    return form
 
 
 @pytest.fixture

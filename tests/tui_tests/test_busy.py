@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from store import Store
-from tests.tui_tests.conftest import AppFactory, approve_dialog
+from tests.tui_tests.conftest import AppFactory, approve_dialog, is_open
 from tui.screens.item import ItemScreen
 
 WHY = "Checked the refund against the billing history"
@@ -31,15 +31,19 @@ async def test_a_decision_waits_visibly_for_a_busy_database_then_records(
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
         dialog = await approve_dialog(pilot, WHY)
+        screen = app.screen
+        assert isinstance(screen, ItemScreen)
+        first = screen.item.id
         other.execute("BEGIN IMMEDIATE")  # an import, mid-batch
         await pilot.press("ctrl+s", "ctrl+s")  # pressed twice while it waits
         await pilot.pause(0.2)
-        assert app.screen is dialog
+        assert is_open(dialog)
         assert "Waiting for the database" in str(dialog.query_one("#error").render())
         assert list(review_store.events()) == []
         other.execute("COMMIT")
         await pilot.pause(0.2)
-        assert isinstance(app.screen, ItemScreen)  # recorded; the next item is open
+        assert not is_open(dialog)  # recorded; the next item is open
+        assert screen.item.id != first
     assert [e.justification for e in review_store.events()] == [WHY]  # once, not twice
 
 
@@ -126,8 +130,9 @@ async def test_escape_while_a_decision_waits_records_nothing(
         other.execute("COMMIT")
         await pilot.pause(0.3)
         assert list(review_store.events()) == []
+        assert isinstance(app.screen, ItemScreen)
         if asked_again:
-            assert app.screen is dialog  # still open, empty, for a new answer
+            assert is_open(dialog)  # still open, empty, for a new answer
             assert dialog.query_one("#justification").text == ""  # type: ignore[attr-defined]
         else:
-            assert isinstance(app.screen, ItemScreen)
+            assert not is_open(dialog)

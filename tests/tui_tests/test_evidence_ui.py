@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Select
 
 from store import Store
-from tests.tui_tests.conftest import AppFactory
+from tests.tui_tests.conftest import AppFactory, reason_form
 from tui.screens.dialogs import ConfirmScreen, JustificationDialog
 from tui.screens.history import HistoryScreen
 from tui.screens.incidents import IncidentsScreen
@@ -113,8 +113,7 @@ async def test_a_leads_app_signs_the_checkpoints_due_after_a_decision(
         app.open_item(item.id)
         await pilot.pause()
         await pilot.press("a")
-        dialog = on_screen(app)
-        assert isinstance(dialog, JustificationDialog)
+        dialog = reason_form(app)
         dialog.query_one("#justification", JustificationBox).text = WHY + " for T-2"
         await pilot.press("ctrl+s")
         await app.workers.wait_for_complete()

@@ -10,8 +10,7 @@ from textual.widgets import Input, Static
 from store import Store
 from store.oversight import FrictionPolicy, OversightPolicy, Rule
 from tests.conftest import FakeClock, make_draft
-from tests.tui_tests.conftest import AppFactory
-from tui.screens.dialogs import JustificationDialog
+from tests.tui_tests.conftest import AppFactory, reason_form
 from tui.screens.item import ItemScreen
 from tui.screens.oversight import AfterDecision
 from tui.widgets.safe_text_area import JustificationBox
@@ -22,8 +21,7 @@ WHY = "Checked the refund amount against the billing history"
 async def approve(pilot: Pilot[None], why: str) -> None:
     """Approve the open item with `why` (pasted into the justification box)."""
     await pilot.press("a")
-    dialog = pilot.app.screen
-    assert isinstance(dialog, JustificationDialog)
+    dialog = reason_form(pilot.app)  # type: ignore[arg-type]
     dialog.query_one("#justification", JustificationBox).insert_text_at_cursor(why)
     await pilot.press("ctrl+s")
     await pilot.pause()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from keymaps import load_keymap
 from providers.base import DataLimit
@@ -23,6 +24,7 @@ from store.export import ExportFilter, stats_for
 from store.oversight import FrictionPolicy, OversightPolicy, reading_ms
 from store.stats import ReviewerStats
 from tests.conftest import T0, FakeClock, make_draft
+from tests.tui_tests.conftest import reason_form
 from tui.app import SignoffApp
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
@@ -145,15 +147,18 @@ async def work_through(
         clock.advance(seconds=persona.seconds_on(len(item.draft)))
         action, why = persona.decide(item.id, item.external_id, decided)
         await pilot.press("a" if action == "approve" else "x")
-        dialog = app.screen
-        assert isinstance(dialog, JustificationDialog)
         if action == "reject":
+            dialog: Widget = app.screen
+            assert isinstance(dialog, JustificationDialog)
             await pilot.press("enter", "down", "enter")  # first reason code: factual-error
+        else:
+            dialog = reason_form(app)
         field = dialog.query_one("#justification", JustificationBox)
         field.insert_text_at_cursor(why)
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not isinstance(app.screen, JustificationDialog), why
+        assert not (screen.is_attached and screen.query_one("#reason-form").display), why
         decided += 1
         while isinstance(app.screen, AfterDecision):
             await pilot.press("enter")

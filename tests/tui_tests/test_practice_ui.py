@@ -10,9 +10,8 @@ from textual.screen import Screen
 from textual.widgets import Select, Static
 
 from store import OversightPolicy, Store
-from tests.tui_tests.conftest import AppFactory
+from tests.tui_tests.conftest import AppFactory, reason_form
 from tests.unit_tests.test_practice import bob_decides_all, labelled
-from tui.screens.dialogs import JustificationDialog
 from tui.screens.item import ItemScreen
 from tui.screens.practice import PracticeScreen
 from tui.widgets.safe_text_area import JustificationBox
@@ -43,8 +42,7 @@ async def test_practice_comes_after_a_decision_and_shows_how_it_compared(
         await pilot.pause()
         assert isinstance(app.screen, ItemScreen)
         await pilot.press("a")
-        dialog = on_screen(app)
-        assert isinstance(dialog, JustificationDialog)
+        dialog = reason_form(app)
         dialog.query_one(
             "#justification", JustificationBox
         ).text = "Alice checked the transaction log for R-20 herself"

@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, Markdown, Select, Static, TextArea
 
 from store import Store
 from tests.conftest import T0
-from tests.tui_tests.conftest import AppFactory, approve_dialog
+from tests.tui_tests.conftest import AppFactory, approve_dialog, is_open, reason_form
 from tui.app import SignoffApp
 from tui.screens.dialogs import ConfirmScreen, EditScreen, JustificationDialog
 from tui.screens.item import ItemScreen
@@ -63,7 +63,8 @@ async def test_approve_records_one_event_with_the_typed_justification(
         assert first.external_id == "T-1"  # highest stakes first
         assert review_store.get_item(first.id).state == "claimed"
         await pilot.press("a")
-        assert isinstance(app.screen, JustificationDialog)
+        reason_form(app)  # under the draft, focused
+        assert _item(app).query_one("#draft-pane").display  # the draft stays in view
         await pilot.press(*WHY, "enter")
         await pilot.pause()
         events = list(review_store.events())
@@ -82,6 +83,8 @@ async def test_escape_records_nothing(review_store: Store, make_app: AppFactory)
         assert list(review_store.events()) == []
         screen = _item(app)
         assert review_store.get_item(screen.item.id).state == "claimed"
+        assert not screen.query_one("#reason-form").display  # closed, back on the draft
+        assert app.focused is screen.query_one("#draft-pane")
 
 
 async def test_a_refused_justification_keeps_the_dialog_open(
@@ -91,13 +94,13 @@ async def test_a_refused_justification_keeps_the_dialog_open(
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter", "a")
         await type_and(pilot, "looks good to me", "enter")
-        assert isinstance(app.screen, JustificationDialog)
-        error = app.screen.query_one("#error", Static)
+        form = reason_form(app)
+        error = form.query_one("#error", Static)
         assert "stock phrase" in str(error.render())
-        assert "stock phrase" in str(app.screen.query_one("#feedback", Static).render())
+        assert "stock phrase" in str(form.query_one("#feedback", Static).render())
         assert list(review_store.events()) == []
         # Fixing the text records it.
-        app.screen.query_one("#justification", JustificationBox).value = ""
+        form.query_one("#justification", JustificationBox).value = ""
         await type_and(pilot, WHY, "ctrl+s")
         await pilot.pause()
         assert [e.action for e in review_store.events()] == ["approve"]
@@ -394,8 +397,9 @@ async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
         await type_and(pilot, "looks good to me", "enter")
         assert "stock phrase" in str(first.query_one("#error", Static).render())
         await pilot.press("escape")
+        assert not is_open(first)
         await pilot.press("a")
-        assert app.screen is first  # the same widgets, asked again
+        assert reason_form(app) is first  # the same widgets, asked again
         box = first.query_one("#justification", JustificationBox)
         assert box.value == ""
         assert str(first.query_one("#error", Static).render()) == ""
@@ -406,7 +410,7 @@ async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
         next_item = _item(app).item
         assert next_item.external_id == "L-7"
         await pilot.press("a")
-        assert app.screen is first
+        assert reason_form(app) is first
         title = str(first.query_one(".dialog-title", Label).render())
         assert "L-7" in title
         assert "T-1" not in title
@@ -420,15 +424,53 @@ async def test_the_reused_dialog_keeps_nothing_of_the_last_answer(
         assert len({e.claim_id for e in events}) == 2
 
 
-async def test_kept_dialogs_close_when_the_item_screen_goes(
+async def test_the_reason_form_goes_with_the_item_screen(
     review_store: Store, make_app: AppFactory
 ) -> None:
     app = make_app(review_store)
     async with app.run_test(size=(100, 30)) as pilot:
         dialog = await approve_dialog(pilot)
-        await pilot.press("escape", "escape")  # the dialog, then back to the queue
+        await pilot.press("escape", "escape")  # the form, then back to the queue
         await pilot.pause(0.1)
         assert isinstance(app.screen, QueueScreen)
         assert not dialog.is_running
         assert not dialog.is_attached
     assert [e.action for e in review_store.events()] == []
+
+
+async def test_while_the_reason_is_asked_no_item_command_runs(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    """Focus out of the open reason form (a click on the draft): letters run nothing.
+
+    The form sits on the item screen, not over it, so the item's own keys are near:
+    they are off while it is open, gone from the footer, and Escape closes the form
+    before it would leave the item.
+    """
+    from textual.widgets import Footer as TextualFooter
+
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await approve_dialog(pilot, WHY)
+        screen = _item(app)
+        screen.query_one("#draft-pane").focus()
+        await pilot.pause(0.1)  # the footer recomposes for the focus move
+        footer = screen.query_one(TextualFooter)
+        keys = " ".join(str(key.render()) for key in footer.children)
+        assert "quit" in keys, keys
+        assert "approve" not in keys, keys  # off while it is open
+        assert "skip" not in keys, keys
+        await pilot.press("x", "s", "u", "o", "e", "a", "exclamation_mark")
+        await pilot.pause()
+        assert app.screen is screen  # no dialog, no confirmation
+        assert screen.item.external_id == "T-1"  # not skipped
+        assert review_store.get_item(screen.item.id).state == "claimed"
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "Typing goes into the reason under the draft" in said
+        assert is_open(form)
+        await pilot.press("escape")  # closes the form, stays on the item
+        assert not is_open(form)
+        assert app.screen is screen
+        await pilot.press("a")
+        assert reason_form(app) is form
+    assert list(review_store.events()) == []

@@ -6,9 +6,8 @@ import pytest
 
 from store import Store
 from tests.conftest import make_draft
-from tests.tui_tests.conftest import AppFactory
+from tests.tui_tests.conftest import AppFactory, reason_form
 from tests.tui_tests.test_review import WHY, _item
-from tui.screens.dialogs import JustificationDialog
 from tui.widgets.queue_list import QueueList
 
 pytestmark = pytest.mark.postgres
@@ -21,7 +20,7 @@ async def test_approve_on_a_team_database(team_review_store: Store, make_app: Ap
         first = _item(app).item
         assert first.external_id == "T-1"
         await pilot.press("a")
-        assert isinstance(app.screen, JustificationDialog)
+        reason_form(app)
         await pilot.press(*WHY, "enter")
         await pilot.pause()
         events = list(team_review_store.events())

@@ -1,7 +1,7 @@
 """The item screen's decisions: edit, approve, override, reject, escalate, and after.
 
-Each asks for a justification in a dialog; approve and escalate (a justification only)
-ask again in the same dialog, kept per screen. What was recorded is said on the
+Each asks for a justification: approve and escalate (a reason only) in the screen's own
+form under the draft, the others in a dialog. What was recorded is said on the
 screen's `RecordedLine`; oversight feedback, when there is any, comes first.
 """
 
@@ -16,8 +16,9 @@ from store import Event
 from store.models import Action
 from store.values import describe_scale, labels_of, score_scale
 from tui.safe import safe_text, visible
-from tui.screens.dialogs import Commit, EditScreen, JustificationDialog, diff_text
+from tui.screens.dialogs import EditScreen, JustificationDialog, diff_text
 from tui.screens.item_parts import ItemParts
+from tui.screens.justify import Commit, JustificationForm
 from tui.screens.oversight import AfterDecision, after_decision
 from tui.widgets.recorded import RecordedLine
 
@@ -27,8 +28,6 @@ VALUE_KINDS = ("score", "label")
 
 class Deciding(ItemParts):
     """Mixed into `ItemScreen` (which fills these attributes)."""
-
-    _plain_dialogs: dict[Action, JustificationDialog[Event]]
 
     def action_edit(self) -> None:
         """Edit the draft, see the diff, then justify."""
@@ -72,7 +71,7 @@ class Deciding(ItemParts):
             )  # fmt: skip
 
         if action in ("approve", "escalate") and output is None:
-            self._ask_again(action, commit)  # a justification only: the same dialog again
+            self._ask_inline(action, commit)  # a reason only: asked under the draft
             return
         is_value = self.item.kind in VALUE_KINDS
         choices = labels_of(self.item)
@@ -104,31 +103,44 @@ class Deciding(ItemParts):
 
         self.app.push_screen(dialog, closed)
 
-    def _ask_again(self, action: Action, commit: Commit[Event]) -> None:
-        """The plain dialog (a justification only), built once per screen, asked anew."""
-        title = self._title(action.capitalize())
-        dialog = self._plain_dialogs.get(action)
-        if dialog is None:
-            dialog = JustificationDialog(
-                title, commit, draft=self.item.draft, min_chars=self.need.min_chars
-            )
-            self._plain_dialogs[action] = dialog
-            # Installed: closing it keeps its widgets for the next item.
-            self.app.install_screen(dialog, f"{action}-{id(self)}")
-        else:
-            dialog.renew(title, commit, draft=self.item.draft, min_chars=self.need.min_chars)
-        self.app.push_screen(dialog, self._recorded)
+    def _ask_inline(self, action: Action, commit: Commit[Event]) -> None:
+        """Ask for the reason in the item screen's own form, under the draft."""
+        self._justifying(True)
+        self._reason_form().renew(
+            self._title(action.capitalize()), commit, draft=self.item.draft,
+            min_chars=self.need.min_chars,
+        )  # fmt: skip
 
-    def on_unmount(self) -> None:
-        """Close the kept dialogs with the screen.
+    def _reason_form(self) -> JustificationForm[Event]:
+        form: JustificationForm[Event] = self.query_one("#reason-form", JustificationForm)
+        return form
 
-        Uninstalling alone leaves a popped screen mounted and running: each item screen
-        left for the queue kept its dialogs (their widgets and message loops) until exit.
+    def _justifying(self, asking: bool) -> None:
+        """Open or close the inline form; while open, the item's commands are off.
+
+        Below 40 rows the input the AI saw makes way for it: at 80x24 the draft kept
+        two rows beside the form and the input pane.
         """
-        for action, dialog in self._plain_dialogs.items():
-            if dialog not in self.app.screen_stack:  # on the stack: the app is closing
-                self.app.uninstall_screen(f"{action}-{id(self)}")
-                dialog.remove()
+        form = self._reason_form()
+        if form.display == asking:
+            return
+        form.display = asking
+        self.query_one("#input-pane").styles.display = (
+            "none" if asking and self.size.height < 40 else None
+        )
+        self.refresh_bindings()
+        if not asking:
+            self.query_one("#draft-pane").focus()
+
+    @property
+    def justifying(self) -> bool:
+        """The inline form is open (approve or escalate waits for its reason)."""
+        return bool(self._reason_form().display)
+
+    def _reason_given(self, event: Event | None) -> None:
+        """The inline form closed: recorded (go on) or cancelled (back to the draft)."""
+        self._justifying(False)
+        self._recorded(event)
 
     def _recorded(self, event: Event | None) -> None:
         if event is None:

@@ -1,284 +1,57 @@
-"""Dialogs that record: the justification dialog (every decision) and the draft editor."""
+"""Dialogs: the justification dialog, the draft editor, the confirmation.
+
+The justification dialog is for the decisions that ask more than a reason; approve and
+escalate ask inline (`tui.screens.justify`).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Label, Static
 
-from store import ClaimError, DecisionError, JustificationRefused, StoreError
-from store.policy import Recent, evaluate
 from tui.bindings import Remappable, TextForm, bind
 from tui.format import RED
-from tui.safe import safe_text, visible
+from tui.safe import visible
+from tui.screens.justify import Commit, JustificationForm
 from tui.widgets.footer import Footer
-from tui.widgets.safe_inputs import SafeInput
-from tui.widgets.safe_text_area import JustificationBox, SafeTextArea
+from tui.widgets.safe_text_area import SafeTextArea
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
 
 T = TypeVar("T")
-Commit = Callable[[str, str | None, str | None], T]
-"""`commit(justification, output, reason_code)` records through the store or raises."""
 
 
 class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T]):
-    """Asks why; shows the policy's verdict live; records only when the store accepts.
+    """The justification form (`tui.screens.justify`) as a modal dialog.
 
+    For decisions that ask more than a reason (an edit's diff, an override's value, a
+    reject's reason code) and for undo and incidents. It closes with what was recorded;
     Escape closes it and nothing is recorded.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        bind("dialog.submit", "submit", priority=True),
-        bind("dialog.cancel", "cancel", priority=True),
-    ]
-
-    def __init__(
-        self,
-        title: Text,
-        commit: Commit[T],
-        *,
-        draft: str,
-        diff: Text | None = None,
-        ask_value: str | None = None,
-        value_choices: list[str] | None = None,
-        reason_codes: list[str] | None = None,
-        min_chars: int | None = None,
-        prompt: str = "Why? In your own words: what did you check?",
-        value_hint: str | None = None,
-        reason_label: str = "reason",
-        policy_feedback: bool = True,
-    ) -> None:
-        """Set up the dialog.
-
-        Args:
-            title: What is being recorded, e.g. "Approve T-1042".
-            commit: Records the event; raising a store error keeps the dialog open.
-            draft: The draft, so feedback can spot a copied justification.
-            diff: For edits, the change shown before recording.
-            ask_value: Prompt for an override's new value (None: no value asked).
-            value_choices: Allowed values for a label override, if known.
-            reason_codes: Reason codes to choose from (None: no reason asked).
-            min_chars: This item's justification minimum, when the oversight policy
-                raises it above the general one.
-            prompt: The question above the justification box.
-            value_hint: Placeholder of the value box (e.g. the score's scale).
-            reason_label: The label of the second choice (an incident's severity).
-            policy_feedback: Judge the text by the justification policy as it is typed
-                (off for text the policy does not govern, like an incident's account).
-        """
+    def __init__(self, title: Text, commit: Commit[T], **asked: Any) -> None:
+        """Set up the dialog: `asked` are `JustificationForm`'s keyword arguments."""
         super().__init__()
-        self.title_text = title
-        self.commit = commit
-        self.draft = draft
-        self.diff = diff
-        self.ask_value = ask_value
-        self.value_choices = value_choices
-        self.reason_codes = reason_codes
-        self.recent: list[Recent] = []
-        self.min_chars = min_chars
-        self.prompt = prompt
-        self.value_hint = value_hint
-        self.reason_label = reason_label
-        self.policy_feedback = policy_feedback
-        self._asking = 0
-        """Which ask this is; a write still waiting for the database from an ask that was
-        cancelled (or renewed) since must record nothing (see `action_submit`)."""
-
-    @property
-    def signoff(self) -> SignoffApp:
-        """The app, typed."""
-        return cast("SignoffApp", self.app)
+        self.form: JustificationForm[T] = JustificationForm(title, commit, self.dismiss, **asked)
+        """The form inside."""
 
     def compose(self) -> ComposeResult:
-        """Title, optional diff / value / reason, the justification box and its feedback."""
+        """The form and the keys that work in it."""
         with Vertical(id="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            if self.diff is not None:
-                with VerticalScroll(id="diff"):
-                    yield Static(self.diff)
-            if self.ask_value is not None:
-                yield Label(self.ask_value)
-                if self.value_choices:
-                    yield Select(
-                        [(safe_text(v), v) for v in self.value_choices],
-                        prompt="choose the right value", id="value",
-                    )  # fmt: skip
-                else:
-                    hint = self.value_hint or "the text that should go out instead"
-                    yield SafeInput(placeholder=hint, id="value")
-            if self.reason_codes is not None:
-                yield Label(self.reason_label)
-                yield Select(
-                    [(code, code) for code in self.reason_codes],
-                    prompt=f"choose a {self.reason_label}", id="reason",
-                )  # fmt: skip
-            prompt = Text(self.prompt)
-            prompt.append("  Enter records · ctrl+j starts a new line", style="dim")
-            yield Label(prompt)
-            yield JustificationBox(id="justification")
-            yield Static(id="feedback")
-            yield Static(id="error")
+            yield self.form
             yield Footer(compact=True)
-
-    def _fields(self) -> list[str]:
-        """The fields to fill, in order: value, reason, justification."""
-        order = []
-        if self.ask_value is not None:
-            order.append("#value")
-        if self.reason_codes is not None:
-            order.append("#reason")
-        return [*order, "#justification"]
-
-    def _advance(self, after: str) -> None:
-        fields = self._fields()
-        self.query_one(fields[min(fields.index(after) + 1, len(fields) - 1)]).focus()
 
     def on_mount(self) -> None:
         """Start in the first field the reviewer must fill."""
-        self._prepare()
-
-    @property
-    def plain(self) -> bool:
-        """Only a justification is asked (approve, escalate): `renew` can ask it again."""
-        return self.diff is None and self.ask_value is None and self.reason_codes is None
-
-    def renew(self, title: Text, commit: Commit[T], *, draft: str, min_chars: int | None) -> None:
-        """Ask again, for another item, with the same widgets (a plain dialog only).
-
-        Building the dialog anew per decision made ~4,000 objects for the collector
-        and restyled a text area and a footer each time. Nothing of the last answer
-        is kept: the box is emptied with its undo history (`load_text`), the error
-        and feedback lines are cleared, and the rules and recent justifications are
-        read again for this item.
-        """
-        assert self.plain, "only a dialog that asks nothing but a justification is reused"
-        self._asking += 1
-        self.title_text, self.commit, self.draft, self.min_chars = title, commit, draft, min_chars
-        self.query_one(".dialog-title", Label).update(title)
-        self.query_one("#justification", JustificationBox).value = ""
-        self.query_one("#error", Static).update("")
-        self._prepare()
-
-    def _prepare(self) -> None:
-        # Fetched once: nothing the reviewer types here changes their earlier ones.
-        self.recent = self.signoff.store.recent_justifications(self.signoff.reviewer)
-        # This item's rules, fixed for the dialog's life: not rebuilt on every keystroke.
-        self.policy = self.signoff.store.policy
-        if self.min_chars is not None and self.min_chars != self.policy.min_chars:
-            self.policy = dataclasses.replace(self.policy, min_chars=self.min_chars)
-        self.query_one(self._fields()[0]).focus()
-        self._show_feedback("")
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        """A choice made moves on to the next field."""
-        if event.value is not Select.NULL and event.select.id:
-            self._advance(f"#{event.select.id}")
-
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        """Live feedback as the reviewer types."""
-        if event.text_area.id == "justification":
-            self.query_one("#error", Static).update("")
-            self._show_feedback(event.text_area.text)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the value box moves on."""
-        event.stop()
-        if event.input.id == "value":
-            self._advance("#value")
-
-    def on_justification_box_submitted(self, event: JustificationBox.Submitted) -> None:
-        """Enter in the justification records."""
-        event.stop()
-        self.action_submit()
-
-    def _show_feedback(self, text: str) -> None:
-        verdict = evaluate(self.policy, text, draft=self.draft, recent=self.recent)
-        line = Text()
-        if not self.policy_feedback:
-            pass  # only the counts below: the store says what it refuses
-        elif verdict.ok:
-            line.append("✓ ready to record", style="bold green")
-        else:
-            line.append(visible(verdict.message), style="yellow")
-        words = "word" if verdict.words == 1 else "words"
-        line.append(f"   {verdict.meaningful_chars} letters · {verdict.words} {words}", style="dim")
-        self.query_one("#feedback", Static).update(line)
-
-    def action_submit(self) -> None:
-        """Record through the store; a refusal keeps the dialog open with the reason."""
-        output = self._value()
-        reason = self._reason()
-        if self.ask_value is not None and not output:
-            self._error("Give the new value first.")
-            return
-        if self.reason_codes is not None and reason is None:
-            self._error(f"Choose a {self.reason_label}.")
-            return
-        justification = self.query_one("#justification", JustificationBox).value
-        # While the database is busy this waits, and a second ctrl+s records nothing more.
-        # The wait is tied to this ask: Escape before the database frees cancels it.
-        asking, commit = self._asking, self.commit
-        self.signoff.when_writable(
-            partial(self._record, asking, commit, justification, output, reason),
-            say=partial(self._said, asking),
-        )
-
-    def _said(self, asking: int, message: str) -> None:
-        if asking == self._asking:
-            self._error(message)
-
-    def _record(
-        self, asking: int, commit: Commit[T], justification: str, output: str | None,
-        reason: str | None,
-    ) -> None:  # fmt: skip
-        if asking != self._asking:
-            return  # cancelled while it waited for the database: nothing is recorded
-        try:
-            recorded = commit(justification, output, reason)
-        except JustificationRefused as refused:
-            # The live feedback above already says why, in the same words.
-            self._show_feedback(justification)
-            self._error(f"✗ Not recorded. {refused}")
-            self.query_one("#justification").focus()
-            return
-        except (DecisionError, ClaimError, StoreError) as error:
-            self._error(str(error))
-            return
-        self.dismiss(recorded)
-
-    def _value(self) -> str | None:
-        if self.ask_value is None:
-            return None
-        widget = self.query_one("#value")
-        if isinstance(widget, Select):
-            return None if widget.value is Select.NULL else str(widget.value)
-        assert isinstance(widget, Input)
-        return widget.value.strip() or None
-
-    def _reason(self) -> str | None:
-        if self.reason_codes is None:
-            return None
-        value = self.query_one("#reason", Select).value
-        return None if value is Select.NULL else str(value)
-
-    def _error(self, message: str) -> None:
-        self.query_one("#error", Static).update(safe_text(message, style=f"bold {RED}"))
-
-    def action_cancel(self) -> None:
-        """Close; nothing is recorded (not even a write still waiting for the database)."""
-        self._asking += 1
-        self.dismiss(None)
+        self.form.prepare()
 
 
 class EditScreen(TextForm, Remappable, ModalScreen[str | None]):

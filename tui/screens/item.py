@@ -7,26 +7,33 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 
 from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
-from store.models import Action
 from tui.bindings import Remappable, TextForm, bind
 from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
 from tui.safe import safe_text, visible
 from tui.screens.advocate_panel import AdvocatePanel
 from tui.screens.deciding import Deciding
-from tui.screens.dialogs import JustificationDialog
+from tui.screens.justify import JustificationForm
 from tui.screens.oversight import CommitFirst
 from tui.widgets.footer import Footer
 from tui.widgets.recorded import RecordedLine
 
 if TYPE_CHECKING:
     from tui.app import SignoffApp
+
+
+_WHILE_JUSTIFYING = frozenset({"toggle_input", "card", "next_doubt", "back"})
+"""The item's actions that still work while the inline reason form is open."""
+
+
+def _not_asked(justification: str, output: str | None, reason: str | None) -> Event:
+    raise DecisionError("nothing is being decided")  # the form is renewed before it shows
 
 
 def _count(value: object) -> int:
@@ -59,16 +66,47 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
 
     def __init__(self, item: Item, claim: Claim) -> None:
         super().__init__()
-        self._plain_dialogs: dict[Action, JustificationDialog[Event]] = {}
         self._take(item, claim)
 
     def expects_text(self) -> bool:
-        """Letters belong to the commit-first form once the reviewer has started on it.
+        """Letters belong to a form: the reason under the draft, or the commit-first form.
 
-        Until then (the form just opened, focus on its verdict list) single keys still
-        skip, undo or go back; a score or label field has focus and takes them anyway.
+        The reason form, while it is open; the commit-first form once the reviewer has
+        started on it. Until then (the form just opened, focus on its verdict list)
+        single keys still skip, undo or go back; a score or label field has focus and
+        takes them anyway.
         """
-        return not self.committed and self.engaged
+        return self.justifying or (not self.committed and self.engaged)
+
+    def hint(self) -> str:
+        """What a letter kept from running a command here was for."""
+        return self.reason_hint if self.justifying else self.typing_hint
+
+    reason_hint = (
+        "Typing goes into the reason under the draft; {dialog.cancel} closes it, "
+        "nothing is recorded by letters."
+    )
+
+    def withholds(self, key: str) -> bool:
+        """A key of the item's own commands, switched off while the reason is asked."""
+        if not self.is_mounted or not self.justifying:
+            return False
+        keys = self.signoff.keymap.keys
+        return any(
+            key in keys.get(binding.id, ())
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding) and binding.id is not None
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the reason is asked, the item's commands are off (and out of the footer).
+
+        Looking stays on (the next marked span, the input, the use card); going back
+        to the queue closes the form first (`action_back`).
+        """
+        if action in _WHILE_JUSTIFYING or not self.is_mounted or not self.justifying:
+            return super().check_action(action, parameters)
+        return False
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -144,6 +182,8 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
             toggle = self.signoff.key_display("item.toggle_input")
             input_pane.border_title = f"Input the AI saw ({toggle} to hide)"
             yield Static(id="input")
+        # Approve and escalate ask their reason here, the draft still in view (`Deciding`).
+        yield JustificationForm(Text(), _not_asked, self._reason_given, draft="", id="reason-form")
         # 80 columns hold the decisions, undo, quit and help, but not the palette hint too.
         yield RecordedLine()
         yield Footer(compact=True, show_command_palette=False)
@@ -364,7 +404,13 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         self.app.push_screen(CardScreen(source, self.signoff.settings.use_cards.get(source)))
 
     def action_back(self) -> None:
-        """Back to the queue; the claim is released and nothing is recorded."""
+        """Back to the queue; the claim is released and nothing is recorded.
+
+        With the reason form open (focus moved out of it), this closes the form first.
+        """
+        if self.justifying:
+            self._reason_form().action_cancel()
+            return
         claim = self.claim
         self.app.pop_screen()  # at once; the release waits for the database if it must
 
