@@ -173,6 +173,7 @@ class JustificationForm(Remappable, Vertical, Generic[T]):
         self._asking += 1
         self.title_text, self.commit, self.draft, self.min_chars = title, commit, draft, min_chars
         self.query_one(".dialog-title", Label).update(title)
+        self.border_title = title  # inline, the title is on the border: a row saved
         self.query_one("#justification", JustificationBox).value = ""
         self.prepare()
 
