@@ -1,8 +1,8 @@
 """Moving a SQLite queue into a team's PostgreSQL database, ledger and all.
 
 One transaction on the PostgreSQL side: every table of the SQLite file is copied in
-dependency order, the ledger in chain order (the link trigger checks each event as it
-arrives), and the copied chain is verified before commit — its head hash must be the
+dependency order, the ledger in chain order (its head set once, `_copy_ledger`), and the
+copied chain is verified from its first event before commit — its head hash must be the
 SQLite ledger's. Anything less and nothing is written.
 """
 
@@ -73,7 +73,10 @@ def copy(lite: Store, shared: Store) -> Copied:
             )
         target.execute("SET CONSTRAINTS ALL DEFERRED")
         for table in TABLES:
-            _copy_table(source, target, table)
+            if table == "ledger":
+                _copy_ledger(source, target)
+            else:
+                _copy_table(source, target, table)
         for table in _IDENTITY:
             target.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -97,3 +100,29 @@ def _copy_table(source: sqlite3.Connection, target: PgConnection, table: str) ->
     cursor = source.execute(f"SELECT {names} FROM {table} ORDER BY {_ORDER.get(table, 'id')}")
     while batch := cursor.fetchmany(BATCH):
         target.executemany(insert, batch)
+
+
+def _copy_ledger(source: sqlite3.Connection, target: PgConnection) -> None:
+    """The ledger in chain order; linked by one head update, not one per event.
+
+    The link trigger moves the chain head row once per event, and PostgreSQL keeps
+    every version of a row updated inside one transaction, each later update walking
+    past the earlier ones: 100k events took 135 s to copy, 200k 667 s. The table's
+    owner switches the trigger off for this transaction only (rolled back with it on
+    any failure), sets the head once, and `copy` verifies every copied link and hash
+    from the first event before it commits. A login that does not own the table
+    copies through the trigger, slowly.
+    """
+    try:
+        target.execute("SAVEPOINT link_off; ALTER TABLE ledger DISABLE TRIGGER ledger_link")
+    except StoreError:  # not the owner: the insufficient privilege, as one line
+        target.execute("ROLLBACK TO SAVEPOINT link_off")
+        _copy_table(source, target, "ledger")
+        return
+    _copy_table(source, target, "ledger")
+    target.execute(
+        "UPDATE chain_head SET (position, hash) = "
+        "(SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1) "
+        "WHERE id = 1 AND EXISTS (SELECT 1 FROM ledger)"
+    )
+    target.execute("ALTER TABLE ledger ENABLE TRIGGER ledger_link; RELEASE SAVEPOINT link_off")

@@ -178,6 +178,10 @@ def test_migrate_moves_a_queue_with_its_ledger_and_the_head_stays(
         assert shared.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 4
         assert shared.register_head() == register
         assert shared.verify_register().ok
+        linked = shared.conn.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = 'ledger_link'"
+        ).fetchone()
+        assert linked == ("O",)  # the link trigger is on again after the copy
         nxt = shared.claim_next("carol")  # ids continue after the copied ones
         assert nxt is not None
         assert shared.decide(nxt, "escalate", GOOD).seq == 7
