@@ -119,6 +119,68 @@ async def test_textuals_text_area_still_stays_after_it_closes() -> None:
         assert sum(isinstance(o, TextArea) for o in gc.get_objects()) >= 8
 
 
+def styles_caches() -> int:
+    from textual._styles_cache import StylesCache
+
+    gc.collect()
+    return sum(isinstance(o, StylesCache) for o in gc.get_objects())
+
+
+async def test_textuals_styles_caches_still_outlive_their_widgets() -> None:
+    app = App[None]()
+    async with app.run_test() as pilot:
+        before = styles_caches()
+        for n in range(40):
+            widget = Static(f"line {n}")
+            await app.mount(widget)
+            await pilot.pause()
+            await widget.remove()
+        # When this fails, Textual fixed it: `tui.heap.unpin` can go.
+        assert styles_caches() - before >= 35
+        heap.unpin()
+        assert styles_caches() - before <= 2
+
+
+async def test_a_day_of_decisions_does_not_keep_the_styles_of_closed_widgets(
+    db_path: Path, clock: FakeClock, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commit-first forms come and go with their items; what they drew must go too."""
+    from store import Store
+    from tests.conftest import make_draft
+    from tests.tui_tests.test_oversight_ui import oversight
+    from tui.screens.oversight import AfterDecision
+
+    policy = oversight(commit_first_sources=frozenset({"leads"}))
+    with Store(db_path, now=clock, oversight=policy) as store:
+        # Alternating shapes: a new form is mounted for every item.
+        store.ingest([make_draft(f"L-{i}", source="leads", kind=("score", "reply")[i % 2],
+                                 draft="82" if i % 2 == 0 else f"Reply {i}")
+                      for i in range(24)])  # fmt: skip
+        app = make_app(store)
+        monkeypatch.setattr(heap, "settle", lambda: None)  # no gc.freeze in the tests' process
+        app.settles_heap = True  # the collection after each next item, as users run it
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.open_next()
+            await pilot.pause()
+            counts = []
+            for n in range(20):
+                field = app.focused
+                if isinstance(field, Input):
+                    field.insert_text_at_cursor("82")
+                    await pilot.press("enter")
+                else:
+                    await pilot.press("enter", "down", "enter", "enter")
+                await pilot.pause()
+                await approve(pilot, f"Checked the item L-{n} against the pipeline notes")
+                if isinstance(app.screen, AfterDecision):
+                    await pilot.press("enter")
+                    await pilot.pause()
+                await pilot.pause(heap.COLLECT_AFTER_S + 0.05)  # the app's collection
+                if n in (3, 19):
+                    counts.append(styles_caches())
+    assert counts[1] - counts[0] <= 10, counts
+
+
 async def test_commit_first_forms_do_not_pile_up_on_the_item_screen(
     db_path: Path, clock: FakeClock, make_app: AppFactory
 ) -> None:
