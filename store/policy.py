@@ -105,6 +105,27 @@ def normalise(text: str) -> str:
     return normalise_any(text)
 
 
+_ASCII_GAPS_KEEP_NUL: Final = b"\x00" + _ASCII_GAPS[1:]
+"""`_ASCII_GAPS` that keeps NUL: the separator between texts in `normalised_keys`."""
+
+
+def normalised_keys(texts: Sequence[str]) -> list[int]:
+    """A number per text, equal for two texts exactly when `normalise` makes them equal.
+
+    (As any hash, unequal texts may collide, rarely.) For the statistics, which key every
+    justification in the ledger: ASCII texts (nearly all) are encoded, lowered and
+    translated as one joined string, NUL apart (justifications cannot hold NUL; a batch
+    that does is keyed one text at a time), ~1.4x faster than `normalise` for each.
+    Keys are hashes of the normalised text's UTF-8 bytes, whichever way it was made.
+    """
+    joined = "\x00".join(texts)
+    if joined.isascii():
+        parts = joined.encode("ascii").lower().translate(_ASCII_GAPS_KEEP_NUL).split(b"\x00")
+        if len(parts) == len(texts):
+            return [hash(b" ".join(part.split())) for part in parts]
+    return [hash(normalise(text).encode()) for text in texts]
+
+
 def normalise_any(text: str) -> str:
     """`normalise` for any text, the definition (NFKC, case-folded, invisibles dropped)."""
     folded = unicodedata.normalize("NFKC", text).casefold()

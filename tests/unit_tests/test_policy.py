@@ -90,3 +90,27 @@ def test_the_ascii_fast_path_matches_the_general_one() -> None:
                 for _ in range(20_000)]  # fmt: skip
     for text in samples:
         assert normalise(text) == normalise_any(text), repr(text)
+
+
+def test_batch_keys_are_equal_exactly_when_normalised_texts_are() -> None:
+    """The statistics' repeat count keys a batch at once; it must agree with `normalise`."""
+    import random
+    import string
+
+    from store.policy import normalised_keys
+
+    rng = random.Random(5)
+    words = ["ok", "Checked", "refund", "ﬁne", "fine", "Café", "CAFÉ", "\u200bok", "42"]
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 3))) + rng.choice(["", "!", " .", "\t"])
+             for _ in range(3_000)]  # fmt: skip
+    texts += ["".join(rng.choices(string.printable, k=rng.randint(0, 12))) for _ in range(3_000)]
+    for batch in (texts[:256], [t for t in texts if t.isascii()][:256], ["a\x00b", "a b", "ab"],
+                  texts):  # fmt: skip
+        keys = normalised_keys(batch)
+        assert len(keys) == len(batch)
+        by_key = {key: normalise(text) for key, text in zip(keys, batch, strict=True)}
+        for key, text in zip(keys, batch, strict=True):
+            assert by_key[key] == normalise(text), repr(text)
+        assert len(set(keys)) == len({normalise(text) for text in batch})
+    # An ASCII batch and a mixed one key the same text alike ("ﬁne" is "fine" normalised).
+    assert normalised_keys(["Fine!"]) == normalised_keys(["ﬁne", "x"])[:1]

@@ -7,6 +7,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from store import Store
 from store.export import ExportFilter, events, stats_for
 from store.models import Action
@@ -130,3 +132,20 @@ def test_the_pass_over_a_real_ledger_matches_the_old_one(
             new = stats_for(conn, where)
             assert new == old
             assert new.overall.contradicted + new.overall.actions["retract"] > 0
+
+
+def test_distinct_justifications_count_alike_in_a_set_or_sorted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reviewer with many justifications is counted by sorting (less memory): same count."""
+    from array import array
+
+    from store import stats
+
+    rng = random.Random(11)
+    keys = array("q", (rng.randrange(-50, 50) for _ in range(1_000)))
+    expected = len(set(keys.tolist()))
+    assert stats._distinct(keys) == expected  # in a set
+    monkeypatch.setattr(stats, "DISTINCT_BY_SET", 10)
+    assert stats._distinct(keys) == expected  # sorted
+    assert stats._distinct(array("q")) == 0
