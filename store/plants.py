@@ -160,7 +160,7 @@ class PlantMixin(QueueMixin):
         if created is None and neighbour is not None:
             # Beside a random real item of the same stakes, far from its base: its place in
             # the queue gives nothing away.
-            created = parse_iso(neighbour[1]) + dt.timedelta(seconds=rng.randint(1, 59))
+            created = _beside(conn, draft.stakes, neighbour[1], rng)
         elif created is None and base is not None:
             created = base.created_at
         planted = dataclasses.replace(draft, external_id=ext, created_at=created)
@@ -183,9 +183,10 @@ def _bases(conn: Connection, rng: random.Random, tries: int) -> Iterable[Item]:
     Seeded by the caller's `rng` (SQLite's random() is not), and one index probe per
     pick however long the queue is.
     """
-    low, high = conn.execute("SELECT min(id), max(id) FROM items").fetchone()
-    if low is None:
+    span = _id_span(conn)
+    if span is None:
         return
+    low, high = span
     seen: set[int] = set()
     state = dialect_of(conn).pending
     for _ in range(tries):
@@ -227,7 +228,31 @@ def _as_draft(base: Item, text: str) -> Draft:
 def _neighbour(
     conn: Connection, source: str, stakes: str, rng: random.Random
 ) -> tuple[str, str] | None:
-    """A random pending real item of this source and stakes: (external id, created_at)."""
+    """A random pending real item of this source and stakes: (external id, created_at).
+
+    A plant takes its neighbour's place in the queue, so the neighbour is drawn from the
+    whole queue: windows of `_WINDOW` ids from a random id, as `_bases` draws (uniform
+    over the items, a bounded read however large the queue). Taking one of the first 200
+    of the stakes level put a whole run's plants together at the head of the queue
+    (137 of 158 in its first tenth). A source too sparse for `_WINDOWS` windows to meet
+    falls back to its first 200 in queue order: clustered, but only its own few plants.
+    """
+    rank = STAKES_RANK[stakes]
+    span = _id_span(conn)
+    if span is None:
+        return None
+    low, high = span
+    for _ in range(_WINDOWS):
+        row = conn.execute(
+            "SELECT external_id, created_at FROM (SELECT id, external_id, created_at, state, "
+            "stakes_rank, source FROM items WHERE id >= ? ORDER BY id LIMIT ?) AS w "
+            "WHERE state = 'pending' AND stakes_rank = ? AND source = ? "
+            "AND NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = w.id) "
+            "ORDER BY id LIMIT 1",
+            (rng.randint(low, high), _WINDOW, rank, source),
+        ).fetchone()
+        if row is not None:
+            return row[0], row[1]
     # `stakes_rank`, not `stakes`: the pending index is ordered by it, so this seeks to
     # the stakes level. By `stakes` it walked every pending item of higher stakes first:
     # 170 ms a plant at a million items, 3 hours for the 5 % an import of a million plants.
@@ -235,9 +260,45 @@ def _neighbour(
         "SELECT external_id, created_at FROM items WHERE state = 'pending' "
         "AND stakes_rank = ? AND source = ? AND id NOT IN (SELECT item_id FROM plants) "
         "LIMIT 200",
-        (STAKES_RANK[stakes], source),
+        (rank, source),
     ).fetchall()
     return rng.choice(rows) if rows else None
+
+
+def _id_span(conn: Connection) -> tuple[int, int] | None:
+    """The smallest and largest item id (None without items): two index probes.
+
+    Not `SELECT min(id), max(id)`: SQLite answers a lone `min` or `max` from the index,
+    both together by reading every row (7 ms at 100k items, for each plant).
+    """
+    row = conn.execute("SELECT (SELECT min(id) FROM items), (SELECT max(id) FROM items)")
+    low, high = row.fetchone()
+    return None if low is None else (int(low), int(high))
+
+
+def _beside(conn: Connection, stakes: str, created_at: str, rng: random.Random) -> dt.datetime:
+    """A time just after `created_at`, before the next pending item of these stakes.
+
+    Whole seconds (up to 59) are added, so the time is written as precisely as the
+    neighbour's; none when the next item is less than a second later. An import without
+    times stamps its items a batch at a time: a fixed 1-59 s passed thousands of them,
+    and a run's plants piled up after the last real item of each stakes level.
+    """
+    after = conn.execute(
+        "SELECT created_at FROM items WHERE state = 'pending' AND stakes_rank = ? "
+        "AND created_at > ? ORDER BY created_at LIMIT 1",
+        (STAKES_RANK[stakes], created_at),
+    ).fetchone()
+    start = parse_iso(created_at)
+    room = 59 if after is None else int((parse_iso(after[0]) - start).total_seconds())
+    return start + dt.timedelta(seconds=rng.randint(0, min(59, room)) if room > 0 else 0)
+
+
+_WINDOW = 256
+"""Ids read from a random start in search of a neighbour (~30 µs on SQLite)."""
+_WINDOWS = 8
+"""Random windows tried before the fallback: a source and stakes level with one item in
+a thousand of the queue is met 87 % of the time."""
 
 
 IdFormats = dict[tuple[str, str], tuple[list[int], int]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 from pathlib import Path
@@ -173,18 +174,53 @@ def test_a_crowded_id_range_still_yields_free_lookalike_ids(store: Store) -> Non
 
 
 def test_a_plants_neighbour_is_sought_at_its_stakes_level_not_walked_to(
-    db_path: Path, clock: FakeClock
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from store import OversightPolicy
+    from store import OversightPolicy, plants
     from tests.conftest import query_plans
 
     with Store(db_path, now=clock, oversight=OversightPolicy(catch_rate=0)) as store:
         stakes = ("low", "medium", "high")
         store.ingest([make_draft(f"T-{i}", stakes=stakes[i % 3]) for i in range(60)])
-        plans = query_plans(
-            store.conn, lambda: store.plant(0.05, random.Random(7)), "id NOT IN (SELECT"
+        windows = query_plans(
+            store.conn, lambda: store.plant(0.05, random.Random(7)), "ORDER BY id LIMIT 256"
         )
+        monkeypatch.setattr(plants, "_WINDOWS", 0)  # the fallback, for a sparse source
+        fallbacks = query_plans(
+            store.conn, lambda: store.plant(0.1, random.Random(7)), "id NOT IN (SELECT"
+        )
+    # A window is read by the primary key from its random start (at most 256 rows).
+    assert windows, windows
+    assert all("INTEGER PRIMARY KEY (rowid>?)" in plan for plan in windows), windows
     # By `stakes` alone the walk passed every pending item of higher stakes first: 170 ms
     # a plant at a million items (3 hours for an import's 5 %).
-    assert plans, plans
-    assert all("(state=? AND stakes_rank=?)" in plan for plan in plans), plans
+    assert fallbacks, fallbacks
+    assert all("(state=? AND stakes_rank=?)" in plan for plan in fallbacks), fallbacks
+
+
+@pytest.mark.parametrize("times", ["given", "stamped"])
+def test_one_planting_run_spreads_its_catch_trials_through_the_queue(
+    store: Store, clock: FakeClock, times: str
+) -> None:
+    # Each plant sits beside a random real item of its stakes. Picking that item among
+    # the oldest few hundred put a whole run's plants together at the head of a queue
+    # three days deep ("given" times), where they give themselves away and fill a
+    # reviewer's first hour; placing it a fixed 1-59 s later put them after the last
+    # real item of an import without times, stamped a batch of 100 at a time, 0.1 s
+    # apart ("stamped").
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for batch in range(30):
+        store.ingest(
+            [make_draft(f"T-{1000 + i}", created_at=start + dt.timedelta(minutes=i * 1.5)
+                        if times == "given" else None)
+             for i in range(batch * 100, batch * 100 + 100)]
+        )  # fmt: skip
+        clock.advance(seconds=0.1)
+    planted = {p.item_id for p in store.plant(0.05, random.Random(5))}
+    assert len(planted) == 158
+    order = [row[0] for row in store.conn.execute(
+        "SELECT id FROM items WHERE state = 'pending' ORDER BY stakes_rank DESC, created_at, id"
+    ).fetchall()]  # fmt: skip
+    tenths = [sum(i in planted for i in order[k * 316 : (k + 1) * 316]) for k in range(10)]
+    assert sum(tenths) == 158
+    assert max(tenths) <= 30, tenths  # 16 expected in each tenth
