@@ -25,6 +25,7 @@ from pathlib import Path
 from bench.terminal import Terminal, signoff
 
 _ID = re.compile(r"^ ?([A-Z]+-\d+) ")
+_ORDER = re.compile(r"Hello, about order (\d+):")
 _WORDS = [
     "amount", "order", "refund", "ledger", "policy", "customer", "invoice", "record", "date",
     "address", "account", "balance", "credit", "charge", "shipment", "contract", "clause",
@@ -43,12 +44,13 @@ def _justification(rng: random.Random, item: str) -> str:
     return f"Checked {item}: {words}, all consistent with the source"
 
 
-def _moved_on(term: Terminal, was: str) -> bool:
+def _moved_on(term: Terminal, was: str, was_draft: str | None = None) -> bool:
     """Another item is on the screen, whole, with no dialog or notice over it.
 
-    Whole: its commit-first form (and no draft pane), or its own draft (the bench's
-    drafts name their order, `bench.data`). A frame with the new id over the last
-    item's layout (an empty draft pane where the form belongs) is not the next item.
+    Whole: its commit-first form (and no draft pane), or a draft that is not the last
+    item's (`was_draft`, `_draft`): a frame with the new id over the last item's layout
+    is not the next item. Not "the draft names the id's number": a catch trial has a
+    lookalike id and its base's draft, changed.
     """
     text = term.text()
     shown = _item(term)
@@ -56,12 +58,18 @@ def _moved_on(term: Terminal, was: str) -> bool:
         return False
     if "Your judgement first" in text:
         return "─ Draft ─" not in text
-    return f"about order {shown.split('-')[1]}:" in text
+    return _draft(term) not in (None, was_draft)
 
 
-def _answered(term: Terminal, was: str) -> bool:
+def _draft(term: Terminal) -> str | None:
+    """The order a shown draft is about (every bench draft names one), or None."""
+    match = _ORDER.search(term.text())
+    return match.group(1) if match else None
+
+
+def _answered(term: Terminal, was: str, was_draft: str | None) -> bool:
     """The decision's answer is on the screen: the next item, or the notice before it."""
-    return _moved_on(term, was) or "to go on" in term.text()
+    return _moved_on(term, was, was_draft) or "to go on" in term.text()
 
 
 def _shows(term: Terminal, text: str) -> bool:
@@ -163,14 +171,15 @@ def decide(
             if "Your judgement first" in term.text():
                 _judge_first(term, day)
             _justify(term, rng, item, day)
+            draft = _draft(term)
             start = term.send("\r")
-            end = term.wait(partial(_answered, was=item))
+            end = term.wait(partial(_answered, was=item, was_draft=draft))
             day.ms.append((end - start) * 1000)
             if "to go on" in term.text():
                 day.notices += 1
                 term.settle(0.02)
                 term.send("\r")
-                term.wait(partial(_moved_on, was=item))
+                term.wait(partial(_moved_on, was=item, was_draft=draft))
             if done in rss_at:
                 term.settle(0.2)
                 day.rss_mb[done] = term.rss_mb()

@@ -120,6 +120,25 @@ def check_reviewer(reviewer: str) -> str:
 class QueueMixin(StoreBase):
     """Queue operations; mixed into `store.Store`."""
 
+    def _rows(self, drafts: Sequence[Draft], now: dt.datetime, stamp: str) -> list[dict[str, Any]]:
+        """The drafts' rows; those without a time of their own dated a microsecond apart.
+
+        From `now` (or just after this store's last such record, whichever is later), in
+        the order given. One time for a whole batch gave 500 records the same place, and
+        a catch trial placed beside one of them could only follow all 500 (ties go by
+        id): a run of plants after every batch of an import without times.
+        """
+        moment = max(now, self._untimed_after or now)
+        rows = []
+        for draft in drafts:
+            if draft.created_at is None:
+                rows.append(draft_row(draft, stamp, created=iso(moment)))
+                moment += _MICROSECOND
+            else:
+                rows.append(draft_row(draft, stamp))
+        self._untimed_after = moment
+        return rows
+
     def ingest(self, drafts: Sequence[Draft]) -> BatchSummary:
         """Store one batch of drafts in a single transaction.
 
@@ -127,13 +146,14 @@ class QueueMixin(StoreBase):
         are updated; identical ones are counted unchanged; items already claimed,
         decided or escalated are skipped, never duplicated or overwritten.
         """
-        stamp = iso(self.now())
+        now = self.now()
+        stamp = iso(now)
         inserts: dict[tuple[str, str], dict[str, Any]] = {}
         updates: dict[tuple[str, str], dict[str, Any]] = {}
         added = updated = unchanged = skipped = 0
         # Rows (hashes, JSON) are built before the write lock is taken: other writers
         # (reviewers deciding) wait only for the lookups and inserts.
-        rows = [draft_row(draft, stamp) for draft in drafts]
+        rows = self._rows(drafts, now, stamp)
         batch_ids: dict[str, set[str]] = {}  # per source, built only if a plant must move
         with self._immediate(durable=False) as conn:
             existing = self._existing(conn, drafts)
@@ -494,9 +514,15 @@ def insert_values(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row[name] for name in _INSERT_COLUMNS)
 
 
-def draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
-    """A draft as the `items` row it becomes (hashes, JSON columns, ranks, times)."""
-    created = iso(draft.created_at) if draft.created_at else None
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def draft_row(draft: Draft, stamp: str, *, created: str | None = None) -> dict[str, Any]:
+    """A draft as the `items` row it becomes (hashes, JSON columns, ranks, times).
+
+    `created`: its place in time when it has no time of its own (else `stamp`).
+    """
+    given = iso(draft.created_at) if draft.created_at else None
     return {
         "source": draft.source,
         "external_id": draft.external_id,
@@ -514,8 +540,8 @@ def draft_row(draft: Draft, stamp: str) -> dict[str, Any]:
         "stakes_rank": STAKES_RANK[draft.stakes],
         "meta": compact_json(draft.meta) if draft.meta else "{}",
         "content_hash": content_hash(draft),
-        "created_at": created or stamp,
-        "given_created_at": created,
+        "created_at": given or created or stamp,
+        "given_created_at": given,
         "imported_at": stamp,
         "updated_at": stamp,
         "token_logprobs": encode_tokens(draft.tokens),

@@ -207,7 +207,8 @@ def test_one_planting_run_spreads_its_catch_trials_through_the_queue(
     # three days deep ("given" times), where they give themselves away and fill a
     # reviewer's first hour; placing it a fixed 1-59 s later put them after the last
     # real item of an import without times, stamped a batch of 100 at a time, 0.1 s
-    # apart ("stamped").
+    # apart ("stamped"); and one time for a whole batch let a plant only follow the
+    # whole batch: a run of plants after each.
     start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     for batch in range(30):
         store.ingest(
@@ -224,3 +225,5 @@ def test_one_planting_run_spreads_its_catch_trials_through_the_queue(
     tenths = [sum(i in planted for i in order[k * 316 : (k + 1) * 316]) for k in range(10)]
     assert sum(tenths) == 158
     assert max(tenths) <= 30, tenths  # 16 expected in each tenth
+    runs = "".join("p" if i in planted else "." for i in order).split(".")
+    assert max(len(run) for run in runs) <= 3, [len(run) for run in runs if run]
