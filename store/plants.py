@@ -84,7 +84,8 @@ class PlantMixin(QueueMixin):
             return []
         done: list[Planted] = []
         formats: IdFormats = {}  # learnt once per run, not read again for every plant
-        bases = iter(_bases(self.conn, rng, wanted * 20))
+        span = _id_span(self.conn)  # the run's items: later ones are its own plants
+        bases = iter(_bases(self.conn, rng, wanted * 20, span))
         exhausted = False
         while len(done) < wanted and not exhausted:
             with self._immediate() as conn:
@@ -110,7 +111,7 @@ class PlantMixin(QueueMixin):
                     draft = _as_draft(base, change.text)
                     done.append(
                         self._insert_plant(
-                            conn, draft, base, change.kind, change.detail, rng, formats
+                            conn, draft, base, change.kind, change.detail, rng, formats, span
                         )
                     )
                 index_new(conn)
@@ -130,6 +131,7 @@ class PlantMixin(QueueMixin):
         done: list[Planted] = []
         formats: IdFormats = {}
         with self._immediate() as conn:
+            span = _id_span(conn)
             for draft, flaw in drafts:
                 seen = conn.execute(
                     "SELECT 1 FROM plants AS p JOIN items AS i ON i.id = p.item_id "
@@ -138,7 +140,7 @@ class PlantMixin(QueueMixin):
                 ).fetchone()
                 if seen is None:
                     done.append(
-                        self._insert_plant(conn, draft, None, KNOWN_BAD, flaw, rng, formats)
+                        self._insert_plant(conn, draft, None, KNOWN_BAD, flaw, rng, formats, span)
                     )
             index_new(conn)
         return done
@@ -152,8 +154,9 @@ class PlantMixin(QueueMixin):
         detail: str,
         rng: random.Random,
         formats: IdFormats,
+        span: IdSpan | None,
     ) -> Planted:
-        neighbour = _neighbour(conn, draft.source, draft.stakes, rng)
+        neighbour = _neighbour(conn, draft.source, draft.stakes, rng, span)
         model_id = base.external_id if base else (neighbour[0] if neighbour else draft.external_id)
         ext = lookalike(conn, draft.source, model_id, rng, formats=formats)
         created = draft.created_at
@@ -177,13 +180,12 @@ class PlantMixin(QueueMixin):
         return Planted(item_id, ext, mutation, detail)
 
 
-def _bases(conn: Connection, rng: random.Random, tries: int) -> Iterable[Item]:
+def _bases(conn: Connection, rng: random.Random, tries: int, span: IdSpan | None) -> Iterable[Item]:
     """Pending real items never used as a base, picked at random by id.
 
     Seeded by the caller's `rng` (SQLite's random() is not), and one index probe per
     pick however long the queue is.
     """
-    span = _id_span(conn)
     if span is None:
         return
     low, high = span
@@ -226,7 +228,7 @@ def _as_draft(base: Item, text: str) -> Draft:
 
 
 def _neighbour(
-    conn: Connection, source: str, stakes: str, rng: random.Random
+    conn: Connection, source: str, stakes: str, rng: random.Random, span: IdSpan | None
 ) -> tuple[str, str] | None:
     """A random pending real item of this source and stakes: (external id, created_at).
 
@@ -238,7 +240,6 @@ def _neighbour(
     falls back to its first 200 in queue order: clustered, but only its own few plants.
     """
     rank = STAKES_RANK[stakes]
-    span = _id_span(conn)
     if span is None:
         return None
     low, high = span
@@ -265,11 +266,15 @@ def _neighbour(
     return rng.choice(rows) if rows else None
 
 
-def _id_span(conn: Connection) -> tuple[int, int] | None:
-    """The smallest and largest item id (None without items): two index probes.
+IdSpan = tuple[int, int]
+"""The smallest and largest item id when a planting run starts: where it draws from."""
+
+
+def _id_span(conn: Connection) -> IdSpan | None:
+    """The smallest and largest item id (None without items): two index probes, once a run.
 
     Not `SELECT min(id), max(id)`: SQLite answers a lone `min` or `max` from the index,
-    both together by reading every row (7 ms at 100k items, for each plant).
+    both together by reading every row (7 ms at 100k items; it once ran for each plant).
     """
     row = conn.execute("SELECT (SELECT min(id) FROM items), (SELECT max(id) FROM items)")
     low, high = row.fetchone()
