@@ -91,6 +91,21 @@ def _planted_4000(
     return planted, statements
 
 
+def test_a_run_stops_drawing_random_ids_once_the_range_proves_full(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # Dense ids: 50 random tries (one query) found nothing for any plant, and every plant
+    # went after the range anyway; those draws were a third of the planting time.
+    from store.plants import _MISSES
+
+    planted, statements = _planted_4000(db_path, clock, 0.05, 4)
+    draws = [s for s in statements if "AND external_id IN (" in s]
+    assert len(planted) == round(4000 * 0.05 / 0.95)
+    assert len(draws) == _MISSES, len(draws)
+    numbers = sorted(int(p.external_id[2:]) for p in planted)
+    assert numbers == list(range(4000, 4000 + len(planted)))  # next free ids, none twice
+
+
 def test_planting_commits_in_short_transactions(db_path: Path, clock: FakeClock) -> None:
     planted, statements = _planted_4000(db_path, clock, 0.2, 3)
     commits = sum(1 for s in statements if s.strip().upper() == "COMMIT")
@@ -133,7 +148,11 @@ def test_picking_a_base_walks_the_rowid_and_sorts_nothing(db_path: Path, clock: 
 
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft(f"T-{i}") for i in range(300)])
-        plans = query_plans(store.conn, lambda: store.plant(0.1, random.Random(4)), "+state")
+        plans = query_plans(
+            store.conn,
+            lambda: store.plant(0.1, random.Random(4)),
+            "+state = 'pending' AND NOT EXISTS",  # a base's pick (a neighbour's: test_plants)
+        )
     assert plans
     for plan in plans:
         assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan

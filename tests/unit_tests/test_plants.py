@@ -183,15 +183,17 @@ def test_a_plants_neighbour_is_sought_at_its_stakes_level_not_walked_to(
         stakes = ("low", "medium", "high")
         store.ingest([make_draft(f"T-{i}", stakes=stakes[i % 3]) for i in range(60)])
         windows = query_plans(
-            store.conn, lambda: store.plant(0.05, random.Random(7)), "ORDER BY id LIMIT 256"
+            store.conn, lambda: store.plant(0.05, random.Random(7)), "+stakes_rank = "
         )
         monkeypatch.setattr(plants, "_WINDOWS", 0)  # the fallback, for a sparse source
         fallbacks = query_plans(
             store.conn, lambda: store.plant(0.1, random.Random(7)), "id NOT IN (SELECT"
         )
-    # A window is read by the primary key from its random start (at most 256 rows).
+    # A window is walked by the primary key from its random start to the first match (at
+    # most 256 ids), not read whole and sorted, nor looked up by source.
     assert windows, windows
-    assert all("INTEGER PRIMARY KEY (rowid>?)" in plan for plan in windows), windows
+    assert all("INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan for plan in windows), windows
+    assert not any("TEMP B-TREE" in plan for plan in windows), windows
     # By `stakes` alone the walk passed every pending item of higher stakes first: 170 ms
     # a plant at a million items (3 hours for an import's 5 %).
     assert fallbacks, fallbacks
