@@ -87,20 +87,32 @@ _ANY_EXPIRED = "SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at
 # query — pending, not skipped, not this reviewer's own first decision, highest stakes
 # then oldest — over the partial index of pending items.
 _CLAIM_NEXT_PG = """
-WITH picked AS (
-    SELECT id FROM items WHERE state = 'pending' AND {whose} AND id <> ALL(:skip)
+WITH mine AS (
+    SELECT id FROM items WHERE state = 'pending' AND {mine} AND id <> ALL(:skip)
     AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
                     WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
     ORDER BY stakes_rank DESC, created_at, id
     FOR UPDATE SKIP LOCKED LIMIT 1
+), anyone AS (
+    SELECT id FROM items WHERE state = 'pending' AND {anyone} AND id <> ALL(:skip)
+    AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
+                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
+    AND NOT EXISTS (SELECT 1 FROM mine)
+    ORDER BY stakes_rank DESC, created_at, id
+    FOR UPDATE SKIP LOCKED LIMIT 1
 ), taken AS (
     INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at)
-    SELECT id, :reviewer, :now, :expires FROM picked RETURNING id, item_id
+    SELECT id, :reviewer, :now, :expires
+    FROM (SELECT id FROM mine UNION ALL SELECT id FROM anyone) AS picked
+    RETURNING id, item_id
 )
 UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
 FROM taken WHERE items.id = taken.item_id
 RETURNING taken.id, items.id
-"""
+""".format(mine=_ASSIGNED[0][0].format(who=":reviewer"), anyone=_ASSIGNED[1][0])
+# `anyone` is read only when `mine` found nothing (its `NOT EXISTS` is a one-time test),
+# so it never locks a row it does not take. Both turns in one statement: they were a
+# transaction each (begin, claim, commit: 6 round trips for a claim of nobody's item).
 _LOOKUP_CHUNK = 500  # stays under SQLite's host-parameter limit on old builds
 _ANALYZE_AFTER = 1000
 """Rows a store adds to a PostgreSQL `items` before it first analyzes it (`_grew`)."""
@@ -283,13 +295,9 @@ class QueueMixin(StoreBase):
             "now": stamp,
             "expires": iso(now + self.lease),
         }
-        for whose, _ in _ASSIGNED:
-            with conn.write(durable=False, locked=False):
-                mine = whose.format(who=":reviewer")
-                row = conn.execute(_CLAIM_NEXT_PG.replace("{whose}", mine), values).fetchone()
-            if row is not None:
-                return Claim(row[0], row[1], reviewer, now, now + self.lease)
-        return None
+        with conn.write(durable=False, locked=False):
+            row = conn.execute(_CLAIM_NEXT_PG, values).fetchone()
+        return None if row is None else Claim(row[0], row[1], reviewer, now, now + self.lease)
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.
