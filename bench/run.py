@@ -6,8 +6,9 @@ Generates its own data (seed 7) and measures what users run: the built-in oversi
 defaults (catch trials, commit-first, friction), the app in a pseudo-terminal read by
 a terminal emulator. Each pair alternates ours and the yardstick, the order flipping
 every round, with equal samples and a warm-up on both sides; the table shows medians
-of the rounds with min-max, the ratio and the goal. Results are also written as JSON so
-they can be compared between commits.
+of the rounds with min-max, the ratio and the goal. Results are also written as JSON,
+with the commit measured, so they can be compared: `python bench/compare.py A.json B.json`
+prints runs side by side as the README's table.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import datetime as dt
 import io
 import json
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -167,6 +169,7 @@ def main() -> None:
     n, rounds = args.size, args.rounds
     rows: list[Row] = []
     started = time.perf_counter()
+    commit = _commit()  # before anything runs: the tree may change while the bench does
     # What users run has its bytecode: pip compiles an installed wheel, and a clone writes
     # it on its first start. A shell with PYTHONDONTWRITEBYTECODE set (this machine's)
     # compiled our modules again at every start: ~45 ms of a ~0.3 s start to first row.
@@ -254,9 +257,32 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = args.out / f"bench-{stamp}.json"
-    target.write_text(json.dumps({"size": n, "rounds": rounds, "rows": [asdict(r) for r in rows]},
-                                 indent=2))  # fmt: skip
+    run = {"size": n, "rounds": rounds, "commit": commit, "rows": [asdict(r) for r in rows]}
+    target.write_text(json.dumps(run, indent=2))
     print(f"written: {target}")
+
+
+def _commit() -> str:
+    """The commit measured, with "+changes" when the work tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.strip() else "")  # fmt: skip
 
 
 def _first_marker(script: Path) -> float:
