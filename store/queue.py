@@ -86,21 +86,19 @@ _ANY_EXPIRED = "SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at
 # PostgreSQL's claim (see `QueueMixin._claim_next_pg`): the same choice as SQLite's
 # query — pending, not skipped, not this reviewer's own first decision, highest stakes
 # then oldest — over the partial index of pending items.
-_CLAIM_NEXT_PG = """
-WITH mine AS (
-    SELECT id FROM items WHERE state = 'pending' AND {mine} AND id <> ALL(:skip)
+_PICK_PG = """
+    SELECT id FROM items WHERE state = 'pending' AND {whose} AND id <> ALL(:skip)
     AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
-                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
+                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer){also}
     ORDER BY stakes_rank DESC, created_at, id
     FOR UPDATE SKIP LOCKED LIMIT 1
-), anyone AS (
-    SELECT id FROM items WHERE state = 'pending' AND {anyone} AND id <> ALL(:skip)
-    AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
-                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
-    AND NOT EXISTS (SELECT 1 FROM mine)
-    ORDER BY stakes_rank DESC, created_at, id
-    FOR UPDATE SKIP LOCKED LIMIT 1
-), taken AS (
+"""
+_MINE_PG = _PICK_PG.format(whose=_ASSIGNED[0][0].format(who=":reviewer"), also="")
+_ANYONE_PG = _PICK_PG.format(whose=_ASSIGNED[1][0], also=" AND NOT EXISTS (SELECT 1 FROM mine)")
+_CLAIM_NEXT_PG = f"""
+WITH mine AS ({_MINE_PG}),
+anyone AS ({_ANYONE_PG}),
+taken AS (
     INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at)
     SELECT id, :reviewer, :now, :expires
     FROM (SELECT id FROM mine UNION ALL SELECT id FROM anyone) AS picked
@@ -109,7 +107,7 @@ WITH mine AS (
 UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
 FROM taken WHERE items.id = taken.item_id
 RETURNING taken.id, items.id
-""".format(mine=_ASSIGNED[0][0].format(who=":reviewer"), anyone=_ASSIGNED[1][0])
+"""
 # `anyone` is read only when `mine` found nothing (its `NOT EXISTS` is a one-time test),
 # so it never locks a row it does not take. Both turns in one statement: they were a
 # transaction each (begin, claim, commit: 6 round trips for a claim of nobody's item).
