@@ -262,27 +262,24 @@ def main() -> None:
     print(f"written: {target}")
 
 
+MEASURED = ("store", "tui", "providers", "keymaps", "bench", "pyproject.toml")
+"""What a result depends on: a change elsewhere (the README) leaves the commit as measured."""
+
+
 def _commit() -> str:
-    """The commit measured, with "+changes" when the work tree differs from it."""
-    root = Path(__file__).resolve().parents[1]
+    """The commit measured, with "+changes" when the measured code differs from it."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        head = _git("rev-parse", "--short", "HEAD").strip()
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", *MEASURED)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + ("+changes" if dirty.strip() else "")  # fmt: skip
+    return head + ("+changes" if dirty.strip() else "")
+
+
+def _git(*args: str) -> str:
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout
 
 
 def _first_marker(script: Path) -> float:

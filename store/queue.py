@@ -85,16 +85,19 @@ _ASSIGNED = (
 _ANY_EXPIRED = "SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= ? LIMIT 1"
 # PostgreSQL's claim (see `QueueMixin._claim_next_pg`): the same choice as SQLite's
 # query — pending, not skipped, not this reviewer's own first decision, highest stakes
-# then oldest — over the partial index of pending items.
+# then oldest — over the partial index of pending items. Both turns in one statement
+# (they were a transaction each: 6 round trips for a claim of nobody's item); `anyone`
+# is read only when `mine` found nothing (its `NOT EXISTS` is a one-time test), so it
+# never locks a row it does not take.
 _PICK_PG = """
     SELECT id FROM items WHERE state = 'pending' AND {whose} AND id <> ALL(:skip)
     AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
-                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer){also}
+                    WHERE s.item_id = items.id AND s.first_reviewer = :reviewer)
     ORDER BY stakes_rank DESC, created_at, id
     FOR UPDATE SKIP LOCKED LIMIT 1
 """
-_MINE_PG = _PICK_PG.format(whose=_ASSIGNED[0][0].format(who=":reviewer"), also="")
-_ANYONE_PG = _PICK_PG.format(whose=_ASSIGNED[1][0], also=" AND NOT EXISTS (SELECT 1 FROM mine)")
+_MINE_PG = _PICK_PG.format(whose=_ASSIGNED[0][0].format(who=":reviewer"))
+_ANYONE_PG = _PICK_PG.format(whose=f"{_ASSIGNED[1][0]} AND NOT EXISTS (SELECT 1 FROM mine)")
 _CLAIM_NEXT_PG = f"""
 WITH mine AS ({_MINE_PG}),
 anyone AS ({_ANYONE_PG}),
@@ -108,9 +111,6 @@ UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
 FROM taken WHERE items.id = taken.item_id
 RETURNING taken.id, items.id
 """
-# `anyone` is read only when `mine` found nothing (its `NOT EXISTS` is a one-time test),
-# so it never locks a row it does not take. Both turns in one statement: they were a
-# transaction each (begin, claim, commit: 6 round trips for a claim of nobody's item).
 _LOOKUP_CHUNK = 500  # stays under SQLite's host-parameter limit on old builds
 _ANALYZE_AFTER = 1000
 """Rows a store adds to a PostgreSQL `items` before it first analyzes it (`_grew`)."""
