@@ -90,6 +90,8 @@ class SignoffApp(Remappable, App[None]):
         settings: Settings | None = None,
     ) -> None:
         super().__init__()
+        # Before the first screen composes: its footer shows the live keys at once.
+        self.set_keymap(keymap.for_textual())
         paste.install()  # a torn paste end marker must not leave every later key dead
         self.store = store
         """The one store connection of this app."""
@@ -127,15 +129,23 @@ class SignoffApp(Remappable, App[None]):
         one process, where freezing one app's objects would keep them all)."""
 
     def on_mount(self) -> None:
-        """Apply the keymap, then show the queue; checkpoint the WAL off the UI thread."""
-        self.set_keymap(self.keymap.for_textual())
+        """Restore the theme; checkpoint the WAL off the UI thread."""
         self._restore_theme()
         if self.store.team:
             self.store.team_connection().on_reconnect = self._reconnected
         self.store.defer_checkpoints()
         self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
-        self.push_screen(QueueScreen(self.store))
         self._tidy(heap.settle, heap.SETTLE_AFTER_S)
+
+    def get_default_screen(self) -> Screen[None]:
+        """The queue, as the app's first screen.
+
+        Pushed from `on_mount` instead, it was laid out and rendered while Textual's
+        start-up batch held the display back: that frame was thrown away with its dirty
+        regions, and the rows came one widget refresh at a time, ~60 ms later (start to
+        first row, 1k items: 0.257 → 0.222 s).
+        """
+        return QueueScreen(self.store)
 
     async def on_event(self, event: events.Event) -> None:
         """Note input times (see checkpoints); keep typed letters from running commands."""

@@ -79,9 +79,8 @@ class QueueScreen(Remappable, Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        """Load the first page."""
+        """Set up; the first page loads when the screen is first shown (`on_screen_resume`)."""
         self.query_one("#search", Input).display = False
-        self.refresh_queue()
         self.query_one(QueueList).focus()
         # Other reviewers claim and decide too, and leads import: the list follows within
         # a second when another process commits (a keyset reload is cheap at any size);
@@ -132,7 +131,7 @@ class QueueScreen(Remappable, Screen[None]):
             self.refresh_queue(keep=self.query_one(QueueList).current)
 
     def on_screen_resume(self) -> None:
-        """Coming back from an item: counts and rows may have changed."""
+        """Shown first, or again after an item: counts and rows may have changed."""
         current = self.query_one(QueueList).current
         self.refresh_queue(keep=current)
 
