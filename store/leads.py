@@ -8,7 +8,6 @@ Assigning is not a decision and is not in the ledger.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -178,6 +177,8 @@ class LeadMixin(LedgerMixin):
 
 def progress_of(conn: Connection) -> tuple[list[ReviewerProgress], list[SourceProgress]]:
     """`LeadMixin.progress` on any connection (a reader's, in a worker thread)."""
+    from statistics import median  # here: the review app's start does not need it
+
     assigned: dict[str, int] = dict(
         conn.execute(
             "SELECT assigned_to, count(*) FROM items WHERE state = 'pending' "
@@ -200,7 +201,7 @@ def progress_of(conn: Connection) -> tuple[list[ReviewerProgress], list[SourcePr
             int(assigned.get(name, 0)),
             len(times.get(name, [])),
             escalated.get(name, 0),
-            int(statistics.median(times[name])) if times.get(name) else None,
+            int(median(times[name])) if times.get(name) else None,
         )
         for name in sorted(set(assigned) | set(times))
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import sys
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.markup import escape
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from keymaps import ACTIONS, Keymap
 from store import Claim, ClaimError, ConnectionLost, Store, StoreError
@@ -55,6 +56,16 @@ CHECKPOINT_EVERY_S = 5.0
 CHECKPOINT_IDLE_S = 2.0
 """Input-free seconds a checkpoint waits for: its disk writes can hold up a commit that
 lands while it runs (measured up to ~0.4 s on a cold 1M-event WAL)."""
+
+
+def _takes_text(widget: object) -> bool:
+    """Whether `widget` is a text field, which types a printable key before any binding."""
+    # TextArea's module (its document model, themes) costs ~3 ms of the start; until a
+    # form is first shown it is not imported, and no widget can be one.
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return isinstance(widget, Input) or (
+        text_area is not None and isinstance(widget, text_area.TextArea)
+    )
 
 
 _KEY_MARK = re.compile(r"\{([a-z]+\.[a-z_]+)\}")
@@ -143,7 +154,8 @@ class SignoffApp(Remappable, App[None]):
         Pushed from `on_mount` instead, it was laid out and rendered while Textual's
         start-up batch held the display back: that frame was thrown away with its dirty
         regions, and the rows came one widget refresh at a time, ~60 ms later (start to
-        first row, 1k items: 0.257 → 0.222 s).
+        first row, 1k items: 0.257 → 0.222 s). Reproduction for the upstream report:
+        `docs/upstream/textual_first_frame_dropped.py`.
         """
         return QueueScreen(self.store)
 
@@ -163,7 +175,7 @@ class SignoffApp(Remappable, App[None]):
         app's single-key commands are kept from firing, so letters meant for a form can
         never skip, undo or quit.
         """
-        if not event.is_printable or isinstance(self.focused, Input | TextArea):
+        if not event.is_printable or _takes_text(self.focused):
             return False
         screen = self.screen
         if not (isinstance(screen, TextForm) and screen.expects_text()):

@@ -148,3 +148,35 @@ def test_opening_the_app_loads_neither_typer_nor_pydantic() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           check=True, timeout=60)  # fmt: skip
     assert done.stdout.strip() == "[]"
+
+
+LATER = ("statistics", "importlib.resources", "textual.widgets._text_area", "typer", "pydantic")
+"""Modules only later screens and commands need: each was measured in the start to the
+first row (the text area ~3 ms, `statistics` ~1.5, `importlib.resources` ~1.5)."""
+
+
+def test_the_queue_on_screen_has_not_loaded_what_only_later_screens_need(tmp_path: Path) -> None:
+    from store import Store
+    from tests.conftest import make_draft
+
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        store.ingest([make_draft("T-1")])
+    probe = (
+        "import sys, textual.app\n"
+        "run = textual.app.App.run\n"
+        "async def shown(pilot):\n"
+        "    await pilot.pause()\n"
+        "    print(len(pilot.app.screen.query_one('#queue').rows))\n"
+        "    pilot.app.exit()\n"
+        "textual.app.App.run = lambda app: run(app, headless=True, auto_pilot=shown)\n"
+        "from tui import launch\n"
+        f"sys.argv = ['signoff', '--db', {str(db)!r}, '--reviewer', 'probe']\n"
+        "launch.main()\n"
+        f"print(sorted(m for m in {LATER!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d"),
+           "XDG_CONFIG_HOME": str(tmp_path / "c")}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          env=env, check=True, timeout=60)  # fmt: skip
+    assert done.stdout.split("\n")[:2] == ["1", "[]"], done.stdout + done.stderr
