@@ -65,11 +65,10 @@ class QueueScreen(Remappable, Screen[None]):
         return cast("SignoffApp", self.app)
 
     def compose(self) -> ComposeResult:
-        """Top bar, filter line, search box (hidden), column titles, list, footer."""
+        """Top bar, filter line, column titles, list, footer (the search box comes later)."""
         yield Static(id="topbar")
         with Horizontal(id="filterbar"):
             yield Static(id="filter-summary")
-            yield SafeInput(placeholder="search ids, titles and drafts; Enter applies", id="search")
         with Horizontal(id="queue-body"):
             with Vertical(id="queue-side"):
                 yield Static(Text(COLUMNS_HEADER, style="bold dim"), id="columns")
@@ -80,7 +79,6 @@ class QueueScreen(Remappable, Screen[None]):
 
     def on_mount(self) -> None:
         """Set up; the first page loads when the screen is first shown (`on_screen_resume`)."""
-        self.query_one("#search", Input).display = False
         self.query_one(QueueList).focus()
         # Other reviewers claim and decide too, and leads import: the list follows within
         # a second when another process commits (a keyset reload is cheap at any size);
@@ -127,7 +125,8 @@ class QueueScreen(Remappable, Screen[None]):
         self._periodic_refresh()
 
     def _periodic_refresh(self) -> None:
-        if self.is_current and not self.query_one("#search", Input).has_focus:
+        box = self._search_box()
+        if self.is_current and not (box is not None and box.has_focus):
             self.refresh_queue(keep=self.query_one(QueueList).current)
 
     def on_screen_resume(self) -> None:
@@ -186,9 +185,19 @@ class QueueScreen(Remappable, Screen[None]):
         """Reload rows and counts."""
         self.refresh_queue(keep=self.query_one(QueueList).current)
 
-    def action_search(self) -> None:
+    def _search_box(self) -> Input | None:
+        """The search box, once the reviewer first asked for it."""
+        found = self.query("#search")
+        return cast(Input, found.first()) if found else None
+
+    async def action_search(self) -> None:
         """Show the search box."""
-        box = self.query_one("#search", Input)
+        box = self._search_box()
+        if box is None:
+            # Mounted on first use: composed hidden, it cost ~9 ms of every start to the
+            # first row (the widget, its stylesheet), for a search most sessions never run.
+            box = SafeInput(placeholder="search ids, titles and drafts; Enter applies", id="search")
+            await self.query_one("#filterbar").mount(box)
         box.display = True
         box.value = self.where.search
         box.focus()
@@ -200,13 +209,15 @@ class QueueScreen(Remappable, Screen[None]):
 
     def key_escape(self) -> None:
         """Escape in the search box clears and closes it."""
-        box = self.query_one("#search", Input)
-        if box.has_focus:
+        box = self._search_box()
+        if box is not None and box.has_focus:
             self._set_search("")
 
     def _set_search(self, text: str) -> None:
         self.query_one(QueueList).focus()  # before hiding the box that has focus
-        self.query_one("#search", Input).display = False
+        box = self._search_box()
+        if box is not None:
+            box.display = False
         self.where = replace(self.where, search=text)
         self.refresh_queue()
 
