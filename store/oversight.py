@@ -10,7 +10,6 @@ decision's transaction, and the UI calls the same ones to show what an item requ
 from __future__ import annotations
 
 import difflib
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -228,6 +227,8 @@ def in_double_review(share: float, source: str, external_id: str) -> bool:
     """
     if share <= 0.0:
         return False
+    import hashlib  # at the first claim, not the app's start (see store.codec)
+
     digest = hashlib.sha256(f"{source}\x1f{external_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 

@@ -56,11 +56,11 @@ def remember_theme(name: str) -> None:
 
 def remembered_checkpoints(data: dict[str, Any] | None = None) -> dict[str, Checkpoint]:
     """Origin → the newest checkpoint verified for each ledger (its register too)."""
-    from store.checkpoint import Checkpoint
-
     found = (_read() if data is None else data).get("checkpoints")
     if not isinstance(found, dict):
         return {}
+    from store.checkpoint import Checkpoint  # with hashlib: only when there are some
+
     kept = {}
     for origin, value in found.items():
         if not isinstance(value, list) or len(value) not in (2, 4):
