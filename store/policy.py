@@ -7,6 +7,7 @@ code path can skip it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -191,10 +192,24 @@ def _is_boilerplate(norm: str, phrases: frozenset[str]) -> bool:
     if norm in phrases:
         return True
     rest = f" {norm} "
-    # Longest first, so "looks good to me" goes before "looks good".
-    for phrase in sorted(phrases, key=len, reverse=True):
-        rest = re.sub(rf"(?<= ){re.escape(phrase)}(?= )", " ", rest)
+    for phrase, pattern in _longest_first(phrases):
+        if phrase in rest:  # a phrase that is not there cannot match: no regex run
+            rest = pattern.sub(" ", rest)
     return all(word in _FILLER for word in rest.split())
+
+
+@functools.lru_cache(maxsize=8)
+def _longest_first(phrases: frozenset[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each phrase with its whole-words pattern, longest first.
+
+    Longest first, so "looks good to me" goes before "looks good". Built once per
+    policy: sorting and a regex per phrase at every check was ~0.19 ms of each decision
+    (70 `re.sub` on the default list).
+    """
+    return tuple(
+        (phrase, re.compile(rf"(?<= ){re.escape(phrase)}(?= )"))
+        for phrase in sorted(phrases, key=len, reverse=True)
+    )
 
 
 def _is_meaningful(ch: str) -> bool:

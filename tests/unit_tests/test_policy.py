@@ -114,3 +114,37 @@ def test_batch_keys_are_equal_exactly_when_normalised_texts_are() -> None:
         assert len(set(keys)) == len({normalise(text) for text in batch})
     # An ASCII batch and a mixed one key the same text alike ("ﬁne" is "fine" normalised).
     assert normalised_keys(["Fine!"]) == normalised_keys(["ﬁne", "x"])[:1]
+
+
+def _boilerplate_by_regex_per_phrase(norm: str, phrases: frozenset[str]) -> bool:
+    """The check as first written (a regex built per phrase per call): the oracle."""
+    import re
+
+    from store.policy import _FILLER
+
+    if norm in phrases:
+        return True
+    rest = f" {norm} "
+    for phrase in sorted(phrases, key=len, reverse=True):
+        rest = re.sub(rf"(?<= ){re.escape(phrase)}(?= )", " ", rest)
+    return all(word in _FILLER for word in rest.split())
+
+
+def test_the_boilerplate_check_agrees_with_a_regex_per_phrase_on_random_texts() -> None:
+    import random
+
+    from store.policy import _FILLER, DEFAULT_BOILERPLATE, _is_boilerplate
+
+    rng = random.Random(5)
+    words = sorted({w for p in DEFAULT_BOILERPLATE for w in p.split()} | set(_FILLER))
+    words += ["refund", "invoice", "crm", "matches", "wrong"]
+    phrases = sorted(DEFAULT_BOILERPLATE)
+    found = 0
+    for _ in range(3000):
+        parts = [rng.choice(phrases) if rng.random() < 0.5 else rng.choice(words)
+                 for _ in range(rng.randint(1, 8))]  # fmt: skip
+        norm = normalise(" ".join(parts))
+        expected = _boilerplate_by_regex_per_phrase(norm, DEFAULT_BOILERPLATE)
+        assert _is_boilerplate(norm, DEFAULT_BOILERPLATE) == expected, norm
+        found += expected
+    assert 300 < found < 2700  # both answers are well represented
