@@ -184,7 +184,9 @@ class StoreBase:
         self.close()
 
     @contextmanager
-    def _immediate(self, *, durable: bool = True) -> Iterator[Connection]:
+    def _immediate(
+        self, *, durable: bool = True, reads_first: bool = False
+    ) -> Iterator[Connection]:
         """A write transaction that takes the write lock up front.
 
         `BEGIN IMMEDIATE` means two processes can never both read "item 7 is free"
@@ -196,9 +198,13 @@ class StoreBase:
         again — so claiming is not slowed by a disk flush; ledger events never do.
 
         On PostgreSQL the same: one writer at a time (`store.pg.PgConnection.write`).
+        With `reads_first`, a PostgreSQL transaction begins without that lock and the
+        caller takes it (`_lock_writes`) once its reads are done, so other reviewers
+        wait only for its ordered writes; what the reads found must be re-checked by
+        those writes. SQLite's `BEGIN IMMEDIATE` holds its lock from the start anyway.
         """
         if not isinstance(self.conn, sqlite3.Connection):
-            with self.conn.write(durable=durable) as conn:
+            with self.conn.write(durable=durable, locked=not reads_first) as conn:
                 yield conn
             return
         if not durable:
@@ -215,6 +221,15 @@ class StoreBase:
         finally:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
+
+    def _lock_writes(self, conn: Connection) -> None:
+        """In an `_immediate(reads_first=True)` transaction: take the one-writer lock now.
+
+        Raises:
+            DatabaseBusy: Another writer kept it too long (PostgreSQL; SQLite has it).
+        """
+        if not isinstance(conn, sqlite3.Connection):
+            conn.lock()
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the database.

@@ -41,6 +41,7 @@ RECONNECT_S: Final = 10.0
 takes a few seconds)."""
 LOCK_TIMEOUT_MS: Final = 5000
 """How long a writer waits for another's lock before `DatabaseBusy` (as on SQLite)."""
+_LOCK: Final = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 
 SCAN_ROWS: Final = 2000
 """Rows a scan's server-side cursor brings over per round trip."""
@@ -227,8 +228,9 @@ class PgConnection:
 
         `durable=False` commits without waiting for the WAL flush (claims, imports), as
         `synchronous=NORMAL` does on SQLite; ledger events always wait. `locked=False`
-        is for the one-statement claim only: row locks keep claims apart (`FOR UPDATE
-        SKIP LOCKED`), and a reviewer need not wait for another's decision to take one.
+        is for the one-statement claim: row locks keep claims apart (`FOR UPDATE SKIP
+        LOCKED`), and a reviewer need not wait for another's decision to take one; and
+        for a write that takes the lock itself after its reads (`lock`).
 
         Raises:
             DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
@@ -241,16 +243,10 @@ class PgConnection:
         begin = (
             f"BEGIN; SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true)"
             + ("" if durable else ", set_config('synchronous_commit', 'off', true)")
-            + (f"; SELECT pg_advisory_xact_lock({WRITE_LOCK})" if locked else "")
+            + (f"; {_LOCK}" if locked else "")
         )
-        try:
+        with self._busy():
             self.execute(begin)
-        except psycopg.errors.LockNotAvailable:
-            self._roll_back(self.raw)
-            raise DatabaseBusy(
-                f"the database is busy: another writer kept it for over "
-                f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
-            ) from None
         raw, self._open = self.raw, True
         try:
             yield self
@@ -270,6 +266,33 @@ class PgConnection:
             raise
         finally:
             self._open = False
+
+    def lock(self) -> None:
+        """Take the one-writer lock in a transaction opened with `write(locked=False)`.
+
+        For a write whose reads need no order (a decision's claim, item and history):
+        they run before it, and only the writes that must be ordered (the chain) hold
+        the lock that every other writer waits for.
+
+        Raises:
+            DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
+        """
+        with self._busy():
+            self.execute(_LOCK)
+
+    @contextmanager
+    def _busy(self) -> Iterator[None]:
+        """A lock wait that timed out: rolled back, and said as `DatabaseBusy`."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.LockNotAvailable:
+            self._roll_back(self.raw)
+            raise DatabaseBusy(
+                f"the database is busy: another writer kept it for over "
+                f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
+            ) from None
 
     def _roll_back(self, raw: psycopg.Connection[Any]) -> None:
         from psycopg.pq import TransactionStatus

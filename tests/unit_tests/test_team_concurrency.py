@@ -165,3 +165,33 @@ def test_the_chain_head_cannot_be_deleted_or_truncated(pg_url: str) -> None:
                 store.conn.execute(statement)
         with pytest.raises(psycopg.errors.CheckViolation):
             store.conn.execute("INSERT INTO chain_head VALUES (2, 0, 'x')")
+
+
+def test_a_claim_given_back_and_taken_while_a_decision_read_records_nothing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decision reads its claim, item and history before the one-writer lock; the
+    # item's update under the lock is the check that the claim still holds it.
+    from store import ClaimError
+
+    with Store(pg_url) as owner:
+        owner.ingest([make_draft("T-1")])
+    with Store(pg_url) as alice, Store(pg_url) as bob:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        lock = alice._lock_writes
+        taken = []
+
+        def meanwhile(conn: object) -> None:
+            assert bob.release(claim)  # its lease ran out, say, and the sweep gave it back
+            taken.append(bob.claim_next("bob"))
+            lock(conn)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(alice, "_lock_writes", meanwhile)
+        with pytest.raises(ClaimError, match="T-1 is no longer held by this claim"):
+            alice.decide(claim, "escalate", "Sending this refund to a lead to look at it")
+        assert taken[0] is not None
+        assert bob.conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0
+        state = bob.conn.execute("SELECT state, claim_id FROM items").fetchone()
+        assert tuple(state) == ("claimed", taken[0].id)
+        assert bob.decide(taken[0], "escalate", "Bob sends this refund to a lead instead").seq == 1
