@@ -211,3 +211,20 @@ async def test_sentences_typed_anywhere_record_only_what_was_meant(
         later = store.find_item("leads", "L-7")
         assert later is not None
         assert later.state == "pending"
+
+
+def test_text_areas_and_inputs_count_as_text_fields_without_importing_them_at_start() -> None:
+    # `_takes_text` finds TextArea through its module once loaded (it is not imported at
+    # start): a Textual that moved the module would make typed letters look like commands.
+    from textual.widgets import Static
+
+    from tui.app import _takes_text
+    from tui.widgets.safe_text_area import SafeTextArea
+
+    assert [_takes_text(w) for w in (TextArea(), SafeTextArea(), Input(), Static(), None)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
