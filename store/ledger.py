@@ -22,7 +22,7 @@ from store.clock import iso, parse_iso
 from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
 from store.dialect import dialect_of, scan
 from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
-from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Shown
+from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Item, Shown
 from store.outbox import OutboxMixin
 from store.policy import Recent, evaluate
 from store.queue import check_reviewer
@@ -174,7 +174,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             current = self._open_claim(conn, claim, now)
             item = self._item(conn, current.item_id)
             if item.claim_id != current.id:
-                raise ClaimError(f"{item.external_id} is no longer held by this claim")
+                raise _not_held(item)
             result = decision_output(action, output, item.draft)
             if action == "override" and result is not None:
                 check_value(item, result, "the new value")
@@ -238,7 +238,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 (state, stamp, item.id, current.id),
             ).rowcount
             if held != 1:  # released or expired and taken while the reads ran: nothing kept
-                raise ClaimError(f"{item.external_id} is no longer held by this claim")
+                raise _not_held(item)
             if need.second_reviewer and state == "pending":
                 conn.execute(
                     "INSERT INTO second_reviews (item_id, first_seq, first_reviewer) "
@@ -464,6 +464,11 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         if final:
             self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
         return event
+
+
+def _not_held(item: Item) -> ClaimError:
+    """The claim a decision came through no longer holds its item (read, or re-checked)."""
+    return ClaimError(f"{item.external_id} is no longer held by this claim")
 
 
 def chain_head(conn: Connection) -> tuple[int, str]:
