@@ -169,6 +169,8 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         # reviewers wait only for the chain's writes (8 reviewers: +23 % decisions/s,
         # 4 paired rounds). The item's update below re-checks, under the lock, that this
         # claim still holds it. On SQLite, BEGIN IMMEDIATE holds the lock throughout.
+        # Not re-checked: the reviewer's own history (friction, repeated justifications),
+        # which only the same login deciding in a second session at that instant changes.
         with self._immediate(reads_first=True) as conn:
             now = self.now()
             current = self._open_claim(conn, claim, now)
