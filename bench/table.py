@@ -25,6 +25,16 @@ def med(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def paired(ours: list[float], theirs: list[float]) -> float:
+    """The median of ours over the yardstick, pair by pair (as `alternate` ran them).
+
+    On a machine whose speed shifts between runs (this one's starts came at two speeds a
+    run apart), each pair ran at one speed, so their ratio holds where a median over
+    each side's samples can pair a fast one with a slow one.
+    """
+    return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+
+
 def span(values: list[float], unit: str) -> str:
     """`median unit (min-max)`."""
     return f"{med(values):.4g} {unit} ({min(values):.4g}-{max(values):.4g})"
