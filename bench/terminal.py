@@ -1,15 +1,14 @@
 """A program in a pseudo-terminal, its screen kept by a terminal emulator (pyte).
 
 What a reviewer sees is what the bench waits for: a key is written to the terminal, and
-the time runs until the screen (as pyte draws the bytes the program wrote) shows what
-the key should bring. No Pilot, no idle waits, no test hooks in the program.
+the time runs until the bytes that make the screen (as pyte draws them) show what the
+key should bring have arrived. No Pilot, no idle waits, no test hooks in the program.
 
-The time is when the bytes that completed the screen arrived, not when pyte had read
-them: pyte, in Python, takes ~0.75 µs a byte (~10 ms for a 13 KB frame of ours, ~0.3 ms
-for a bare app's), where a terminal written in C takes well under a millisecond. Timed
-after parsing, every figure paid that per byte, ours far more than a yardstick's. A
-reader thread takes the bytes as they come and stamps them; the screen is drawn from
-them in order.
+The arrival, not the moment pyte had drawn them: pyte, in Python, takes ~0.75 µs a byte
+(~10 ms for a 13 KB frame of ours, ~0.3 ms for a bare app's), where a terminal written
+in C takes well under a millisecond. Timed after parsing, every figure paid that per
+byte, ours far more than a yardstick's. A reader thread takes the bytes as they come and
+stamps them; the screen is drawn from them in order.
 """
 
 from __future__ import annotations
@@ -31,6 +30,11 @@ from queue import Empty, Queue
 import pyte
 
 from bench.data import SIGNOFF
+
+# A reader needs the GIL to stamp a chunk: at the default 5 ms switch interval a chunk
+# that came while pyte was drawing the last one could wait that long (bench processes
+# only: this module is not part of signoff).
+sys.setswitchinterval(0.0005)
 
 
 class Terminal:
@@ -54,9 +58,6 @@ class Terminal:
         self.arrived = self.started
         """When the bytes last drawn on the screen arrived (perf_counter)."""
         self._chunks: Queue[tuple[float, bytes] | None] = Queue()
-        # The reader needs the GIL to stamp a chunk: at the default 5 ms switch interval
-        # a chunk that came while pyte was drawing the last one could wait that long.
-        sys.setswitchinterval(0.0005)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
