@@ -44,6 +44,11 @@ def visible(text: str, *, multiline: bool = False) -> str:
     return pattern.sub(_marker, text)
 
 
+def is_visible(text: str, *, multiline: bool = False) -> bool:
+    """Whether `visible` would leave the text as it is (one search, no copy)."""
+    return (_MULTI_LINE if multiline else _SINGLE_LINE).search(text) is None
+
+
 def _json_escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     if code <= 0xFFFF:

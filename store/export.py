@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -117,15 +117,16 @@ def events(
 _ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
 
 
-def csv_rows(conn: Connection, where: ExportFilter) -> AbstractContextManager[Any]:
-    """A scan of the events as tuples in `store.writers.CSV_COLUMNS` order (chain order).
+def event_rows(
+    conn: Connection, where: ExportFilter, names: Sequence[str]
+) -> AbstractContextManager[Any]:
+    """A scan of the events as tuples of the columns `names` (chain order).
 
-    A cursor, not an iterator: the writer fetches it in batches (`fetchmany`).
+    Names are the ledger's, or an item's for `title`, `kind`, `stakes`, `model` and
+    `draft`. A cursor, not an iterator: the writers fetch it in batches (`fetchmany`).
     """
-    from store.writers import CSV_COLUMNS
-
     clause, args = where.sql()
-    columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in CSV_COLUMNS)
+    columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in names)
     return scan(
         conn,
         f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "

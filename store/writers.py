@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from providers.text import counted, visible
+from providers.text import counted
 from store.csv_cells import csv_lines
 from store.export import (
     ExportFilter,
-    csv_rows,
-    events,
+    event_rows,
     jsonl_line,
     planted_events_exist,
     stats_for,
 )
+from store.md_cells import MD_BATCH, MD_COLUMNS, decisions, md
 from store.stats import Stats
 from store.views import BINS
 
@@ -53,7 +52,7 @@ def write_csv(stream: IO[str], conn: Connection, where: ExportFilter) -> int:
     stream.write(csv_lines([[name] for name in CSV_COLUMNS]))
     count = 0
     limits_at = CSV_COLUMNS.index("shown_limits")
-    with csv_rows(conn, where) as cursor:
+    with event_rows(conn, where, CSV_COLUMNS) as cursor:
         while batch := cursor.fetchmany(CSV_BATCH):
             columns: list[Sequence[object]] = list(zip(*batch, strict=True))
             limits = columns[limits_at]
@@ -75,17 +74,21 @@ def _limits_line(limits_json: str) -> str:
 
 
 def write_md(stream: IO[str], conn: Connection, where: ExportFilter, *, title: str) -> int:
-    """A report for a lead: summary tables first, then every decision in full."""
+    """A report for a lead: summary tables first, then every decision in full.
+
+    The decisions are read and written `MD_BATCH` at a time (`store.md_cells`).
+    """
     stats = stats_for(conn, where)
-    stream.write(f"# {_md(title)}\n\n")
+    stream.write(f"# {md(title)}\n\n")
     described = _describe(where, planted_events_exist(conn))
-    stream.write(f"{counted(stats.events, 'event')}. Filter: {_md(described)}.\n\n")
+    stream.write(f"{counted(stats.events, 'event')}. Filter: {md(described)}.\n\n")
     _summary(stream, stats)
     stream.write("## Decisions\n\n")
     count = 0
-    for event in events(conn, where):
-        count += 1
-        _decision(stream, event)
+    with event_rows(conn, where, MD_COLUMNS) as cursor:
+        while batch := cursor.fetchmany(MD_BATCH):
+            stream.write(decisions(batch))
+            count += len(batch)
     return count
 
 
@@ -98,7 +101,7 @@ def _summary(stream: IO[str], stats: Stats) -> None:
         "| AI right: overridden anyway |\n|---|--:|--:|--:|--:|\n"
     )
     for who in everyone:
-        stream.write(f"| {_md(who.reviewer)} | {who.caught} | {who.missed} | {who.kept_right} "
+        stream.write(f"| {md(who.reviewer)} | {who.caught} | {who.missed} | {who.kept_right} "
                      f"| {who.overrode_right} |\n")  # fmt: skip
     stream.write("\n## Reviewers\n\n")
     stream.write(
@@ -110,7 +113,7 @@ def _summary(stream: IO[str], stats: Stats) -> None:
         cells = [str(who.actions.get(a, 0)) for a in
                  ("approve", "edit", "override", "reject", "escalate", "retract")]  # fmt: skip
         stream.write(
-            f"| {_md(who.reviewer)} | {' | '.join(cells)} | {_secs(who.median_ms)} "
+            f"| {md(who.reviewer)} | {' | '.join(cells)} | {_secs(who.median_ms)} "
             f"| {_secs(who.p10_ms)} | {who.longest_approve_streak} "
             f"| {who.repeat_share:.0%} |\n"
         )
@@ -126,54 +129,8 @@ def _summary(stream: IO[str], stats: Stats) -> None:
         )
         for key in sorted(table):
             row = table[key]
-            stream.write(f"| {_md(key)} | {row.decisions} | {row.overridden} | {row.rate:.0%} |\n")
+            stream.write(f"| {md(key)} | {row.decisions} | {row.overridden} | {row.rate:.0%} |\n")
     stream.write("\n")
-
-
-def _decision(stream: IO[str], event: dict[str, Any]) -> None:
-    conf = event["shown_confidence"]
-    shown = "unknown" if conf is None else f"{conf:.2f} ({event['shown_basis']})"
-    stream.write(
-        f"### {event['seq']} · {event['action']} · {_md(event['external_id'])}\n\n"
-        f"- reviewer: {_md(event['reviewer'])}, {event['recorded_at']}, "
-        f"{event['time_on_item_ms'] / 1000:.0f} s on the item\n"
-        f"- item: {_md(event['title'] or '(untitled)')} — {_md(event['source'])}, "
-        f"{_md(event['kind'])}, {event['stakes']} stakes, model {_md(event['model'] or '?')}\n"
-        f"- confidence shown: {shown}\n"
-    )
-    limits = json.loads(event["shown_limits"])
-    stream.write(
-        "- data limits shown: "
-        + ("none reported" if not limits else "; ".join(
-            f"{x['severity']} {_md(x['kind'])}: {_md(x['detail'])}" for x in limits))
-        + "\n"
-    )  # fmt: skip
-    if event["reason_code"]:
-        stream.write(f"- reason: {_md(event['reason_code'])}\n")
-    if event["retracts"]:
-        stream.write(f"- retracts event {event['retracts']}\n")
-    stream.write("\nJustification:\n\n" + _fence(event["justification"]))
-    if event["action"] != "retract":
-        stream.write("Draft:\n\n" + _fence(event["draft"]))
-    if event["output"] is not None and event["output"] != event["draft"]:
-        stream.write("Final output:\n\n" + _fence(event["output"]))
-    stream.write(f"`hash {event['hash']}`\n\n")
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
-
-
-def _md(text: str) -> str:
-    """Untrusted inline text: visible, and no Markdown or HTML can take effect."""
-    return _MD_SPECIAL.sub(r"\\\1", visible(str(text)))
-
-
-def _fence(text: str) -> str:
-    """Untrusted block text in a code fence longer than any backtick run inside it."""
-    body = visible(text, multiline=True)
-    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{body}\n{fence}\n\n"
 
 
 def _secs(ms: float | None) -> str:
