@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from store.codec import GENESIS_HASH, first_break
 from store.dialect import dialect_of, scan
 from store.errors import StoreError
-from store.ledger import EVENT_FIELDS, chain_head, event_hash
+from store.ledger import EVENT_FIELDS, chain_head, row_hasher
 from store.models import ChainReport
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
         conn, f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
     ) as cursor:
         count, last, problem = first_break(
-            cursor, EVENT_FIELDS, event_hash, (count, expected_prev), "event"
+            cursor, EVENT_FIELDS, row_hasher(EVENT_FIELDS), (count, expected_prev), "event"
         )
     if problem:
         return ChainReport(

