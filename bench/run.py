@@ -6,8 +6,9 @@ Generates its own data (seed 7) and measures what users run: the built-in oversi
 defaults (catch trials, commit-first, friction), the app in a pseudo-terminal read by
 a terminal emulator. Each pair alternates ours and the yardstick, the order flipping
 every round, with equal samples and a warm-up on both sides; the table shows medians
-of the rounds with min-max, the ratio (of the medians; for start-up, the median of the
-pairs' ratios, see `bench.table.paired`) and the goal. Results are also written as JSON,
+of the rounds with min-max, the ratio (of the medians; for start-up, pulls, stats,
+status and the team's throughput, the median of the pairs' ratios, see
+`bench.table.paired`) and the goal. Results are also written as JSON,
 with the commit measured, so they can be compared: `python bench/compare.py A.json B.json`
 prints runs side by side as the README's table.
 """

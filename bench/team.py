@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.table import Row, alternate, med, print_table  # noqa: E402
+from bench.table import Row, alternate, med, paired, print_table  # noqa: E402
 
 REVIEWERS = 8
 
@@ -226,7 +226,7 @@ def team_rows(items: int, rounds: int) -> list[Row]:
                 return run(db, f"bare-{what}", folder)
 
             mine, theirs = alternate(rounds, ours, bare)
-            ratio = med(mine) / med(theirs)
+            ratio = paired(mine, theirs)  # a slow round slows both sides of its pair
             label = "claims" if what == "claim" else "claim + decision"
             rows.append(Row(
                 f"team {label}/s, {REVIEWERS} reviewers, vs bare SKIP LOCKED loop", mine,
