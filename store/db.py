@@ -222,14 +222,22 @@ class StoreBase:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
 
-    def _lock_writes(self, conn: Connection) -> None:
+    def _lock_writes(self, conn: Connection) -> tuple[int, str]:
         """In an `_immediate(reads_first=True)` transaction: take the one-writer lock now.
+
+        Returns the chain head (position, hash) as it is under the lock. On PostgreSQL
+        it is read in the lock's own round trip: eight reviewers wait on that lock, and
+        each trip made while holding it is a trip they all wait for.
 
         Raises:
             DatabaseBusy: Another writer kept it too long (PostgreSQL; SQLite has it).
         """
-        if not isinstance(conn, sqlite3.Connection):
-            conn.lock()
+        from store.dialect import POSTGRESQL
+        from store.ledger import chain_head, head_of
+
+        if isinstance(conn, sqlite3.Connection):
+            return chain_head(conn)
+        return head_of(conn.lock(POSTGRESQL.chain_head).fetchone())
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the database.

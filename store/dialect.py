@@ -33,7 +33,17 @@ class Dialect:
     """Whether a login may see only part of the ledger (team mode's row security)."""
     settled_plant: str
     """`FROM` clause: the plant (mutation) of item `?` once decided (practice's truth)."""
+    decided: tuple[str, ...]
+    """Settle a decided item and end its claim (`:state`, `:stamp`, `:item`, `:claim`),
+    in order; the first statement's row count is the item's (0: the claim no longer
+    holds it, and the caller rolls back)."""
 
+
+_SETTLE_ITEM: Final = (
+    "UPDATE items SET state = :state, claim_id = NULL, updated_at = :stamp "
+    "WHERE id = :item AND claim_id = :claim"
+)
+_END_CLAIM: Final = "UPDATE claims SET ended_at = :stamp, end_reason = 'decided' WHERE id = :claim"
 
 SQLITE: Final = Dialect(
     name="sqlite",
@@ -48,6 +58,7 @@ SQLITE: Final = Dialect(
     partial_views=False,
     settled_plant="plants AS p JOIN items AS i ON i.id = p.item_id "
     "WHERE p.item_id = ? AND i.state = 'decided'",
+    decided=(_SETTLE_ITEM, _END_CLAIM),
 )
 
 POSTGRESQL: Final = Dialect(
@@ -62,6 +73,8 @@ POSTGRESQL: Final = Dialect(
     unindexed="",  # no unary + on text; its planner walks the primary key anyway
     partial_views=True,
     settled_plant="signoff_settled_plant(?)",
+    # One round trip, not two: it is made holding the write lock every reviewer waits on.
+    decided=(f"WITH ended AS ({_END_CLAIM}) {_SETTLE_ITEM}",),
 )
 
 

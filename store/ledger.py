@@ -256,9 +256,10 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                         "a lead resolves an escalation with approve, edit, override or reject"
                     )
                 oversight = {**(oversight or {}), "resolves": current.resolves}
-            self._lock_writes(conn)
+            head = self._lock_writes(conn)
             event = self._append(
                 conn,
+                head=head,
                 item_id=item.id,
                 source=item.source,
                 external_id=item.external_id,
@@ -275,14 +276,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 oversight=oversight,
                 final=deliver,
             )
-            stamp = iso(now)
-            held = conn.execute(
-                "UPDATE items SET state = ?, claim_id = NULL, updated_at = ? "
-                "WHERE id = ? AND claim_id = ?",
-                (state, stamp, item.id, current.id),
-            ).rowcount
-            if held != 1:  # released or expired and taken while the reads ran: nothing kept
-                raise _not_held(item)
+            values = {"state": state, "stamp": iso(now), "item": item.id, "claim": current.id}
+            first, *rest = dialect_of(conn).decided
+            if conn.execute(first, values).rowcount != 1:
+                raise _not_held(item)  # released or expired and taken while the reads ran
+            for sql in rest:
+                conn.execute(sql, values)
             if need.second_reviewer and state == "pending":
                 conn.execute(
                     "INSERT INTO second_reviews (item_id, first_seq, first_reviewer) "
@@ -291,10 +290,6 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 )
             elif need.second_review_of is not None:
                 conn.execute("DELETE FROM second_reviews WHERE item_id = ?", (item.id,))
-            conn.execute(
-                "UPDATE claims SET ended_at = ?, end_reason = 'decided' WHERE id = ?",
-                (stamp, current.id),
-            )
             return event
 
     def retract(self, seq: int, reviewer: str, justification: str) -> Event:
@@ -485,9 +480,11 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         now: dt.datetime,
         oversight: dict[str, Any] | None,
         final: bool,
+        head: tuple[int, str] | None = None,
         **values: Any,
     ) -> Event:
-        # The chain head: the caller's write lock keeps it until this commits.
+        # The chain head (read now, or by the caller under the write lock): the lock
+        # keeps it until this commits.
         fields = chain_link(
             {
                 **values,
@@ -498,7 +495,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 "recorded_at": iso(now),
                 "oversight": None if oversight is None else canonical_json(oversight),
             },
-            chain_head(conn),
+            chain_head(conn) if head is None else head,
         )
         conn.execute(
             f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
@@ -517,7 +514,11 @@ def _not_held(item: Item) -> ClaimError:
 
 def chain_head(conn: Connection) -> tuple[int, str]:
     """(position, hash) of the chain's newest link; (0, genesis) when empty."""
-    row = conn.execute(dialect_of(conn).chain_head).fetchone()
+    return head_of(conn.execute(dialect_of(conn).chain_head).fetchone())
+
+
+def head_of(row: Sequence[Any] | None) -> tuple[int, str]:
+    """The chain head from a row of `Dialect.chain_head` (None: an empty ledger)."""
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 

@@ -267,18 +267,22 @@ class PgConnection:
         finally:
             self._open = False
 
-    def lock(self) -> None:
+    def lock(self, then: str) -> Any:
         """Take the one-writer lock in a transaction opened with `write(locked=False)`.
 
         For a write whose reads need no order (a decision's claim, item and history):
         they run before it, and only the writes that must be ordered (the chain) hold
-        the lock that every other writer waits for.
+        the lock that every other writer waits for. `then`, a read without parameters,
+        runs in the same round trip once the lock is held (as its own statement, so it
+        sees what the writer before committed); its cursor is returned.
 
         Raises:
             DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
         """
         with self._busy():
-            self.execute(_LOCK)
+            cursor = self.execute(f"{_LOCK}; {then}")
+        cursor.nextset()  # past the lock's own result
+        return cursor
 
     @contextmanager
     def _busy(self) -> Iterator[None]:

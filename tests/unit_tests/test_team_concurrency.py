@@ -182,10 +182,10 @@ def test_a_claim_given_back_and_taken_while_a_decision_read_records_nothing(
         lock = alice._lock_writes
         taken = []
 
-        def meanwhile(conn: object) -> None:
+        def meanwhile(conn: object) -> tuple[int, str]:
             assert bob.release(claim)  # its lease ran out, say, and the sweep gave it back
             taken.append(bob.claim_next("bob"))
-            lock(conn)  # type: ignore[arg-type]
+            return lock(conn)  # type: ignore[arg-type]
 
         monkeypatch.setattr(alice, "_lock_writes", meanwhile)
         with pytest.raises(ClaimError, match="T-1 is no longer held by this claim"):
