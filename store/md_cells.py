@@ -59,7 +59,11 @@ def _inline(cells: Sequence[str]) -> Sequence[str]:
 
 
 def _fenced(cells: Sequence[str]) -> Sequence[str]:
-    """`fence` of each cell, with no per-cell search when the column has no backtick."""
+    """`fence` of each cell, without a search of each when the column needs none.
+
+    A column with no backtick and nothing `visible` would change is fenced with three
+    backticks around each cell as it is.
+    """
     joined = "\n".join(cells)  # a newline is kept by `visible(multiline=True)`
     if "`" in joined or not is_visible(joined, multiline=True):
         return [fence(cell) for cell in cells]

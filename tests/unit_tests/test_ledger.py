@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from store import (
@@ -285,18 +287,31 @@ def _raw_append(
 
 def test_the_row_hasher_is_the_event_hash() -> None:
     """`verify` hashes rows without a dict each (`row_hasher`): the same hash, always."""
+    import hashlib
+    import json
     import random
 
-    from store.ledger import row_hasher
+    from store.ledger import HASHED_FIELDS, row_hasher
 
     rng = random.Random(5)
     texts = ["", "plain", "é ∑ 中文 \U0001f600", '"quoted" \\ back', "\x00\x1b\u202e", "a,b:c"]
     values = [None, 0, -1, 2**53 + 1, 0.1, 1e-05, 1.5e300, 0.3333333333333333, *texts]
     digest = row_hasher(EVENT_FIELDS)
+
+    def spec(row: dict[str, Any]) -> str:
+        """The hash as the format defines it, written out with json.dumps."""
+        payload = {name: row[name] for name in HASHED_FIELDS}
+        payload["v"] = 1
+        if row["oversight"] not in (None, ""):
+            payload.update(oversight=row["oversight"], v=2)
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     for _ in range(3000):
         row = {name: rng.choice(values) for name in EVENT_FIELDS}
         row["oversight"] = rng.choice([None, "", '{"planted":{"caught":true}}', "é"])
         assert digest(tuple(row[name] for name in EVENT_FIELDS)) == event_hash(row)
+        assert event_hash(row) == spec(row)
     shuffled = list(reversed(EVENT_FIELDS))  # columns in any order
     assert row_hasher(shuffled)(tuple(row[name] for name in shuffled)) == event_hash(row)
 
