@@ -40,6 +40,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m014_practice",
     "m015_search_index",
     "m016_ledger_action_index",
+    "m017_ledger_counts",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

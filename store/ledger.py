@@ -427,7 +427,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
 
     def decision_counts(self) -> dict[str, int]:
         """Ledger events per action (retractions included)."""
-        return dict(self.conn.execute("SELECT action, count(*) FROM ledger GROUP BY action"))
+        return dict(self.conn.execute(dialect_of(self.conn).action_counts))
 
     def head(self) -> str:
         """Hash of the last event, or the genesis hash for an empty ledger."""

@@ -173,6 +173,15 @@ def m016_ledger_action_index(db: Database) -> None:
     db.execute("CREATE INDEX ledger_action ON ledger (action)")
 
 
+@_migration
+def m017_ledger_counts(db: Database) -> None:
+    """Events per action, kept by the ledger's inserts and archive deletes.
+
+    As `item_counts` keeps items: `status` read a million index entries (75-80 ms).
+    """
+    _script(db, _M017)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 
@@ -530,4 +539,18 @@ CREATE TRIGGER practice_no_update BEFORE UPDATE ON practice
 BEGIN SELECT RAISE(ABORT, 'practice answers are append-only: UPDATE refused'); END;
 CREATE TRIGGER practice_no_delete BEFORE DELETE ON practice
 BEGIN SELECT RAISE(ABORT, 'practice answers are append-only: DELETE refused'); END;
+"""
+
+_M017 = """
+CREATE TABLE ledger_counts (action TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO ledger_counts (action, n) SELECT action, count(*) FROM ledger GROUP BY action;
+CREATE TRIGGER ledger_counts_insert AFTER INSERT ON ledger
+BEGIN
+    INSERT INTO ledger_counts (action, n) VALUES (NEW.action, 1)
+        ON CONFLICT (action) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ledger_counts_delete AFTER DELETE ON ledger
+BEGIN
+    UPDATE ledger_counts SET n = n - 1 WHERE action = OLD.action;
+END;
 """

@@ -68,6 +68,8 @@ def test_old_events_move_to_a_checked_file_and_the_chain_still_links(
         assert claim is not None
         assert store.decide(claim, "escalate", f"{WHY}, the new one").seq == 11
         assert store.verify_chain().ok
+        # `status` counts the events still in the ledger: four left by the cut, one new.
+        assert store.decision_counts() == {"escalate": 5}
         assert [c.through_seq for c in cuts(store.conn)] == [6]
 
 

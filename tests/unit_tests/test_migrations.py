@@ -44,6 +44,7 @@ def test_a_database_from_the_first_migration_upgrades_intact(
         assert store.verify_chain().ok
         counts = {c.source: c for c in store.counts()}
         assert (counts["support"].decided, counts["support"].pending) == (1, 2)
+        assert store.decision_counts() == {"approve": 1}  # m017 counted what was there
         assert [m.name for m in migrations.applied(store.db)] == NAMES
         assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 

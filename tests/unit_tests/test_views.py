@@ -158,10 +158,12 @@ def test_the_filter_reaches_second_reviews_and_search_reaches_ids(
 
 
 def test_events_per_action_are_counted_from_an_index(store: Store) -> None:
-    # `signoff status` at a million events: a covering index (SQLite: 260 → 31 ms).
+    # `signoff status` at a million events. SQLite keeps the counts (m017: ~80 ms of
+    # index entries → a few rows); PostgreSQL, where row security shows a reviewer only
+    # some events, counts them from a covering index.
     if isinstance(store.conn, PgConnection):
         names = {row[0] for row in store.conn.execute("SELECT indexname FROM pg_indexes")}
         assert "ledger_action" in names
         return
-    (plan,) = query_plans(store.conn, store.decision_counts, "GROUP BY action")
-    assert "COVERING INDEX ledger_action" in plan
+    (plan,) = query_plans(store.conn, store.decision_counts, "ledger_counts")
+    assert plan == "SCAN ledger_counts", plan
