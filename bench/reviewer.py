@@ -98,6 +98,8 @@ class Day:
     rss_mb: dict[int, float] = field(default_factory=dict)
     """The app's resident memory after decision N."""
     notices: int = 0
+    notice_at: list[int] = field(default_factory=list)
+    """Which decisions (indexes into `ms`) were answered by a notice."""
     commit_first: int = 0
     retries: int = 0
     """Justification attempts repeated (see `_justify`)."""
@@ -177,6 +179,7 @@ def decide(
             day.ms.append((end - start) * 1000)
             if "to go on" in term.text():
                 day.notices += 1
+                day.notice_at.append(done - 1)
                 term.settle(0.02)
                 term.send("\r")
                 term.wait(partial(_moved_on, was=item, was_draft=draft))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -97,3 +98,30 @@ async def test_a_second_reviewer_sees_the_first_reasons_only_after_deciding(
             assert "You and sam agree" in shown
             assert first_reason in shown
         assert store.get_item(1).state == "decided"
+
+
+async def test_a_catch_trials_notice_shows_its_draft_over_an_opaque_screen(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    draft = "Refunds take [bold]90[/bold] days.\nSecond line of the reply."
+    with Store(db_path, now=clock, oversight=oversight()) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(1, 4)])
+        store.plant_drafts([(make_draft("X-1", draft=draft), "90 was 5")], random.Random(1))
+        while (claim := store.claim_next("bob")) is not None and claim.item_id <= 3:
+            store.decide(claim, "escalate", WHY)  # only the planted draft is left
+        assert claim is not None
+        store.release(claim)
+        app = make_app(store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("enter")
+            await approve(pilot, WHY)
+            notice = app.screen
+            assert isinstance(notice, AfterDecision)
+            # The draft comes with the notice, as text (not markup), since nothing of
+            # the item shows through: a translucent screen drew it again under the notice.
+            shown = str(notice.query_one("#after-draft", Static).render())
+            assert shown == draft
+            assert notice.styles.background.a == 1
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not isinstance(app.screen, AfterDecision)

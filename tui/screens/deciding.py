@@ -162,7 +162,8 @@ class Deciding(ItemParts):
             earlier = self.signoff.store.event(int(stage["first_seq"]))
             first = earlier.justification if earlier else None
         self.app.push_screen(
-            AfterDecision(notice, first), lambda _: self.signoff.next_after(event.source)
+            AfterDecision(notice, first, self.item.draft if planted else None),
+            lambda _: self.signoff.next_after(event.source),
         )
 
     def _title(self, verb: str) -> Text:

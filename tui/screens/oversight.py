@@ -263,7 +263,12 @@ class JudgementFirst(TextForm, Remappable, ModalScreen[bool]):
 
 
 class AfterDecision(TextForm, Remappable, ModalScreen[None]):
-    """A private notice after a decision; any dismiss key goes on to the next item."""
+    """A private notice after a decision; any dismiss key goes on to the next item.
+
+    Opaque, over nothing (`app.tcss`): a translucent modal made Textual draw the whole
+    item screen again under it, blended (~25 ms a notice). What the reviewer needs of
+    the item comes with the notice: after a catch trial, the draft as it was shown.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("dialog.submit", "close", priority=True),
@@ -272,15 +277,22 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
 
     typing_hint = "Enter or {dialog.cancel} goes on to the next item."
 
-    def __init__(self, body: Text, first_justification: str | None = None) -> None:
+    def __init__(
+        self, body: Text, first_justification: str | None = None, draft: str | None = None
+    ) -> None:
         super().__init__()
         self.body = body
         self.first_justification = first_justification
+        self.draft = draft
 
     def compose(self) -> ComposeResult:
-        """The notice and, after a second review, the first reviewer's reasons."""
+        """The notice; after a catch trial its draft; after a second review the first
+        reviewer's reasons."""
         with Vertical(id="dialog"):
             yield Static(self.body, id="after-body")
+            if self.draft is not None:
+                yield Label("The draft as you saw it:")
+                yield Static(safe_text(self.draft, multiline=True), id="after-draft")
             if self.first_justification is not None:
                 yield Label("Their justification (hidden from you until now):")
                 yield Static(safe_text(self.first_justification, multiline=True))
