@@ -286,8 +286,7 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
         self.draft = draft
 
     def compose(self) -> ComposeResult:
-        """The notice; after a catch trial its draft; after a second review the first
-        reviewer's reasons."""
+        """The notice, a catch trial's draft, a second review's first reasons."""
         with Vertical(id="dialog"):
             yield Static(self.body, id="after-body")
             if self.draft is not None:
