@@ -106,11 +106,17 @@ async def test_a_catch_trials_notice_shows_its_draft_over_an_opaque_screen(
     draft = "Refunds take [bold]90[/bold] days.\nSecond line of the reply."
     with Store(db_path, now=clock, oversight=oversight()) as store:
         store.ingest([make_draft(f"T-{n}") for n in range(1, 4)])
-        store.plant_drafts([(make_draft("X-1", draft=draft), "90 was 5")], random.Random(1))
-        while (claim := store.claim_next("bob")) is not None and claim.item_id <= 3:
-            store.decide(claim, "escalate", WHY)  # only the planted draft is left
-        assert claim is not None
-        store.release(claim)
+        (planted,) = store.plant_drafts(
+            [(make_draft("X-1", draft=draft), "90 was 5")], random.Random(1)
+        )
+        held = None  # every other item decided: only the planted draft is left
+        while (claim := store.claim_next("bob")) is not None:
+            if claim.item_id == planted.item_id:
+                held = claim
+            else:
+                store.decide(claim, "escalate", f"{WHY}, item {claim.item_id}")
+        assert held is not None
+        store.release(held)
         app = make_app(store)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("enter")

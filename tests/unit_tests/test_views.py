@@ -157,7 +157,7 @@ def test_the_filter_reaches_second_reviews_and_search_reaches_ids(
             assert reader.matching(QueueFilter(search="refund")) == 2
 
 
-def test_events_per_action_are_counted_from_an_index(store: Store) -> None:
+def test_events_per_action_come_from_kept_counts_or_an_index(store: Store) -> None:
     # `signoff status` at a million events. SQLite keeps the counts (m017: ~80 ms of
     # index entries → a few rows); PostgreSQL, where row security shows a reviewer only
     # some events, counts them from a covering index.

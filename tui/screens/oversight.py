@@ -266,7 +266,7 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
     """A private notice after a decision; any dismiss key goes on to the next item.
 
     Opaque, over nothing (`app.tcss`): a translucent modal made Textual draw the whole
-    item screen again under it, blended (~25 ms a notice). What the reviewer needs of
+    item screen again under it, blended (10-20 ms a notice). What the reviewer needs of
     the item comes with the notice: after a catch trial, the draft as it was shown.
     """
 
