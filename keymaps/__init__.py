@@ -98,8 +98,19 @@ def load_keymap(
     keys = _resolve(name, data, depth=0)
     if overrides:
         keys.update(_keys_table(overrides, f"{origin}: [keys]"))
-    _check_clashes(keys, f"keymap {name!r}" + (f" with {origin} [keys]" if overrides else ""))
+    where = f"keymap {name!r}" + (f" with {origin} [keys]" if overrides else "")
+    for binding_id, why in _NEEDED.items():
+        if not keys[binding_id]:
+            raise KeymapError(f"{where}: {binding_id} needs a key: {why}")
+    _check_clashes(keys, where)
     return Keymap(name=name, description=str(data.get("description", "")), keys=keys)
+
+
+_NEEDED = {
+    "dialog.submit": "it saves an edited draft, where Enter makes a new line",
+    "dialog.cancel": "it is the way out of every dialog and panel",
+}
+"""Ids a keymap may move but not unbind: without them a dialog could not be finished or left."""
 
 
 def _read(name: str) -> dict[str, Any]:

@@ -24,13 +24,25 @@ def label(binding_id: str) -> str:
     return binding_id.split(".", 1)[1].replace("_", " ")
 
 
-def bind(binding_id: str, action: str, *, show: bool = True, priority: bool = False) -> Binding:
-    """A `Binding` for catalogue id `binding_id` that runs `action`."""
+def bind(
+    binding_id: str,
+    action: str,
+    *,
+    show: bool = True,
+    priority: bool = False,
+    description: str | None = None,
+) -> Binding:
+    """A `Binding` for catalogue id `binding_id` that runs `action`.
+
+    The footer word is the id's own (`dialog.cancel` → `cancel`) unless `description`
+    says what the key does on this screen: on a panel `esc` closes, on a notice it goes
+    on; it cancels nothing. (The footer shows one key per action, the first bound.)
+    """
     keys = default_keymap().keys[binding_id]
     return Binding(
         ",".join(keys),
         action,
-        label(binding_id),
+        label(binding_id) if description is None else description,
         show=show,
         priority=priority,
         tooltip=ACTIONS[binding_id],
@@ -77,17 +89,18 @@ class Remappable:
     """
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """False (hidden and disabled) when the keymap leaves this action unbound."""
+        """False (hidden and disabled) when the keymap leaves this action unbound.
+
+        An action with two ids (a panel closes with `dialog.cancel` or its own key)
+        stays on while either has a key.
+        """
         keymap: Keymap | None = getattr(getattr(self, "app", None), "keymap", None)
         if keymap is None:
             return True
         called = f"{action}({', '.join(repr(p) for p in parameters)})" if parameters else action
-        for binding in getattr(type(self), "BINDINGS", ()):
-            if (
-                isinstance(binding, Binding)
-                and binding.id is not None
-                and binding.action == called
-                and not keymap.keys.get(binding.id, ("?",))
-            ):
-                return False
-        return True
+        bound = [
+            bool(keymap.keys.get(binding.id, ("?",)))
+            for binding in getattr(type(self), "BINDINGS", ())
+            if isinstance(binding, Binding) and binding.id is not None and binding.action == called
+        ]
+        return not bound or any(bound)

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets._footer import FooterKey
 
 from keymaps import load_keymap
 from providers.base import DataLimit
@@ -32,6 +34,12 @@ def reason_form(app: SignoffApp) -> JustificationForm[Any]:
 def is_open(form: Widget) -> bool:
     """Whether `form` is shown (a function: an `assert form.display` would narrow it)."""
     return bool(form.display)
+
+
+def footer_says(screen: Screen[Any]) -> str:
+    """What the screen's footer shows, key then word: `esc go on`."""
+    keys = screen.query(FooterKey)
+    return "  ".join(f"{key.key_display} {key.description}".strip() for key in keys)
 
 
 async def approve_dialog(pilot: Pilot[None], text: str = "") -> JustificationForm[Any]:

@@ -6,10 +6,11 @@ from textual.widgets import Label
 
 from keymaps import ACTIONS
 from store import Store
-from tests.tui_tests.conftest import AppFactory, reason_form
+from tests.tui_tests.conftest import AppFactory, footer_says, reason_form
 from tui.screens.dialogs import JustificationDialog
 from tui.screens.help import HelpScreen, live_keys
 from tui.screens.item import ItemScreen
+from tui.screens.progress import ProgressScreen
 from tui.screens.queue import QueueScreen
 from tui.widgets.queue_list import QueueList
 from tui.widgets.recorded import RecordedLine
@@ -53,6 +54,27 @@ async def test_help_lists_every_action_of_the_screen_with_its_key(
         # Every live binding's id is listed (ids are unique; descriptions share words).
         for binding_id in keys:
             assert binding_id in svg, binding_id
+
+
+async def test_a_panel_footer_says_its_keys_close_it(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for key, panel in (("question_mark", "help"), ("t", "stats"), ("W", "progress")):
+            await pilot.press(key)
+            assert footer_says(app.screen) == "esc close", panel  # not "esc cancel"
+            await pilot.press("escape")
+    # With the panel's own key unbound, that key does nothing; the cancel key closes it.
+    app = make_app(review_store, keys={"app.progress": ""})
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.action_progress()
+        await pilot.pause()
+        assert footer_says(app.screen) == "esc close"
+        await pilot.press("W")
+        assert isinstance(app.screen, ProgressScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ProgressScreen)
 
 
 async def test_vim_keys_move_the_queue_cursor(review_store: Store, make_app: AppFactory) -> None:

@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 from store import Store
 from store.oversight import FrictionPolicy, OversightPolicy, Rule
 from tests.conftest import FakeClock, make_draft
-from tests.tui_tests.conftest import AppFactory, reason_form
+from tests.tui_tests.conftest import AppFactory, footer_says, reason_form
 from tui.screens.item import ItemScreen
 from tui.screens.oversight import AfterDecision
 from tui.widgets.safe_text_area import JustificationBox
@@ -68,6 +68,8 @@ async def test_a_commit_first_score_hides_the_ai_answer_until_the_reviewer_commi
             await approve(pilot, WHY)
             assert isinstance(app.screen, AfterDecision)  # moved toward the AI: said so
             assert "ended with the AI's answer" in str(app.screen.query_one("#after-body").render())
+            # The decision is recorded: the notice's keys go on, they submit or cancel nothing.
+            assert footer_says(app.screen) == "esc go on"
         (event,) = store.events()
         assert event.oversight is not None
         assert event.oversight["commit_first"]["value"] == "40"

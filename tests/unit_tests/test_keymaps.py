@@ -48,6 +48,8 @@ def test_an_override_can_unbind() -> None:
         ("default", {"item.approve": "a, ,b"}, "malformed key"),
         ("default", {"item.approve": "[b]"}, "malformed key"),
         ("default", {"item.approve": "ctrl+"}, "malformed key"),
+        ("default", {"dialog.cancel": ""}, "dialog.cancel needs a key: it is the way out"),
+        ("default", {"dialog.submit": []}, "dialog.submit needs a key: it saves an edited"),
     ],
 )
 def test_load_errors(name: str, overrides: dict[str, object] | None, message: str) -> None:

@@ -50,8 +50,8 @@ class CardScreen(Remappable, ModalScreen[None]):
     """Read-only; closes with the cancel key or the card key again."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("dialog.cancel", "dismiss", priority=True),
-        bind("item.card", "dismiss"),
+        bind("dialog.cancel", "dismiss", priority=True, description="close"),
+        bind("item.card", "dismiss(None)", show=False),  # its own key toggles it
     ]
 
     def __init__(self, source: str, card: dict[str, Any] | None) -> None:

@@ -34,8 +34,8 @@ class HelpScreen(Remappable, ModalScreen[None]):
     """Generated from the bindings in force, so it can never disagree with the keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("dialog.cancel", "dismiss", priority=True),
-        bind("app.help", "dismiss"),
+        bind("dialog.cancel", "dismiss", priority=True, description="close"),
+        bind("app.help", "dismiss(None)", show=False),  # its own key toggles it
     ]
 
     def __init__(self, target: Screen[Any]) -> None:

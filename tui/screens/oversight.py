@@ -271,8 +271,9 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("dialog.submit", "close", priority=True),
-        bind("dialog.cancel", "close", priority=True),
+        # The footer says "esc go on": nothing is submitted or cancelled here.
+        bind("dialog.submit", "close", priority=True, show=False),
+        bind("dialog.cancel", "close", priority=True, description="go on"),
     ]
 
     typing_hint = "Enter or {dialog.cancel} goes on to the next item."

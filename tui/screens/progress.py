@@ -26,8 +26,8 @@ class ProgressScreen(Remappable, ModalScreen[None]):
     """Who has done what, what waits for whom, how each source stands."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("dialog.cancel", "dismiss", priority=True),
-        bind("app.progress", "dismiss"),
+        bind("dialog.cancel", "dismiss", priority=True, description="close"),
+        bind("app.progress", "dismiss(None)", show=False),  # its own key toggles it
     ]
 
     def __init__(self, store: Store) -> None:

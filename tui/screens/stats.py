@@ -32,8 +32,8 @@ class StatsScreen(Remappable, ModalScreen[None]):
     """Computed in a worker thread on its own connection: a long ledger never blocks keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("dialog.cancel", "dismiss", priority=True),
-        bind("app.stats", "dismiss"),
+        bind("dialog.cancel", "dismiss", priority=True, description="close"),
+        bind("app.stats", "dismiss(None)", show=False),  # its own key toggles it
     ]
 
     def __init__(self, store: Store) -> None:
