@@ -56,8 +56,8 @@ def _plain_starts(texts: Sequence[str], joined: str) -> bool:
     """No cell is empty, starts like a formula or needs cutting (`joined`: all of them)."""
     try:
         firsts = "".join(map(_first, texts))
-    except IndexError:  # an empty cell: `cell` knows what to do with it
-        return False
+    except IndexError:  # an empty cell (a model not named): it starts with nothing
+        firsts = "".join([text[:1] for text in texts])
     if any(start in firsts for start in FORMULA_STARTS):
         return False
     # The joined length bounds every cell's: a batch's short cells need no `len` each.
@@ -73,6 +73,11 @@ def column(values: Sequence[object]) -> Sequence[str]:
     texts = cast("Sequence[str]", values)
     if not _plain_starts(texts, joined):
         return list(map(cell, texts))
+    return _quoted_all(texts, joined)
+
+
+def _quoted_all(texts: Sequence[str], joined: str) -> Sequence[str]:
+    """`_quoted` of each text, decided for all at once where `joined` allows."""
     if '"' in joined:
         return [_quoted(t) for t in texts]
     if "," in joined or "\n" in joined or "\r" in joined:  # `_quoted` inlined: no quotes
@@ -96,10 +101,12 @@ def _mixed(values: Sequence[object]) -> Sequence[str]:
         return list(map(str, values))
     if not kinds <= {str, _NONE}:
         return list(map(cell, values))
-    texts = [t for t in cast("Sequence[str | None]", values) if t]
-    if not texts or not _plain_starts(texts, _JOIN.join(texts)):
+    # Text and NULLs (an output, a reason): the NULLs written empty, the text as above.
+    cells = ["" if t is None else t for t in cast("Sequence[str | None]", values)]
+    joined = _JOIN.join(cells)
+    if not _plain_starts(cells, joined):
         return list(map(cell, values))
-    return ["" if t is None else _quoted(t) for t in cast("Sequence[str | None]", values)]
+    return _quoted_all(cells, joined)
 
 
 def csv_lines(columns: Sequence[Sequence[object]]) -> str:
