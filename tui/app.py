@@ -414,7 +414,8 @@ class SignoffApp(Remappable, App[None]):
 
         item = self.store.get_item(claim.item_id)
         if replace and isinstance(self.screen, ItemScreen):
-            self.screen.show(item, claim)  # same screen, new contents: no rebuild per item
+            with heap.paused():
+                self.screen.show(item, claim)  # same screen, new contents: no rebuild per item
             self._tidy(heap.collect, heap.COLLECT_AFTER_S)
         else:
             self.push_screen(ItemScreen(item, claim))

@@ -20,6 +20,8 @@ an item screen left for the queue, one screen's worth, once).
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 SETTLE_AFTER_S = 0.5
 """Delay after a screen appears before settling: its paint is out, the reviewer reads."""
@@ -71,3 +73,20 @@ def collect() -> None:
     """
     unpin()
     gc.collect()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No automatic collection inside: the next item is filled, laid out and drawn.
+
+    Python's young and middle collections took 2.5 ms of that ~35 ms at the median, 3.4
+    at p90, up to 8.8 (150 decisions, timed in the app). What the next item leaves is
+    collected moments later by `collect`, outside the reviewer's wait.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

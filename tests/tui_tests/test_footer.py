@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
@@ -225,3 +226,28 @@ def test_settling_freezes_what_lives_and_spaces_out_pythons_full_collections() -
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_no_automatic_collection_while_the_next_item_is_drawn(
+    review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next item is filled, laid out and drawn with the collector off, then it is on."""
+    from tui.screens.item import ItemScreen
+
+    seen: list[bool] = []
+    show = ItemScreen.show
+
+    def watched(screen: ItemScreen, *args: Any) -> None:
+        seen.append(gc.isenabled())
+        show(screen, *args)
+        seen.append(gc.isenabled())
+
+    monkeypatch.setattr(ItemScreen, "show", watched)
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await approve(pilot, "Checked the refund amount against the billing history")
+        await pilot.pause()
+        assert isinstance(app.screen, ItemScreen)
+    assert seen == [False, False]
+    assert gc.isenabled()
