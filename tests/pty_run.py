@@ -32,13 +32,20 @@ def run_in_pty(
     cwd: Path | None = None,
     timeout: float = 60.0,
     size: tuple[int, int] = (30, 100),
+    hang_up: bool = False,
 ) -> PtyRun:
-    """Start `argv` on a new PTY; after each delay in `keys` write its bytes; wait for exit."""
+    """Start `argv` on a new PTY; after each delay in `keys` write its bytes; wait for exit.
+
+    With `hang_up`, the PTY is the program's controlling terminal, and it is closed
+    after the last key, as a dropped SSH link closes it: the kernel sends SIGHUP.
+    """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
     process = subprocess.Popen(
         list(argv), stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
         env={**(env or os.environ), "TERM": "xterm-256color"}, cwd=cwd,
+        # In the child, after its new session began: this terminal becomes its own.
+        preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if hang_up else None,
     )  # fmt: skip
     os.close(slave)
     seen = bytearray()
@@ -47,6 +54,10 @@ def run_in_pty(
     due = start + (pending[0][0] if pending else 0)
     try:
         while time.monotonic() - start < timeout:
+            if hang_up and not pending and time.monotonic() >= due:
+                os.close(master)
+                master = -1
+                return PtyRun(bytes(seen), process.wait(timeout=timeout))
             if pending and time.monotonic() >= due:
                 os.write(master, pending.pop(0)[1])
                 due = time.monotonic() + (pending[0][0] if pending else 0)
@@ -67,4 +78,5 @@ def run_in_pty(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        os.close(master)
+        if master >= 0:
+            os.close(master)

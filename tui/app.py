@@ -132,6 +132,9 @@ class SignoffApp(Remappable, App[None]):
         """Whether the claims this app held were given back after that error."""
         self.lost: ConnectionLost | None = None
         """Set when the team database could not be reached again: the app stopped."""
+        self.stopped_by: int | None = None
+        """The signal that ended the app (SIGHUP, SIGTERM: `tui.hangup`), if one did."""
+        self._unwatch: Callable[[], None] = lambda: None
         self._hinted = 0.0
         self._waiting_for_db = False
         self._settled_item = False
@@ -147,6 +150,19 @@ class SignoffApp(Remappable, App[None]):
         self.store.defer_checkpoints()
         self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
         self._tidy(heap.settle, heap.SETTLE_AFTER_S)
+        from tui.hangup import watch
+
+        self._unwatch = watch(self._stop)
+
+    def on_unmount(self) -> None:
+        """Signals take their default course again."""
+        self._unwatch()
+
+    def _stop(self, number: int) -> None:
+        """The terminal hung up, or signoff was told to stop: claims back, then exit."""
+        self.stopped_by = number
+        self.release_all()
+        self.exit(return_code=128 + number)
 
     def get_default_screen(self) -> Screen[None]:
         """The queue, as the app's first screen.

@@ -11,6 +11,7 @@ A test holds the two readings equal on a table of command lines.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -83,6 +84,14 @@ def run_app(
             settings=settings,
         )
         app.run()
+    if app.stopped_by is not None:
+        # Said on stderr, which may be gone with the terminal: then only the code tells.
+        import signal
+
+        name = signal.Signals(app.stopped_by).name
+        with contextlib.suppress(OSError):
+            fail(f"stopped ({name}); your claims went back to the queue", app.return_code or 1)
+        sys.exit(app.return_code or 1)
     if app.lost is not None:
         fail(f"{app.lost}; your claims return to the queue when their leases end")
     if app.crash is not None:

@@ -1,0 +1,66 @@
+"""The terminal goes away (SSH drops) or signoff is told to stop: the claims go back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from store import Store
+from tests.conftest import make_draft
+from tests.pty_run import run_in_pty
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _queue(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        store.ingest([make_draft("T-1"), make_draft("T-2")])
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "SIGNOFF_DB": ""}  # fmt: skip
+    return db, env
+
+
+def _held(db: Path) -> list[str]:
+    with Store(db) as store:
+        items = [store.find_item("support", name) for name in ("T-1", "T-2")]
+        return [i.external_id for i in items if i is not None and i.state == "claimed"]
+
+
+def _signoff(before: str = "") -> list[str]:
+    """`signoff review` as a process (`before`: Python run first, in the same process)."""
+    code = f"{before}import sys\nfrom tui.launch import main\nsys.argv[0] = 'signoff'\nmain()\n"
+    return [sys.executable, "-c", code, "review"]
+
+
+def test_a_dropped_terminal_gives_the_claim_back(tmp_path: Path) -> None:
+    db, env = _queue(tmp_path)
+    # `n` opens (claims) the first item; then the terminal is closed under the app.
+    run = run_in_pty(
+        [*_signoff(), "--db", str(db), "--reviewer", "ana"],
+        keys=[(2.5, b"n"), (1.5, b"")], env=env, cwd=ROOT, hang_up=True,
+    )  # fmt: skip
+    assert b"T-1" in run.output  # the item was open
+    assert run.returncode == 128 + signal.SIGHUP, run.output[-1500:]
+    assert _held(db) == []
+
+
+def test_sigterm_gives_the_claim_back_and_says_so(tmp_path: Path) -> None:
+    db, env = _queue(tmp_path)
+    # Sent from inside, 4 s in (after `n` opened the item), as `kill PID` would send it.
+    timer = "import os, signal, threading\n"
+    timer += "threading.Timer(4.0, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+    run = run_in_pty(
+        [*_signoff(timer), "--db", str(db), "--reviewer", "ana"],
+        keys=[(2.5, b"n")], env=env, cwd=ROOT,
+    )  # fmt: skip
+    screen = run.output.decode("utf-8", "replace")
+    assert run.returncode == 128 + signal.SIGTERM, screen[-1500:]
+    assert "stopped (SIGTERM); your claims went back to the queue" in screen
+    assert "Traceback" not in screen
+    assert _held(db) == []
