@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,13 @@ def run_in_pty(
     cwd: Path | None = None,
     timeout: float = 60.0,
     size: tuple[int, int] = (30, 100),
-    hang_up: bool = False,
+    hang_up: Literal["SIGHUP", "silently"] | None = None,
 ) -> PtyRun:
     """Start `argv` on a new PTY; after each delay in `keys` write its bytes; wait for exit.
 
-    With `hang_up`, the PTY is the program's controlling terminal, and it is closed
-    after the last key, as a dropped SSH link closes it: the kernel sends SIGHUP.
+    With `hang_up`, the PTY is closed after the last key. "SIGHUP": it is the program's
+    controlling terminal, as a dropped SSH link's is, and the kernel sends SIGHUP.
+    "silently": it is not (a program started with `setsid`), and no signal comes.
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
@@ -45,7 +47,7 @@ def run_in_pty(
         list(argv), stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
         env={**(env or os.environ), "TERM": "xterm-256color"}, cwd=cwd,
         # In the child, after its new session began: this terminal becomes its own.
-        preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if hang_up else None,
+        preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if hang_up == "SIGHUP" else None,
     )  # fmt: skip
     os.close(slave)
     seen = bytearray()

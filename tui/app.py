@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -150,13 +151,23 @@ class SignoffApp(Remappable, App[None]):
         self.store.defer_checkpoints()
         self.set_interval(CHECKPOINT_EVERY_S, self._checkpoint)
         self._tidy(heap.settle, heap.SETTLE_AFTER_S)
-        from tui.hangup import watch
+        from tui.hangup import CHECK_EVERY_S, watch
 
         self._unwatch = watch(self._stop)
+        if not self.is_headless:
+            self.set_interval(CHECK_EVERY_S, self._check_terminal)
 
     def on_unmount(self) -> None:
         """Signals take their default course again."""
         self._unwatch()
+
+    def _check_terminal(self) -> None:
+        """A terminal closed without a hang-up signal is a hang-up all the same."""
+        from tui.hangup import terminal_gone
+
+        stdin = sys.__stdin__
+        if self.stopped_by is None and stdin is not None and terminal_gone(stdin.fileno()):
+            self._stop(signal.SIGHUP)
 
     def _stop(self, number: int) -> None:
         """The terminal hung up, or signoff was told to stop: claims back, then exit."""

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -38,28 +39,32 @@ def _signoff(before: str = "") -> list[str]:
     return [sys.executable, "-c", code, "review"]
 
 
-def test_a_dropped_terminal_gives_the_claim_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["SIGHUP", "silently"])
+def test_a_dropped_terminal_gives_the_claim_back(
+    tmp_path: Path, how: Literal["SIGHUP", "silently"]
+) -> None:
     db, env = _queue(tmp_path)
     # `n` opens (claims) the first item; then the terminal is closed under the app.
     run = run_in_pty(
         [*_signoff(), "--db", str(db), "--reviewer", "ana"],
-        keys=[(2.5, b"n"), (1.5, b"")], env=env, cwd=ROOT, hang_up=True,
+        keys=[(3.0, b"n"), (2.0, b"")], env=env, cwd=ROOT, hang_up=how, timeout=20,
     )  # fmt: skip
-    assert b"T-1" in run.output  # the item was open
+    assert b"(1 claimed)" in run.output  # the item was open, claimed
     assert run.returncode == 128 + signal.SIGHUP, run.output[-1500:]
     assert _held(db) == []
 
 
 def test_sigterm_gives_the_claim_back_and_says_so(tmp_path: Path) -> None:
     db, env = _queue(tmp_path)
-    # Sent from inside, 4 s in (after `n` opened the item), as `kill PID` would send it.
+    # Sent from inside, 6 s in (after `n` opened the item), as `kill PID` would send it.
     timer = "import os, signal, threading\n"
-    timer += "threading.Timer(4.0, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+    timer += "threading.Timer(6.0, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
     run = run_in_pty(
         [*_signoff(timer), "--db", str(db), "--reviewer", "ana"],
-        keys=[(2.5, b"n")], env=env, cwd=ROOT,
+        keys=[(3.0, b"n")], env=env, cwd=ROOT,
     )  # fmt: skip
     screen = run.output.decode("utf-8", "replace")
+    assert "(1 claimed)" in screen
     assert run.returncode == 128 + signal.SIGTERM, screen[-1500:]
     assert "stopped (SIGTERM); your claims went back to the queue" in screen
     assert "Traceback" not in screen
