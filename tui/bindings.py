@@ -91,8 +91,8 @@ class Remappable:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """False (hidden and disabled) when the keymap leaves this action unbound.
 
-        An action with two ids (a panel closes with `dialog.cancel` or its own key)
-        stays on while either has a key.
+        An action with two ids (the notice after a decision goes on with
+        `dialog.submit` or `dialog.cancel`) stays on while either has a key.
         """
         keymap: Keymap | None = getattr(getattr(self, "app", None), "keymap", None)
         if keymap is None:
