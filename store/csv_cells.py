@@ -53,7 +53,7 @@ def cell(value: object) -> str:
 
 
 def _plain_starts(texts: Sequence[str], joined: str) -> bool:
-    """No cell is empty, starts like a formula or needs cutting (`joined`: all of them)."""
+    """No cell starts like a formula or needs cutting (`joined`: all of them; empty is fine)."""
     try:
         firsts = "".join(map(_first, texts))
     except IndexError:  # an empty cell (a model not named): it starts with nothing

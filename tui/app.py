@@ -171,6 +171,8 @@ class SignoffApp(Remappable, App[None]):
 
     def _stop(self, number: int) -> None:
         """The terminal hung up, or signoff was told to stop: claims back, then exit."""
+        if self.stopped_by is not None:
+            return  # a second signal while leaving: the claims are already going back
         self.stopped_by = number
         self.release_all()
         self.exit(return_code=128 + number)

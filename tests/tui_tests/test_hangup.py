@@ -13,6 +13,8 @@ import pytest
 from store import Store
 from tests.conftest import make_draft
 from tests.pty_run import run_in_pty
+from tests.tui_tests.conftest import AppFactory
+from tui.screens.item import ItemScreen
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +71,18 @@ def test_sigterm_gives_the_claim_back_and_says_so(tmp_path: Path) -> None:
     assert "stopped (SIGTERM); your claims went back to the queue" in screen
     assert "Traceback" not in screen
     assert _held(db) == []
+
+
+async def test_a_second_signal_while_leaving_changes_nothing(
+    review_store: Store, make_app: AppFactory
+) -> None:
+    app = make_app(review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")  # an item is claimed
+        screen = app.screen
+        assert isinstance(screen, ItemScreen)
+        app._stop(signal.SIGTERM)
+        app._stop(signal.SIGHUP)  # the terminal goes too, while the app leaves
+        await pilot.pause()
+    assert (app.stopped_by, app.return_code) == (signal.SIGTERM, 128 + signal.SIGTERM)
+    assert review_store.get_item(screen.item.id).state == "pending"
