@@ -42,8 +42,10 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers or more (tests/conftest.py caps them): most of the suite waits on
+# pseudo-terminals, servers and subprocesses. `pytest` alone runs in one process.
 test: lint types postgres
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 # The team-mode tests start a throwaway PostgreSQL from the installed binaries. Where
 # they are missing and we are root with apt (CI), install them; otherwise those tests
