@@ -24,8 +24,14 @@ starts its own PostgreSQL cluster; measured only on two cores (537 s → 277 s).
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Workers for `-n auto`: the cores this process may use, capped at `MAX_WORKERS`."""
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+    """Workers for `-n auto`: the cores this process may use, capped at `MAX_WORKERS`.
+
+    `sched_getaffinity` is Linux's (a CI runner's share of the machine); macOS has only
+    the machine's count.
+    """
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cores = len(usable) if usable is not None else (os.cpu_count() or 1)
+    return max(1, min(MAX_WORKERS, cores))
 
 
 class FakeClock:
