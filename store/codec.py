@@ -63,8 +63,6 @@ def limits_json(limits: tuple[DataLimit, ...]) -> str:
     """Data limits as stored, worst first (the order the reviewer should read them)."""
     if not limits:
         return "[]"
-    if not limits:
-        return "[]"
     ordered = sorted(limits, key=lambda limit: -SEVERITY_RANK[limit.severity])
     return canonical_json([limit.as_json() for limit in ordered])
 

@@ -83,7 +83,7 @@ class StoreBase:
         self.oversight = oversight or OversightPolicy.off()
         """Friction, planting and commit-first rules; off unless given."""
         self._listener: pg.Listener | None = None
-        self._untimed_after: dt.datetime | None = None  # see QueueMixin._rows
+        self._untimed_after: dt.datetime | None = None  # see IngestMixin._dated
         if self.url is not None:
             self.conn: Connection = pg.connect(self.url)
             return

@@ -22,17 +22,10 @@ from providers.tokens import spliced
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
 from store.dialect import dialect_of
+from store.ingest import INSERT_ITEM, count_inserted, dated, prepare
 from store.models import Item
 from store.mutate import mutate
-from store.queue import (
-    INSERT_ITEM,
-    ITEM_COLUMNS,
-    QueueMixin,
-    count_inserted,
-    draft_row,
-    insert_values,
-    item_from_row,
-)
+from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
 from store.search import index_new
 
 if TYPE_CHECKING:
@@ -169,7 +162,7 @@ class PlantMixin(QueueMixin):
         planted = dataclasses.replace(draft, external_id=ext, created_at=created)
         stamp = iso(self.now())
         (item_id,) = conn.execute(
-            f"{INSERT_ITEM} RETURNING id", insert_values(draft_row(planted, stamp))
+            f"{INSERT_ITEM} RETURNING id", dated(prepare(planted), stamp, stamp)
         ).fetchone()
         count_inserted(conn, [planted.source])
         conn.execute(

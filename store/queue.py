@@ -5,36 +5,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from providers.base import STAKES_RANK, Draft
 from providers.records import check_text
 from providers.tokens import decode as decode_tokens
-from providers.tokens import encode as encode_tokens
 from store.clock import iso, parse_iso
 from store.codec import (
-    compact_json,
-    content_hash,
     limits_from_json,
-    limits_json,
-    sha256_text,
-    worst_limit,
 )
-from store.db import StoreBase
-from store.dialect import dialect_of
 from store.errors import ClaimError, StoreError
+from store.ingest import IngestMixin
 from store.models import (
     ITEM_STATES,
-    BatchSummary,
     Claim,
     Item,
     ItemState,
     SourceCounts,
 )
 from store.pg import PgConnection
-from store.search import index_new
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -54,27 +43,6 @@ _GIVE_BACK = (
     "WHERE id = ? AND claim_id = ?"
 )
 
-_INSERT_COLUMNS = (
-    "source", "external_id", "kind", "title", "input", "draft", "draft_sha256", "confidence",
-    "confidence_basis", "data_limits", "worst_limit", "model", "stakes", "stakes_rank", "meta",
-    "content_hash", "created_at", "imported_at", "updated_at", "token_logprobs",
-)  # fmt: skip
-# Positional, not named: binding a tuple is ~5 µs a row cheaper than a dict.
-INSERT_ITEM = (
-    # The one statement that adds an item: imports and catch trials alike.
-    f"INSERT INTO items ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
-)
-# created_at stays as first seen when the source sends none; only pending items change.
-_UPDATE = """
-UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
-    draft_sha256 = :draft_sha256, confidence = :confidence, confidence_basis = :confidence_basis,
-    data_limits = :data_limits, worst_limit = :worst_limit, model = :model, stakes = :stakes,
-    stakes_rank = :stakes_rank, meta = :meta, content_hash = :content_hash,
-    token_logprobs = :token_logprobs,
-    created_at = coalesce(:given_created_at, created_at), updated_at = :updated_at
-WHERE source = :source AND external_id = :external_id AND state = 'pending'
-"""
 _ASSIGNED = (
     # `IS NOT NULL` repeats the partial index's WHERE, so SQLite seeks it. `{who}` is the
     # reviewer's placeholder in each engine's style.
@@ -111,9 +79,6 @@ UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
 FROM taken WHERE items.id = taken.item_id
 RETURNING taken.id, items.id
 """
-_LOOKUP_CHUNK = 500  # stays under SQLite's host-parameter limit on old builds
-_ANALYZE_AFTER = 1000
-"""Rows a store adds to a PostgreSQL `items` before it first analyzes it (`_grew`)."""
 
 
 def check_reviewer(reviewer: str) -> str:
@@ -127,120 +92,8 @@ def check_reviewer(reviewer: str) -> str:
     return name
 
 
-class QueueMixin(StoreBase):
+class QueueMixin(IngestMixin):
     """Queue operations; mixed into `store.Store`."""
-
-    def _rows(self, drafts: Sequence[Draft], now: dt.datetime, stamp: str) -> list[dict[str, Any]]:
-        """The drafts' rows; those without a time of their own dated a microsecond apart.
-
-        From `now` (or just after this store's last such record, whichever is later), in
-        the order given. One time for a whole batch gave 500 records the same place, and
-        a catch trial placed beside one of them could only follow all 500 (ties go by
-        id): a run of plants after every batch of an import without times.
-        """
-        moment = max(now, self._untimed_after or now)
-        rows = []
-        for draft in drafts:
-            if draft.created_at is None:
-                rows.append(draft_row(draft, stamp, created=iso(moment)))
-                moment += _MICROSECOND
-            else:
-                rows.append(draft_row(draft, stamp))
-        self._untimed_after = moment
-        return rows
-
-    def ingest(self, drafts: Sequence[Draft]) -> BatchSummary:
-        """Store one batch of drafts in a single transaction.
-
-        New `(source, external_id)` pairs are added; pending items with changed content
-        are updated; identical ones are counted unchanged; items already claimed,
-        decided or escalated are skipped, never duplicated or overwritten.
-        """
-        now = self.now()
-        stamp = iso(now)
-        inserts: dict[tuple[str, str], dict[str, Any]] = {}
-        updates: dict[tuple[str, str], dict[str, Any]] = {}
-        added = updated = unchanged = skipped = 0
-        # Rows (hashes, JSON) are built before the write lock is taken: other writers
-        # (reviewers deciding) wait only for the lookups and inserts.
-        rows = self._rows(drafts, now, stamp)
-        batch_ids: dict[str, set[str]] = {}  # per source, built only if a plant must move
-        with self._immediate(durable=False) as conn:
-            existing = self._existing(conn, drafts)
-            # Records are taken in order, so a key repeated in one batch behaves
-            # exactly as if the two records had come in two imports.
-            for draft, row in zip(drafts, rows, strict=True):
-                key = (draft.source, draft.external_id)
-                known = existing.get(key)
-                if known is not None and known[2]:
-                    # A real record wants the id a planted draft was given: the plant moves,
-                    # to an id no record of this batch wants either.
-                    if draft.source not in batch_ids:
-                        batch_ids[draft.source] = {
-                            d.external_id for d in drafts if d.source == draft.source
-                        }
-                    _rekey_plant(conn, draft.source, draft.external_id, batch_ids[draft.source])
-                    known = None
-                if known is None:
-                    inserts[key] = row
-                    added += 1
-                elif known[0] != "pending":
-                    skipped += 1
-                    continue
-                elif known[1] == row["content_hash"]:
-                    unchanged += 1
-                    continue
-                else:
-                    (inserts if key in inserts else updates)[key] = row
-                    updated += 1
-                existing[key] = ("pending", row["content_hash"], False)
-            conn.executemany(INSERT_ITEM, map(insert_values, inserts.values()))
-            count_inserted(conn, (row["source"] for row in inserts.values()))
-            conn.executemany(_UPDATE, updates.values())
-            index_new(conn)
-        self._grew(added)
-        return BatchSummary(added, updated, unchanged, skipped)
-
-    _grown = 0
-    _analyzed_size = 0
-
-    def _grew(self, added: int) -> None:
-        """PostgreSQL: analyze `items` each time this store has grown it by a fifth.
-
-        A bulk import outruns PostgreSQL's own analyze: planning for the few rows it last
-        counted, the lookup of a batch's ids read the whole table (195 ms a batch at 50k
-        items, hours at a million) and each catch trial's base pick every pending row
-        above a random id. Analyzing as the table grows keeps index plans; about 40
-        times over a million rows. A login that does not own the table gets a warning
-        and the old figures, nothing worse.
-        """
-        if not added or dialect_of(self.conn).name != "postgresql":
-            return
-        self._grown += added
-        if self._grown >= max(_ANALYZE_AFTER, self._analyzed_size // 5):
-            self.conn.execute("ANALYZE items")
-            self._analyzed_size += self._grown
-            self._grown = 0
-
-    def _existing(
-        self, conn: Connection, drafts: Sequence[Draft]
-    ) -> dict[tuple[str, str], tuple[str, str, bool]]:
-        by_source: dict[str, list[str]] = {}
-        for draft in drafts:
-            by_source.setdefault(draft.source, []).append(draft.external_id)
-        found: dict[tuple[str, str], tuple[str, str, bool]] = {}
-        for source, ids in by_source.items():
-            for start in range(0, len(ids), _LOOKUP_CHUNK):
-                chunk = ids[start : start + _LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                for ext, state, chash, planted in conn.execute(
-                    "SELECT external_id, state, content_hash, "
-                    "EXISTS (SELECT 1 FROM plants WHERE item_id = items.id) FROM items "
-                    f"WHERE source = ? AND external_id IN ({marks})",
-                    [source, *chunk],
-                ):
-                    found[(source, ext)] = (state, chash, bool(planted))
-        return found
 
     def claim_next(self, reviewer: str, *, exclude: Collection[int] = ()) -> Claim | None:
         """Claim the next pending item (highest stakes, then oldest), or None if none is left.
@@ -488,70 +341,6 @@ class QueueMixin(StoreBase):
 def _claim(row: Sequence[Any]) -> Claim:
     """A claim from a row selected with `_CLAIM_COLUMNS`."""
     return Claim(row[0], row[1], row[2], parse_iso(row[3]), parse_iso(row[4]), row[5])
-
-
-def count_inserted(conn: Connection, sources: Iterable[str]) -> None:
-    """Add newly inserted (pending) items to `item_counts`, one upsert per source.
-
-    Per batch, not per row: a row trigger cost ~17 µs of every insert (m006).
-    """
-    for source, n in Counter(sources).items():
-        conn.execute(
-            "INSERT INTO item_counts (source, state, n) VALUES (?, 'pending', ?) "
-            "ON CONFLICT (source, state) DO UPDATE SET n = item_counts.n + excluded.n",
-            (source, n),
-        )
-
-
-def _rekey_plant(conn: Connection, source: str, external_id: str, batch: Collection[str]) -> None:
-    import random
-
-    from store.plants import lookalike
-
-    new = lookalike(conn, source, external_id, random.Random(external_id), avoid=batch)
-    conn.execute(
-        "UPDATE items SET external_id = ? WHERE source = ? AND external_id = ?",
-        (new, source, external_id),
-    )
-
-
-def insert_values(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A `draft_row` as the positional values of `INSERT_ITEM`."""
-    return tuple(row[name] for name in _INSERT_COLUMNS)
-
-
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def draft_row(draft: Draft, stamp: str, *, created: str | None = None) -> dict[str, Any]:
-    """A draft as the `items` row it becomes (hashes, JSON columns, ranks, times).
-
-    `created`: its place in time when it has no time of its own (else `stamp`).
-    """
-    given = iso(draft.created_at) if draft.created_at else None
-    return {
-        "source": draft.source,
-        "external_id": draft.external_id,
-        "kind": draft.kind,
-        "title": draft.title,
-        "input": draft.input,
-        "draft": draft.draft,
-        "draft_sha256": sha256_text(draft.draft),
-        "confidence": draft.confidence,
-        "confidence_basis": draft.confidence_basis,
-        "data_limits": limits_json(draft.data_limits),
-        "worst_limit": worst_limit(draft.data_limits),
-        "model": draft.model,
-        "stakes": draft.stakes,
-        "stakes_rank": STAKES_RANK[draft.stakes],
-        "meta": compact_json(draft.meta) if draft.meta else "{}",
-        "content_hash": content_hash(draft),
-        "created_at": given or created or stamp,
-        "given_created_at": given,
-        "imported_at": stamp,
-        "updated_at": stamp,
-        "token_logprobs": encode_tokens(draft.tokens),
-    }
 
 
 def item_from_row(row: Sequence[Any]) -> Item:

@@ -141,6 +141,7 @@ def import_command(
         raise UsageError(f"--stakes must be one of {', '.join(STAKES)}")
     try:
         from tui import importing  # rich.progress and the readers: only when importing
+        from tui.import_reader import ReaderError
 
         plans = importing.plan(files, source)
     except ValueError as error:
@@ -162,6 +163,8 @@ def import_command(
                 )
             except OSError as error:
                 fail(f"{item.arg}: cannot read ({error.strerror or error})")
+            except ReaderError as error:
+                fail(f"{item.arg}: {error}; batches already committed are kept")
             importing.report(out, err, result)
             totals += result.summary
             rejected += len(result.rejected)

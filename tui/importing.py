@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from rich.console import Console
 from rich.progress import (
@@ -19,9 +17,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from providers.base import Draft, Stakes
-from providers.files import Parsed, Rejected, format_for, read_records
+from providers.base import Stakes
+from providers.files import Rejected, format_for
 from store import BatchSummary, Store
+from tui.import_reader import ReadSpec, chunks
 from tui.safe import safe_text, visible
 
 BATCH_SIZE = 500
@@ -71,36 +70,22 @@ def import_file(
     on_progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> FileResult:
-    """Import one file; each batch commits on its own, so an interrupt keeps what was stored."""
+    """Import one file; each batch commits on its own, so an interrupt keeps what was stored.
+
+    A large file is read by a second process while this one writes (`tui.import_reader`).
+
+    Raises:
+        OSError: The file could not be read (batches before it stay stored).
+        ReaderError: The reading process stopped without finishing.
+    """
     result = FileResult(item.arg)
-    batch: list[Draft] = []
-    with _open(item.arg) as stream:
-        for record in read_records(
-            stream,
-            item.fmt,
-            default_source=item.source,
-            default_stakes=stakes,
-            on_progress=on_progress,
-        ):
-            if isinstance(record, Parsed):
-                batch.append(record.draft)
-                if len(batch) >= batch_size:
-                    result.summary += store.ingest(batch)
-                    batch = []
-            else:
-                result.rejected.append(record)
-        if batch:
-            result.summary += store.ingest(batch)
+    spec = ReadSpec(item.arg, item.fmt, item.source, stakes, batch_size)
+    with chunks(spec, on_progress) as read:
+        for chunk in read:
+            result.rejected += chunk.rejected
+            if chunk.rows:
+                result.summary += store.ingest_prepared(chunk.rows)
     return result
-
-
-@contextmanager
-def _open(arg: str) -> Iterator[IO[bytes]]:
-    if arg == "-":
-        yield sys.stdin.buffer
-        return
-    with open(arg, "rb") as stream:
-        yield stream
 
 
 @contextmanager

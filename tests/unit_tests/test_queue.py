@@ -263,3 +263,36 @@ def test_a_bulk_import_keeps_postgresqls_plans_fresh(pg_url: str, clock: FakeClo
         assert store.conn.execute(counted).fetchone()[0] <= 0  # not yet: still small
         store.ingest([make_draft(f"T-{i}") for i in range(500, 1200)])
         assert store.conn.execute(counted).fetchone()[0] == 1200
+
+
+def test_records_without_a_time_are_dated_a_microsecond_apart_across_batches(
+    store: Store, clock: FakeClock
+) -> None:
+    store.ingest([make_draft("T-1"), make_draft("T-2", created_at=T0.replace(day=1))])
+    store.ingest([make_draft("T-3")])
+    clock.now = T0.replace(microsecond=999_999)  # the next second starts inside the batch
+    store.ingest([make_draft("T-4"), make_draft("T-5")])
+    times = {e: store.get_item(_id(store, e)).created_at for e in ("T-1", "T-2", "T-3", "T-4")}
+    assert times == {
+        "T-1": T0,
+        "T-2": T0.replace(day=1),  # its own time
+        "T-3": T0.replace(microsecond=1),  # after the last batch's, not at the clock's
+        "T-4": T0.replace(microsecond=999_999),
+    }
+    assert store.get_item(_id(store, "T-5")).created_at == T0.replace(second=1)
+
+
+def test_an_update_keeps_the_items_place_unless_the_record_names_a_time(
+    store: Store, clock: FakeClock
+) -> None:
+    store.ingest([make_draft("T-1"), make_draft("T-2")])
+    clock.now = T0.replace(hour=12)
+    store.ingest([
+        make_draft("T-1", draft="A corrected draft without a time of its own."),
+        make_draft("T-2", draft="A corrected draft with one.", created_at=T0.replace(day=2)),
+    ])  # fmt: skip
+    first, second = store.get_item(_id(store, "T-1")), store.get_item(_id(store, "T-2"))
+    assert (first.draft, first.created_at, first.updated_at) == (
+        "A corrected draft without a time of its own.", T0, T0.replace(hour=12)
+    )  # fmt: skip
+    assert (second.created_at, second.imported_at) == (T0.replace(day=2), T0)

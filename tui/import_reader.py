@@ -1,0 +1,182 @@
+"""An import file read, checked and made into rows — in a second process for a large one.
+
+Reading a record (strict UTF-8, JSON, every field checked) and making its row (two
+SHA-256, JSON columns) is ~40 % of an import's time, all of it Python; the rest is the
+store's transaction. A large file is therefore read by a child process (`python -m
+tui.import_reader`) that sends prepared rows (`store.ingest.Prepared`: plain tuples,
+cheap to pickle) down a pipe, while this process writes the batch before. The pipe
+holds about a batch, so the reader never runs far ahead and memory stays flat.
+
+Small files and stdin are read here: starting the child costs ~90 ms. The child
+ignores Ctrl-C (the parent stops it) and ends on its own when the pipe closes.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from providers.base import Stakes
+from providers.files import Parsed, Rejected, read_records
+from store.ingest import Prepared, prepare
+
+WORKER_MIN_BYTES = 2 * 1024 * 1024
+"""Files at least this large are read by the child (~10k short records; under ~0.25 s
+of reading, the child's start would eat what it saves)."""
+
+
+class ReaderError(RuntimeError):
+    """The child reading the file stopped without finishing (a bug, or it was killed)."""
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A batch of prepared rows and the records refused since the one before."""
+
+    rows: list[Prepared] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSpec:
+    """What to read and how: everything the child needs, as plain values."""
+
+    path: str
+    """A file path, or `-` for stdin (always read in this process)."""
+    fmt: str
+    source: str
+    stakes: Stakes
+    batch_size: int
+
+
+@contextmanager
+def chunks(
+    spec: ReadSpec, on_progress: Callable[[int], None] | None = None
+) -> Iterator[Iterator[Chunk]]:
+    """The file's chunks, read here or by the child; leaving the block stops the child."""
+    if spec.path == "-" or Path(spec.path).stat().st_size < WORKER_MIN_BYTES:
+        with _open(spec.path) as stream:
+            yield _read(stream, spec, on_progress)
+        return
+    with _child(spec) as (process, pipe):
+        yield _received(process, pipe, on_progress)
+
+
+def _read(
+    stream: IO[bytes], spec: ReadSpec, on_progress: Callable[[int], None] | None
+) -> Iterator[Chunk]:
+    chunk = Chunk()
+    for record in read_records(
+        stream,
+        spec.fmt,
+        default_source=spec.source,
+        default_stakes=spec.stakes,
+        on_progress=on_progress,
+    ):
+        if isinstance(record, Parsed):
+            chunk.rows.append(prepare(record.draft))
+            if len(chunk.rows) >= spec.batch_size:
+                yield chunk
+                chunk = Chunk()
+        else:
+            chunk.rejected.append(record)
+    if chunk.rows or chunk.rejected:
+        yield chunk
+
+
+@contextmanager
+def _open(path: str) -> Iterator[IO[bytes]]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as stream:
+        yield stream
+
+
+@contextmanager
+def _child(spec: ReadSpec) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+    args = json.dumps([spec.path, spec.fmt, spec.source, spec.stakes, spec.batch_size])
+    # -P: the user's working folder is not put on the child's module path (a `store.py`
+    # there must not replace signoff's). Its stderr goes to a file, not the terminal
+    # and not a pipe nobody reads while the rows come in.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-P", "-m", "tui.import_reader", args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert process.stdout is not None
+        try:
+            yield process, process.stdout
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.stdout.close()
+            process.wait()
+
+
+def _received(
+    process: subprocess.Popen[bytes], pipe: IO[bytes], on_progress: Callable[[int], None] | None
+) -> Iterator[Chunk]:
+    while True:
+        try:
+            message: tuple[Any, ...] = pickle.load(pipe)  # our own child: trusted bytes
+        except (EOFError, pickle.UnpicklingError):
+            code = process.wait()
+            raise ReaderError(f"the reading process stopped (exit status {code})") from None
+        kind = message[0]
+        if kind == "chunk":
+            _, rows, rejected, done = message
+            if on_progress is not None:
+                on_progress(done)
+            yield Chunk(rows, rejected)
+        elif kind == "end":
+            return
+        elif kind == "oserror":
+            _, errno, strerror, filename = message
+            raise OSError(errno, strerror, filename)
+        else:
+            raise ReaderError(f"the reading process failed: {message[1]}")
+
+
+def main() -> None:
+    """The child: read the file named in argv[1] and pickle its chunks to stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    path, fmt, source, stakes, batch_size = json.loads(sys.argv[1])
+    spec = ReadSpec(path, fmt, source, stakes, batch_size)
+    out = sys.stdout.buffer
+    done = 0
+
+    def seen(count: int) -> None:
+        nonlocal done
+        done = count
+
+    def send(*message: Any) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    try:
+        with open(path, "rb") as stream:
+            for chunk in _read(stream, spec, seen):
+                send("chunk", chunk.rows, chunk.rejected, done)
+        send("end")
+    except BrokenPipeError:
+        return  # the parent stopped reading (interrupted, or failed): nothing to say
+    except OSError as error:
+        send("oserror", error.errno, error.strerror, error.filename)
+    except Exception as error:
+        send("crash", f"{type(error).__name__}: {error}")
+
+
+if __name__ == "__main__":
+    main()
