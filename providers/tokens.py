@@ -101,11 +101,14 @@ def spliced(old: str, new: str, tokens: TokenProbs) -> TokenProbs:
     Unchanged text keeps its tokens; the changed stretch becomes one token without a
     probability, so it shows unmarked, as text the model was sure of would.
     """
+    if not tokens:
+        return ()
+    shorter = min(len(old), len(new))
     head = 0
-    while head < min(len(old), len(new)) and old[head] == new[head]:
+    while head < shorter and old[head] == new[head]:
         head += 1
     tail = 0
-    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+    while tail < shorter - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
     kept_head, kept_tail, position = [], [], 0
     for length, value in tokens:

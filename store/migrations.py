@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from store.codec import GENESIS_HASH
+from store.search import MERGE_SQL
 from store.search import SCHEMA as SEARCH_SCHEMA
 
 migrations = Migrations("signoff")
@@ -180,6 +181,12 @@ def m017_ledger_counts(db: Database) -> None:
     As `item_counts` keeps items: `status` read a million index entries (75-80 ms).
     """
     _script(db, _M017)
+
+
+@_migration
+def m018_search_index_merges(db: Database) -> None:
+    """The search index merges its segments 16 at a time, not 4 (`store.search.MERGE`)."""
+    db.execute(MERGE_SQL)
 
 
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")

@@ -38,6 +38,16 @@ _MONTHS: Final = (
     "October", "November", "December",
 )  # fmt: skip
 _DAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Compiled once: `re.search` with a pattern string looks it up in re's cache at each call
+# (18 lookups a catch trial; ~1.5 s of planting 52k at a million items).
+# One search over all of them first: most drafts have none of the 19 names, and 19
+# searches were a third of a catch trial's Python. The loops still pick in list order.
+_NEGATION_PATTERNS: Final = tuple((re.compile(p), r) for p, r in _NEGATIONS)
+_ANY_NEGATION: Final = re.compile("|".join(f"(?:{p})" for p, _ in _NEGATIONS))
+_NAME_PATTERNS: Final = tuple(
+    (names, tuple(re.compile(rf"\b{name}\b") for name in names)) for names in (_DAYS, _MONTHS)
+)
+_ANY_NAME: Final = re.compile(rf"\b(?:{'|'.join(_DAYS + _MONTHS)})\b")
 _ISO_DATE: Final = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _CLAIMS: Final = (
     "We will also refund the full amount of every order on your account, no questions asked.",
@@ -101,8 +111,10 @@ def _other_number(old: str, rng: random.Random) -> str:
 
 
 def _negation(text: str, rng: random.Random) -> Mutation | None:
-    for pattern, replacement in _NEGATIONS:
-        match = re.search(pattern, text)
+    if not _ANY_NEGATION.search(text):
+        return None
+    for pattern, replacement in _NEGATION_PATTERNS:
+        match = pattern.search(text)
         if match:
             old = match.group(0)
             new = replacement if old[0].islower() else replacement.capitalize()
@@ -125,9 +137,11 @@ def _swap(text: str, rng: random.Random) -> Mutation | None:
             f"the date {match.group(0)} was changed to {new}",
             text[: match.start()] + new + text[match.end() :],
         )
-    for names in (_DAYS, _MONTHS):
-        for name in names:
-            found = re.search(rf"\b{name}\b", text)
+    if not _ANY_NAME.search(text):
+        return None
+    for names, patterns in _NAME_PATTERNS:
+        for name, pattern in zip(names, patterns, strict=True):
+            found = pattern.search(text)
             if found:
                 new = rng.choice([n for n in names if n != name])
                 return Mutation(

@@ -116,6 +116,7 @@ def _child(spec: ReadSpec) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]
             stderr=errors,
         )
         assert process.stdout is not None
+        _widen(process.stdout)
         try:
             yield process, process.stdout
         finally:
@@ -123,6 +124,21 @@ def _child(spec: ReadSpec) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]
                 process.kill()
             process.stdout.close()
             process.wait()
+
+
+PIPE_BYTES = 1024 * 1024
+"""The pipe's buffer on Linux (64 KB by default, less than a batch): a reader up to ~8
+batches ahead, so a slow batch on either side does not stall the other."""
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Ask for a `PIPE_BYTES` buffer (Linux only; elsewhere, or refused, the default)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _received(

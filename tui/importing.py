@@ -80,7 +80,7 @@ def import_file(
     """
     result = FileResult(item.arg)
     spec = ReadSpec(item.arg, item.fmt, item.source, stakes, batch_size)
-    with chunks(spec, on_progress) as read:
+    with store.bulk(), chunks(spec, on_progress) as read:
         for chunk in read:
             result.rejected += chunk.rejected
             if chunk.rows:

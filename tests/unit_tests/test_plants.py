@@ -229,3 +229,17 @@ def test_one_planting_run_spreads_its_catch_trials_through_the_queue(
     assert max(tenths) <= 30, tenths  # 16 expected in each tenth
     runs = "".join("p" if i in planted else "." for i in order).split(".")
     assert max(len(run) for run in runs) <= 3, [len(run) for run in runs if run]
+
+
+def test_a_mutation_takes_the_first_pattern_in_its_list_not_the_first_in_the_text() -> None:
+    def first(text: str, kind: str) -> str:
+        for seed in range(50):
+            found = mutate(text, "reply", random.Random(seed))
+            if found is not None and found.kind == kind:
+                return found.detail
+        raise AssertionError(f"no {kind} mutation of {text!r}")
+
+    # Days come before months, `is not` before `is`, whatever their place in the text.
+    assert first("In March, on a Friday.", "swap").startswith("Friday was changed to ")
+    assert first("It is ready; it is not late.", "negation") == "'is not' was flipped to 'is'"
+    assert first("Shipped in May.", "swap").startswith("May was changed to ")

@@ -296,3 +296,22 @@ def test_an_update_keeps_the_items_place_unless_the_record_names_a_time(
         "A corrected draft without a time of its own.", T0, T0.replace(hour=12)
     )  # fmt: skip
     assert (second.created_at, second.imported_at) == (T0.replace(day=2), T0)
+
+
+def test_bulk_writes_checkpoint_every_64_mb_then_cut_the_log(db_path: Path) -> None:
+    def pages(store: Store) -> int:
+        return int(store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    with Store(db_path) as store:
+        with store.bulk():
+            assert pages(store) == 16_384
+            with store.bulk():  # nested: still in bulk mode after the inner one
+                store.ingest([make_draft(f"T-{n}") for n in range(200)])
+            assert pages(store) == 16_384
+            assert Path(f"{db_path}-wal").stat().st_size > 0
+        assert pages(store) == 1_000
+        assert Path(f"{db_path}-wal").stat().st_size == 0  # copied back and cut
+        store.defer_checkpoints()  # the app's connection: its worker checkpoints
+        with store.bulk():
+            assert pages(store) == 0
+        assert pages(store) == 0

@@ -135,3 +135,9 @@ def test_a_team_search_can_be_answered_from_trigram_indexes(pg_url: str, clock: 
             "EXPLAIN SELECT 1 FROM items WHERE source = 'support' AND external_id = 'T-1'"
         ).fetchall()
         assert "items_search" not in str(probe)
+
+
+def test_the_index_merges_sixteen_segments_at_a_time(db_path: Path, clock: FakeClock) -> None:
+    with Store(db_path, now=clock) as store:
+        row = store.conn.execute("SELECT v FROM items_fts_config WHERE k = 'automerge'")
+        assert row.fetchone() == (16,)
