@@ -14,6 +14,7 @@ ignores Ctrl-C (the parent stops it) and ends on its own when the pipe closes.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import signal
 import subprocess
@@ -67,8 +68,8 @@ def chunks(
         with _open(spec.path) as stream:
             yield _read(stream, spec, on_progress)
         return
-    with _child(spec) as (process, pipe):
-        yield _received(process, pipe, on_progress)
+    with _child(spec) as child:
+        yield _received(child, spec, on_progress)
 
 
 def _read(
@@ -102,23 +103,47 @@ def _open(path: str) -> Iterator[IO[bytes]]:
         yield stream
 
 
+@dataclass(frozen=True, slots=True)
+class _Child:
+    process: subprocess.Popen[bytes]
+    pipe: IO[bytes]
+    errors: IO[bytes]
+    """Its stderr: a file, not the terminal, and not a pipe nobody reads meanwhile."""
+
+    def last_error(self) -> str:
+        """The last line the child wrote to stderr (a traceback's exception), if any."""
+        self.errors.seek(0)
+        lines = self.errors.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+
 @contextmanager
-def _child(spec: ReadSpec) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+def _child(spec: ReadSpec) -> Iterator[_Child | None]:
+    """The reading process, or None if it cannot be started (then the parent reads)."""
     args = json.dumps([spec.path, spec.fmt, spec.source, spec.stakes, spec.batch_size])
-    # -P: the user's working folder is not put on the child's module path (a `store.py`
-    # there must not replace signoff's). Its stderr goes to a file, not the terminal
-    # and not a pipe nobody reads while the rows come in.
+    # The child imports signoff from where this process did (a source checkout run
+    # without installing too), and -P keeps the user's working folder off its path:
+    # a `store.py` there must not replace signoff's.
+    home = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [home, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    )}  # fmt: skip
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "tui.import_reader", args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "tui.import_reader", args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=env,
+            )
+        except OSError:
+            yield None
+            return
         assert process.stdout is not None
         _widen(process.stdout)
         try:
-            yield process, process.stdout
+            yield _Child(process, process.stdout, errors)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -142,14 +167,29 @@ def _widen(pipe: IO[bytes]) -> None:
 
 
 def _received(
-    process: subprocess.Popen[bytes], pipe: IO[bytes], on_progress: Callable[[int], None] | None
+    child: _Child | None, spec: ReadSpec, on_progress: Callable[[int], None] | None
 ) -> Iterator[Chunk]:
+    if child is None:  # no second process here: read in this one
+        with _open(spec.path) as stream:
+            yield from _read(stream, spec, on_progress)
+        return
+    started = False
     while True:
         try:
-            message: tuple[Any, ...] = pickle.load(pipe)  # our own child: trusted bytes
+            message: tuple[Any, ...] = pickle.load(child.pipe)  # our own child: trusted
         except (EOFError, pickle.UnpicklingError):
-            code = process.wait()
-            raise ReaderError(f"the reading process stopped (exit status {code})") from None
+            code = child.process.wait()
+            if not started and code != 0:
+                # It failed before reading anything (a Python that cannot run it, say):
+                # nothing was stored from it, so reading here gives the same import.
+                with _open(spec.path) as stream:
+                    yield from _read(stream, spec, on_progress)
+                return
+            why = child.last_error()
+            raise ReaderError(
+                f"the reading process stopped (exit status {code}{': ' + why if why else ''})"
+            ) from None
+        started = True
         kind = message[0]
         if kind == "chunk":
             _, rows, rejected, done = message

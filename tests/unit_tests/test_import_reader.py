@@ -60,23 +60,43 @@ def test_the_child_sends_what_reading_here_gives(
 
 def test_a_file_the_child_cannot_read_is_an_os_error(tmp_path: Path) -> None:
     spec = ReadSpec(str(tmp_path / "gone.jsonl"), "jsonl", "t", "medium", 500)
-    with import_reader._child(spec) as (process, pipe), pytest.raises(FileNotFoundError):
-        list(import_reader._received(process, pipe, None))
+    with import_reader._child(spec) as child, pytest.raises(FileNotFoundError):
+        list(import_reader._received(child, spec, None))
 
 
 def test_a_child_that_fails_or_dies_is_a_reader_error(tmp_path: Path) -> None:
     path = _write(tmp_path / "t.jsonl", 10)
     broken = ReadSpec(str(path), "jsonl", "t", cast(Stakes, "extreme"), 500)  # no such stakes
-    with import_reader._child(broken) as (process, pipe), pytest.raises(ReaderError) as failed:
-        list(import_reader._received(process, pipe, None))
+    with import_reader._child(broken) as child, pytest.raises(ReaderError) as failed:
+        list(import_reader._received(child, broken, None))
     assert "the reading process failed" in str(failed.value)
-    big = _write(tmp_path / "big.jsonl", 20_000)
-    with import_reader._child(ReadSpec(str(big), "jsonl", "t", "low", 50)) as (process, pipe):
-        received = import_reader._received(process, pipe, None)
+    big = ReadSpec(str(_write(tmp_path / "big.jsonl", 20_000)), "jsonl", "t", "low", 50)
+    with import_reader._child(big) as child:
+        assert child is not None
+        received = import_reader._received(child, big, None)
         next(received)
-        process.kill()
-        with pytest.raises(ReaderError, match="stopped"):
+        child.process.kill()
+        with pytest.raises(ReaderError, match=r"stopped \(exit status -9\)"):
             list(received)
+
+
+def test_a_child_that_cannot_start_leaves_the_reading_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = ReadSpec(str(_write(tmp_path / "t.jsonl", 1_000)), "jsonl", "t", "low", 300)
+    here, _ = _read_all(spec)
+    monkeypatch.setattr(import_reader, "WORKER_MIN_BYTES", 0)
+    # A Python that fails before it reads anything (its stderr says why), then none at all.
+    monkeypatch.setattr(sys, "executable", str(_write_script(tmp_path / "py", "exit 3")))
+    assert _read_all(spec)[0] == here
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert _read_all(spec)[0] == here
+
+
+def _write_script(path: Path, body: str) -> Path:
+    path.write_text(f"#!/bin/sh\necho 'ModuleNotFoundError: tui' >&2\n{body}\n")
+    path.chmod(0o755)
+    return path
 
 
 def test_leaving_early_stops_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,3 +185,25 @@ def _group_alive(group: int) -> list[int]:
             if int(stat[2]) == group and stat[0] != "Z":  # pgrp, state
                 alive.append(int(entry.name))
     return alive
+
+
+def test_a_child_that_dies_after_sending_says_why_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "python"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import pickle, sys\n"
+        "pickle.dump(('chunk', [], [], 10), sys.stdout.buffer); sys.stdout.flush()\n"
+        "sys.exit('MemoryError: out of memory')\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    monkeypatch.setattr(import_reader, "WORKER_MIN_BYTES", 0)
+    spec = ReadSpec(str(_write(tmp_path / "t.jsonl", 10)), "jsonl", "t", "low", 500)
+    with pytest.raises(ReaderError) as stopped:
+        _read_all(spec)
+    assert (
+        str(stopped.value)
+        == "the reading process stopped (exit status 1: MemoryError: out of memory)"
+    )
