@@ -4,8 +4,9 @@ Reading a record (strict UTF-8, JSON, every field checked) and making its row (t
 SHA-256, JSON columns) is ~40 % of an import's time, all of it Python; the rest is the
 store's transaction. A large file is therefore read by a child process (`python -m
 tui.import_reader`) that sends prepared rows (`store.ingest.Prepared`: plain tuples,
-cheap to pickle) down a pipe, while this process writes the batch before. The pipe
-holds about a batch, so the reader never runs far ahead and memory stays flat.
+cheap to pickle) down a pipe, while this process writes the batches before. The pipe
+holds a few batches (`PIPE_BYTES`), so the reader never runs far ahead and memory stays
+flat.
 
 Small files and stdin are read here: starting the child costs ~90 ms. The child
 ignores Ctrl-C (the parent stops it) and ends on its own when the pipe closes.
