@@ -22,7 +22,8 @@ from store.clock import iso
 from store.codec import GENESIS_HASH
 from store.ledger import event_hash
 from store.search import index_new
-from tui.importing import ImportPlan, import_file
+from tui.import_reader import ImportPlan
+from tui.importing import import_file
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 """The installed console script: every whole-process figure runs `signoff` as users do."""

@@ -19,6 +19,7 @@ from store import Store, StoreError
 from store.models import Action
 from store.oversight import OversightPolicy, Rule
 from tui import importing
+from tui.import_reader import ImportPlan
 
 DEMO_OVERSIGHT = OversightPolicy(
     rules=(
@@ -45,7 +46,7 @@ def load_demo(store: Store) -> None:
     """Fill a fresh demo database: drafts, catch trials, sam's approval and escalation."""
     bundled = resources.files("tui").joinpath("demo_queue.jsonl")
     with resources.as_file(bundled) as demo_file:
-        plan = importing.ImportPlan(str(demo_file), "jsonl", "demo")
+        plan = ImportPlan(str(demo_file), "jsonl", "demo")
         result = importing.import_file(store, plan, stakes="medium")
     if result.rejected:  # a broken bundle is our bug: say so plainly
         first = result.rejected[0]

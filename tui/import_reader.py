@@ -49,14 +49,22 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadSpec:
-    """What to read and how: everything the child needs, as plain values."""
+class ImportPlan:
+    """A checked file argument: its display name, format and default source."""
 
-    path: str
+    arg: str
     """A file path, or `-` for stdin (always read in this process)."""
     fmt: str
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSpec:
+    """What to read and how: everything the child needs, as plain values."""
+
+    plan: ImportPlan
     stakes: Stakes
+    """For records that name none."""
     batch_size: int
 
 
@@ -65,8 +73,8 @@ def chunks(
     spec: ReadSpec, on_progress: Callable[[int], None] | None = None
 ) -> Iterator[Iterator[Chunk]]:
     """The file's chunks, read here or by the child; leaving the block stops the child."""
-    if spec.path == "-" or Path(spec.path).stat().st_size < WORKER_MIN_BYTES:
-        with _open(spec.path) as stream:
+    if spec.plan.arg == "-" or Path(spec.plan.arg).stat().st_size < WORKER_MIN_BYTES:
+        with _open(spec.plan.arg) as stream:
             yield _read(stream, spec, on_progress)
         return
     with _child(spec) as child:
@@ -79,8 +87,8 @@ def _read(
     chunk = Chunk()
     for record in read_records(
         stream,
-        spec.fmt,
-        default_source=spec.source,
+        spec.plan.fmt,
+        default_source=spec.plan.source,
         default_stakes=spec.stakes,
         on_progress=on_progress,
     ):
@@ -121,7 +129,8 @@ class _Child:
 @contextmanager
 def _child(spec: ReadSpec) -> Iterator[_Child | None]:
     """The reading process, or None if it cannot be started (then the parent reads)."""
-    args = json.dumps([spec.path, spec.fmt, spec.source, spec.stakes, spec.batch_size])
+    plan = spec.plan
+    args = json.dumps([plan.arg, plan.fmt, plan.source, spec.stakes, spec.batch_size])
     # The child imports signoff from where this process did (a source checkout run
     # without installing too), and -P keeps the user's working folder off its path:
     # a `store.py` there must not replace signoff's.
@@ -171,7 +180,7 @@ def _received(
     child: _Child | None, spec: ReadSpec, on_progress: Callable[[int], None] | None
 ) -> Iterator[Chunk]:
     if child is None:  # no second process here: read in this one
-        with _open(spec.path) as stream:
+        with _open(spec.plan.arg) as stream:
             yield from _read(stream, spec, on_progress)
         return
     started = False
@@ -183,7 +192,7 @@ def _received(
             if not started and code != 0:
                 # It failed before reading anything (a Python that cannot run it, say):
                 # nothing was stored from it, so reading here gives the same import.
-                with _open(spec.path) as stream:
+                with _open(spec.plan.arg) as stream:
                     yield from _read(stream, spec, on_progress)
                 return
             why = child.last_error()
@@ -210,7 +219,7 @@ def main() -> None:
     """The child: read the file named in argv[1] and pickle its chunks to stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     path, fmt, source, stakes, batch_size = json.loads(sys.argv[1])
-    spec = ReadSpec(path, fmt, source, stakes, batch_size)
+    spec = ReadSpec(ImportPlan(path, fmt, source), stakes, batch_size)
     out = sys.stdout.buffer
     done = 0
 

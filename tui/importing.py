@@ -20,7 +20,7 @@ from rich.progress import (
 from providers.base import Stakes
 from providers.files import Rejected, format_for
 from store import BatchSummary, Store
-from tui.import_reader import ReadSpec, chunks
+from tui.import_reader import ImportPlan, ReadSpec, chunks
 from tui.safe import safe_text, visible
 
 BATCH_SIZE = 500
@@ -37,15 +37,6 @@ class FileResult:
     name: str
     summary: BatchSummary = field(default_factory=BatchSummary)
     rejected: list[Rejected] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class ImportPlan:
-    """A checked file argument: its display name, format and default source."""
-
-    arg: str
-    fmt: str
-    source: str
 
 
 def plan(files: list[str], source: str | None) -> list[ImportPlan]:
@@ -79,7 +70,7 @@ def import_file(
         ReaderError: The reading process stopped without finishing.
     """
     result = FileResult(item.arg)
-    spec = ReadSpec(item.arg, item.fmt, item.source, stakes, batch_size)
+    spec = ReadSpec(item, stakes, batch_size)
     with store.bulk(), chunks(spec, on_progress) as read:
         for chunk in read:
             result.rejected += chunk.rejected

@@ -17,7 +17,7 @@ import pytest
 from providers.base import Stakes
 from store import Store
 from tui import import_reader
-from tui.import_reader import Chunk, ReaderError, ReadSpec, chunks
+from tui.import_reader import Chunk, ImportPlan, ReaderError, ReadSpec, chunks
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def test_the_child_sends_what_reading_here_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _write(tmp_path / "t.jsonl", 1_234, bad_every=97)
-    spec = ReadSpec(str(path), "jsonl", "t", "high", 100)
+    spec = ReadSpec(ImportPlan(str(path), "jsonl", "t"), "high", 100)
     here, here_progress = _read_all(spec)
     monkeypatch.setattr(import_reader, "WORKER_MIN_BYTES", 0)
     child, child_progress = _read_all(spec)
@@ -59,18 +59,20 @@ def test_the_child_sends_what_reading_here_gives(
 
 
 def test_a_file_the_child_cannot_read_is_an_os_error(tmp_path: Path) -> None:
-    spec = ReadSpec(str(tmp_path / "gone.jsonl"), "jsonl", "t", "medium", 500)
+    spec = ReadSpec(ImportPlan(str(tmp_path / "gone.jsonl"), "jsonl", "t"), "medium", 500)
     with import_reader._child(spec) as child, pytest.raises(FileNotFoundError):
         list(import_reader._received(child, spec, None))
 
 
 def test_a_child_that_fails_or_dies_is_a_reader_error(tmp_path: Path) -> None:
     path = _write(tmp_path / "t.jsonl", 10)
-    broken = ReadSpec(str(path), "jsonl", "t", cast(Stakes, "extreme"), 500)  # no such stakes
+    broken = ReadSpec(
+        ImportPlan(str(path), "jsonl", "t"), cast(Stakes, "extreme"), 500
+    )  # no such stakes
     with import_reader._child(broken) as child, pytest.raises(ReaderError) as failed:
         list(import_reader._received(child, broken, None))
     assert "the reading process failed" in str(failed.value)
-    big = ReadSpec(str(_write(tmp_path / "big.jsonl", 20_000)), "jsonl", "t", "low", 50)
+    big = ReadSpec(ImportPlan(str(_write(tmp_path / "big.jsonl", 20_000)), "jsonl", "t"), "low", 50)
     with import_reader._child(big) as child:
         assert child is not None
         received = import_reader._received(child, big, None)
@@ -83,7 +85,7 @@ def test_a_child_that_fails_or_dies_is_a_reader_error(tmp_path: Path) -> None:
 def test_a_child_that_cannot_start_leaves_the_reading_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = ReadSpec(str(_write(tmp_path / "t.jsonl", 1_000)), "jsonl", "t", "low", 300)
+    spec = ReadSpec(ImportPlan(str(_write(tmp_path / "t.jsonl", 1_000)), "jsonl", "t"), "low", 300)
     here, _ = _read_all(spec)
     monkeypatch.setattr(import_reader, "WORKER_MIN_BYTES", 0)
     # A Python that fails before it reads anything (its stderr says why), then none at all.
@@ -111,7 +113,7 @@ def test_leaving_early_stops_the_child(tmp_path: Path, monkeypatch: pytest.Monke
         return process  # type: ignore[no-any-return]
 
     monkeypatch.setattr(subprocess, "Popen", recorded)
-    with chunks(ReadSpec(str(path), "jsonl", "t", "low", 50)) as read:
+    with chunks(ReadSpec(ImportPlan(str(path), "jsonl", "t"), "low", 50)) as read:
         next(read)
     assert started
     assert started[0].returncode is not None
@@ -200,7 +202,7 @@ def test_a_child_that_dies_after_sending_says_why_in_one_line(
     fake.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(fake))
     monkeypatch.setattr(import_reader, "WORKER_MIN_BYTES", 0)
-    spec = ReadSpec(str(_write(tmp_path / "t.jsonl", 10)), "jsonl", "t", "low", 500)
+    spec = ReadSpec(ImportPlan(str(_write(tmp_path / "t.jsonl", 10)), "jsonl", "t"), "low", 500)
     with pytest.raises(ReaderError) as stopped:
         _read_all(spec)
     assert (
