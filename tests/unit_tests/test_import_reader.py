@@ -151,6 +151,9 @@ def test_a_large_import_through_the_cli_matches_and_ctrl_c_keeps_batches(tmp_pat
         [sys.executable, "-m", "tui", "import", str(many), "--db", str(db2)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         start_new_session=True,
+        # As a terminal's shell starts it: a run launched in the background of a
+        # non-interactive shell inherits Ctrl-C ignored, and Python keeps it so.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while _stored(db2) < 1_000 and time.monotonic() < deadline:
