@@ -2,7 +2,7 @@
 
 `prepare` turns a draft into everything its `items` row holds but the times: hashes,
 JSON columns, ranks. It needs no store, so an import can run it in a second process
-while this one writes (`tui.import_worker`). `IngestMixin.ingest_prepared` dates the
+while this one writes (`tui.import_reader`). `IngestMixin.ingest_prepared` dates the
 rows and applies the queue's rules to them in one transaction; `ingest` is the two in
 turn. Catch trials (`store.plants`) add their rows with the same `prepare` and
 `INSERT_ITEM`.

@@ -38,10 +38,10 @@ _MONTHS: Final = (
     "October", "November", "December",
 )  # fmt: skip
 _DAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# Compiled once: `re.search` with a pattern string looks it up in re's cache at each call
-# (18 lookups a catch trial; ~1.5 s of planting 52k at a million items).
-# One search over all of them first: most drafts have none of the 19 names, and 19
-# searches were a third of a catch trial's Python. The loops still pick in list order.
+# Compiled once (`re.search` with a pattern string looks it up in re's cache each call),
+# and one search over all of a list first: most drafts hold none of the 19 names, and a
+# search per name was ~1.5 s of planting 52k catch trials at a million items. When one
+# is there, the loops still pick in list order, not text order.
 _NEGATION_PATTERNS: Final = tuple((re.compile(p), r) for p, r in _NEGATIONS)
 _ANY_NEGATION: Final = re.compile("|".join(f"(?:{p})" for p, _ in _NEGATIONS))
 _NAME_PATTERNS: Final = tuple(

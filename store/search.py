@@ -60,7 +60,7 @@ MERGE = 16
 Each batch an import indexes is a new segment; merging them four at a time re-wrote
 the index so often that indexing took 19.7 s of a million-record import's 42 s on the
 writer (22 µs a row at a million, 10 at 100k). Merging 16 at a time halves the levels:
-13.7 s. A search reads more segments, still under a millisecond at a million items
+13.4-13.7 s. A search reads more segments, still under a millisecond at a million items
 (no-match p99 0.58-0.73 ms against 0.48-1.30)."""
 MERGE_SQL = f"INSERT INTO items_fts (items_fts, rank) VALUES ('automerge', {MERGE})"
 """Migration m018."""

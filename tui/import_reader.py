@@ -74,8 +74,7 @@ def chunks(
 ) -> Iterator[Iterator[Chunk]]:
     """The file's chunks, read here or by the child; leaving the block stops the child."""
     if spec.plan.arg == "-" or Path(spec.plan.arg).stat().st_size < WORKER_MIN_BYTES:
-        with _open(spec.plan.arg) as stream:
-            yield _read(stream, spec, on_progress)
+        yield _read_here(spec, on_progress)
         return
     with _child(spec) as child:
         yield _received(child, spec, on_progress)
@@ -103,13 +102,13 @@ def _read(
         yield chunk
 
 
-@contextmanager
-def _open(path: str) -> Iterator[IO[bytes]]:
-    if path == "-":
-        yield sys.stdin.buffer
+def _read_here(spec: ReadSpec, on_progress: Callable[[int], None] | None) -> Iterator[Chunk]:
+    """The chunks read in this process (the file is opened at the first one)."""
+    if spec.plan.arg == "-":
+        yield from _read(sys.stdin.buffer, spec, on_progress)
         return
-    with open(path, "rb") as stream:
-        yield stream
+    with open(spec.plan.arg, "rb") as stream:
+        yield from _read(stream, spec, on_progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +179,7 @@ def _received(
     child: _Child | None, spec: ReadSpec, on_progress: Callable[[int], None] | None
 ) -> Iterator[Chunk]:
     if child is None:  # no second process here: read in this one
-        with _open(spec.plan.arg) as stream:
-            yield from _read(stream, spec, on_progress)
+        yield from _read_here(spec, on_progress)
         return
     started = False
     while True:
@@ -192,8 +190,7 @@ def _received(
             if not started and code != 0:
                 # It failed before reading anything (a Python that cannot run it, say):
                 # nothing was stored from it, so reading here gives the same import.
-                with _open(spec.plan.arg) as stream:
-                    yield from _read(stream, spec, on_progress)
+                yield from _read_here(spec, on_progress)
                 return
             why = child.last_error()
             raise ReaderError(
