@@ -173,6 +173,22 @@ def test_a_crowded_id_range_still_yields_free_lookalike_ids(store: Store) -> Non
     assert all(re.fullmatch(r"K-\d{4}", p.external_id) for p in planted)
 
 
+def test_an_id_sample_keeps_its_size_and_its_span_as_plants_pass_its_end() -> None:
+    from store.plants import IdFormat
+
+    learnt = IdFormat({3, 5, 9}, padded=0)
+    assert learnt.span == (3, 9)
+    learnt.replace_largest(12)  # a plant took the first free id after the range
+    assert (learnt.numbers, learnt.span) == ({3, 5, 12}, (3, 12))
+    alone = IdFormat({4}, padded=0)
+    alone.replace_largest(6)
+    assert (alone.numbers, alone.span) == ({6}, (6, 6))
+    empty = IdFormat(set(), padded=0)
+    assert empty.span is None  # the model id's number stands in (see `lookalike`)
+    empty.replace_largest(2)
+    assert (empty.numbers, empty.span) == ({2}, (2, 2))
+
+
 def test_a_plants_neighbour_is_sought_at_its_stakes_level_not_walked_to(
     db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
