@@ -183,8 +183,8 @@ def test_an_id_sample_keeps_its_size_and_its_span_as_plants_pass_its_end() -> No
     alone = IdFormat({4}, padded=0)
     alone.replace_largest(6)
     assert (alone.numbers, alone.span) == ({6}, (6, 6))
+    assert IdFormat(set(), padded=0).span is None  # the model id's number stands in
     empty = IdFormat(set(), padded=0)
-    assert empty.span is None  # the model id's number stands in (see `lookalike`)
     empty.replace_largest(2)
     assert (empty.numbers, empty.span) == ({2}, (2, 2))
 
