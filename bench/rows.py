@@ -42,7 +42,9 @@ def more_rows(
     shown = [sum(getattr(r, k) for r in runs) for k in ("commit_first", "notices", "retries")]
     rows.append(Row(f"decision: record key → next item p99 vs bare key → repaint (ms; pty; "
                     f"{shown[0]} commit-first, {shown[1]} notices, {shown[2]} retried)", mine,
-                    key, "ms", "≤ 1.5", ratio, ratio <= 1.5))  # fmt: skip
+                    key, "ms", "≤ 1.5", ratio, ratio <= 1.5,
+                    {"ms": [r.ms for r in runs],
+                     "notice_at": [[float(i) for i in r.notice_at] for r in runs]}))  # fmt: skip
     modal = [reviewer.p99(reviewer.bare_modal(folder, DECISIONS + 10)[10:]) for _ in range(rounds)]
     ratio = med(mine) / med(modal)
     rows.append(Row("decision p99 vs bare modal Enter → repaint (ms; pty)", mine, modal, "ms",

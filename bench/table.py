@@ -18,6 +18,8 @@ class Row:
     goal: str
     ratio: float
     met: bool
+    samples: dict[str, list[list[float]]] | None = None
+    """What the figures were made of, kept for a later look at a tail (a few rows only)."""
 
 
 def med(values: list[float]) -> float:
