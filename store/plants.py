@@ -107,8 +107,8 @@ class PlantMixin(QueueMixin):
                     )  # fmt: skip
                     if change is None:
                         continue
-                    # One Draft a plant, built in its place (a second, by `replace`, was
-                    # 0.6 s of planting 52k at a million: each validates its fields).
+                    # One Draft a plant, built in its place: a second, by `replace`,
+                    # validated every field again (0.4-1 s of planting 52k at a million).
                     draft = _as_draft(base, change.text, *_place(conn, base, rng, formats, span))
                     done.append(
                         self._insert_plant(conn, draft, base.id, change.kind, change.detail)
@@ -339,8 +339,8 @@ class IdFormat:
     """Plants in a row whose random tries all met a taken id (see `_MISSES`)."""
     span: tuple[int, int] | None = None
     """The sample's smallest and largest number (None while it is empty), kept as the
-    sample changes: `min` and `max` over it for each plant were 1.3 s of 22 planting 52k
-    catch trials at a million items."""
+    sample changes: `min` and `max` over it for each plant were ~1.3 s of the ~22 s
+    that planting 52k catch trials at a million items took."""
 
     def __post_init__(self) -> None:
         if self.numbers:
