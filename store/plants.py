@@ -14,7 +14,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from providers.base import STAKES_RANK, Draft
@@ -337,7 +337,7 @@ class IdFormat:
     """Their width when the source writes leading zeros, else 0."""
     misses: int = 0
     """Plants in a row whose random tries all met a taken id (see `_MISSES`)."""
-    span: tuple[int, int] | None = None
+    span: tuple[int, int] | None = field(init=False, default=None)
     """The sample's smallest and largest number (None while it is empty), kept as the
     sample changes: `min` and `max` over it for each plant were ~1.3 s of the ~22 s
     that planting 52k catch trials at a million items took."""
