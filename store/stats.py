@@ -6,13 +6,13 @@ left out of the figures (they were undone); retractions themselves are counted.
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import itertools
 import json
 import operator
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -331,7 +331,8 @@ def _quantiles(
     """Median and 10th percentile of the times on item of the decisions that stand.
 
     Sorted one reviewer at a time, and kept sorted as compact arrays: everyone's
-    figures are read off their merge (a list of every time held ~40 MB at a million).
+    figures are read off those by bisection (`_at_rank`). A list of every time held
+    ~40 MB at a million; merging the arrays to walk to a rank took ~0.3 s.
     """
     ranked: list[array[int]] = []
     for who, stats in reviewers.items():
@@ -340,34 +341,32 @@ def _quantiles(
         if gone:  # one time per retracted decision, whichever of equal ones
             kept = [ms for ms in kept if not _take(gone, ms)]
         stats.median_ms, stats.p10_ms = _quantile(kept, 0.5), _quantile(kept, 0.1)
-        ranked.append(array("q", kept))
+        if kept:
+            ranked.append(array("q", kept))
     total = sum(map(len, ranked))
     if not total:
         return
-    wanted = sorted({rank for q in (0.5, 0.1) for rank in _ranks(total, q)})
-    found = dict(zip(wanted, _at_ranks(heapq.merge(*ranked), wanted), strict=True))
     for q, name in ((0.5, "median_ms"), (0.1, "p10_ms")):
-        low, high = _ranks(total, q)
         position = (total - 1) * q
-        setattr(overall, name, float(found[low] + (found[high] - found[low]) * (position - low)))
+        low = int(position)
+        below, above = _at_rank(ranked, low), _at_rank(ranked, min(low + 1, total - 1))
+        setattr(overall, name, float(below + (above - below) * (position - low)))
 
 
-def _ranks(total: int, q: float) -> tuple[int, int]:
-    """The two ranks a quantile lies between (as `_quantile` reads them)."""
-    low = int((total - 1) * q)
-    return low, min(low + 1, total - 1)
+def _at_rank(ranked: Sequence[array[int]], rank: int) -> int:
+    """The value at `rank` (0: the smallest) of all the sorted arrays taken together.
 
-
-def _at_ranks(values: Iterator[int], ranks: list[int]) -> Iterator[int]:
-    """The values at these ranks (ascending) of an ascending stream."""
-    wanted = iter(ranks)
-    rank = next(wanted, None)
-    for at, value in enumerate(values):
-        while rank == at:
-            yield value
-            rank = next(wanted, None)
-        if rank is None:
-            return
+    The smallest value with more than `rank` values at or below it, found by halving
+    the range of values: ~40 steps of one `bisect` per array, whatever their length.
+    """
+    low, high = min(a[0] for a in ranked), max(a[-1] for a in ranked)
+    while low < high:
+        middle = (low + high) // 2
+        if sum(bisect.bisect_right(a, middle) for a in ranked) > rank:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 DISTINCT_BY_SET: Final = 250_000

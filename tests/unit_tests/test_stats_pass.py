@@ -40,7 +40,9 @@ def _ledger(rng: random.Random, n: int) -> list[dict[str, Any]]:
         who = rng.choice(REVIEWERS)
         mine = [e for e in open_ones if e["reviewer"] == who]
         event: dict[str, Any] = {
-            "seq": seq, "reviewer": who, "time_on_item_ms": rng.choice([500, 900, 900, 4000]),
+            # Ties and spread alike: a quantile on one time and between two different ones.
+            "seq": seq, "reviewer": who,
+            "time_on_item_ms": rng.choice([500, 900, 900, rng.randint(0, 60_000)]),
             "shown_confidence": rng.choice([None, 0.1, 0.5, 0.69, 0.7, 0.9, 0.95]),
             "source": rng.choice(["mail", "chat"]), "model": rng.choice([None, "", "m1", "m2"]),
             "justification": rng.choice(PHRASES) + rng.choice(["", "", " too"]),
