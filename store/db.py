@@ -45,6 +45,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m016_ledger_action_index",
     "m017_ledger_counts",
     "m018_search_index_merges",
+    "m019_ledger_models",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from store.clock import iso
 from store.codec import canonical_json
-from store.dialect import scan
+from store.dialect import ITEMS_OF_EVENTS, dialect_of, scan
 from store.ledger import EVENT_FIELDS, HASHED_FIELDS
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ class ExportFilter:
     """Catch trials (planted wrong drafts) are not real decisions: left out unless asked."""
     through_seq: int | None = None
     """Events up to this number only (verification re-renders an export as it was)."""
+
+    @property
+    def reads_items(self) -> bool:
+        """Whether `sql` reads the events' items (`i`), not the ledger alone."""
+        return self.stakes is not None
 
     def sql(self) -> tuple[str, list[Any]]:
         """A WHERE clause over `ledger AS e JOIN items AS i` and its arguments."""
@@ -247,9 +252,12 @@ def stats_for(conn: Connection, where: ExportFilter) -> Any:
     from store.views import band_sql
 
     clause, args = where.sql()
-    band = band_sql("e.shown_confidence")
-    columns = ", ".join(band if name == "band" else name for name in STATS_COLUMNS)
-    select = f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id"
+    joins, model = dialect_of(conn).event_model
+    if where.reads_items and ITEMS_OF_EVENTS not in joins:
+        joins += f" {ITEMS_OF_EVENTS}"
+    named = {"band": band_sql("e.shown_confidence"), "model": model}
+    columns = ", ".join(named.get(name, name) for name in STATS_COLUMNS)
+    select = f"SELECT {columns} FROM ledger AS e {joins}"
 
     def lookup(seq: int) -> Any:
         return conn.execute(f"{select} WHERE ({clause}) AND e.seq = ?", [*args, seq]).fetchone()

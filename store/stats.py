@@ -120,10 +120,11 @@ class Stats:
 
 
 STATS_COLUMNS: Final = (
-    "e.seq", "e.reviewer", "e.action", "e.time_on_item_ms", "band", "e.source", "i.model",
+    "e.seq", "e.reviewer", "e.action", "e.time_on_item_ms", "band", "e.source", "model",
     "e.oversight", "e.justification", "e.retracts",
 )  # fmt: skip
-"""What the pass reads of each event, in this order (`band`: its calibration band)."""
+"""What the pass reads of each event, in this order (`band`: its calibration band;
+`model`: its item's model, where the engine keeps it: `Dialect.event_model`)."""
 STATS_BATCH: Final = 256
 """Events per batch (small: a batch that no longer fits the processor's caches was
 slower to count, as it was to write as CSV)."""

@@ -26,7 +26,7 @@ def test_a_database_from_the_first_migration_upgrades_intact(
     # copied column by column into the m001 schema (today's code needs today's tables).
     scratch = tmp_path / "scratch.db"
     with Store(scratch, now=clock) as v1:
-        v1.ingest([make_draft("T-1"), make_draft("T-2"), make_draft("T-3")])
+        v1.ingest([make_draft(f"T-{n}", model="gpt-x") for n in (1, 2, 3)])
         claim = v1.claim_next("alice")
         assert claim is not None
         v1.decide(claim, "approve", "Refund total matches the billing history")
@@ -45,6 +45,7 @@ def test_a_database_from_the_first_migration_upgrades_intact(
         counts = {c.source: c for c in store.counts()}
         assert (counts["support"].decided, counts["support"].pending) == (1, 2)
         assert store.decision_counts() == {"approve": 1}  # m017 counted what was there
+        assert store.stats().by_model["gpt-x"].decisions == 1  # m019 kept the event's model
         assert [m.name for m in migrations.applied(store.db)] == NAMES
         assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
