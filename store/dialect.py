@@ -43,12 +43,12 @@ class Dialect:
     """(joins after `FROM ledger AS e`, column): each event's model (`store.stats`)."""
 
 
+ITEMS_OF_EVENTS: Final = "JOIN items AS i ON i.id = e.item_id"
+"""Each event `e`'s item as `i`."""
 _SETTLE_ITEM: Final = (
     "UPDATE items SET state = :state, claim_id = NULL, updated_at = :stamp "
     "WHERE id = :item AND claim_id = :claim"
 )
-ITEMS_OF_EVENTS: Final = "JOIN items AS i ON i.id = e.item_id"
-"""Each event `e`'s item as `i`."""
 _END_CLAIM: Final = "UPDATE claims SET ended_at = :stamp, end_reason = 'decided' WHERE id = :claim"
 
 SQLITE: Final = Dialect(
