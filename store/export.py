@@ -48,26 +48,28 @@ class ExportFilter:
     through_seq: int | None = None
     """Events up to this number only (verification re-renders an export as it was)."""
 
+    def _compared(self) -> list[tuple[str, str, Any]]:
+        """(column, operator, value) of each field the filter sets."""
+        fields = (
+            ("e.recorded_at", ">=", self.since),
+            ("e.recorded_at", "<", self.until),
+            ("e.reviewer", "=", self.reviewer),
+            ("e.action", "=", self.action),
+            ("e.source", "=", self.source),
+            ("i.stakes", "=", self.stakes),
+        )
+        return [field for field in fields if field[2] is not None]
+
     @property
     def reads_items(self) -> bool:
         """Whether `sql` reads the events' items (`i`), not the ledger alone."""
-        return self.stakes is not None
+        return any(column.startswith("i.") for column, _, _ in self._compared())
 
     def sql(self) -> tuple[str, list[Any]]:
         """A WHERE clause over `ledger AS e JOIN items AS i` and its arguments."""
-        clauses: list[str] = []
-        args: list[Any] = []
-        for column, value, op in (
-            ("e.recorded_at", self.since, ">="),
-            ("e.recorded_at", self.until, "<"),
-            ("e.reviewer", self.reviewer, "="),
-            ("e.action", self.action, "="),
-            ("e.source", self.source, "="),
-            ("i.stakes", self.stakes, "="),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {op} ?")
-                args.append(value)
+        compared = self._compared()
+        clauses = [f"{column} {op} ?" for column, op, _ in compared]
+        args: list[Any] = [value for _, _, value in compared]
         if self.through_seq is not None:
             clauses.append("e.seq <= ?")
             args.append(self.through_seq)
@@ -89,6 +91,8 @@ class ExportFilter:
 
 
 _COLUMNS = ", ".join(f"e.{name}" for name in EVENT_FIELDS)
+_EVENTS: Final = f"ledger AS e {ITEMS_OF_EVENTS}"
+"""Events with their items, as `ExportFilter.sql` reads them."""
 _EXTRA = "i.kind, i.title, i.stakes, i.model, i.draft"
 
 
@@ -111,8 +115,7 @@ def events(
     names = (*EVENT_FIELDS, "kind", "title", "stakes", "model", "draft")
     with scan(
         conn,
-        f"SELECT {_COLUMNS}, {extra} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
-        f"WHERE {clause} ORDER BY e.seq",
+        f"SELECT {_COLUMNS}, {extra} FROM {_EVENTS} WHERE {clause} ORDER BY e.seq",
         args,
     ) as cursor:
         for row in cursor:
@@ -134,8 +137,7 @@ def event_rows(
     columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in names)
     return scan(
         conn,
-        f"SELECT {columns} FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
-        f"WHERE {clause} ORDER BY e.seq",
+        f"SELECT {columns} FROM {_EVENTS} WHERE {clause} ORDER BY e.seq",
         args,
     )
 
@@ -304,8 +306,7 @@ class Snapshot:
         # join: those read every event (0.32 s of a CSV export at a million).
         first, last = (
             self._conn.execute(
-                f"SELECT e.seq FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
-                f"WHERE {clause} ORDER BY e.seq {order} LIMIT 1",
+                f"SELECT e.seq FROM {_EVENTS} WHERE {clause} ORDER BY e.seq {order} LIMIT 1",
                 args,
             ).fetchone()
             for order in ("ASC", "DESC")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
-from store.dialect import dialect_of
+from store.dialect import ITEMS_OF_EVENTS, dialect_of
 from store.errors import DecisionError
 from store.models import Action, Claim, Item
 from store.oversight import (
@@ -221,7 +221,7 @@ class ReviewMixin(QueueMixin):
         limit = max(10, self.oversight.friction.items + 1, self.oversight.friction.streak + 1)
         rows = conn.execute(
             "SELECT e.action, e.time_on_item_ms, e.shown_confidence, e.justification, "
-            "length(i.draft), e.oversight FROM ledger AS e JOIN items AS i ON i.id = e.item_id "
+            f"length(i.draft), e.oversight FROM ledger AS e {ITEMS_OF_EVENTS} "
             "WHERE e.reviewer = ? AND e.action != 'retract' ORDER BY e.seq DESC LIMIT ?",
             (reviewer, limit),
         ).fetchall()
