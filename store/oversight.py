@@ -9,7 +9,6 @@ decision's transaction, and the UI calls the same ones to show what an item requ
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -293,9 +292,11 @@ def signals(policy: FrictionPolicy, current: Past, history: Sequence[Past]) -> d
         run += 1
     if current.action == "approve" and run >= policy.streak:
         fired["streak"] = f"{run} approvals in a row since your last objection or reminder"
+    from cydifflib import SequenceMatcher  # only when a decision computes its signals
+
     said = normalise(current.justification)
     for past in history[:10]:
-        ratio = difflib.SequenceMatcher(None, said, normalise(past.justification)).ratio()
+        ratio: float = SequenceMatcher(None, said, normalise(past.justification)).ratio()
         if ratio >= policy.similarity:
             fired["repeats"] = f"your justification is {ratio:.0%} the same as an earlier one"
             break

@@ -304,3 +304,28 @@ def test_signals_use_the_reading_time_of_each_draft() -> None:
     fast = Past("approve", 60_000, 0.5, "a different reason entirely", long_draft, None)
     assert "fast" not in signals(friction, fast, slow)
     assert "fast" in signals(friction, fast, [fast, fast, *slow])
+
+
+def test_the_repeats_signal_measures_likeness_exactly_as_difflib_does() -> None:
+    """`cydifflib` stands in for difflib's SequenceMatcher for speed: the same ratio, always.
+
+    Short and long texts (difflib's "autojunk" starts at 200 characters), near repeats,
+    reordered words and non-ASCII letters: a faster measure that differs (a token or
+    character-set ratio) would move where the 80 % threshold fires.
+    """
+    import difflib
+    import random
+
+    from cydifflib import SequenceMatcher
+
+    rng = random.Random(5)
+    words = ["amount", "order", "refund", "ledger", "policy", "invoice", "date", "é", "ü", "ß"]
+    texts = [" ".join(rng.choices(words, k=rng.randint(1, 80))) for _ in range(150)]
+    texts += ["".join(rng.choice("ab c") for _ in range(rng.randint(150, 450))) for _ in range(50)]
+    for a, b in zip(texts, texts[1:] + texts[:1], strict=True):
+        near = b[: len(b) // 2] + " also " + b[len(b) // 2 :]
+        for other in (b, near, a[::-1]):
+            assert (
+                SequenceMatcher(None, a, other).ratio()
+                == difflib.SequenceMatcher(None, a, other).ratio()
+            )
