@@ -231,6 +231,29 @@ Bare().run()
 """
 
 
+_BARE_SCREEN = """
+import random
+from rich.text import Text
+from textual.app import App
+from textual.widgets import Footer, Static
+WORDS = "amount order refund ledger policy customer invoice record date address".split()
+class Bare(App):
+    BINDINGS = [("x", "next", "next")]
+    n = 0
+    def compose(self):
+        yield Static(self.page(), id="page")
+        yield Footer()
+    def page(self):
+        rng = random.Random(self.n)
+        rows = [" ".join(rng.choice(WORDS) for _ in range(18))[:108] for _ in range(27)]
+        return Text("\\n".join(rows) + f"\\ncount {self.n}")
+    def action_next(self):
+        self.n += 1
+        self.query_one(Static).update(self.page())
+Bare().run()
+"""
+
+
 def _script(folder: Path, name: str, text: str) -> list[str]:
     path = folder / name
     path.write_text(text, encoding="utf-8")
@@ -240,6 +263,27 @@ def _script(folder: Path, name: str, text: str) -> list[str]:
 def bare_key(folder: Path, n: int) -> list[float]:
     """Key → repaint in a minimal Textual app (a Static and a Footer), `n` times (ms)."""
     term = Terminal(_script(folder, "bare_key.py", _BARE_KEY))
+    times = []
+    try:
+        term.wait(lambda t: "count 0" in t.text())
+        for i in range(1, n + 1):
+            term.settle(0.02)
+            start = term.send("x")
+            end = term.wait(partial(_shows, text=f"count {i}"))
+            times.append((end - start) * 1000)
+    finally:
+        term.close()
+    return times
+
+
+def bare_screen(folder: Path, n: int) -> list[float]:
+    """Key → a whole screen of new text in a minimal Textual app, `n` times (ms).
+
+    27 rows of 108 columns, other words each time, then the count on the last row (so
+    the time runs until the whole frame has arrived): what redrawing every cell costs
+    Textual in this terminal, however little the app does.
+    """
+    term = Terminal(_script(folder, "bare_screen.py", _BARE_SCREEN))
     times = []
     try:
         term.wait(lambda t: "count 0" in t.text())
@@ -302,4 +346,6 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         key = bare_key(Path(tmp), count)
         modal = bare_modal(Path(tmp), count)
-    print(f"bare key p99 {p99(key):.1f} ms; bare modal p99 {p99(modal):.1f} ms")
+        screen = bare_screen(Path(tmp), count)
+    print(f"bare key p99 {p99(key):.1f} ms; bare modal p99 {p99(modal):.1f} ms; "
+          f"bare screen p99 {p99(screen):.1f} ms")  # fmt: skip
