@@ -260,9 +260,9 @@ def _script(folder: Path, name: str, text: str) -> list[str]:
     return [sys.executable, str(path)]
 
 
-def bare_key(folder: Path, n: int) -> list[float]:
-    """Key → repaint in a minimal Textual app (a Static and a Footer), `n` times (ms)."""
-    term = Terminal(_script(folder, "bare_key.py", _BARE_KEY))
+def _counted(command: list[str], n: int) -> list[float]:
+    """Key `x` → "count N" on the screen, `n` times (ms): the bare apps' shared loop."""
+    term = Terminal(command)
     times = []
     try:
         term.wait(lambda t: "count 0" in t.text())
@@ -274,6 +274,11 @@ def bare_key(folder: Path, n: int) -> list[float]:
     finally:
         term.close()
     return times
+
+
+def bare_key(folder: Path, n: int) -> list[float]:
+    """Key → repaint in a minimal Textual app (a Static and a Footer), `n` times (ms)."""
+    return _counted(_script(folder, "bare_key.py", _BARE_KEY), n)
 
 
 def bare_screen(folder: Path, n: int) -> list[float]:
@@ -283,18 +288,7 @@ def bare_screen(folder: Path, n: int) -> list[float]:
     the time runs until the whole frame has arrived): what redrawing every cell costs
     Textual in this terminal, however little the app does.
     """
-    term = Terminal(_script(folder, "bare_screen.py", _BARE_SCREEN))
-    times = []
-    try:
-        term.wait(lambda t: "count 0" in t.text())
-        for i in range(1, n + 1):
-            term.settle(0.02)
-            start = term.send("x")
-            end = term.wait(partial(_shows, text=f"count {i}"))
-            times.append((end - start) * 1000)
-    finally:
-        term.close()
-    return times
+    return _counted(_script(folder, "bare_screen.py", _BARE_SCREEN), n)
 
 
 def bare_modal(folder: Path, n: int) -> list[float]:
