@@ -22,7 +22,7 @@ class Dialect:
     chain_head: str
     """(position, hash) of the ledger's newest link; no row for an empty SQLite ledger."""
     plant_of: str
-    """`FROM` clause: the plant (mutation, detail) of item `?`."""
+    """A `LEFT JOIN` giving item `i` its plant as `p` (mutation, detail), NULLs if none."""
     plant_of_event: str
     """`FROM` clause: the plant of event `e`'s item (for a `NOT EXISTS`)."""
     first_decision: str
@@ -54,7 +54,7 @@ _END_CLAIM: Final = "UPDATE claims SET ended_at = :stamp, end_reason = 'decided'
 SQLITE: Final = Dialect(
     name="sqlite",
     chain_head="SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
-    plant_of="plants WHERE item_id = ?",
+    plant_of="LEFT JOIN plants AS p ON p.item_id = i.id",
     plant_of_event="plants AS p WHERE p.item_id = e.item_id",
     first_decision="SELECT action, output, reviewer FROM ledger WHERE seq = ?",
     # `+state`: walk the rowid from a random point. Left to itself SQLite took the state
@@ -79,7 +79,7 @@ POSTGRESQL: Final = Dialect(
     chain_head="SELECT position, hash FROM chain_head WHERE id = 1",
     # Reviewers cannot read `plants` or a pending first decision; these functions answer
     # the claim holder (and leads) only.
-    plant_of="signoff_plant(?)",
+    plant_of="LEFT JOIN LATERAL signoff_plant(i.id) AS p ON true",
     plant_of_event="signoff_plant(e.item_id)",
     first_decision="SELECT action, output, reviewer FROM signoff_first_decision(?)",
     unindexed="",  # no unary + on text; its planner walks the primary key anyway

@@ -217,8 +217,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         # which only the same login deciding in a second session at that instant changes.
         with self._immediate(reads_first=True) as conn:
             now = self.now()
-            current = self._open_claim(conn, claim, now)
-            item = self._item(conn, current.item_id)
+            current, item, plant, second, mine = self._claimed(conn, claim, now)
             if item.claim_id != current.id:
                 raise _not_held(item)
             result = decision_output(action, output, item.draft)
@@ -229,13 +228,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             )
             if seen.draft_sha256 != item.draft_sha256:
                 raise ClaimError(f"the draft of {item.external_id} changed; open it again")
-            history = self._history(conn, current.reviewer)
-            plant = self._plant(conn, item.id)
-            need = self._requirements(conn, item, current.reviewer, history, plant)
-            self._enforce(conn, current.reviewer, justification, item.draft, need.min_chars)
+            history, recent = self._history_and_recent(conn, current.reviewer)
+            need = self._requirements(item, current.reviewer, history, plant, second)
+            self._enforce(conn, current.reviewer, justification, item.draft, need.min_chars, recent)
             spent = elapsed_ms(now - current.claimed_at)
             oversight, state, deliver = self._oversight(
-                conn, item, current, action, result, need, justification, spent, history, plant
+                conn, item, action, result, need, justification, spent, history, plant, mine
             )
             if need.advocate and not advocate:
                 raise DecisionError(
@@ -454,21 +452,17 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         justification: str,
         draft: str,
         min_chars: int,
+        recent: list[Recent] | None = None,
     ) -> None:
+        """Refuse a justification the policy refuses (`recent`: read now if not given)."""
         policy = self.policy
         if min_chars != policy.min_chars:
             policy = dataclasses.replace(policy, min_chars=min_chars)
-        verdict = evaluate(policy, justification, draft=draft, recent=self._recent(conn, reviewer))
+        if recent is None:
+            recent = self._recent(conn, reviewer)
+        verdict = evaluate(policy, justification, draft=draft, recent=recent)
         if not verdict.ok:
             raise JustificationRefused(cast(str, verdict.rule), verdict.message)
-
-    def _recent(self, conn: Connection, reviewer: str) -> list[Recent]:
-        rows = conn.execute(
-            "SELECT justification, external_id FROM ledger WHERE reviewer = ? "
-            "ORDER BY seq DESC LIMIT ?",
-            (reviewer, self.policy.recent_window),
-        ).fetchall()
-        return [Recent(text, ext) for text, ext in rows]
 
     def _event(self, conn: Connection, seq: int) -> Event | None:
         row = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq = ?", (seq,)).fetchone()

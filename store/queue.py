@@ -322,20 +322,34 @@ class QueueMixin(IngestMixin):
     def _open_claim(self, conn: Connection, claim: Claim, now: dt.datetime) -> Claim:
         """The claim as stored, if it is still open and unexpired; else `ClaimError`."""
         row = conn.execute(
-            f"SELECT {_CLAIM_COLUMNS}, ended_at, end_reason FROM claims WHERE id = ?",
-            (claim.id,),
+            f"SELECT {OPEN_CLAIM_COLUMNS} FROM claims AS c WHERE id = ?", (claim.id,)
         ).fetchone()
-        if row is None:
-            raise ClaimError(f"there is no claim {claim.id}")
-        if row[6] is not None:
-            raise ClaimError(f"this claim has already ended ({row[7]}); open the item again")
-        current = _claim(row)
-        if current.lease_expires_at <= now:
-            raise ClaimError(
-                "your claim expired at "
-                f"{current.lease_expires_at.strftime('%H:%M:%S UTC')}; open the item again"
-            )
-        return current
+        return open_claim_from_row(row, claim.id, now)
+
+
+OPEN_CLAIM_COLUMNS = ", ".join(
+    f"c.{name}" for name in (*_CLAIM_COLUMNS.split(", "), "ended_at", "end_reason")
+)
+"""What `open_claim_from_row` reads, from `claims AS c` (8 columns)."""
+
+
+def open_claim_from_row(row: Sequence[Any] | None, claim_id: int, now: dt.datetime) -> Claim:
+    """The claim selected with `OPEN_CLAIM_COLUMNS`, if still open and unexpired.
+
+    Raises:
+        ClaimError: No such claim (`row` is None), or it ended or expired (and how).
+    """
+    if row is None:
+        raise ClaimError(f"there is no claim {claim_id}")
+    if row[6] is not None:
+        raise ClaimError(f"this claim has already ended ({row[7]}); open the item again")
+    current = _claim(row)
+    if current.lease_expires_at <= now:
+        raise ClaimError(
+            "your claim expired at "
+            f"{current.lease_expires_at.strftime('%H:%M:%S UTC')}; open the item again"
+        )
+    return current
 
 
 def _claim(row: Sequence[Any]) -> Claim:

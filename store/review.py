@@ -24,14 +24,43 @@ from store.oversight import (
     requirements,
     signals,
 )
-from store.queue import ITEM_COLUMNS, QueueMixin, item_from_row
+from store.policy import Recent
+from store.queue import (
+    ITEM_COLUMNS,
+    OPEN_CLAIM_COLUMNS,
+    QueueMixin,
+    item_from_row,
+    open_claim_from_row,
+)
 from store.values import check_value
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from store.db import Connection
 
 VERDICTS = ("expect-approve", "expect-changes")
 """A commit-first judgement on a text draft: what the reviewer expects before reading it."""
+
+Plant = tuple[str, str]
+"""A catch trial's (mutation, detail)."""
+
+_DEPENDS = "s.first_seq, s.first_reviewer, p.mutation, p.detail"
+"""What deciding item `i` depends on besides the item: see `_depends_joins`."""
+
+_CLAIM_WIDTH = len(OPEN_CLAIM_COLUMNS.split(", "))
+
+
+def _depends_joins(conn: Connection) -> str:
+    """Joins giving item `i` its second review waited for (`s`) and its plant (`p`)."""
+    return f"LEFT JOIN second_reviews AS s ON s.item_id = i.id {dialect_of(conn).plant_of}"
+
+
+def _depends_from_row(row: Sequence[Any]) -> tuple[Plant | None, tuple[int, str] | None]:
+    """(plant, second review) from the four `_DEPENDS` columns."""
+    first_seq, first_reviewer, mutation, detail = row
+    plant = None if mutation is None else (mutation, detail)
+    return plant, None if first_seq is None else (first_seq, first_reviewer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +73,10 @@ class Judgement:
     """The points the answer must make (text kinds), free form."""
     committed_at: dt.datetime
     """When it was committed."""
+
+
+Claimed = tuple[Claim, Item, Plant | None, tuple[int, str] | None, Judgement | None]
+"""What `ReviewMixin._claimed` reads: claim, item, plant, second review, judgement."""
 
 
 class ReviewMixin(QueueMixin):
@@ -61,10 +94,13 @@ class ReviewMixin(QueueMixin):
 
         A preview must not show a draft that would open commit-first.
         """
-        plant = self._plant(self.conn, item.id)
-        return self._requirements(
-            self.conn, item, reviewer, self._history(self.conn, reviewer), plant
+        plant, second = _depends_from_row(
+            self.conn.execute(
+                f"SELECT {_DEPENDS} FROM items AS i {_depends_joins(self.conn)} WHERE i.id = ?",
+                (item.id,),
+            ).fetchone()
         )
+        return self._requirements(item, reviewer, self._history(self.conn, reviewer), plant, second)
 
     def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:
         """Record the reviewer's own judgement before the draft is revealed.
@@ -83,12 +119,9 @@ class ReviewMixin(QueueMixin):
         notes = _checked(notes, "notes").strip()
         with self._immediate() as conn:
             now = self.now()
-            current = self._open_claim(conn, claim, now)
-            item = self._item(conn, current.item_id)
+            current, item, _plant, _second, earlier = self._claimed(conn, claim, now)
             _check_value(item, value)
-            if conn.execute(
-                "SELECT 1 FROM provisionals WHERE claim_id = ?", (current.id,)
-            ).fetchone():
+            if earlier is not None:
                 raise DecisionError("your judgement on this item is already recorded")
             conn.execute(
                 "INSERT INTO provisionals (claim_id, value, notes, committed_at) "
@@ -105,7 +138,32 @@ class ReviewMixin(QueueMixin):
         row = conn.execute(
             "SELECT value, notes, committed_at FROM provisionals WHERE claim_id = ?", (claim_id,)
         ).fetchone()
-        return None if row is None else Judgement(row[0], row[1], parse_iso(row[2]))
+        return None if row is None else _judgement(*row)
+
+    def _claimed(self, conn: Connection, claim: Claim, now: dt.datetime) -> Claimed:
+        """The open claim, its item and what deciding it depends on, in one read.
+
+        (claim, item, plant, second review waited for, the reviewer's commit-first
+        judgement): one round trip where there were four or five, each a wait on the
+        team database's network.
+
+        Raises:
+            ClaimError: No such claim, or it ended or expired (`open_claim_from_row`).
+        """
+        row = conn.execute(
+            f"SELECT {OPEN_CLAIM_COLUMNS}, {', '.join('i.' + c for c in ITEM_COLUMNS)}, "
+            f"{_DEPENDS}, j.value, j.notes, j.committed_at FROM claims AS c "
+            f"JOIN items AS i ON i.id = c.item_id {_depends_joins(conn)} "
+            "LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = ?",
+            (claim.id,),
+        ).fetchone()
+        current = open_claim_from_row(row, claim.id, now)
+        items_end = _CLAIM_WIDTH + len(ITEM_COLUMNS)
+        item = item_from_row(row[_CLAIM_WIDTH:items_end])
+        plant, second = _depends_from_row(row[items_end : items_end + 4])
+        value, notes, committed = row[items_end + 4 :]
+        mine = None if value is None else _judgement(value, notes, committed)
+        return current, item, plant, second, mine
 
     def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(
@@ -116,16 +174,13 @@ class ReviewMixin(QueueMixin):
 
     def _requirements(
         self,
-        conn: Connection,
         item: Item,
         reviewer: str,
         history: list[Past],
-        plant: tuple[str, str] | None,
+        plant: Plant | None,
+        second: tuple[int, str] | None,
     ) -> Requirements:
         policy = self.oversight
-        second = conn.execute(
-            "SELECT first_seq, first_reviewer FROM second_reviews WHERE item_id = ?", (item.id,)
-        ).fetchone()
         return requirements(
             policy,
             base_min_chars=self.policy.min_chars,
@@ -142,14 +197,14 @@ class ReviewMixin(QueueMixin):
         self,
         conn: Connection,
         item: Item,
-        claim: Claim,
         action: Action,
         output: str | None,
         need: Requirements,
         justification: str,
         spent_ms: int,
         history: list[Past],
-        plant: tuple[str, str] | None,
+        plant: Plant | None,
+        mine: Judgement | None,
     ) -> tuple[dict[str, Any] | None, str, bool]:
         """What oversight applied, the item's next state, and whether it is final.
 
@@ -162,7 +217,6 @@ class ReviewMixin(QueueMixin):
         if need.min_chars != self.policy.min_chars:
             record["min_chars"] = need.min_chars
         if need.commit_first:
-            mine = self._judgement(conn, claim.id)
             if mine is None:
                 raise DecisionError(
                     f"{item.external_id} is reviewed commit-first: record your own judgement "
@@ -218,22 +272,55 @@ class ReviewMixin(QueueMixin):
 
     def _history(self, conn: Connection, reviewer: str) -> list[Past]:
         """The reviewer's latest decisions, newest first, as the signals read them."""
-        limit = max(10, self.oversight.friction.items + 1, self.oversight.friction.streak + 1)
-        rows = conn.execute(
-            "SELECT e.action, e.time_on_item_ms, e.shown_confidence, e.justification, "
-            f"length(i.draft), e.oversight FROM ledger AS e {ITEMS_OF_EVENTS} "
-            "WHERE e.reviewer = ? AND e.action != 'retract' ORDER BY e.seq DESC LIMIT ?",
-            (reviewer, limit),
-        ).fetchall()
-        return [
-            Past(a, ms, conf, text, chars, json.loads(o) if o else None)
-            for a, ms, conf, text, chars, o in rows
-        ]
+        rows = conn.execute(_HISTORY, (reviewer, self._history_limit())).fetchall()
+        return [_past(row) for row in rows]
 
-    def _plant(self, conn: Connection, item_id: int) -> tuple[str, str] | None:
-        source = dialect_of(conn).plant_of
-        row = conn.execute(f"SELECT mutation, detail FROM {source}", (item_id,)).fetchone()
-        return None if row is None else (row[0], row[1])
+    def _recent(self, conn: Connection, reviewer: str) -> list[Recent]:
+        """The reviewer's latest justifications, newest first, as the policy reads them."""
+        rows = conn.execute(_RECENT, (reviewer, self.policy.recent_window)).fetchall()
+        return [_recent(row) for row in rows]
+
+    def _history_and_recent(
+        self, conn: Connection, reviewer: str
+    ) -> tuple[list[Past], list[Recent]]:
+        """`_history` and `_recent` in one round trip: a decision reads both."""
+        rows = conn.execute(
+            f"SELECT * FROM ({_HISTORY}) AS h UNION ALL SELECT * FROM ({_RECENT}) AS r "
+            "ORDER BY 1, 2 DESC",
+            (reviewer, self._history_limit(), reviewer, self.policy.recent_window),
+        ).fetchall()
+        return [_past(r) for r in rows if r[0] == 0], [_recent(r) for r in rows if r[0] == 1]
+
+    def _history_limit(self) -> int:
+        friction = self.oversight.friction
+        return max(10, friction.items + 1, friction.streak + 1)
+
+
+_PAST_OF = (
+    "e.seq, e.action, e.time_on_item_ms, e.shown_confidence, e.justification, "
+    f"length(i.draft), e.oversight, e.external_id FROM ledger AS e {ITEMS_OF_EVENTS} "
+    "WHERE e.reviewer = ?"
+)
+_HISTORY = f"SELECT 0, {_PAST_OF} AND e.action != 'retract' ORDER BY e.seq DESC LIMIT ?"
+"""The reviewer's latest decisions (retractions are not decisions); see `_past`."""
+_RECENT = f"SELECT 1, {_PAST_OF} ORDER BY e.seq DESC LIMIT ?"
+"""The reviewer's latest events, retractions too (their justifications count); see `_recent`."""
+
+
+def _judgement(value: str, notes: str, committed_at: str) -> Judgement:
+    """A judgement from its `provisionals` row."""
+    return Judgement(value, notes, parse_iso(committed_at))
+
+
+def _past(row: Sequence[Any]) -> Past:
+    """A decision as the signals read it, from a `_HISTORY` row."""
+    _part, _seq, action, ms, confidence, text, chars, record, _ext = row
+    return Past(action, ms, confidence, text, chars, json.loads(record) if record else None)
+
+
+def _recent(row: Sequence[Any]) -> Recent:
+    """A justification as the policy reads it, from a `_RECENT` row."""
+    return Recent(row[5], row[8])
 
 
 def _checked(value: str, name: str) -> str:

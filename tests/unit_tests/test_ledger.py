@@ -185,6 +185,24 @@ def test_repeating_a_recent_justification_names_the_item(store: Store) -> None:
     store.decide(store.claim_item(claim.item_id, "bob"), "approve", GOOD)
 
 
+def test_a_retractions_words_count_as_recent_but_it_is_no_decision(store: Store) -> None:
+    """A decision reads the reviewer's recent words and past decisions in one query.
+
+    The retraction's justification is among the first; the retraction is not among the
+    second (friction reads decisions only).
+    """
+    event = store.decide(_claimed(store, "T-1039"), "reject", GOOD, reason_code="tone")
+    undo = "I rejected the wrong ticket by mistake, it was fine"
+    store.retract(event.seq, "alice", undo)
+    claim = _claimed(store, "T-1040")
+    with pytest.raises(JustificationRefused, match="T-1039") as refused:
+        store.decide(claim, "approve", undo.upper())
+    assert refused.value.rule == "repeats"
+    history, recent = store._history_and_recent(store.conn, "alice")
+    assert [past.action for past in history] == ["reject"]
+    assert [words.text for words in recent] == [undo, GOOD]
+
+
 def test_copying_the_draft_is_not_a_justification(store: Store) -> None:
     claim = _claimed(store)
     draft = store.get_item(claim.item_id).draft

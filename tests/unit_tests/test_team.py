@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,34 @@ def test_only_leads_read_which_drafts_are_catch_trials(team: str) -> None:
                                   ).fetchone()[0] == 0  # fmt: skip
     with Store(as_user(team, "dana")) as dana:
         assert dana.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 2
+
+
+def test_a_reviewers_decision_is_six_statements_and_a_catch_trial_stays_one(
+    team: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each statement waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
+
+    A decision sends six, then its commit: the begin; one read of the claim, its item,
+    plant, second review and judgement; one of the reviewer's past decisions and words;
+    the lock with the chain head; the event; the settle. It sent ten. The plant is read
+    through the function that answers only the claim's holder, and still recorded.
+    """
+    with Store(as_user(team, "dana")) as dana:
+        (planted,) = dana.conn.execute("SELECT min(item_id) FROM plants").fetchone()
+    with Store(as_user(team, "alice")) as alice:
+        claim = alice.claim_item(planted, "alice")
+        sent: list[str] = []
+        execute = alice.conn.execute
+
+        def counted(sql: str, params: Any = ()) -> Any:
+            sent.append(sql)
+            return execute(sql, params)
+
+        monkeypatch.setattr(alice.conn, "execute", counted)
+        event = alice.decide(claim, "reject", GOOD, reason_code="factual-error")
+    assert len(sent) == 6, sent
+    assert event.oversight is not None
+    assert event.oversight["planted"]["caught"] is True
 
 
 def test_a_second_reviewer_cannot_read_the_first_justification_before_deciding(
