@@ -77,6 +77,8 @@ class Judgement:
 
 Claimed = tuple[Claim, Item, Plant | None, tuple[int, str] | None, Judgement | None]
 """What `ReviewMixin._claimed` reads: claim, item, plant, second review, judgement."""
+Opened = tuple[Item, Requirements, Judgement | None]
+"""What `ReviewMixin.opened` reads: item, requirements, judgement."""
 
 
 class ReviewMixin(QueueMixin):
@@ -101,6 +103,20 @@ class ReviewMixin(QueueMixin):
             ).fetchone()
         )
         return self._requirements(item, reviewer, self._history(self.conn, reviewer), plant, second)
+
+    def opened(self, claim: Claim) -> Opened:
+        """What the item screen shows for a claim: item, requirements, judgement if any.
+
+        The judgement is the reviewer's commit-first one, once recorded. Two reads, as a
+        decision makes them (`_claimed`, then the reviewer's past): on a team database
+        each read is a wait on the network, and the screen made four.
+
+        Raises:
+            ClaimError: The claim has ended or expired.
+        """
+        _current, item, plant, second, mine = self._claimed(self.conn, claim, self.now())
+        history = self._history(self.conn, claim.reviewer)
+        return item, self._requirements(item, claim.reviewer, history, plant, second), mine
 
     def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:
         """Record the reviewer's own judgement before the draft is revealed.

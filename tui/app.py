@@ -441,13 +441,17 @@ class SignoffApp(Remappable, App[None]):
         # Screens other than the queue load when first used: start-up imports less.
         from tui.screens.item import ItemScreen
 
-        item = self.store.get_item(claim.item_id)
+        try:
+            opened = self.store.opened(claim)
+        except ClaimError as error:  # ended meanwhile (a lead's release, say): not shown
+            self.notify(visible(str(error)), severity="warning", markup=False)
+            return
         if replace and isinstance(self.screen, ItemScreen):
             with heap.paused():
-                self.screen.show(item, claim)  # same screen, new contents: no rebuild per item
+                self.screen.show(claim, opened)  # same screen, new contents: no rebuild
             self._tidy(heap.collect, heap.COLLECT_AFTER_S)
         else:
-            self.push_screen(ItemScreen(item, claim))
+            self.push_screen(ItemScreen(claim, opened))
             if not self._settled_item:
                 self._settled_item = True
                 self._tidy(heap.settle, heap.SETTLE_AFTER_S)

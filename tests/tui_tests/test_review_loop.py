@@ -202,7 +202,7 @@ async def test_the_next_item_is_laid_out_in_the_step_that_shows_it(
                 item = store.find_item("mail" if form is False else "support", external_id)
                 assert item is not None
                 claim = store.claim_item(item.id, "alice")
-                screen.show(item, claim)  # no await: what the next frame would show
+                screen.show(claim, store.opened(claim))  # no await: the next frame's view
                 shown = {widget.id for widget in screen._compositor.visible_widgets}
                 assert ("commit-pane" in shown) is form, external_id
                 assert ("draft-pane" in shown) is not form, external_id

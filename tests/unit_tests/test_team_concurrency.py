@@ -195,3 +195,20 @@ def test_a_claim_given_back_and_taken_while_a_decision_read_records_nothing(
         state = bob.conn.execute("SELECT state, claim_id FROM items").fetchone()
         assert tuple(state) == ("claimed", taken[0].id)
         assert bob.decide(taken[0], "escalate", "Bob sends this refund to a lead instead").seq == 1
+
+
+def test_the_probe_before_a_write_sees_another_writer_and_holds_nothing(pg_url: str) -> None:
+    """The app asks `write_lock_free` before each write, and shows "waiting" if not free.
+
+    One statement takes the lock and gives it back: the probe must not say "free" while
+    another writer holds it, nor keep it (every other writer would then wait on it).
+    """
+    with Store(pg_url) as probe, Store(pg_url) as writer, psycopg.connect(pg_url) as other:
+        assert probe.write_lock_free()
+        with writer.conn.write():  # type: ignore[union-attr]
+            assert not probe.write_lock_free()
+        assert probe.write_lock_free()
+        held = other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        ).fetchone()
+        assert held == (0,)

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 
-from store import Claim, ClaimError, DecisionError, Event, Item, StoreError
+from store import Claim, ClaimError, DecisionError, Event, StoreError
 from tui.bindings import Remappable, TextForm, bind
 from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
@@ -25,6 +25,7 @@ from tui.widgets.footer import Footer
 from tui.widgets.recorded import RecordedLine
 
 if TYPE_CHECKING:
+    from store.review import Opened
     from tui.app import SignoffApp
 
 
@@ -64,9 +65,9 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         "into it and no command runs; {item.back} goes back to the queue."
     )
 
-    def __init__(self, item: Item, claim: Claim) -> None:
+    def __init__(self, claim: Claim, opened: Opened) -> None:
         super().__init__()
-        self._take(item, claim)
+        self._take(claim, opened)
 
     def expects_text(self) -> bool:
         """Letters belong to a form: the reason under the draft, or the commit-first form.
@@ -114,16 +115,15 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         """Typing or choosing in the form engages it (see `expects_text`)."""
         self.engaged = True
 
-    def _take(self, item: Item, claim: Claim) -> None:
+    def _take(self, claim: Claim, opened: Opened) -> None:
+        item, need, judgement = opened
         self.item = item
         """The item as it was when claimed."""
         self.claim = claim
         """The reviewer's claim on it; every decision goes through it."""
-        self.need = self.signoff.store.requirements(claim, item)
+        self.need = need
         """What deciding takes: commit-first, justification length, second reviewer."""
-        self.committed = (
-            not self.need.commit_first or self.signoff.store.judgement(claim) is not None
-        )
+        self.committed = not need.commit_first or judgement is not None
         """False while a commit-first item waits for the reviewer's own judgement."""
         self.engaged = False
         """True once the reviewer typed, chose or tried to decide on this item's form."""
@@ -194,9 +194,9 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         every = max(5.0, self.signoff.store.lease.total_seconds() / 3)
         self.set_interval(every, self._renew)
 
-    def show(self, item: Item, claim: Claim) -> None:
+    def show(self, claim: Claim, opened: Opened) -> None:
         """Show the next claimed item on this screen (the widgets stay; contents change)."""
-        self._take(item, claim)
+        self._take(claim, opened)
         self._fill()
 
     def _fill(self) -> None:
