@@ -53,7 +53,7 @@ def fresh(folder: Path, name: str) -> Path:
     return path
 
 
-def ingest_ours(jsonl: Path, db: Path) -> float:
+def ingest_ours(jsonl: Path, db: Path | str) -> float:
     """Records/s as `signoff import` stores them: read, validate, batch, plant catch trials."""
     start = time.perf_counter()
     with Store(db, oversight=USERS) as store:

@@ -233,6 +233,7 @@ def team_rows(items: int, rounds: int) -> list[Row]:
                 theirs, "/s", f"≥ {goal_ratio} and ≥ 100/s", ratio,
                 ratio >= goal_ratio and med(mine) >= 100,
             ))  # fmt: skip
+        rows.append(app_row(admin, folder, rounds))
         print(f"team search at {SEARCH_ITEMS:,} items …", file=sys.stderr)
         indexed, scan = search_dbs(admin)
         found, scanned = alternate(rounds, lambda: search_p99_ms(indexed),
@@ -242,6 +243,48 @@ def team_rows(items: int, rounds: int) -> list[Row]:
             found, scanned, "ms", "≤ 100 ms", med(found) / med(scanned), med(found) <= 100,
         ))  # fmt: skip
     return rows
+
+
+APP_DECISIONS = 40
+"""Decisions in the app per round and side; the first ten warm it up."""
+ONE_WAY_MS = 5.0
+"""The relay's delay each way: a database 10 ms away (a VPN, another site)."""
+
+
+def app_row(admin_url: str, folder: Path, rounds: int) -> Row:
+    """The app on a team database 10 ms away vs next door: record key → next item.
+
+    One queue (2,000 items imported with the default oversight, as `signoff import`
+    does), the reviewer of `bench.reviewer.decide` in a terminal, alternately through
+    the relay with its delay and with none (so both sides pay the relay's own cost).
+    The difference is the round trips a decision and the next item wait for.
+    """
+    import psycopg
+
+    from bench import reviewer
+    from bench.data import ingest_ours, make_jsonl
+    from bench.relay import delayed
+
+    name = f"a{time.monotonic_ns()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    jsonl = folder / "app.jsonl"
+    make_jsonl(jsonl, 2000)
+    ingest_ours(jsonl, url)
+    seeds = iter(range(300, 400))
+    print("team decisions in a terminal, 10 ms away …", file=sys.stderr)
+
+    def median_ms(one_way_ms: float) -> float:
+        with delayed(url, one_way_ms) as via:
+            day = reviewer.decide(via, APP_DECISIONS, seed=next(seeds))
+        return med(day.ms[10:])
+
+    far, near = alternate(rounds, lambda: median_ms(ONE_WAY_MS), lambda: median_ms(0.0))
+    return Row(
+        "team decision in the app: record key → next item median, database 10 ms away vs "
+        "next door (ms; pty)", far, near, "ms", "(context)", med(far) / med(near), True,
+    )  # fmt: skip
 
 
 def main() -> None:
