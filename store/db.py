@@ -298,14 +298,17 @@ class StoreBase:
         assert isinstance(self.conn, sqlite3.Connection)
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
-    def write_lock_free(self) -> bool:
+    def write_lock_free(self, *, claim: bool = False) -> bool:
         """Whether a write could start now (takes and gives back the lock; never waits).
 
-        For a caller that would rather show "waiting" and try again than block.
+        For a caller that would rather show "waiting" and try again than block. With
+        `claim`, for `claim_next`: on PostgreSQL it takes no write lock (row locks keep
+        claims apart), so there is nothing to wait for and no round trip is spent
+        asking; only ending a lapsed lease takes the lock, for an instant.
         """
         conn = self.conn
         if not isinstance(conn, sqlite3.Connection):
-            return conn.lock_free()
+            return claim or conn.lock_free()
         if conn.in_transaction:
             return True
         conn.execute("PRAGMA busy_timeout = 0")

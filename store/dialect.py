@@ -117,3 +117,27 @@ def scan(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
         yield cursor
     finally:
         cursor.close()
+
+
+def together(conn: Any, *statements: tuple[str, Sequence[Any]]) -> list[Any]:
+    """Run statements in one round trip: a cursor for each.
+
+    PostgreSQL sends them in one pipeline (`store.pg.PgConnection.execute_together`):
+    on a team database each round trip is a wait on the network. SQLite runs them in
+    turn, as it would anyway.
+    """
+    if dialect_of(conn) is POSTGRESQL:
+        return list(conn.execute_together(statements))
+    return [conn.execute(sql, params) for sql, params in statements]
+
+
+def deferred(conn: Any, sql: str, params: Sequence[Any] = ()) -> None:
+    """In a write transaction: a statement whose result no one reads.
+
+    PostgreSQL sends it with the next statement or the commit (`PgConnection.defer`),
+    and its error, if any, is raised there; SQLite runs it now.
+    """
+    if dialect_of(conn) is POSTGRESQL:
+        conn.defer(sql, params)
+    else:
+        conn.execute(sql, params)

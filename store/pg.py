@@ -42,9 +42,14 @@ takes a few seconds)."""
 LOCK_TIMEOUT_MS: Final = 5000
 """How long a writer waits for another's lock before `DatabaseBusy` (as on SQLite)."""
 _LOCK: Final = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+_COMMIT: Final = ((f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text)", ()), ("COMMIT", ()))
+"""A write's end: one notice to the other sessions, and the commit (one round trip)."""
 
 SCAN_ROWS: Final = 2000
 """Rows a scan's server-side cursor brings over per round trip."""
+
+Params = Sequence[Any] | dict[str, Any]
+"""A statement's parameters, by position or by name."""
 
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _SCANS = itertools.count(1)
@@ -59,6 +64,15 @@ def is_url(target: object) -> bool:
 def _prepare(sql: str) -> bool | None:
     """False for a statement whose best plan depends on its search term (see `execute`)."""
     return False if re.search(r"\bLIKE\b", sql) else None
+
+
+def _send(raw: psycopg.Connection[Any], sql: str, params: Params) -> Any:
+    """One statement in psycopg's style on the raw connection; its cursor."""
+    # A search (LIKE) is planned for its own term every time: psycopg prepares a
+    # statement after five runs, and PostgreSQL's generic plan for a prepared search
+    # cannot know the term and walks the order index past the trigram indexes
+    # (at 100k items: ~28 ms from the sixth search on, ~74 ms).
+    return raw.execute(translate(sql), params or None, prepare=_prepare(sql))
 
 
 @lru_cache(maxsize=512)
@@ -88,46 +102,114 @@ class PgConnection:
     dialect: Final = "postgresql"
 
     def __init__(self, raw: psycopg.Connection[Any], url: str) -> None:
-        self.raw = raw
-        """The psycopg connection (for the few PostgreSQL-only statements)."""
+        self._raw = raw
         self.url = url
         """Where it is connected (may hold a password: show `display(url)`)."""
         self.on_reconnect: Callable[[float], None] | None = None
         """Told how many seconds a reconnection took (the app says so)."""
         self._open = False  # inside a transaction of ours: its statements cannot be re-run
+        # What a write has not sent yet: its begin, and deferred writes (`defer`). They
+        # travel with the write's next statement.
+        self._begin: tuple[str, ...] = ()
+        self._later: list[tuple[str, Params]] = []
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The psycopg connection (for the few PostgreSQL-only statements).
+
+        Inside `write()`, what waits to be sent (the begin, deferred writes) is sent
+        first, so a statement run on it directly is part of the transaction.
+        """
+        if self._begin or self._later:
+            self.execute_together(())
+        return self._raw
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
         """Run one statement; the cursor iterates and fetches like sqlite3's.
 
         Typed `Any` as `sqlite3.Cursor`'s rows are: the store reads both the same way.
-
-        A statement of its own (a read, or the start of a transaction) whose connection
-        broke is run again on a new one: nothing of it happened. Inside a transaction
-        the step is lost with it (`ConnectionLost`), and its caller decides.
+        In a write, what waits to be sent goes with it (`execute_together`).
 
         Raises:
             StoreError: The login may not do this (a reviewer reading `plants`, say).
             ConnectionLost: The connection broke inside a transaction, or could not
                 be made again.
+            DatabaseBusy: A lock was kept from it for over `LOCK_TIMEOUT_MS`.
+        """
+        return self.execute_together(((sql, params),))[0]
+
+    def execute_together(self, statements: Sequence[tuple[str, Params]]) -> list[Any]:
+        """Run statements in one round trip (a pipeline); a cursor for each.
+
+        With them go what a write has not sent yet: its begin, and writes whose
+        results no one reads (`defer`). On a team database each round trip is a wait
+        on the network: a decision made eleven, now four.
+
+        What was sent on its own (reads, or with the start of a transaction) and
+        whose connection broke is sent again on a new one: nothing of it happened.
+        Inside a transaction the step is lost with it (`ConnectionLost`), and its
+        caller decides.
+
+        Raises:
+            StoreError: The login may not do this (a reviewer reading `plants`, say).
+            ConnectionLost: The connection broke inside a transaction, or could not
+                be made again.
+            DatabaseBusy: A lock was kept from it for over `LOCK_TIMEOUT_MS`.
         """
         import psycopg
 
-        # A search (LIKE) is planned for its own term every time: psycopg prepares a
-        # statement after five runs, and PostgreSQL's generic plan for a prepared search
-        # cannot know the term and walks the order index past the trigram indexes
-        # (at 100k items: ~28 ms from the sixth search on, ~74 ms).
-        prepare = _prepare(sql)
+        begin = self._begin
+        front = [*((statement, ()) for statement in begin), *self._later]
+        if not front and not statements:
+            return []  # an empty pipeline would still wait for the server's answer
+        self._begin, self._later = (), []
         try:
-            return self.raw.execute(translate(sql), params or None, prepare=prepare)
+            return self._run(front, statements, begins=bool(begin))
         except psycopg.errors.InsufficientPrivilege as error:
             raise StoreError(f"{first_line(error)} (a lead's login may)") from None
         except psycopg.OperationalError as error:
-            if not self.raw.broken and not self.raw.closed:
+            if not self._raw.broken and not self._raw.closed:
                 raise
             lost = self._lost(error)
             if self._open:
                 raise lost from None
-        return self.raw.execute(translate(sql), params or None, prepare=prepare)
+        return self._run(front, statements, begins=bool(begin))
+
+    def defer(self, sql: str, params: Params = ()) -> None:
+        """In a write: a statement whose result no one reads, sent with the next one.
+
+        Its error, if any (a rule of the schema), is raised by that next statement, or
+        by the commit, and rolls the whole write back as it would have.
+        """
+        assert self._open or self._begin, "defer is for a statement inside write()"
+        self._later.append((sql, params))
+
+    def _run(
+        self,
+        front: Sequence[tuple[str, Params]],
+        statements: Sequence[tuple[str, Params]],
+        *,
+        begins: bool,
+    ) -> list[Any]:
+        """Send `front` and `statements`: in a pipeline unless it is one statement alone.
+
+        One statement alone may hold several (`lock`'s, the snapshot's), which only
+        the simple protocol takes; a pipeline sends one at a time.
+        """
+        raw = self._raw
+        try:
+            with self._busy():
+                if not front and len(statements) == 1:
+                    return [_send(raw, *statements[0])]
+                with raw.pipeline():
+                    for statement in front:
+                        _send(raw, *statement)
+                    return [_send(raw, *statement) for statement in statements]
+        finally:
+            if begins:
+                # Begun on the server, even when a statement failed; unless the
+                # connection broke first, and then nothing of it happened.
+                self._open = not (raw.broken or raw.closed)
 
     @contextmanager
     def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
@@ -157,7 +239,7 @@ class PgConnection:
                 raise StoreError(f"{first_line(error)} (a lead's login may)") from None
             yield cursor
         finally:
-            if not self.raw.broken and not self.raw.closed:
+            if not self._raw.broken and not self._raw.closed:
                 cursor.close()
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
@@ -170,7 +252,7 @@ class PgConnection:
                 with self.raw.cursor() as cursor:
                     cursor.executemany(translate(sql), batch)
             except psycopg.OperationalError as error:
-                if not self.raw.broken and not self.raw.closed:
+                if not self._raw.broken and not self._raw.closed:
                     raise
                 raise self._lost(error) from None
 
@@ -187,7 +269,7 @@ class PgConnection:
         started = time.monotonic()
         while True:
             try:
-                self.raw = raw_connection(self.url)
+                self._raw = raw_connection(self.url)
                 break
             except StoreError as error:
                 if time.monotonic() - started >= RECONNECT_S:
@@ -208,7 +290,9 @@ class PgConnection:
         """Whether a transaction is open on this connection (never, on a broken one)."""
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status in (
+        if self._begin:  # begun: sent with its first statement
+            return True
+        return self._raw.info.transaction_status in (
             TransactionStatus.INTRANS,
             TransactionStatus.INERROR,
             TransactionStatus.ACTIVE,
@@ -216,11 +300,12 @@ class PgConnection:
 
     def rollback(self) -> None:
         """Roll back the open transaction, if any."""
-        self.raw.rollback()
+        self._begin, self._later = (), []
+        self._raw.rollback()
 
     def close(self) -> None:
         """Close the connection."""
-        self.raw.close()
+        self._raw.close()
 
     @contextmanager
     def write(self, *, durable: bool = True, locked: bool = True) -> Iterator[PgConnection]:
@@ -237,35 +322,35 @@ class PgConnection:
         """
         import psycopg
 
-        # One round trip each way (claims are a few statements; every trip counts with
-        # eight reviewers waiting on one lock): begin, settings and the lock; notice and
-        # commit. Through `execute`: a broken connection is replaced first.
-        begin = (
-            f"BEGIN; SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true)"
-            + ("" if durable else ", set_config('synchronous_commit', 'off', true)")
-            + (f"; {_LOCK}" if locked else "")
+        # No round trip of its own: the begin, its settings and the lock travel with the
+        # first statement (`execute`), and the notice with the commit. On a team
+        # database each trip is a network wait, and eight reviewers wait on one lock.
+        self._begin = (
+            "BEGIN",
+            f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true)"
+            + ("" if durable else ", set_config('synchronous_commit', 'off', true)"),
+            *((_LOCK,) if locked else ()),
         )
-        with self._busy():
-            self.execute(begin)
-        raw, self._open = self.raw, True
         try:
             yield self
-            raw.execute(f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text); COMMIT")
+            if self._begin and not self._later:  # nothing ran: nothing to commit
+                return
+            self.execute_together(_COMMIT)
         except psycopg.errors.RaiseException as error:
             # A rule of the schema said no (append-only, the chain): the user's line.
-            raw.execute("ROLLBACK")
+            self._roll_back(self._raw)
             raise StoreError(first_line(error)) from None
         except psycopg.OperationalError as error:
-            if raw.broken or raw.closed:  # the server went away mid-transaction
+            if self._raw.broken or self._raw.closed:  # the server went away mid-transaction
                 raise self._lost(error) from None
-            self._roll_back(raw)
+            self._roll_back(self._raw)
             raise
         except BaseException:
-            if raw is self.raw:
-                self._roll_back(raw)
+            # After a reconnection the new connection has no transaction: nothing to do.
+            self._roll_back(self._raw)
             raise
         finally:
-            self._open = False
+            self._begin, self._later, self._open = (), [], False
 
     def lock(self, then: str) -> Any:
         """Take the one-writer lock in a transaction opened with `write(locked=False)`.
@@ -279,8 +364,8 @@ class PgConnection:
         Raises:
             DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
         """
-        with self._busy():
-            cursor = self.execute(f"{_LOCK}; {then}")
+        self.execute_together(())  # what waits to be sent: `then` holds two statements
+        cursor = self.execute(f"{_LOCK}; {then}")
         cursor.nextset()  # past the lock's own result
         return cursor
 
@@ -292,7 +377,7 @@ class PgConnection:
         try:
             yield
         except psycopg.errors.LockNotAvailable:
-            self._roll_back(self.raw)
+            self._roll_back(self._raw)
             raise DatabaseBusy(
                 f"the database is busy: another writer kept it for over "
                 f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
@@ -333,7 +418,7 @@ class PgConnection:
 
     def pid(self) -> int:
         """The server process of this connection (its own notices are not news)."""
-        return int(self.raw.info.backend_pid)
+        return int(self._raw.info.backend_pid)
 
 
 def connect(url: str) -> PgConnection:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -91,3 +92,44 @@ def _started(binaries: Path, root: Path) -> Iterator[str]:
             _as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
             capture_output=True,
         )  # fmt: skip
+
+
+class RoundTrips:
+    """A psycopg connection that counts its waits for the server, as psycopg sends them.
+
+    A statement outside a pipeline waits for its answer: one round trip. A pipeline
+    sends all its statements and waits once, when it ends. Put in place of a
+    `PgConnection`'s own (`_raw`) to count what one store call costs on a network.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._piped = False
+        self.trips = 0
+        """Round trips so far."""
+        self.sent: list[str] = []
+        """Each statement's start, `|` before one that went in a pipeline."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a statement, counted."""
+        self.trips += 0 if self._piped else 1
+        self.sent.append(("| " if self._piped else "") + " ".join(str(query).split())[:50])
+        return self._raw.execute(query, *args, **kwargs)
+
+    @contextmanager
+    def pipeline(self) -> Iterator[Any]:
+        """A pipeline: one round trip, however many statements."""
+        self.trips += 1
+        self._piped = True
+        try:
+            with self._raw.pipeline() as pipeline:
+                yield pipeline
+        finally:
+            self._piped = False
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        """Not counted: the store's decisions and claims do not use one (a scan does)."""
+        raise AssertionError("RoundTrips does not count a cursor's trips")

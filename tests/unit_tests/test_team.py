@@ -83,15 +83,16 @@ def test_only_leads_read_which_drafts_are_catch_trials(team: str) -> None:
         assert dana.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 2
 
 
-def test_a_reviewers_decision_is_six_statements_and_a_catch_trial_stays_one(
+def test_a_reviewers_decision_is_five_statements_and_a_catch_trial_stays_one(
     team: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each statement waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
 
-    A decision sends six, then its commit: the begin; one read of the claim, its item,
-    plant, second review and judgement; one of the reviewer's past decisions and words;
-    the lock with the chain head; the event; the settle. It sent ten. The plant is read
-    through the function that answers only the claim's holder, and still recorded.
+    A decision sends five, then its commit: one read of the claim, its item, plant,
+    second review and judgement (the begin goes with it); one of the reviewer's past
+    decisions and words; the lock with the chain head; the event; the settle. It sent
+    ten. The plant is read through the function that answers only the claim's holder,
+    and still recorded.
     """
     with Store(as_user(team, "dana")) as dana:
         (planted,) = dana.conn.execute("SELECT min(item_id) FROM plants").fetchone()
@@ -106,7 +107,7 @@ def test_a_reviewers_decision_is_six_statements_and_a_catch_trial_stays_one(
 
         monkeypatch.setattr(alice.conn, "execute", counted)
         event = alice.decide(claim, "reject", GOOD, reason_code="factual-error")
-    assert len(sent) == 6, sent
+    assert len(sent) == 5, sent
     assert event.oversight is not None
     assert event.oversight["planted"]["caught"] is True
 

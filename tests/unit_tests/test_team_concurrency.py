@@ -204,9 +204,16 @@ def test_the_probe_before_a_write_sees_another_writer_and_holds_nothing(pg_url: 
     another writer holds it, nor keep it (every other writer would then wait on it).
     """
     with Store(pg_url) as probe, Store(pg_url) as writer, psycopg.connect(pg_url) as other:
+        probe.ingest([make_draft("T-1")])
         assert probe.write_lock_free()
-        with writer.conn.write():  # type: ignore[union-attr]
+        with writer.conn.write() as conn:  # type: ignore[union-attr]
+            # The begin and the lock go with the write's first statement.
+            assert probe.write_lock_free()
+            conn.execute("SELECT 1")
             assert not probe.write_lock_free()
+            # A claim takes no write lock: it need not wait, nor ask (no round trip).
+            assert probe.write_lock_free(claim=True)
+            assert probe.claim_next("bob") is not None
         assert probe.write_lock_free()
         held = other.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"

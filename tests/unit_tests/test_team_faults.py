@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from store import ClaimError, Store
+from store import ClaimError, Store, StoreError
 from store.errors import ConnectionLost
 from store.pg import PgConnection
 from tests.conftest import FakeClock, make_draft
@@ -94,6 +94,31 @@ def test_a_decision_committed_as_the_line_broke_is_returned_not_recorded_again(
         with pytest.raises(ClaimError):  # pressing ctrl+s again cannot record it twice
             store.decide(claim, "approve", WHY)
         assert store.verify_chain().events == 1
+
+
+def test_a_write_sent_later_and_refused_undoes_the_whole_write(pg_url: str) -> None:
+    """A deferred statement's error comes with the next statement or the commit.
+
+    The store's rules still hold: the schema's refusal is one line, and nothing of the
+    write stays, even what was sent and accepted before it.
+    """
+    with Store(pg_url) as store:
+        store.ingest([make_draft("T-1")])
+        conn = store.team_connection()
+
+        def refused(then: str) -> None:
+            with conn.write() as writing:
+                writing.execute("UPDATE items SET title = 'renamed' WHERE external_id = 'T-1'")
+                writing.defer("TRUNCATE ledger CASCADE")
+                if then == "statement":
+                    writing.execute("SELECT 1")
+                    pytest.fail("the refusal came with the next statement")
+
+        for then in ("commit", "statement"):
+            with pytest.raises(StoreError, match=r"^ledger is append-only: TRUNCATE refused$"):
+                refused(then)
+            assert not conn.in_transaction
+            assert store.get_item(1).title != "renamed"
 
 
 def news(store: Store, seen: int) -> bool:
