@@ -28,7 +28,7 @@ from store.codec import (
     limits_from_json,
     limits_json,
 )
-from store.dialect import dialect_of, scan
+from store.dialect import deferred, dialect_of, scan
 from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Item, Shown
 from store.outbox import OutboxMixin
@@ -217,7 +217,8 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         # which only the same login deciding in a second session at that instant changes.
         with self._immediate(reads_first=True) as conn:
             now = self.now()
-            current, item, plant, second, mine = self._claimed(conn, claim, now)
+            claimed, history, recent = self._claimed_and_past(conn, claim, now)
+            current, item, plant, second, mine = claimed
             if item.claim_id != current.id:
                 raise _not_held(item)
             result = decision_output(action, output, item.draft)
@@ -228,7 +229,6 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             )
             if seen.draft_sha256 != item.draft_sha256:
                 raise ClaimError(f"the draft of {item.external_id} changed; open it again")
-            history, recent = self._history_and_recent(conn, current.reviewer)
             need = self._requirements(item, current.reviewer, history, plant, second)
             self._enforce(conn, current.reviewer, justification, item.draft, need.min_chars, recent)
             spent = elapsed_ms(now - current.claimed_at)
@@ -493,7 +493,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             },
             chain_head(conn) if head is None else head,
         )
-        conn.execute(
+        # Nothing is read back: on a team database it travels with the next statement.
+        deferred(
+            conn,
             f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
             [fields[name] for name in EVENT_FIELDS],
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from store.clock import iso
 from store.db import StoreBase
+from store.dialect import deferred
 from store.models import Event
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ class OutboxMixin(StoreBase):
 
     def _enqueue(self, conn: Connection, event: Event) -> None:
         if event.source in self.delivers_for:
-            conn.execute(
+            deferred(
+                conn,
                 "INSERT INTO outbox (event_seq, source, idempotency_key, payload, next_attempt_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (event.seq, event.source, event.hash, json.dumps(payload_for(event)),

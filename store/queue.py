@@ -50,13 +50,14 @@ _ASSIGNED = (
     ("assigned_to IS NULL", False),
 )
 """Whose items a claim looks at, in turn: the reviewer's own assignments, then nobody's."""
-_ANY_EXPIRED = "SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= ? LIMIT 1"
 # PostgreSQL's claim (see `QueueMixin._claim_next_pg`): the same choice as SQLite's
 # query — pending, not skipped, not this reviewer's own first decision, highest stakes
 # then oldest — over the partial index of pending items. Both turns in one statement
 # (they were a transaction each: 6 round trips for a claim of nobody's item); `anyone`
 # is read only when `mine` found nothing (its `NOT EXISTS` is a one-time test), so it
-# never locks a row it does not take.
+# never locks a row it does not take. Its one row says as well whether any lease has
+# run out (it was a round trip of its own before every claim), with the claim's
+# columns NULL when nothing was taken.
 _PICK_PG = """
     SELECT id FROM items WHERE state = 'pending' AND {whose} AND id <> ALL(:skip)
     AND NOT EXISTS (SELECT 1 FROM second_reviews AS s
@@ -74,11 +75,20 @@ taken AS (
     SELECT id, :reviewer, :now, :expires
     FROM (SELECT id FROM mine UNION ALL SELECT id FROM anyone) AS picked
     RETURNING id, item_id
+),
+claimed AS (
+    UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
+    FROM taken WHERE items.id = taken.item_id
+    RETURNING taken.id AS claim_id, items.id AS item_id
 )
-UPDATE items SET state = 'claimed', claim_id = taken.id, updated_at = :now
-FROM taken WHERE items.id = taken.item_id
-RETURNING taken.id, items.id
+SELECT claimed.claim_id, claimed.item_id,
+       EXISTS (SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= :now)
+FROM (SELECT 1) AS one LEFT JOIN claimed ON true
 """
+
+
+class _LeasesRanOut(Exception):
+    """A claim found a lease that ran out: rolled back, to be made after it ends."""
 
 
 def check_reviewer(reviewer: str) -> str:
@@ -132,23 +142,45 @@ class QueueMixin(IngestMixin):
 
         The next pending item is locked `FOR UPDATE SKIP LOCKED`, claimed and marked in
         one statement (a reviewer never waits for another's pick; no item is claimed
-        twice: the row lock decides). Expired leases, rare, are ended first under the
-        write lock, as on SQLite, so two claimers never expire one lease at once.
+        twice: the row lock decides): two round trips with the begin and the commit.
+        When a lease has run out (rare), that claim is rolled back, the leases are
+        ended under the write lock, as on SQLite, so two claimers never expire one
+        lease at once, and the claim is made again: the item that came back to the
+        queue is chosen in its turn.
+        """
+        taken = self._claim_pg(conn, reviewer, skip, expired_ok=False)
+        if taken is None:
+            with self._immediate(durable=False) as locked:
+                self._expire_leases(locked, iso(self.now()))
+            taken = self._claim_pg(conn, reviewer, skip, expired_ok=True)
+            assert taken is not None  # with `expired_ok`, never rolled back
+        now, claim_id, item_id = taken
+        if claim_id is None or item_id is None:
+            return None
+        return Claim(claim_id, item_id, reviewer, now, now + self.lease)
+
+    def _claim_pg(
+        self, conn: PgConnection, reviewer: str, skip: list[int], *, expired_ok: bool
+    ) -> tuple[dt.datetime, int | None, int | None] | None:
+        """One claim statement: when, and the claim and item ids (None: nothing pending).
+
+        None when a lease has run out and not `expired_ok`: then nothing was claimed.
         """
         now = self.now()
-        stamp = iso(now)
-        if conn.execute(_ANY_EXPIRED, (stamp,)).fetchone() is not None:
-            with self._immediate(durable=False) as locked:
-                self._expire_leases(locked, stamp)
         values = {
             "reviewer": reviewer,
             "skip": skip,
-            "now": stamp,
+            "now": iso(now),
             "expires": iso(now + self.lease),
         }
-        with conn.write(durable=False, locked=False):
-            row = conn.execute(_CLAIM_NEXT_PG, values).fetchone()
-        return None if row is None else Claim(row[0], row[1], reviewer, now, now + self.lease)
+        try:
+            with conn.write(durable=False, locked=False):
+                claim_id, item_id, expired = conn.execute(_CLAIM_NEXT_PG, values).fetchone()
+                if expired and not expired_ok:
+                    raise _LeasesRanOut
+        except _LeasesRanOut:
+            return None
+        return now, claim_id, item_id
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
-from store.dialect import ITEMS_OF_EVENTS, dialect_of
+from store.dialect import ITEMS_OF_EVENTS, dialect_of, together
 from store.errors import DecisionError
 from store.models import Action, Claim, Item
 from store.oversight import (
@@ -107,16 +107,16 @@ class ReviewMixin(QueueMixin):
     def opened(self, claim: Claim) -> Opened:
         """What the item screen shows for a claim: item, requirements, judgement if any.
 
-        The judgement is the reviewer's commit-first one, once recorded. Two reads, as a
-        decision makes them (`_claimed`, then the reviewer's past): on a team database
-        each read is a wait on the network, and the screen made four.
+        The judgement is the reviewer's commit-first one, once recorded. Read as a
+        decision reads them (`_claimed_and_past`): one round trip on a team database,
+        where the screen made four.
 
         Raises:
             ClaimError: The claim has ended or expired.
         """
-        _current, item, plant, second, mine = self._claimed(self.conn, claim, self.now())
-        history = self._history(self.conn, claim.reviewer)
-        return item, self._requirements(item, claim.reviewer, history, plant, second), mine
+        claimed, history, _recent = self._claimed_and_past(self.conn, claim, self.now())
+        current, item, plant, second, mine = claimed
+        return item, self._requirements(item, current.reviewer, history, plant, second), mine
 
     def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:
         """Record the reviewer's own judgement before the draft is revealed.
@@ -166,20 +166,30 @@ class ReviewMixin(QueueMixin):
         Raises:
             ClaimError: No such claim, or it ended or expired (`open_claim_from_row`).
         """
-        row = conn.execute(
-            f"SELECT {OPEN_CLAIM_COLUMNS}, {', '.join('i.' + c for c in ITEM_COLUMNS)}, "
-            f"{_DEPENDS}, j.value, j.notes, j.committed_at FROM claims AS c "
-            f"JOIN items AS i ON i.id = c.item_id {_depends_joins(conn)} "
-            "LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = ?",
-            (claim.id,),
-        ).fetchone()
-        current = open_claim_from_row(row, claim.id, now)
-        items_end = _CLAIM_WIDTH + len(ITEM_COLUMNS)
-        item = item_from_row(row[_CLAIM_WIDTH:items_end])
-        plant, second = _depends_from_row(row[items_end : items_end + 4])
-        value, notes, committed = row[items_end + 4 :]
-        mine = None if value is None else _judgement(value, notes, committed)
-        return current, item, plant, second, mine
+        (cursor,) = together(conn, _claimed_read(conn, claim))
+        return _claimed_from_row(cursor.fetchone(), claim, now)
+
+    def _claimed_and_past(
+        self, conn: Connection, claim: Claim, now: dt.datetime
+    ) -> tuple[Claimed, list[Past], list[Recent]]:
+        """`_claimed`, and the reviewer's past (`_history_and_recent`), in one round trip.
+
+        Read for the claim's reviewer as the caller holds it; read again should the
+        stored claim name someone else.
+
+        Raises:
+            ClaimError: No such claim, or it ended or expired.
+        """
+        reviewer = claim.reviewer
+        read_claim, read_past = together(
+            conn, _claimed_read(conn, claim), self._past_read(reviewer)
+        )
+        claimed = _claimed_from_row(read_claim.fetchone(), claim, now)
+        if claimed[0].reviewer != reviewer:
+            (read_past,) = together(conn, self._past_read(claimed[0].reviewer))
+        rows = read_past.fetchall()
+        history = [_past(r) for r in rows if r[0] == 0]
+        return claimed, history, [_recent(r) for r in rows if r[0] == 1]
 
     def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(
@@ -296,16 +306,16 @@ class ReviewMixin(QueueMixin):
         rows = conn.execute(_RECENT, (reviewer, self.policy.recent_window)).fetchall()
         return [_recent(row) for row in rows]
 
-    def _history_and_recent(
-        self, conn: Connection, reviewer: str
-    ) -> tuple[list[Past], list[Recent]]:
-        """`_history` and `_recent` in one round trip: a decision reads both."""
-        rows = conn.execute(
+    def _past_read(self, reviewer: str) -> tuple[str, tuple[Any, ...]]:
+        """The reviewer's latest decisions and events in one statement.
+
+        First column 0: a decision (`_past`); 1: an event, retractions too (`_recent`).
+        """
+        return (
             f"SELECT * FROM ({_HISTORY}) AS h UNION ALL SELECT * FROM ({_RECENT}) AS r "
             "ORDER BY 1, 2 DESC",
             (reviewer, self._history_limit(), reviewer, self.policy.recent_window),
-        ).fetchall()
-        return [_past(r) for r in rows if r[0] == 0], [_recent(r) for r in rows if r[0] == 1]
+        )
 
     def _history_limit(self) -> int:
         friction = self.oversight.friction
@@ -321,6 +331,33 @@ _HISTORY = f"SELECT 0, {_PAST_OF} AND e.action != 'retract' ORDER BY e.seq DESC 
 """The reviewer's latest decisions (retractions are not decisions); see `_past`."""
 _RECENT = f"SELECT 1, {_PAST_OF} ORDER BY e.seq DESC LIMIT ?"
 """The reviewer's latest events, retractions too (their justifications count); see `_recent`."""
+
+
+def _claimed_read(conn: Connection, claim: Claim) -> tuple[str, tuple[int]]:
+    """The statement `_claimed_from_row` reads: claim, item, depends, judgement."""
+    return (
+        f"SELECT {OPEN_CLAIM_COLUMNS}, {', '.join('i.' + c for c in ITEM_COLUMNS)}, "
+        f"{_DEPENDS}, j.value, j.notes, j.committed_at FROM claims AS c "
+        f"JOIN items AS i ON i.id = c.item_id {_depends_joins(conn)} "
+        "LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = ?",
+        (claim.id,),
+    )
+
+
+def _claimed_from_row(row: Sequence[Any] | None, claim: Claim, now: dt.datetime) -> Claimed:
+    """`Claimed` from `_claimed_read`'s row (None: no such claim).
+
+    Raises:
+        ClaimError: No such claim, or it ended or expired (`open_claim_from_row`).
+    """
+    current = open_claim_from_row(row, claim.id, now)
+    assert row is not None
+    items_end = _CLAIM_WIDTH + len(ITEM_COLUMNS)
+    item = item_from_row(row[_CLAIM_WIDTH:items_end])
+    plant, second = _depends_from_row(row[items_end : items_end + 4])
+    value, notes, committed = row[items_end + 4 :]
+    mine = None if value is None else _judgement(value, notes, committed)
+    return current, item, plant, second, mine
 
 
 def _judgement(value: str, notes: str, committed_at: str) -> Judgement:

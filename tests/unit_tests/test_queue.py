@@ -112,6 +112,23 @@ def test_an_expired_lease_returns_the_item_and_records_nothing(
         store.renew(first)
 
 
+def test_an_item_whose_lease_ran_out_is_claimed_in_its_turn(store: Store, clock: FakeClock) -> None:
+    """The expired item is older than the other pending one: it comes first again.
+
+    On PostgreSQL the claim learns of the lapsed lease in its own statement, after it
+    took the other item: that claim is rolled back, not kept.
+    """
+    store.ingest([make_draft("T-1"), make_draft("T-2")])
+    first = store.claim_next("alice")
+    assert first is not None
+    clock.advance(minutes=10, seconds=1)
+    again = store.claim_next("bob")
+    assert again is not None
+    assert again.item_id == first.item_id
+    taken = [r[0] for r in store.conn.execute("SELECT item_id FROM claims ORDER BY id")]
+    assert taken == [first.item_id, first.item_id]  # no claim on T-2 was kept
+
+
 def test_renew_extends_the_lease(store: Store, clock: FakeClock) -> None:
     store.ingest([make_draft("T-1")])
     claim = store.claim_next("alice")

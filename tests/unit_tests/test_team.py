@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from store import OversightPolicy, Store, StoreError
 from store.oversight import Rule
+from store.pg import PgConnection
 from store.pg_schema import SCHEMA_VERSION
 from store.pg_team import add, init
 from tests.conftest import FakeClock, make_draft
+from tests.pg import RoundTrips
 from tests.unit_tests.test_cli import run
 from tests.unit_tests.test_cli_mistakes import one_line_error
 
@@ -83,31 +84,32 @@ def test_only_leads_read_which_drafts_are_catch_trials(team: str) -> None:
         assert dana.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 2
 
 
-def test_a_reviewers_decision_is_five_statements_and_a_catch_trial_stays_one(
+def test_a_reviewers_claim_is_two_round_trips_and_a_decision_four(
     team: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each statement waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
+    """Each round trip waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
 
-    A decision sends five, then its commit: one read of the claim, its item, plant,
-    second review and judgement (the begin goes with it); one of the reviewer's past
-    decisions and words; the lock with the chain head; the event; the settle. It sent
-    ten. The plant is read through the function that answers only the claim's holder,
-    and still recorded.
+    A claim: the begin with the claim statement (which also says whether a lease ran
+    out); the notice with the commit. It was four. A decision: the begin with one read
+    of the claim, its item, plant, second review and judgement, and one of the
+    reviewer's past decisions and words; the lock with the chain head; the event with
+    the settle; the notice with the commit. It was eleven, then seven. The plant is
+    read through the function that answers only the claim's holder, and still recorded.
     """
     with Store(as_user(team, "dana")) as dana:
         (planted,) = dana.conn.execute("SELECT min(item_id) FROM plants").fetchone()
     with Store(as_user(team, "alice")) as alice:
+        assert isinstance(alice.conn, PgConnection)
+        counted = RoundTrips(alice.conn._raw)
+        monkeypatch.setattr(alice.conn, "_raw", counted)
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        assert counted.trips == 2, counted.sent
+        alice.release(claim)
         claim = alice.claim_item(planted, "alice")
-        sent: list[str] = []
-        execute = alice.conn.execute
-
-        def counted(sql: str, params: Any = ()) -> Any:
-            sent.append(sql)
-            return execute(sql, params)
-
-        monkeypatch.setattr(alice.conn, "execute", counted)
+        counted.trips, counted.sent = 0, []
         event = alice.decide(claim, "reject", GOOD, reason_code="factual-error")
-    assert len(sent) == 5, sent
+        assert counted.trips == 4, "\n".join(counted.sent)
     assert event.oversight is not None
     assert event.oversight["planted"]["caught"] is True
 
