@@ -342,7 +342,11 @@ class SignoffApp(Remappable, App[None]):
             return f"*Guidelines file {visible(str(path))} could not be read: {error.strerror}*"
 
     def when_writable(
-        self, then: Callable[[], None], say: Callable[[str], None] | None = None
+        self,
+        then: Callable[[], None],
+        say: Callable[[str], None] | None = None,
+        *,
+        claim: bool = False,
     ) -> None:
         """Run `then` (a write) now, or once the database is free, never freezing the screen.
 
@@ -350,7 +354,8 @@ class SignoffApp(Remappable, App[None]):
         from here would then block the app inside SQLite until it got it. Instead the
         reviewer sees "waiting for the database…" (through `say`, else a notice) while
         the app tries again every 20 ms, keys and repaints going on, for up to
-        `WAIT_FOR_DB_S`; then one line says nothing was done.
+        `WAIT_FOR_DB_S`; then one line says nothing was done. `claim`: `then` is
+        `claim_next` (see `Store.write_lock_free`).
         """
         tell = say or (lambda text: self.notify(text, severity="warning", markup=False))
         if self._waiting_for_db:
@@ -358,7 +363,7 @@ class SignoffApp(Remappable, App[None]):
             # skip must not claim a second item and leave the first one held.
             tell("Waiting for the database… that key was not taken: one write at a time.")
             return
-        if self.store.write_lock_free():  # a 7 µs probe; the write itself takes ~130 µs
+        if self.store.write_lock_free(claim=claim):  # SQLite: a 7 µs probe
             then()
             return
         tell("Waiting for the database… another signoff process is writing to it.")
@@ -366,7 +371,7 @@ class SignoffApp(Remappable, App[None]):
         started = monotonic()
 
         def again() -> None:
-            if self.store.write_lock_free():
+            if self.store.write_lock_free(claim=claim):
                 self._waiting_for_db = False
                 then()
             elif monotonic() - started > WAIT_FOR_DB_S:
@@ -418,7 +423,7 @@ class SignoffApp(Remappable, App[None]):
 
     def open_next(self, *, replace: bool = False) -> None:
         """Claim the next item in priority order, or go back to the queue if none is left."""
-        self.when_writable(partial(self._open_next, replace))
+        self.when_writable(partial(self._open_next, replace), claim=True)
 
     def _open_next(self, replace: bool) -> None:
         from tui.screens.item import ItemScreen
