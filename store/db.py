@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store import pg
 from store.clock import Clock, utc_now
@@ -265,12 +265,16 @@ class StoreBase:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
 
-    def _lock_writes(self, conn: Connection) -> tuple[int, str]:
+    def _lock_writes(
+        self, conn: Connection, *also: tuple[str, pg.Params]
+    ) -> tuple[tuple[int, str], list[Any]]:
         """In an `_immediate(reads_first=True)` transaction: take the one-writer lock now.
 
-        Returns the chain head (position, hash) as it is under the lock. On PostgreSQL
-        it is read in the lock's own round trip: eight reviewers wait on that lock, and
-        each trip made while holding it is a trip they all wait for.
+        Returns the chain head (position, hash) as it is under the lock, and a cursor
+        for each of `also`: writes that must be made under the lock and whose results
+        the caller reads. On PostgreSQL they all go in the lock's own round trip: eight
+        reviewers wait on that lock, and each trip made while holding it is a trip
+        they all wait for.
 
         Raises:
             DatabaseBusy: Another writer kept it too long (PostgreSQL; SQLite has it).
@@ -279,8 +283,9 @@ class StoreBase:
         from store.ledger import chain_head, head_of
 
         if isinstance(conn, sqlite3.Connection):
-            return chain_head(conn)
-        return head_of(conn.lock(POSTGRESQL.chain_head).fetchone())
+            return chain_head(conn), [conn.execute(sql, params) for sql, params in also]
+        head, *rest = conn.lock(POSTGRESQL.chain_head, *also)
+        return head_of(head.fetchone()), rest
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the database.

@@ -8,7 +8,7 @@ one planner hint SQLite needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -131,7 +131,7 @@ def together(conn: Any, *statements: tuple[str, Sequence[Any]]) -> list[Any]:
     return [conn.execute(sql, params) for sql, params in statements]
 
 
-def deferred(conn: Any, sql: str, params: Sequence[Any] = ()) -> None:
+def deferred(conn: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
     """In a write transaction: a statement whose result no one reads.
 
     PostgreSQL sends it with the next statement or the commit (`PgConnection.defer`),

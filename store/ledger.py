@@ -256,7 +256,16 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                         "a lead resolves an escalation with approve, edit, override or reject"
                     )
                 oversight = {**(oversight or {}), "resolves": current.resolves}
-            head = self._lock_writes(conn)
+            # The settle re-checks, under the lock, that this claim still holds the
+            # item; on PostgreSQL it goes with the lock and the chain head, so the lock
+            # is held for one round trip (the event and the commit), not two.
+            values = {"state": state, "stamp": iso(now), "item": item.id, "claim": current.id}
+            first, *rest = dialect_of(conn).decided
+            head, (settled,) = self._lock_writes(conn, (first, values))
+            if settled.rowcount != 1:
+                raise _not_held(item)  # released or expired and taken while the reads ran
+            for sql in rest:
+                deferred(conn, sql, values)
             event = self._append(
                 conn,
                 head=head,
@@ -276,20 +285,15 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 oversight=oversight,
                 final=deliver,
             )
-            values = {"state": state, "stamp": iso(now), "item": item.id, "claim": current.id}
-            first, *rest = dialect_of(conn).decided
-            if conn.execute(first, values).rowcount != 1:
-                raise _not_held(item)  # released or expired and taken while the reads ran
-            for sql in rest:
-                conn.execute(sql, values)
             if need.second_reviewer and state == "pending":
-                conn.execute(
+                deferred(
+                    conn,
                     "INSERT INTO second_reviews (item_id, first_seq, first_reviewer) "
                     "VALUES (?, ?, ?)",
                     (item.id, event.seq, current.reviewer),
                 )
             elif need.second_review_of is not None:
-                conn.execute("DELETE FROM second_reviews WHERE item_id = ?", (item.id,))
+                deferred(conn, "DELETE FROM second_reviews WHERE item_id = ?", (item.id,))
             return event
 
     def retract(self, seq: int, reviewer: str, justification: str) -> Event:

@@ -352,22 +352,22 @@ class PgConnection:
         finally:
             self._begin, self._later, self._open = (), [], False
 
-    def lock(self, then: str) -> Any:
+    def lock(self, then: str, *also: tuple[str, Params]) -> list[Any]:
         """Take the one-writer lock in a transaction opened with `write(locked=False)`.
 
         For a write whose reads need no order (a decision's claim, item and history):
         they run before it, and only the writes that must be ordered (the chain) hold
-        the lock that every other writer waits for. `then`, a read without parameters,
-        runs in the same round trip once the lock is held (as its own statement, so it
-        sees what the writer before committed); its cursor is returned.
+        the lock that every other writer waits for. `then`, a read (the chain head),
+        and `also`, statements that must run under the lock and whose results the
+        caller reads (a decision's settle), go in the lock's own round trip, each as
+        its own statement after it (so each sees what the writer before committed).
+        Every round trip made holding the lock is one the other writers wait for.
+        Returns a cursor for `then` and for each of `also`.
 
         Raises:
             DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
         """
-        self.execute_together(())  # what waits to be sent: `then` holds two statements
-        cursor = self.execute(f"{_LOCK}; {then}")
-        cursor.nextset()  # past the lock's own result
-        return cursor
+        return self.execute_together(((_LOCK, ()), (then, ()), *also))[1:]
 
     @contextmanager
     def _busy(self) -> Iterator[None]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -182,10 +183,10 @@ def test_a_claim_given_back_and_taken_while_a_decision_read_records_nothing(
         lock = alice._lock_writes
         taken = []
 
-        def meanwhile(conn: object) -> tuple[int, str]:
+        def meanwhile(conn: object, *also: Any) -> Any:
             assert bob.release(claim)  # its lease ran out, say, and the sweep gave it back
             taken.append(bob.claim_next("bob"))
-            return lock(conn)  # type: ignore[arg-type]
+            return lock(conn, *also)  # type: ignore[arg-type]
 
         monkeypatch.setattr(alice, "_lock_writes", meanwhile)
         with pytest.raises(ClaimError, match="T-1 is no longer held by this claim"):
