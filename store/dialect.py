@@ -8,10 +8,13 @@ one planner hint SQLite needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from store.pg import Params
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,7 @@ def scan(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
         cursor.close()
 
 
-def together(conn: Any, *statements: tuple[str, Sequence[Any]]) -> list[Any]:
+def together(conn: Any, *statements: tuple[str, Params]) -> list[Any]:
     """Run statements in one round trip: a cursor for each.
 
     PostgreSQL sends them in one pipeline (`store.pg.PgConnection.execute_together`):
@@ -131,7 +134,7 @@ def together(conn: Any, *statements: tuple[str, Sequence[Any]]) -> list[Any]:
     return [conn.execute(sql, params) for sql, params in statements]
 
 
-def deferred(conn: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
+def deferred(conn: Any, sql: str, params: Params = ()) -> None:
     """In a write transaction: a statement whose result no one reads.
 
     PostgreSQL sends it with the next statement or the commit (`PgConnection.defer`),

@@ -193,8 +193,9 @@ class PgConnection:
     ) -> list[Any]:
         """Send `front` and `statements`: in a pipeline unless it is one statement alone.
 
-        One statement alone may hold several (`lock`'s, the snapshot's), which only
-        the simple protocol takes; a pipeline sends one at a time.
+        Either way one round trip; a statement alone needs no pipeline around it. In a
+        pipeline each statement runs on its own (no `;`-separated lists there), each
+        with a fresh snapshot: a read after the lock sees the writer before it.
         """
         raw = self._raw
         try:
@@ -242,7 +243,7 @@ class PgConnection:
             if not self._raw.broken and not self._raw.closed:
                 cursor.close()
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for each row (psycopg pipelines them)."""
         import psycopg
 
