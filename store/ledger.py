@@ -217,7 +217,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         # which only the same login deciding in a second session at that instant changes.
         with self._immediate(reads_first=True) as conn:
             now = self.now()
-            claimed, history, recent = self._claimed_and_past(conn, claim, now)
+            claimed, history, recent, _ = self._claimed_and_past(conn, claim, now)
             current, item, plant, second, mine = claimed
             if item.claim_id != current.id:
                 raise _not_held(item)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from providers.records import check_text
@@ -100,6 +100,21 @@ def check_reviewer(reviewer: str) -> str:
     if not name or len(name) > 100:
         raise StoreError("reviewer name must be 1 to 100 characters")
     return name
+
+
+COUNTS_READ = "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
+"""Items per source and state (`counts_from` reads its rows)."""
+
+
+def counts_from(rows: Iterable[tuple[str, str, int]]) -> list[SourceCounts]:
+    """`COUNTS_READ`'s rows as one `SourceCounts` per source."""
+    per: dict[str, dict[str, int]] = {}
+    for source, state, n in rows:
+        per.setdefault(source, {})[state] = n
+    return [
+        SourceCounts(source, **{s: states.get(s, 0) for s in ITEM_STATES})
+        for source, states in per.items()
+    ]
 
 
 class QueueMixin(IngestMixin):
@@ -299,15 +314,7 @@ class QueueMixin(IngestMixin):
 
     def counts(self) -> list[SourceCounts]:
         """Items per source and state, from the trigger-maintained counts table."""
-        per: dict[str, dict[str, int]] = {}
-        for source, state, n in self.conn.execute(
-            "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
-        ):
-            per.setdefault(source, {})[state] = n
-        return [
-            SourceCounts(source, **{s: states.get(s, 0) for s in ITEM_STATES})
-            for source, states in per.items()
-        ]
+        return counts_from(self.conn.execute(COUNTS_READ))
 
     def _take(
         self, conn: Connection, item_id: int, reviewer: str, resolves: int | None = None

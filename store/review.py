@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from providers.records import check_text
 from store.clock import iso, parse_iso
 from store.dialect import ITEMS_OF_EVENTS, dialect_of, together
 from store.errors import DecisionError
-from store.models import Action, Claim, Item
+from store.models import Action, Claim, Item, SourceCounts
 from store.oversight import (
     Past,
     Requirements,
@@ -26,9 +26,11 @@ from store.oversight import (
 )
 from store.policy import Recent
 from store.queue import (
+    COUNTS_READ,
     ITEM_COLUMNS,
     OPEN_CLAIM_COLUMNS,
     QueueMixin,
+    counts_from,
     item_from_row,
     open_claim_from_row,
 )
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from store.db import Connection
+    from store.pg import Params
 
 VERDICTS = ("expect-approve", "expect-changes")
 """A commit-first judgement on a text draft: what the reviewer expects before reading it."""
@@ -77,8 +80,19 @@ class Judgement:
 
 Claimed = tuple[Claim, Item, Plant | None, tuple[int, str] | None, Judgement | None]
 """What `ReviewMixin._claimed` reads: claim, item, plant, second review, judgement."""
-Opened = tuple[Item, Requirements, Judgement | None]
-"""What `ReviewMixin.opened` reads: item, requirements, judgement."""
+
+
+class Opened(NamedTuple):
+    """What `ReviewMixin.opened` reads for the item screen."""
+
+    item: Item
+    needs: Requirements
+    """What deciding it takes."""
+    judgement: Judgement | None
+    """The reviewer's commit-first judgement, once recorded."""
+    counts: list[SourceCounts]
+    """The queue's counts (`QueueMixin.counts`) for the screen's top line, read with the
+    rest: a team database 10 ms away saw the item one round trip later without them."""
 
 
 class ReviewMixin(QueueMixin):
@@ -114,9 +128,12 @@ class ReviewMixin(QueueMixin):
         Raises:
             ClaimError: The claim has ended or expired.
         """
-        claimed, history, _recent = self._claimed_and_past(self.conn, claim, self.now())
+        claimed, history, _recent, (counted,) = self._claimed_and_past(
+            self.conn, claim, self.now(), (COUNTS_READ, ())
+        )
         current, item, plant, second, mine = claimed
-        return item, self._requirements(item, current.reviewer, history, plant, second), mine
+        needs = self._requirements(item, current.reviewer, history, plant, second)
+        return Opened(item, needs, mine, counts_from(counted))
 
     def commit_judgement(self, claim: Claim, value: str, notes: str = "") -> Judgement:
         """Record the reviewer's own judgement before the draft is revealed.
@@ -170,26 +187,27 @@ class ReviewMixin(QueueMixin):
         return _claimed_from_row(cursor.fetchone(), claim, now)
 
     def _claimed_and_past(
-        self, conn: Connection, claim: Claim, now: dt.datetime
-    ) -> tuple[Claimed, list[Past], list[Recent]]:
-        """`_claimed`, and the reviewer's past (`_history_and_recent`), in one round trip.
+        self, conn: Connection, claim: Claim, now: dt.datetime, *also: tuple[str, Params]
+    ) -> tuple[Claimed, list[Past], list[Recent], list[Any]]:
+        """`_claimed`, the reviewer's past (`_history_and_recent`), and `also`: one round trip.
 
         Read for the claim's reviewer as the caller holds it; read again should the
-        stored claim name someone else.
+        stored claim name someone else. `also`: reads sent in the same trip, a cursor
+        for each.
 
         Raises:
             ClaimError: No such claim, or it ended or expired.
         """
         reviewer = claim.reviewer
-        read_claim, read_past = together(
-            conn, _claimed_read(conn, claim), self._past_read(reviewer)
+        read_claim, read_past, *extra = together(
+            conn, _claimed_read(conn, claim), self._past_read(reviewer), *also
         )
         claimed = _claimed_from_row(read_claim.fetchone(), claim, now)
         if claimed[0].reviewer != reviewer:
             (read_past,) = together(conn, self._past_read(claimed[0].reviewer))
         rows = read_past.fetchall()
         history = [_past(r) for r in rows if r[0] == 0]
-        return claimed, history, [_recent(r) for r in rows if r[0] == 1]
+        return claimed, history, [_recent(r) for r in rows if r[0] == 1], extra
 
     def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(

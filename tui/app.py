@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from keymaps import ACTIONS, Keymap
-from store import Claim, ClaimError, ConnectionLost, Store, StoreError
+from store import Claim, ClaimError, ConnectionLost, SourceCounts, Store, StoreError
 from tui import heap, paste
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
@@ -307,9 +307,12 @@ class SignoffApp(Remappable, App[None]):
 
     # --- what screens share -------------------------------------------------------
 
-    def topbar(self) -> Text:
-        """`signoff · dana · 38 open (1 claimed) · 2 decided · db` for every screen's top line."""
-        counts = self.store.counts()
+    def topbar(self, counts: list[SourceCounts] | None = None) -> Text:
+        """`signoff · dana · 38 open (1 claimed) · 2 decided · db` for every screen's top line.
+
+        `counts`: the queue's counts if the caller has just read them, else read here.
+        """
+        counts = self.store.counts() if counts is None else counts
         pending = sum(c.pending for c in counts)
         claimed = sum(c.claimed for c in counts)
         decided = sum(c.decided for c in counts)

@@ -73,6 +73,9 @@ async def test_approve_records_one_event_with_the_typed_justification(
         ]
         assert events[0].output == first.draft
         assert _item(app).item.external_id == "L-7"  # the next item opened
+        # The top line counts the decision just made and the claim just taken.
+        top = str(_item(app).query_one("#topbar", Static).render())
+        assert "(1 claimed)  1 decided" in top, top
 
 
 async def test_escape_records_nothing(review_store: Store, make_app: AppFactory) -> None:

@@ -198,7 +198,7 @@ def test_a_retractions_words_count_as_recent_but_it_is_no_decision(store: Store)
     with pytest.raises(JustificationRefused, match="T-1039") as refused:
         store.decide(claim, "approve", undo.upper())
     assert refused.value.rule == "repeats"
-    _claimed_now, history, recent = store._claimed_and_past(store.conn, claim, store.now())
+    _claimed_now, history, recent, _ = store._claimed_and_past(store.conn, claim, store.now())
     assert [past.action for past in history] == ["reject"]
     assert [words.text for words in recent] == [undo, GOOD]
 

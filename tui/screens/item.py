@@ -116,13 +116,15 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         self.engaged = True
 
     def _take(self, claim: Claim, opened: Opened) -> None:
-        item, need, judgement = opened
+        item, need, judgement, counts = opened
         self.item = item
         """The item as it was when claimed."""
         self.claim = claim
         """The reviewer's claim on it; every decision goes through it."""
         self.need = need
         """What deciding takes: commit-first, justification length, second reviewer."""
+        self.counts = counts
+        """The queue's counts as read with the item, for the top line."""
         self.committed = not need.commit_first or judgement is not None
         """False while a commit-first item waits for the reviewer's own judgement."""
         self.engaged = False
@@ -201,7 +203,7 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
 
     def _fill(self) -> None:
         item = self.item
-        self.query_one("#topbar", Static).update(self.signoff.topbar())
+        self.query_one("#topbar", Static).update(self.signoff.topbar(self.counts))
         self.query_one("#item-head", Static).update(self._head())
         self.query_one("#oversight", Static).update(self._oversight_line())
         self._reveal(self.committed)
