@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from store import pg
 from store.clock import Clock, utc_now
-from store.errors import DatabaseBusy, SchemaError, StoreError
+from store.errors import DatabaseBusy, SchemaError, StoreError, busy_message
 from store.oversight import OversightPolicy
 from store.policy import JustificationPolicy
 
@@ -247,7 +247,8 @@ class StoreBase:
         those writes. SQLite's `BEGIN IMMEDIATE` holds its lock from the start anyway.
         """
         if not isinstance(self.conn, sqlite3.Connection):
-            with self.conn.write(durable=durable, locked=not reads_first) as conn:
+            wait = 0 if self._at_once else pg.LOCK_TIMEOUT_MS
+            with self.conn.write(durable=durable, locked=not reads_first, wait_ms=wait) as conn:
                 yield conn
             return
         if not durable:
@@ -306,7 +307,8 @@ class StoreBase:
     def write_lock_free(self, *, claim: bool = False) -> bool:
         """Whether a write could start now (takes and gives back the lock; never waits).
 
-        For a caller that would rather show "waiting" and try again than block. With
+        For a caller that would rather show "waiting" and try again than block (a
+        single write can instead be made `at_once`, with no question first). With
         `claim`, for `claim_next`: on PostgreSQL it takes no write lock (row locks keep
         claims apart), so there is nothing to wait for and no round trip is spent
         asking; only ending a lapsed lease takes the lock, for an instant.
@@ -328,6 +330,23 @@ class StoreBase:
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
+    @contextmanager
+    def at_once(self) -> Iterator[None]:
+        """Writes in this block do not wait for another writer: `DatabaseBusy` at once.
+
+        For the app, which would rather show "waiting…" and try its write again than
+        freeze the screen while a lead's import holds the lock. Asking first
+        (`write_lock_free`) costs a round trip on a team database; this costs none
+        when the lock is free, and nothing is changed when it is not.
+        """
+        self._at_once = True
+        try:
+            yield
+        finally:
+            self._at_once = False
+
+    _at_once = False
+
     def _begin_immediate(self) -> None:
         """`BEGIN IMMEDIATE`, waiting for the write lock in 1 ms polls, not SQLite's backoff.
 
@@ -341,7 +360,8 @@ class StoreBase:
         # Without SQLite's handler for this one statement; reads keep the busy timeout.
         conn.execute("PRAGMA busy_timeout = 0")
         try:
-            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            wait_ms = 0 if self._at_once else BUSY_TIMEOUT_MS
+            deadline = time.monotonic() + wait_ms / 1000
             while True:
                 try:
                     conn.execute("BEGIN IMMEDIATE")
@@ -350,10 +370,7 @@ class StoreBase:
                     if not _is_busy(error):
                         raise
                 if time.monotonic() >= deadline:
-                    raise DatabaseBusy(
-                        f"the database is busy: another process kept it for over "
-                        f"{BUSY_TIMEOUT_MS // 1000} s; nothing was changed, try again"
-                    )
+                    raise DatabaseBusy(busy_message("another process", wait_ms))
                 time.sleep(BUSY_POLL_S)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

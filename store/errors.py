@@ -32,6 +32,12 @@ class DatabaseBusy(StoreError):
     """Another process held the write lock for the whole busy timeout; nothing changed."""
 
 
+def busy_message(holder: str, waited_ms: int) -> str:
+    """`DatabaseBusy`'s line: who held the lock, and for how long it was waited for."""
+    held = f"kept it for over {waited_ms // 1000} s" if waited_ms >= 1000 else "is writing"
+    return f"the database is busy: {holder} {held}; nothing was changed, try again"
+
+
 class QueryInterrupted(StoreError):
     """A read was stopped by `Reader.interrupt` (a newer request superseded it)."""
 

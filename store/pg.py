@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
-from store.errors import ConnectionLost, DatabaseBusy, SchemaError, StoreError
+from store.errors import ConnectionLost, DatabaseBusy, SchemaError, StoreError, busy_message
 
 if TYPE_CHECKING:
     import psycopg
@@ -309,26 +309,30 @@ class PgConnection:
         self._raw.close()
 
     @contextmanager
-    def write(self, *, durable: bool = True, locked: bool = True) -> Iterator[PgConnection]:
+    def write(
+        self, *, durable: bool = True, locked: bool = True, wait_ms: int = LOCK_TIMEOUT_MS
+    ) -> Iterator[PgConnection]:
         """A write transaction holding the store's write lock; notifies listeners on commit.
 
         `durable=False` commits without waiting for the WAL flush (claims, imports), as
         `synchronous=NORMAL` does on SQLite; ledger events always wait. `locked=False`
         is for the one-statement claim: row locks keep claims apart (`FOR UPDATE SKIP
         LOCKED`), and a reviewer need not wait for another's decision to take one; and
-        for a write that takes the lock itself after its reads (`lock`).
+        for a write that takes the lock itself after its reads (`lock`). `wait_ms`: how
+        long a lock may be waited for (at least 1: PostgreSQL reads 0 as for ever).
 
         Raises:
-            DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
+            DatabaseBusy: Another writer kept a lock for over `wait_ms`.
         """
         import psycopg
 
+        self._wait_ms = max(1, wait_ms)
         # No round trip of its own: the begin, its settings and the lock travel with the
         # first statement (`execute`), and the notice with the commit. On a team
         # database each trip is a network wait, and eight reviewers wait on one lock.
         self._begin = (
             "BEGIN",
-            f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true)"
+            f"SELECT set_config('lock_timeout', '{self._wait_ms}', true)"
             + ("" if durable else ", set_config('synchronous_commit', 'off', true)"),
             *((_LOCK,) if locked else ()),
         )
@@ -352,6 +356,9 @@ class PgConnection:
             raise
         finally:
             self._begin, self._later, self._open = (), [], False
+            self._wait_ms = LOCK_TIMEOUT_MS
+
+    _wait_ms = LOCK_TIMEOUT_MS
 
     def lock(self, then: str, *also: tuple[str, Params]) -> list[Any]:
         """Take the one-writer lock in a transaction opened with `write(locked=False)`.
@@ -379,10 +386,7 @@ class PgConnection:
             yield
         except psycopg.errors.LockNotAvailable:
             self._roll_back(self._raw)
-            raise DatabaseBusy(
-                f"the database is busy: another writer kept it for over "
-                f"{LOCK_TIMEOUT_MS // 1000} s; nothing was changed, try again"
-            ) from None
+            raise DatabaseBusy(busy_message("another writer", self._wait_ms)) from None
 
     def _roll_back(self, raw: psycopg.Connection[Any]) -> None:
         from psycopg.pq import TransactionStatus
@@ -393,9 +397,10 @@ class PgConnection:
     def lock_free(self) -> bool:
         """Whether a write could start now (never waits).
 
-        Takes and gives back the lock in one statement: the app asks before each write,
-        and a second statement was a second wait on the network (`CASE` evaluates the
-        unlock only when the lock was taken).
+        Takes and gives back the lock in one statement: the app asks before a release
+        or a skip (a decision does not ask: `StoreBase.at_once`), and a second statement
+        was a second wait on the network (`CASE` evaluates the unlock only when the lock
+        was taken).
         """
         if self.in_transaction:
             return True

@@ -26,7 +26,15 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from keymaps import ACTIONS, Keymap
-from store import Claim, ClaimError, ConnectionLost, SourceCounts, Store, StoreError
+from store import (
+    Claim,
+    ClaimError,
+    ConnectionLost,
+    DatabaseBusy,
+    SourceCounts,
+    Store,
+    StoreError,
+)
 from tui import heap, paste
 from tui.bindings import Remappable, TextForm, bind
 from tui.config import Settings
@@ -350,6 +358,7 @@ class SignoffApp(Remappable, App[None]):
         say: Callable[[str], None] | None = None,
         *,
         claim: bool = False,
+        one_write: bool = False,
     ) -> None:
         """Run `then` (a write) now, or once the database is free, never freezing the screen.
 
@@ -358,7 +367,10 @@ class SignoffApp(Remappable, App[None]):
         reviewer sees "waiting for the database…" (through `say`, else a notice) while
         the app tries again every 20 ms, keys and repaints going on, for up to
         `WAIT_FOR_DB_S`; then one line says nothing was done. `claim`: `then` is
-        `claim_next` (see `Store.write_lock_free`).
+        `claim_next` (see `Store.write_lock_free`). `one_write`: `then` makes its one
+        store write under `Store.at_once` and lets its `DatabaseBusy` through (nothing
+        was written), instead of the app asking first whether the lock is free: that
+        question was a round trip of its own on a team database.
         """
         tell = say or (lambda text: self.notify(text, severity="warning", markup=False))
         if self._waiting_for_db:
@@ -366,23 +378,35 @@ class SignoffApp(Remappable, App[None]):
             # skip must not claim a second item and leave the first one held.
             tell("Waiting for the database… that key was not taken: one write at a time.")
             return
-        if self.store.write_lock_free(claim=claim):  # SQLite: a 7 µs probe
-            then()
+
+        def done_now() -> bool:
+            if not one_write:
+                if not self.store.write_lock_free(claim=claim):  # SQLite: a 7 µs probe
+                    return False
+                then()
+                return True
+            try:
+                then()
+            except DatabaseBusy:
+                return False  # nothing was written: the same write is tried again
+            return True
+
+        if done_now():
             return
         tell("Waiting for the database… another signoff process is writing to it.")
         self._waiting_for_db = True
         started = monotonic()
 
         def again() -> None:
-            if self.store.write_lock_free(claim=claim):
-                self._waiting_for_db = False
-                then()
-            elif monotonic() - started > WAIT_FOR_DB_S:
-                self._waiting_for_db = False
+            self._waiting_for_db = False  # `then` may ask for a write of its own (skip)
+            if done_now():
+                return
+            if monotonic() - started > WAIT_FOR_DB_S:
                 tell(f"The database stayed busy for {WAIT_FOR_DB_S:.0f} s: nothing was "
                      "recorded. Try again in a moment.")  # fmt: skip
-            else:
-                self.set_timer(0.02, again)
+                return
+            self._waiting_for_db = True
+            self.set_timer(0.02, again)
 
         self.set_timer(0.02, again)
 

@@ -95,14 +95,15 @@ async def test_a_team_database_that_stays_away_stops_the_app_without_a_crash(
     assert app.crash is None  # not a bug: no crash file, one line from the CLI
 
 
-async def test_a_decision_and_the_next_item_in_the_app_are_seven_round_trips(
+async def test_a_decision_and_the_next_item_in_the_app_are_six_round_trips(
     team_review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a reviewer 10 ms from the database waits for between Enter and the next item.
 
-    The probe for the write lock; the decision (3: `test_team`); the claim (2, and no
-    probe: it takes no write lock); the claim's item, rules and the top bar's counts
-    (1). It was sixteen, then nine, then eight.
+    The decision (3: `test_team`; no probe for the write lock first: it does not wait
+    for it, `Store.at_once`); the claim (2, and no probe: it takes no write lock); the
+    claim's item, rules and the top bar's counts (1). It was sixteen, then nine, then
+    eight.
     """
     from store.pg import PgConnection
     from tests.pg import RoundTrips
@@ -119,4 +120,27 @@ async def test_a_decision_and_the_next_item_in_the_app_are_seven_round_trips(
         await pilot.press(*WHY, "enter")
         await pilot.pause()
         assert _item(app).item.external_id == "L-7"
-    assert counted.trips == 7, "\n".join(counted.sent)
+    assert counted.trips == 6, "\n".join(counted.sent)
+
+
+async def test_a_decision_waits_visibly_while_a_lead_writes_then_records_once(
+    team_review_store: Store, make_app: AppFactory, pg_url: str
+) -> None:
+    """No probe asks first: the decision itself finds the lock taken.
+
+    It records nothing, says so, and goes through once the lead's write is done.
+    """
+    app = make_app(team_review_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "a")
+        reason_form(app)
+        with Store(pg_url) as lead, lead._immediate() as conn:
+            conn.execute("SELECT 1")  # the lead's write holds the lock from here
+            await pilot.press(*WHY, "enter", "enter")  # Enter twice while it waits
+            await pilot.pause(0.3)
+            assert list(team_review_store.events()) == []
+            said = str(_item(app).query_one("#reason-form #error", Static).render())
+            assert "Waiting for the database" in said
+        await pilot.pause(0.3)
+        assert _item(app).item.external_id == "L-7"
+    assert [e.justification for e in team_review_store.events()] == [WHY]  # once

@@ -9,6 +9,7 @@ import pytest
 from store import (
     Claim,
     ClaimError,
+    DatabaseBusy,
     DecisionError,
     Event,
     JustificationRefused,
@@ -367,3 +368,22 @@ def test_canonical_and_compact_json_are_json_dumps() -> None:
     # And on this Python the encoders made once are in use, not the slower fallback.
     assert not hasattr(canonical_json, "__self__")
     assert not hasattr(compact_json, "__self__")
+
+
+def test_a_decision_at_once_is_refused_while_another_writes_and_changes_nothing(
+    store: Store, db_target: object
+) -> None:
+    """`at_once` (the app's decisions): another writer's lock is `DatabaseBusy` now.
+
+    Not after the five seconds a decision otherwise waits for it; nothing is recorded,
+    the claim still holds, and once the lock is free the same decision goes through.
+    """
+    claim = _claimed(store)
+    with Store(db_target) as other, other._immediate() as conn:  # type: ignore[arg-type]
+        conn.execute("SELECT 1")  # on PostgreSQL the lock goes with the first statement
+        with store.at_once(), pytest.raises(DatabaseBusy, match="is writing"):
+            store.decide(claim, "approve", GOOD)
+        assert list(store.events()) == []
+        assert store.get_item(claim.item_id).state == "claimed"
+    with store.at_once():
+        assert store.decide(claim, "approve", GOOD).justification == GOOD

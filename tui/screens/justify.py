@@ -21,7 +21,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from store import ClaimError, DecisionError, JustificationRefused, StoreError
+from store import ClaimError, DatabaseBusy, DecisionError, JustificationRefused, StoreError
 from store.policy import Recent, evaluate
 from tui.bindings import Remappable, bind
 from tui.format import RED
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Commit = Callable[[str, str | None, str | None], T]
-"""`commit(justification, output, reason_code)` records through the store or raises."""
+"""`commit(justification, output, reason_code)` records through the store, in one
+write (see `SignoffApp.when_writable`'s `one_write`), or raises."""
 Done = Callable[[T | None], object]
 """Told what was recorded, or None when the reviewer cancelled (nothing recorded)."""
 
@@ -241,6 +242,7 @@ class JustificationForm(Remappable, Vertical, Generic[T]):
         self.signoff.when_writable(
             partial(self._record, asking, commit, justification, output, reason),
             say=partial(self._said, asking),
+            one_write=True,
         )
 
     def _said(self, asking: int, message: str) -> None:
@@ -254,13 +256,16 @@ class JustificationForm(Remappable, Vertical, Generic[T]):
         if asking != self._asking:
             return  # cancelled while it waited for the database: nothing is recorded
         try:
-            recorded = commit(justification, output, reason)
+            with self.signoff.store.at_once():  # busy: `when_writable` waits, tries again
+                recorded = commit(justification, output, reason)
         except JustificationRefused as refused:
             # The live feedback above already says why, in the same words.
             self._show_feedback(justification)
             self._error(f"✗ Not recorded. {refused}")
             self.query_one("#justification").focus()
             return
+        except DatabaseBusy:
+            raise  # nothing was recorded
         except (DecisionError, ClaimError, StoreError) as error:
             self._error(str(error))
             return
