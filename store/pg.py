@@ -338,7 +338,7 @@ class PgConnection:
         )
         try:
             yield self
-            if self._begin and not self._later:  # nothing ran: nothing to commit
+            if self._committed or (self._begin and not self._later):  # nothing to commit
                 return
             self.execute_together(_COMMIT)
         except psycopg.errors.RaiseException as error:
@@ -356,9 +356,22 @@ class PgConnection:
             raise
         finally:
             self._begin, self._later, self._open = (), [], False
-            self._wait_ms = LOCK_TIMEOUT_MS
+            self._wait_ms, self._committed = LOCK_TIMEOUT_MS, False
 
     _wait_ms = LOCK_TIMEOUT_MS
+    _committed = False
+
+    def commit_with(self, *reads: tuple[str, Params]) -> list[Any]:
+        """In a write: commit it now, `reads` sent just before the commit in its round trip.
+
+        A cursor for each read. For a write whose caller reads at once what it has
+        written (a claim, and the item it opens): the reads ride with the commit, not
+        in a round trip of their own. Nothing else may be sent in the write after it.
+        """
+        assert self._open or self._begin, "commit_with is for the end of a write()"
+        cursors = self.execute_together((*reads, *_COMMIT))
+        self._committed = True
+        return cursors[: len(reads)]
 
     def lock(self, then: str, *also: tuple[str, Params]) -> list[Any]:
         """Take the one-writer lock in a transaction opened with `write(locked=False)`.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from providers.records import check_text
@@ -23,7 +23,7 @@ from store.models import (
     ItemState,
     SourceCounts,
 )
-from store.pg import PgConnection
+from store.pg import Params, PgConnection
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -102,6 +102,10 @@ def check_reviewer(reviewer: str) -> str:
     return name
 
 
+AlsoRead = Callable[[Claim], Sequence[tuple[str, Params]]]
+"""Reads of a claim just made, sent with its commit on PostgreSQL (`_claim_next`)."""
+
+
 COUNTS_READ = "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
 """Items per source and state (`counts_from` reads its rows)."""
 
@@ -129,10 +133,20 @@ class QueueMixin(IngestMixin):
             reviewer: Who claims.
             exclude: Item ids to pass over (the ones this reviewer skipped).
         """
+        return self._claim_next(reviewer, exclude)[0]
+
+    def _claim_next(
+        self, reviewer: str, exclude: Collection[int], also: AlsoRead | None = None
+    ) -> tuple[Claim | None, list[Any]]:
+        """`claim_next`, and on PostgreSQL a cursor for each of `also`'s reads of the claim.
+
+        They go with the claim's commit (`PgConnection.commit_with`); on SQLite, and
+        when nothing was claimed, there are none.
+        """
         reviewer = check_reviewer(reviewer)
         skip = list(exclude)[-500:]  # a session skips few; cap the parameter list anyway
         if isinstance(self.conn, PgConnection):
-            return self._claim_next_pg(self.conn, reviewer, skip)
+            return self._claim_next_pg(self.conn, reviewer, skip, also)
         not_in = f"AND id NOT IN ({','.join('?' * len(skip))}) " if skip else ""
         with self._immediate(durable=False) as conn:
             now = self.now()
@@ -149,10 +163,12 @@ class QueueMixin(IngestMixin):
                     [*([reviewer] if mine else []), *skip, reviewer],
                 ).fetchone()
                 if row is not None:
-                    return self._take(conn, row[0], reviewer)
-            return None
+                    return self._take(conn, row[0], reviewer), []
+            return None, []
 
-    def _claim_next_pg(self, conn: PgConnection, reviewer: str, skip: list[int]) -> Claim | None:
+    def _claim_next_pg(
+        self, conn: PgConnection, reviewer: str, skip: list[int], also: AlsoRead | None
+    ) -> tuple[Claim | None, list[Any]]:
         """`claim_next` on PostgreSQL: one statement, without the one-writer lock.
 
         The next pending item is locked `FOR UPDATE SKIP LOCKED`, claimed and marked in
@@ -163,21 +179,24 @@ class QueueMixin(IngestMixin):
         lease at once, and the claim is made again: the item that came back to the
         queue is chosen in its turn.
         """
-        taken = self._claim_pg(conn, reviewer, skip, expired_ok=False)
+        taken = self._claim_pg(conn, reviewer, skip, also, expired_ok=False)
         if taken is None:
             with self._immediate(durable=False) as locked:
                 self._expire_leases(locked, iso(self.now()))
-            taken = self._claim_pg(conn, reviewer, skip, expired_ok=True)
+            taken = self._claim_pg(conn, reviewer, skip, also, expired_ok=True)
             assert taken is not None  # with `expired_ok`, never rolled back
-        now, claim_id, item_id = taken
-        if claim_id is None or item_id is None:
-            return None
-        return Claim(claim_id, item_id, reviewer, now, now + self.lease)
+        return taken
 
     def _claim_pg(
-        self, conn: PgConnection, reviewer: str, skip: list[int], *, expired_ok: bool
-    ) -> tuple[dt.datetime, int | None, int | None] | None:
-        """One claim statement: when, and the claim and item ids (None: nothing pending).
+        self,
+        conn: PgConnection,
+        reviewer: str,
+        skip: list[int],
+        also: AlsoRead | None,
+        *,
+        expired_ok: bool,
+    ) -> tuple[Claim | None, list[Any]] | None:
+        """One claim statement: the claim (None: nothing pending), and `also`'s cursors.
 
         None when a lease has run out and not `expired_ok`: then nothing was claimed.
         """
@@ -193,9 +212,12 @@ class QueueMixin(IngestMixin):
                 claim_id, item_id, expired = conn.execute(_CLAIM_NEXT_PG, values).fetchone()
                 if expired and not expired_ok:
                     raise _LeasesRanOut
+                if claim_id is None or item_id is None:
+                    return None, []
+                claim = Claim(claim_id, item_id, reviewer, now, now + self.lease)
+                return claim, conn.commit_with(*also(claim)) if also else []
         except _LeasesRanOut:
             return None
-        return now, claim_id, item_id
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.

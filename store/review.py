@@ -37,7 +37,7 @@ from store.queue import (
 from store.values import check_value
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from store.db import Connection
     from store.pg import Params
@@ -80,6 +80,9 @@ class Judgement:
 
 Claimed = tuple[Claim, Item, Plant | None, tuple[int, str] | None, Judgement | None]
 """What `ReviewMixin._claimed` reads: claim, item, plant, second review, judgement."""
+
+
+_COUNTS: tuple[str, Params] = (COUNTS_READ, ())
 
 
 class Opened(NamedTuple):
@@ -128,8 +131,26 @@ class ReviewMixin(QueueMixin):
         Raises:
             ClaimError: The claim has ended or expired.
         """
+        return self._opened(claim)
+
+    def claim_and_open(
+        self, reviewer: str, *, exclude: Collection[int] = ()
+    ) -> tuple[Claim, Opened] | None:
+        """`claim_next`, and `opened` of the claim it makes (None: nothing pending).
+
+        On a team database what the screen reads of the claim goes with the claim's
+        commit: the next item is one round trip nearer (three were two claiming, one
+        reading).
+        """
+        claim, sent = self._claim_next(
+            reviewer, exclude, lambda made: self._claim_reads(self.conn, made, _COUNTS)
+        )
+        return None if claim is None else (claim, self._opened(claim, sent))
+
+    def _opened(self, claim: Claim, sent: list[Any] | None = None) -> Opened:
+        """`opened`; `sent`: the cursors of its reads if they went with the claim."""
         claimed, history, _recent, (counted,) = self._claimed_and_past(
-            self.conn, claim, self.now(), (COUNTS_READ, ())
+            self.conn, claim, self.now(), _COUNTS, sent=sent
         )
         current, item, plant, second, mine = claimed
         needs = self._requirements(item, current.reviewer, history, plant, second)
@@ -187,20 +208,26 @@ class ReviewMixin(QueueMixin):
         return _claimed_from_row(cursor.fetchone(), claim, now)
 
     def _claimed_and_past(
-        self, conn: Connection, claim: Claim, now: dt.datetime, *also: tuple[str, Params]
+        self,
+        conn: Connection,
+        claim: Claim,
+        now: dt.datetime,
+        *also: tuple[str, Params],
+        sent: list[Any] | None = None,
     ) -> tuple[Claimed, list[Past], list[Recent], list[Any]]:
         """`_claimed`, the reviewer's past (`_history_and_recent`), and `also`: one round trip.
 
         Read for the claim's reviewer as the caller holds it; read again should the
         stored claim name someone else. `also`: reads sent in the same trip, a cursor
-        for each.
+        for each. `sent`: the cursors of these reads (`_claim_reads`) if the caller
+        has sent them already (with a claim's commit).
 
         Raises:
             ClaimError: No such claim, or it ended or expired.
         """
         reviewer = claim.reviewer
-        read_claim, read_past, *extra = together(
-            conn, _claimed_read(conn, claim), self._past_read(reviewer), *also
+        read_claim, read_past, *extra = sent or together(
+            conn, *self._claim_reads(conn, claim, *also)
         )
         claimed = _claimed_from_row(read_claim.fetchone(), claim, now)
         if claimed[0].reviewer != reviewer:
@@ -208,6 +235,12 @@ class ReviewMixin(QueueMixin):
         rows = read_past.fetchall()
         history = [_past(r) for r in rows if r[0] == 0]
         return claimed, history, [_recent(r) for r in rows if r[0] == 1], extra
+
+    def _claim_reads(
+        self, conn: Connection, claim: Claim, *also: tuple[str, Params]
+    ) -> list[tuple[str, Params]]:
+        """What `_claimed_and_past` reads of a claim, `also` after it."""
+        return [_claimed_read(conn, claim), self._past_read(claim.reviewer), *also]
 
     def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(

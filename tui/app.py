@@ -42,6 +42,7 @@ from tui.safe import safe_text, visible
 from tui.screens.queue import QueueScreen
 
 if TYPE_CHECKING:
+    from store.review import Opened
     from tui.screens.item import ItemScreen
 
 DEFAULT_REASON_CODES = [
@@ -434,7 +435,7 @@ class SignoffApp(Remappable, App[None]):
         except (ClaimError, StoreError) as error:
             self.notify(visible(str(error)), severity="warning", markup=False)
             return
-        self._show(claim, replace)
+        self._show(claim, None, replace)
 
     def next_after(self, source: str) -> None:
         """After a decision: the next item, or first, for a share of them, a practice item."""
@@ -456,25 +457,26 @@ class SignoffApp(Remappable, App[None]):
         from tui.screens.item import ItemScreen
 
         try:
-            claim = self.store.claim_next(self.reviewer, exclude=self.skipped)
-        except StoreError as error:
+            found = self.store.claim_and_open(self.reviewer, exclude=self.skipped)
+        except StoreError as error:  # ClaimError too: ended as soon as it was made
             self.notify(visible(str(error)), severity="warning", markup=False)
             return
-        if claim is None:
+        if found is None:
             note = f" ({len(self.skipped)} skipped this session)" if self.skipped else ""
             said = self._recorded_line()
             self.notify(f"{said + ' ' if said else ''}No more pending items{note}.", markup=False)
             if replace and isinstance(self.screen, ItemScreen):
                 self.pop_screen()
             return
-        self._show(claim, replace)
+        self._show(*found, replace)
 
-    def _show(self, claim: Claim, replace: bool) -> None:
+    def _show(self, claim: Claim, opened: Opened | None, replace: bool) -> None:
+        """Show a claim (`opened`: what the item screen reads of it, if read already)."""
         # Screens other than the queue load when first used: start-up imports less.
         from tui.screens.item import ItemScreen
 
         try:
-            opened = self.store.opened(claim)
+            opened = opened or self.store.opened(claim)
         except ClaimError as error:  # ended meanwhile (a lead's release, say): not shown
             self.notify(visible(str(error)), severity="warning", markup=False)
             return

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from providers.base import DataLimit
-from store import BatchSummary, ClaimError, Store, StoreError
+from store import BatchSummary, Claim, ClaimError, Store, StoreError
 from store.pg import PgConnection
 from tests.conftest import T0, FakeClock, make_draft, query_plans
 
@@ -112,17 +112,33 @@ def test_an_expired_lease_returns_the_item_and_records_nothing(
         store.renew(first)
 
 
-def test_an_item_whose_lease_ran_out_is_claimed_in_its_turn(store: Store, clock: FakeClock) -> None:
+def _claimed_next(store: Store, reviewer: str, opening: bool) -> Claim | None:
+    """`claim_next`, or `claim_and_open` (the app's) checked against `opened`."""
+    if not opening:
+        return store.claim_next(reviewer)
+    found = store.claim_and_open(reviewer)
+    if found is None:
+        return None
+    claim, opened = found
+    assert opened == store.opened(claim)
+    assert opened.item.id == claim.item_id
+    return claim
+
+
+@pytest.mark.parametrize("opening", [False, True], ids=["claim_next", "claim_and_open"])
+def test_an_item_whose_lease_ran_out_is_claimed_in_its_turn(
+    store: Store, clock: FakeClock, opening: bool
+) -> None:
     """The expired item is older than the other pending one: it comes first again.
 
     On PostgreSQL the claim learns of the lapsed lease in its own statement, after it
     took the other item: that claim is rolled back, not kept.
     """
     store.ingest([make_draft("T-1"), make_draft("T-2")])
-    first = store.claim_next("alice")
+    first = _claimed_next(store, "alice", opening)
     assert first is not None
     clock.advance(minutes=10, seconds=1)
-    again = store.claim_next("bob")
+    again = _claimed_next(store, "bob", opening)
     assert again is not None
     assert again.item_id == first.item_id
     taken = [r[0] for r in store.conn.execute("SELECT item_id FROM claims ORDER BY id")]
@@ -332,3 +348,17 @@ def test_bulk_writes_checkpoint_every_64_mb_then_cut_the_log(db_path: Path) -> N
         with store.bulk():
             assert pages(store) == 0
         assert pages(store) == 0
+
+
+def test_claim_and_open_shows_the_claim_it_made_and_the_queue_it_left(store: Store) -> None:
+    store.ingest([make_draft("T-1", stakes="high"), make_draft("T-2")])
+    found = store.claim_and_open("alice", exclude=[])
+    assert found is not None
+    claim, opened = found
+    assert opened.item.external_id == "T-1"  # highest stakes first
+    assert [(c.pending, c.claimed) for c in opened.counts] == [(1, 1)]
+    assert opened.judgement is None
+    other = store.find_item("support", "T-2")
+    assert other is not None
+    assert store.claim_and_open("bob", exclude=[other.id]) is None  # nothing else pending
+    store.release(claim)

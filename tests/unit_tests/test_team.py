@@ -90,7 +90,8 @@ def test_a_reviewers_claim_is_two_round_trips_and_a_decision_three(
     """Each round trip waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
 
     A claim: the begin with the claim statement (which also says whether a lease ran
-    out); the notice with the commit. It was four. A decision: the begin with one read
+    out); the notice with the commit (and, for the app, what it shows of the claimed
+    item: `claim_and_open`). It was four. A decision: the begin with one read
     of the claim, its item, plant, second review and judgement, and one of the
     reviewer's past decisions and words; the lock with the chain head and the settle
     (which checks the claim still holds the item); the event with the notice and the
@@ -107,6 +108,13 @@ def test_a_reviewers_claim_is_two_round_trips_and_a_decision_three(
         assert claim is not None
         assert counted.trips == 2, counted.sent
         alice.release(claim)
+        # What the item screen reads of the claim goes with its commit: still two.
+        counted.trips, counted.sent = 0, []
+        found = alice.claim_and_open("alice")
+        assert counted.trips == 2, "\n".join(counted.sent)
+        assert found is not None
+        assert found[1] == alice.opened(found[0])
+        alice.release(found[0])
         claim = alice.claim_item(planted, "alice")
         counted.trips, counted.sent = 0, []
         event = alice.decide(claim, "reject", GOOD, reason_code="factual-error")
