@@ -20,7 +20,7 @@ from providers.tokens import encode as encode_tokens
 from store.clock import iso
 from store.codec import compact_json, content_hash, limits_json, sha256_text, worst_limit
 from store.db import StoreBase
-from store.dialect import dialect_of
+from store.dialect import deferred, dialect_of
 from store.models import BatchSummary
 from store.search import index_new
 
@@ -119,7 +119,8 @@ def count_inserted(conn: Connection, sources: Iterable[str]) -> None:
     Per batch, not per row: a row trigger cost ~17 µs of every insert (m006).
     """
     for source, n in Counter(sources).items():
-        conn.execute(
+        deferred(  # on a team database, with the next statement or the commit
+            conn,
             "INSERT INTO item_counts (source, state, n) VALUES (?, 'pending', ?) "
             "ON CONFLICT (source, state) DO UPDATE SET n = item_counts.n + excluded.n",
             (source, n),

@@ -244,11 +244,16 @@ class PgConnection:
                 cursor.close()
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        """Run one statement for each row (psycopg pipelines them)."""
+        """Run one statement for each row (psycopg pipelines them).
+
+        What a write has not sent yet (its begin, deferred writes) is sent first, so
+        statements run in the order they were given.
+        """
         import psycopg
 
         batch = list(rows)
         if batch:
+            self.execute_together(())
             try:
                 with self.raw.cursor() as cursor:
                     cursor.executemany(translate(sql), batch)

@@ -21,7 +21,7 @@ from providers.base import STAKES_RANK, Draft
 from providers.tokens import spliced
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
-from store.dialect import dialect_of
+from store.dialect import deferred, dialect_of
 from store.ingest import INSERT_ITEM, count_inserted, dated, prepare
 from store.models import Item
 from store.mutate import mutate
@@ -92,8 +92,8 @@ class PlantMixin(QueueMixin):
             # StoreBase._immediate): plants a power cut takes are planted again by the next
             # top-up. An fsync a transaction was 4.8 of 26 s planting 52k at a million.
             with self._immediate(durable=False) as conn:
-                started, sources = time.monotonic(), list[str]()
-                while len(done) < wanted and time.monotonic() - started < PLANT_TXN_S:
+                started, sources, made = time.monotonic(), list[str](), list[Unnumbered]()
+                while len(done) + len(made) < wanted and time.monotonic() - started < PLANT_TXN_S:
                     # Picked inside this transaction (`_bases` is lazy): still pending and
                     # no plant's base, as its query requires.
                     base = next(bases, None)
@@ -110,12 +110,13 @@ class PlantMixin(QueueMixin):
                     # One Draft a plant, built in its place: a second, by `replace`,
                     # validated every field again (0.4-1 s of planting 52k at a million).
                     draft = _as_draft(base, change.text, *_place(conn, base, rng, formats, span))
-                    done.append(
+                    made.append(
                         self._insert_plant(conn, draft, base.id, change.kind, change.detail)
                     )
                     sources.append(draft.source)
                 count_inserted(conn, sources)  # once a transaction, not a plant
                 index_new(conn)
+                done += _with_ids(conn, made)
             time.sleep(YIELD_S)  # a gap for a waiting reviewer (see StoreBase._begin_immediate)
         return done
 
@@ -129,7 +130,7 @@ class PlantMixin(QueueMixin):
         already planted from a file (same source and text) is not planted again, so
         planting a file twice changes nothing.
         """
-        done: list[Planted] = []
+        made: list[Unnumbered] = []
         formats: IdFormats = {}
         sources: list[str] = []
         with self._immediate() as conn:
@@ -143,26 +144,54 @@ class PlantMixin(QueueMixin):
                 if seen is None:
                     ext, created = _place(conn, draft, rng, formats, span)
                     planted = dataclasses.replace(draft, external_id=ext, created_at=created)
-                    done.append(self._insert_plant(conn, planted, None, KNOWN_BAD, flaw))
+                    made.append(self._insert_plant(conn, planted, None, KNOWN_BAD, flaw))
                     sources.append(draft.source)
             count_inserted(conn, sources)
             index_new(conn)
-        return done
+            return _with_ids(conn, made)
 
     def _insert_plant(
         self, conn: Connection, planted: Draft, base_id: int | None, mutation: str, detail: str
-    ) -> Planted:
-        """Insert a placed catch trial (see `_place`) and mark it planted."""
+    ) -> Unnumbered:
+        """Insert a placed catch trial (see `_place`) and mark it planted; `_with_ids` numbers it.
+
+        Both writes are deferred (`dialect.deferred`): on a team database they go with
+        the next plant's first read, where they were two of its ten round trips.
+        """
         stamp = iso(self.now())
-        (item_id,) = conn.execute(
-            f"{INSERT_ITEM} RETURNING id", dated(prepare(planted), stamp, stamp)
-        ).fetchone()
-        conn.execute(
+        deferred(conn, INSERT_ITEM, dated(prepare(planted), stamp, stamp))
+        deferred(
+            conn,
             "INSERT INTO plants (item_id, base_item_id, mutation, detail, planted_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (item_id, base_id, mutation, detail, stamp),
+            "SELECT id, ?, ?, ?, ? FROM items WHERE source = ? AND external_id = ?",
+            (base_id, mutation, detail, stamp, planted.source, planted.external_id),
         )
-        return Planted(item_id, planted.external_id, mutation, detail)
+        return planted.source, Planted(0, planted.external_id, mutation, detail)
+
+
+Unnumbered = tuple[str, Planted]
+"""A catch trial inserted in this transaction, with its source, its item id not read yet."""
+
+
+def _with_ids(conn: Connection, made: Sequence[Unnumbered]) -> list[Planted]:
+    """The transaction's catch trials with their item ids: one read a source (per 500)."""
+    ids: dict[tuple[str, str], int] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, planted in made:
+        by_source.setdefault(source, []).append(planted.external_id)
+    for source, names in by_source.items():
+        for start in range(0, len(names), 500):  # under SQLite's parameter limit
+            chunk = names[start : start + 500]
+            rows = conn.execute(
+                f"SELECT i.external_id, i.id FROM items AS i WHERE i.source = ? "
+                f"AND i.external_id IN ({', '.join('?' * len(chunk))})",
+                (source, *chunk),
+            ).fetchall()
+            ids.update(((source, name), item_id) for name, item_id in rows)
+    return [
+        dataclasses.replace(planted, item_id=ids[source, planted.external_id])
+        for source, planted in made
+    ]
 
 
 def _place(
@@ -469,7 +498,7 @@ def _after_last(
     while not free(start + step - 1):
         step *= 2
     low, high = start + step // 2, start + step - 1  # taken below low (roughly), free at high
-    if step > 1:  # `start` itself was free (the usual case: the last plant took start - 1)
+    if step > 1:  # `start` itself was taken (usually it is free: the last plant took start - 1)
         while low < high:
             middle = (low + high) // 2
             if free(middle):

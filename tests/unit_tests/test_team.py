@@ -123,6 +123,30 @@ def test_a_reviewers_claim_is_two_round_trips_and_a_decision_three(
     assert event.oversight["planted"]["caught"] is True
 
 
+def test_planting_on_a_team_database_takes_few_round_trips_a_plant(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead importing over a VPN waits for each round trip of each catch trial.
+
+    Each plant read its base, its neighbour, a free id and its time, and wrote the item
+    and its mark: ten round trips with the transaction's, ~100 ms a plant at 10 ms
+    away. The writes now go with the next read.
+    """
+    with Store(pg_url) as store:
+        store.ingest([make_draft(f"T-{i}") for i in range(400)])
+        assert isinstance(store.conn, PgConnection)
+        counted = RoundTrips(store.conn._raw)
+        monkeypatch.setattr(store.conn, "_raw", counted)
+        planted = store.plant(0.05, random.Random(3))
+        assert len(planted) == 21
+        assert counted.trips <= TRIPS_A_PLANT * len(planted), "\n".join(counted.sent)
+        marked = store.conn.execute("SELECT item_id FROM plants ORDER BY item_id").fetchall()
+        assert [row[0] for row in marked] == sorted(p.item_id for p in planted)
+
+
+TRIPS_A_PLANT = 4.5
+
+
 def test_a_second_reviewer_cannot_read_the_first_justification_before_deciding(
     pg_url: str,
 ) -> None:
