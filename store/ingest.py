@@ -252,7 +252,7 @@ def _update_values(row: Prepared, given_created_at: str | None) -> dict[str, Any
 def _rekey_plant(conn: Connection, source: str, external_id: str, batch: Collection[str]) -> None:
     import random
 
-    from store.plants import lookalike
+    from store.plant_ids import lookalike
 
     new = lookalike(conn, source, external_id, random.Random(external_id), avoid=batch)
     conn.execute(

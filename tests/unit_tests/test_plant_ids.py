@@ -96,7 +96,7 @@ def test_a_run_stops_drawing_random_ids_once_the_range_proves_full(
 ) -> None:
     # Dense ids: 50 random tries (one query) found nothing for any plant, and every plant
     # went after the range anyway; those draws were a third of the planting time.
-    from store.plants import _MISSES
+    from store.plant_ids import _MISSES
 
     planted, statements = _planted_4000(db_path, clock, 0.05, 4)
     draws = [s for s in statements if "AND external_id IN (" in s]

@@ -174,7 +174,7 @@ def test_a_crowded_id_range_still_yields_free_lookalike_ids(store: Store) -> Non
 
 
 def test_an_id_sample_keeps_its_size_and_its_span_as_plants_pass_its_end() -> None:
-    from store.plants import IdFormat
+    from store.plant_ids import IdFormat
 
     learnt = IdFormat({3, 5, 9}, padded=0)
     assert learnt.span == (3, 9)
