@@ -84,16 +84,23 @@ class PlantMixin(QueueMixin):
     ) -> list[Planted]:
         done: list[Planted] = []
         formats: IdFormats = {}  # learnt once per run, not read again for every plant
+        each = 0.0  # seconds a plant took in the last group
         while len(done) < wanted and draws.left > 0:
             # Not flushed to disk at each commit, as an import's batches (see
             # StoreBase._immediate): plants a power cut takes are planted again by the next
             # top-up. An fsync a transaction was 4.8 of 26 s planting 52k at a million.
             with self._immediate(durable=False) as conn:
                 started, sources, made = time.monotonic(), list[str](), list[Unnumbered]()
-                while len(done) + len(made) < wanted and time.monotonic() - started < PLANT_TXN_S:
+                while len(done) + len(made) < wanted and (
+                    not made or time.monotonic() - started < PLANT_TXN_S
+                ):  # one group at least: a transaction always gets somewhere
                     # Picked inside this transaction: still pending and no plant's base, as
                     # the pick's query requires.
                     need = min(_GROUP, wanted - len(done) - len(made))
+                    if each:  # no group past the transaction's time: reviewers wait on it
+                        room = PLANT_TXN_S - (time.monotonic() - started)
+                        need = max(1, min(need, int(room / each)))
+                    begun = time.monotonic()
                     group = self._mutated(conn, draws, need, rng, span)
                     if not group:
                         break
@@ -106,6 +113,7 @@ class PlantMixin(QueueMixin):
                             self._insert_plant(conn, draft, base.id, change.kind, change.detail)
                         )
                         sources.append(draft.source)
+                    each = (time.monotonic() - begun) / len(group)
                 count_inserted(conn, sources)  # once a transaction, not a plant
                 index_new(conn)
                 done += _with_ids(conn, made)
@@ -270,7 +278,8 @@ class _Draws:
 
 _GROUP = 16
 """Catch trials placed together (`_place_group`): their bases, neighbours and times are
-read in one statement each, not one each a plant."""
+read in one statement each, not one each a plant. Fewer when the last group's pace says
+sixteen would hold the write lock past `PLANT_TXN_S` (on a team database far away)."""
 
 
 def _unioned(rows: Sequence[Sequence[object]], names: str) -> tuple[str, list[object]]:

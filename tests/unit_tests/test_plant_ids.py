@@ -113,6 +113,24 @@ def test_planting_commits_in_short_transactions(db_path: Path, clock: FakeClock)
     assert commits > 1  # not one transaction holding the write lock for all 1,000
 
 
+def test_a_slow_pace_plants_fewer_at_a_time_not_past_the_transactions_time(
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixteen plants are placed together, fewer when the pace says so.
+
+    A pace that would hold the lock too long (a team database far away) makes the
+    groups smaller, down to one a transaction.
+    """
+    from store import plants
+
+    monkeypatch.setattr(plants, "PLANT_TXN_S", 1e-6)  # any group is over the time
+    monkeypatch.setattr(plants, "YIELD_S", 0)
+    planted, statements = _planted_4000(db_path, clock, 0.01, 5)
+    commits = sum(1 for s in statements if s.strip().upper() == "COMMIT")
+    assert len(planted) == 40
+    assert commits == 1 + len(planted) - plants._GROUP  # a group of 16, then one at a time
+
+
 def test_a_writer_waits_for_a_bulk_writer_between_its_transactions(
     db_path: Path, clock: FakeClock
 ) -> None:
