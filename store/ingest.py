@@ -62,7 +62,8 @@ UPDATE items SET kind = :kind, title = :title, input = :input, draft = :draft,
     created_at = coalesce(:given_created_at, created_at), updated_at = :updated_at
 WHERE source = :source AND external_id = :external_id AND state = 'pending'
 """
-_LOOKUP_CHUNK = 500  # stays under SQLite's host-parameter limit on old builds
+LOOKUP_CHUNK = 500
+"""Ids looked up in one `IN (…)`: under SQLite's host-parameter limit on old builds."""
 _ANALYZE_AFTER = 1000
 """Rows a store adds to a PostgreSQL `items` before it first analyzes it (`_grew`)."""
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -231,8 +232,8 @@ class IngestMixin(StoreBase):
             by_source.setdefault(row[_SOURCE], []).append(row[_EXTERNAL_ID])
         found: dict[tuple[str, str], tuple[str, str, bool]] = {}
         for source, ids in by_source.items():
-            for start in range(0, len(ids), _LOOKUP_CHUNK):
-                chunk = ids[start : start + _LOOKUP_CHUNK]
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[start : start + LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 for ext, state, chash, planted in conn.execute(
                     "SELECT external_id, state, content_hash, "

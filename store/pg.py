@@ -391,7 +391,7 @@ class PgConnection:
         Returns a cursor for `then` and for each of `also`.
 
         Raises:
-            DatabaseBusy: Another writer kept the lock for over `LOCK_TIMEOUT_MS`.
+            DatabaseBusy: Another writer kept the lock for over the write's `wait_ms`.
         """
         return self.execute_together(((_LOCK, ()), (then, ()), *also))[1:]
 

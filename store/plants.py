@@ -21,7 +21,7 @@ from providers.tokens import spliced
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
 from store.dialect import deferred, dialect_of
-from store.ingest import INSERT_ITEM, count_inserted, dated, prepare
+from store.ingest import INSERT_ITEM, LOOKUP_CHUNK, count_inserted, dated, prepare
 from store.models import Item
 from store.mutate import Mutation, mutate
 from store.plant_ids import IdFormats, lookalike
@@ -75,63 +75,65 @@ class PlantMixin(QueueMixin):
         wanted = round(real * rate / (1 - rate)) - planted
         if wanted <= 0:
             return []
-        span = _id_span(self.conn)  # the run's items: later ones are its own plants
-        with self.bulk():
-            return self._plant_run(_Draws(wanted * 20), wanted, rng, span)
-
-    def _plant_run(
-        self, draws: _Draws, wanted: int, rng: random.Random, span: IdSpan | None
-    ) -> list[Planted]:
+        run = _Run(left=wanted * 20, span=_id_span(self.conn))  # later ids: its own plants
         done: list[Planted] = []
-        formats: IdFormats = {}  # learnt once per run, not read again for every plant
-        each = 0.0  # seconds a plant took in the last group
-        while len(done) < wanted and draws.left > 0:
-            # Not flushed to disk at each commit, as an import's batches (see
-            # StoreBase._immediate): plants a power cut takes are planted again by the next
-            # top-up. An fsync a transaction was 4.8 of 26 s planting 52k at a million.
-            with self._immediate(durable=False) as conn:
-                started, sources, made = time.monotonic(), list[str](), list[Unnumbered]()
-                while len(done) + len(made) < wanted and (
-                    not made or time.monotonic() - started < PLANT_TXN_S
-                ):  # one group at least: a transaction always gets somewhere
-                    # Picked inside this transaction: still pending and no plant's base, as
-                    # the pick's query requires.
-                    need = min(_GROUP, wanted - len(done) - len(made))
-                    if each:  # no group past the transaction's time: reviewers wait on it
-                        room = PLANT_TXN_S - (time.monotonic() - started)
-                        need = max(1, min(need, int(room / each)))
-                    begun = time.monotonic()
-                    group = self._mutated(conn, draws, need, rng, span)
-                    if not group:
-                        break
-                    places = _place_group(conn, [base for base, _ in group], rng, formats, span)
-                    for (base, change), place in zip(group, places, strict=True):
-                        # One Draft a plant, built in its place: a second, by `replace`,
-                        # validated every field again (0.4-1 s of planting 52k at a million).
-                        draft = _as_draft(base, change.text, *place)
-                        made.append(
-                            self._insert_plant(conn, draft, base.id, change.kind, change.detail)
-                        )
-                        sources.append(draft.source)
-                    each = (time.monotonic() - begun) / len(group)
-                count_inserted(conn, sources)  # once a transaction, not a plant
-                index_new(conn)
-                done += _with_ids(conn, made)
-            time.sleep(YIELD_S)  # a gap for a waiting reviewer (see StoreBase._begin_immediate)
+        with self.bulk():
+            while len(done) < wanted and run.left > 0:
+                # Not flushed to disk at each commit, as an import's batches (see
+                # StoreBase._immediate): plants a power cut takes are planted again by the
+                # next top-up. An fsync a transaction was 4.8 of 26 s planting 52k at a
+                # million.
+                with self._immediate(durable=False) as conn:
+                    made = self._plant_some(conn, run, wanted - len(done), rng)
+                    count_inserted(conn, (source for source, _ in made))  # not per plant
+                    index_new(conn)
+                    done += _with_ids(conn, made)
+                time.sleep(YIELD_S)  # a gap for a waiting reviewer (StoreBase._begin_immediate)
         return done
 
+    def _plant_some(
+        self, conn: Connection, run: _Run, wanted: int, rng: random.Random
+    ) -> list[Unnumbered]:
+        """One planting transaction's catch trials: groups until `PLANT_TXN_S` is spent.
+
+        One group at least, so a transaction always gets somewhere; after the run's
+        first group, a group is as large as the last one's pace fits in the time left.
+        """
+        made: list[Unnumbered] = []
+        started = time.monotonic()
+        while len(made) < wanted and (not made or time.monotonic() - started < PLANT_TXN_S):
+            need = min(_GROUP, wanted - len(made))
+            if run.each:  # no group past the transaction's time: reviewers wait on it
+                room = PLANT_TXN_S - (time.monotonic() - started)
+                need = max(1, min(need, int(room / run.each)))
+            begun = time.monotonic()
+            # Picked inside this transaction: still pending and no plant's base, as the
+            # pick's query requires.
+            group = self._mutated(conn, run, need, rng)
+            if not group:
+                break
+            bases = [base for base, _ in group]
+            places = _place_group(conn, bases, rng, run.formats, run.span)
+            for (base, change), place in zip(group, places, strict=True):
+                # One Draft a plant, built in its place: a second, by `replace`,
+                # validated every field again (0.4-1 s of planting 52k at a million).
+                draft = _as_draft(base, change.text, *place)
+                made.append(self._insert_plant(conn, draft, base.id, change.kind, change.detail))
+            run.each = (time.monotonic() - begun) / len(group)
+        return made
+
     def _mutated(
-        self, conn: Connection, draws: _Draws, need: int, rng: random.Random, span: IdSpan | None
+        self, conn: Connection, run: _Run, need: int, rng: random.Random
     ) -> list[tuple[Item, Mutation]]:
         """Up to `need` bases picked at random, each with its mutation (none: no more left)."""
         group: list[tuple[Item, Mutation]] = []
-        while len(group) < need and draws.left > 0:
-            count = min(draws.left, 2 * (need - len(group)))
-            draws.left -= count
-            for base in _bases(conn, rng, count, span, draws.seen):
+        while len(group) < need and run.left > 0:
+            count = min(run.left, 2 * (need - len(group)))
+            run.left -= count
+            for base in _bases(conn, rng, count, run.span, run.seen):
                 if len(group) == need:
                     break
-                draws.seen.add(base.id)
+                run.seen.add(base.id)
                 labels = base.meta.get("labels")
                 change = mutate(
                     base.draft, base.kind, rng, [str(x) for x in labels or ()]
@@ -153,7 +155,6 @@ class PlantMixin(QueueMixin):
         """
         made: list[Unnumbered] = []
         formats: IdFormats = {}
-        sources: list[str] = []
         with self._immediate() as conn:
             span = _id_span(conn)
             for draft, flaw in drafts:
@@ -166,8 +167,7 @@ class PlantMixin(QueueMixin):
                     ext, created = _place(conn, draft, rng, formats, span)
                     planted = dataclasses.replace(draft, external_id=ext, created_at=created)
                     made.append(self._insert_plant(conn, planted, None, KNOWN_BAD, flaw))
-                    sources.append(draft.source)
-            count_inserted(conn, sources)
+            count_inserted(conn, (source for source, _ in made))
             index_new(conn)
             return _with_ids(conn, made)
 
@@ -201,8 +201,8 @@ def _with_ids(conn: Connection, made: Sequence[Unnumbered]) -> list[Planted]:
     for source, planted in made:
         by_source.setdefault(source, []).append(planted.external_id)
     for source, names in by_source.items():
-        for start in range(0, len(names), 500):  # under SQLite's parameter limit
-            chunk = names[start : start + 500]
+        for start in range(0, len(names), LOOKUP_CHUNK):
+            chunk = names[start : start + LOOKUP_CHUNK]
             rows = conn.execute(
                 f"SELECT i.external_id, i.id FROM items AS i WHERE i.source = ? "
                 f"AND i.external_id IN ({', '.join('?' * len(chunk))})",
@@ -269,11 +269,19 @@ def _place_group(
 
 
 @dataclass(slots=True)
-class _Draws:
-    """A planting run's random picks of a base: how many are left, and the bases used."""
+class _Run:
+    """What one planting run (`PlantMixin.plant`) keeps from one transaction to the next."""
 
     left: int
+    """Random picks of a base it may still make."""
+    span: IdSpan | None
+    """Where it draws from (`_id_span` when it starts)."""
     seen: set[int] = field(default_factory=set)
+    """The bases it has used."""
+    formats: IdFormats = field(default_factory=dict)
+    """What it learnt of the sources' ids, not read again for every plant."""
+    each: float = 0.0
+    """Seconds a plant took in its last group (0 before the first)."""
 
 
 _GROUP = 16
