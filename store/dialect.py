@@ -8,7 +8,7 @@ one planner hint SQLite needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -144,3 +144,16 @@ def deferred(conn: Any, sql: str, params: Params = ()) -> None:
         conn.defer(sql, params)
     else:
         conn.execute(sql, params)
+
+
+def deferred_many(conn: Any, sql: str, rows: Iterable[Params]) -> None:
+    """`deferred` for each of `rows`: SQLite runs them in one `executemany`.
+
+    One call for all the rows, not one each: ~10 µs a row less in Python (catch trials
+    are inserted a group at a time). PostgreSQL sends them with the next statement.
+    """
+    if dialect_of(conn) is POSTGRESQL:
+        for params in rows:
+            conn.defer(sql, params)
+    else:
+        conn.executemany(sql, rows)

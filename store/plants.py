@@ -14,13 +14,13 @@ import random
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from providers.base import STAKES_RANK, Draft
 from providers.tokens import spliced
 from store.clock import iso, parse_iso
 from store.codec import sha256_text
-from store.dialect import deferred, dialect_of
+from store.dialect import deferred_many, dialect_of
 from store.ingest import INSERT_ITEM, LOOKUP_CHUNK, count_inserted, dated, prepare
 from store.models import Item
 from store.mutate import Mutation, mutate
@@ -114,11 +114,12 @@ class PlantMixin(QueueMixin):
                 break
             bases = [base for base, _ in group]
             places = _place_group(conn, bases, rng, run.formats, run.span)
-            for (base, change), place in zip(group, places, strict=True):
+            made += self._insert_plants(conn, [
                 # One Draft a plant, built in its place: a second, by `replace`,
                 # validated every field again (0.4-1 s of planting 52k at a million).
-                draft = _as_draft(base, change.text, *place)
-                made.append(self._insert_plant(conn, draft, base.id, change.kind, change.detail))
+                (_as_draft(base, change.text, *place), base.id, change.kind, change.detail)
+                for (base, change), place in zip(group, places, strict=True)
+            ])  # fmt: skip
             run.each = (time.monotonic() - begun) / len(group)
         return made
 
@@ -128,11 +129,18 @@ class PlantMixin(QueueMixin):
         """Up to `need` bases picked at random, each with its mutation (none: no more left)."""
         group: list[tuple[Item, Mutation]] = []
         while len(group) < need and run.left > 0:
-            count = min(run.left, 2 * (need - len(group)))
+            # A quarter more picks than bases wanted: a text draft always mutates, and a
+            # pick of an item already used is rare. Twice as many was ~1.5 s of planting
+            # 52k at a million; a short round picks again.
+            short = need - len(group)
+            count = min(run.left, short + short // 4 + 1)
             run.left -= count
-            for base in _bases(conn, rng, count, run.span, run.seen):
+            for row in _bases(conn, rng, count, run.span, run.seen):
                 if len(group) == need:
                     break
+                # Made an Item only when used, not for the spare picks: building one
+                # (three times, three JSON columns) was a fifth of planting.
+                base = item_from_row(row)
                 run.seen.add(base.id)
                 labels = base.meta.get("labels")
                 change = mutate(
@@ -163,31 +171,41 @@ class PlantMixin(QueueMixin):
                     "WHERE p.mutation = ? AND i.source = ? AND i.draft_sha256 = ?",
                     (KNOWN_BAD, draft.source, sha256_text(draft.draft)),
                 ).fetchone()
-                if seen is None:
+                if seen is None:  # inserted now: the next draft's check must see it
                     ext, created = _place(conn, draft, rng, formats, span)
                     planted = dataclasses.replace(draft, external_id=ext, created_at=created)
-                    made.append(self._insert_plant(conn, planted, None, KNOWN_BAD, flaw))
+                    made += self._insert_plants(conn, [(planted, None, KNOWN_BAD, flaw)])
             count_inserted(conn, (source for source, _ in made))
             index_new(conn)
             return _with_ids(conn, made)
 
-    def _insert_plant(
-        self, conn: Connection, planted: Draft, base_id: int | None, mutation: str, detail: str
-    ) -> Unnumbered:
-        """Insert a placed catch trial (see `_place`) and mark it planted; `_with_ids` numbers it.
+    def _insert_plants(
+        self, conn: Connection, plants: Sequence[tuple[Draft, int | None, str, str]]
+    ) -> list[Unnumbered]:
+        """Insert placed catch trials and mark them planted; `_with_ids` numbers them.
 
-        Both writes are deferred (`dialect.deferred`): on a team database they go with
-        the next plant's first read, where they were two of its ten round trips.
+        Each is (draft in its place (`_place`), base item id, mutation, detail). Both
+        tables' rows go in one `dialect.deferred_many` each: on SQLite one call for the
+        group, not two a plant; on a team database with the next plant's first read,
+        where they were two of its ten round trips.
         """
         stamp = iso(self.now())
-        deferred(conn, INSERT_ITEM, dated(prepare(planted), stamp, stamp))
-        deferred(
+        deferred_many(
+            conn, INSERT_ITEM, [dated(prepare(draft), stamp, stamp) for draft, *_ in plants]
+        )
+        deferred_many(
             conn,
             "INSERT INTO plants (item_id, base_item_id, mutation, detail, planted_at) "
             "SELECT id, ?, ?, ?, ? FROM items WHERE source = ? AND external_id = ?",
-            (base_id, mutation, detail, stamp, planted.source, planted.external_id),
+            [
+                (base_id, mutation, detail, stamp, draft.source, draft.external_id)
+                for draft, base_id, mutation, detail in plants
+            ],
         )
-        return planted.source, Planted(0, planted.external_id, mutation, detail)
+        return [
+            (draft.source, Planted(0, draft.external_id, mutation, detail))
+            for draft, _, mutation, detail in plants
+        ]
 
 
 Unnumbered = tuple[str, Planted]
@@ -304,12 +322,12 @@ def _unioned(rows: Sequence[Sequence[object]], names: str) -> tuple[str, list[ob
 
 def _bases(
     conn: Connection, rng: random.Random, count: int, span: IdSpan | None, seen: Collection[int]
-) -> list[Item]:
+) -> list[Sequence[Any]]:
     """Pending real items never used as a base, picked at random by id: `count` picks.
 
     Seeded by the caller's `rng` (SQLite's random() is not), one index probe per pick
     however long the queue is, all picks in one statement. An item picked twice, or in
-    `seen`, is left out.
+    `seen`, is left out. Rows of `ITEM_COLUMNS`, in the order picked.
     """
     if span is None or count <= 0:
         return []
@@ -327,10 +345,10 @@ def _bases(
         "ORDER BY id LIMIT 1)",
         args,
     ).fetchall()
-    picked: dict[int, Item] = {}
+    picked: dict[int, Sequence[Any]] = {}
     for row in sorted(rows, key=lambda r: int(r[0])):
         if row[1] not in seen and row[1] not in picked:
-            picked[row[1]] = item_from_row(row[1:])
+            picked[row[1]] = row[1:]
     return list(picked.values())
 
 
