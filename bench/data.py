@@ -57,8 +57,11 @@ def ingest_ours(jsonl: Path, db: Path | str) -> float:
     """Records/s as `signoff import` stores them: read, validate, batch, plant catch trials."""
     start = time.perf_counter()
     with Store(db, oversight=USERS) as store:
-        import_file(store, ImportPlan(str(jsonl), "jsonl", "bench"), stakes="medium")
-        store.plant(USERS.catch_rate, random.Random(7))
+        # As `signoff import`: each batch's catch trials in its transaction, then a top-up.
+        planting = store.planting(USERS.catch_rate, random.Random(7))
+        plan = ImportPlan(str(jsonl), "jsonl", "bench")
+        import_file(store, plan, stakes="medium", planting=planting)
+        store.plant(USERS.catch_rate, planting.rng)
     return _lines(jsonl) / (time.perf_counter() - start)
 
 

@@ -24,7 +24,7 @@ from store.leads import Escalation, LeadMixin, ReviewerProgress, SourceProgress
 from store.models import BatchSummary, ChainReport, Claim, Event, Item, Shown, SourceCounts
 from store.oversight import OversightPolicy, Requirements
 from store.pg import PgConnection
-from store.plants import Planted, PlantMixin
+from store.plants import Planted, Planting, PlantMixin
 from store.policy import Feedback, JustificationPolicy
 from store.practice import PracticeMixin, PracticeResult
 from store.register import Incident, RegisterMixin
@@ -158,6 +158,7 @@ __all__ = [
     "JustificationRefused",
     "OversightPolicy",
     "Planted",
+    "Planting",
     "PracticeResult",
     "QueryInterrupted",
     "Requirements",

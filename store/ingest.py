@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from providers.base import STAKES_RANK, Draft
@@ -51,6 +51,11 @@ Prepared = tuple[Any, ...]
 None. Plain values only: a batch of them pickles in a few milliseconds (a batch of
 `Draft` objects took as long to unpickle as to parse).
 """
+
+Along = Callable[["Connection", int, int], None]
+"""Rows added with a batch, in its transaction (catch trials, `store.plants.Planting`):
+called after the batch's own rows with the connection, how many items the batch added
+and the largest item id before them (its new items have larger ids)."""
 
 # created_at stays as first seen when the source sends none; only pending items change.
 _UPDATE = """
@@ -135,12 +140,13 @@ class IngestMixin(StoreBase):
         """Store one batch of drafts in a single transaction (see `ingest_prepared`)."""
         return self.ingest_prepared([prepare(draft) for draft in drafts])
 
-    def ingest_prepared(self, rows: Sequence[Prepared]) -> BatchSummary:
+    def ingest_prepared(self, rows: Sequence[Prepared], along: Along | None = None) -> BatchSummary:
         """Store one batch of `prepare`d drafts in a single transaction.
 
         New `(source, external_id)` pairs are added; pending items with changed content
         are updated; identical ones are counted unchanged; items already claimed,
-        decided or escalated are skipped, never duplicated or overwritten.
+        decided or escalated are skipped, never duplicated or overwritten. `along` adds
+        its own rows in the same transaction, after the batch's (see `Along`).
         """
         now = self.now()
         inserts: dict[tuple[str, str], Prepared] = {}
@@ -152,6 +158,7 @@ class IngestMixin(StoreBase):
         batch_ids: dict[str, set[str]] = {}  # per source, built only if a plant must move
         with self._immediate(durable=False) as conn:
             existing = self._existing(conn, rows)
+            before = _last_id(conn) if along is not None else 0
             # Records are taken in order, so a key repeated in one batch behaves
             # exactly as if the two records had come in two imports.
             for original, row in zip(rows, dated_rows, strict=True):
@@ -184,6 +191,8 @@ class IngestMixin(StoreBase):
             conn.executemany(INSERT_ITEM, inserts.values())
             count_inserted(conn, (row[_SOURCE] for row in inserts.values()))
             conn.executemany(_UPDATE, (_update_values(*update) for update in updates.values()))
+            if along is not None:
+                along(conn, added, before)
             index_new(conn)
         self._grew(added)
         return BatchSummary(added, updated, unchanged, skipped)
@@ -245,6 +254,11 @@ class IngestMixin(StoreBase):
         return found
 
 
+def _last_id(conn: Connection) -> int:
+    """The largest item id (0 without items): one index probe."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0])
+
+
 def _update_values(row: Prepared, given_created_at: str | None) -> dict[str, Any]:
     # The record's own time replaces the stored one; a time the import gave it does not.
     return {**dict(zip(INSERT_COLUMNS, row, strict=True)), "given_created_at": given_created_at}
@@ -256,6 +270,7 @@ def _rekey_plant(conn: Connection, source: str, external_id: str, batch: Collect
     from store.plant_ids import lookalike
 
     new = lookalike(conn, source, external_id, random.Random(external_id), avoid=batch)
+    assert new is not None  # past the range's end if need be
     conn.execute(
         "UPDATE items SET external_id = ? WHERE source = ? AND external_id = ?",
         (new, source, external_id),

@@ -69,7 +69,9 @@ def lookalike(
     rng: random.Random,
     avoid: Collection[str] = frozenset(),
     formats: IdFormats | None = None,
-) -> str:
+    *,
+    past_end: bool = True,
+) -> str | None:
     """A free id in the source's own format and range (`T-1042` → `T-1031`).
 
     Numbers are drawn between the smallest and largest of the source's ids with the
@@ -77,8 +79,11 @@ def lookalike(
     left gets the next numbers after it, which is where the source's next real ids go
     (and a real record that wants such an id moves the plant). Ids without a number
     get a random id of the same shape (digits for digits, letters for letters).
-    Never fails. `avoid`: ids about to be taken (the rest of an import batch);
-    `formats`: what earlier calls learnt of the source's ids (one planting run).
+    Never fails, unless `past_end` is False: then None where the id would go after the
+    range (a plant made during an import: the import's next records want those ids, and
+    each would move the plant again, batch after batch). `avoid`: ids about to be taken
+    (the rest of an import batch); `formats`: what earlier calls learnt of the source's
+    ids (one planting run).
     """
 
     def is_taken(conn: Connection, source: str, external_id: str) -> bool:
@@ -94,7 +99,9 @@ def lookalike(
     match = _TRAILING_NUMBER.match(model)
     if match is None:
         found = first_free([_same_shape(model, rng) for _ in range(_TRIES)])
-        return found or _after_last(is_taken, conn, source, model + "-", 1, padded=0)
+        if found or not past_end:
+            return found
+        return _after_last(is_taken, conn, source, model + "-", 1, padded=0)
     prefix = match.group(1)
     known = formats if formats is not None else {}
     if (source, prefix) not in known:
@@ -112,6 +119,8 @@ def lookalike(
             learnt.misses = 0
             return found
         learnt.misses += 1
+    if not past_end:
+        return None
     after = _after_last(is_taken, conn, source, prefix, high + 1, padded)
     # The next plant of this run starts its search from here, not from the sample's end
     # again (~25 probes a plant on dense ids, each a round trip on a team database). The

@@ -140,6 +140,8 @@ def import_command(
     if stakes not in STAKES:
         raise UsageError(f"--stakes must be one of {', '.join(STAKES)}")
     try:
+        import random
+
         from tui import importing  # rich.progress and the readers: only when importing
         from tui.import_reader import ReaderError
 
@@ -149,12 +151,14 @@ def import_command(
     settings = settings_for(config)
     totals, rejected = BatchSummary(), 0
     with open_store(db, settings, create=True) as store:
+        planting = store.planting(settings.oversight.catch_rate, random.Random())
         for item in plans:
             try:
                 with importing.progress_bar(err, item) as on_progress:
                     result = importing.import_file(
-                        store, item, stakes=cast(Stakes, stakes), on_progress=on_progress
-                    )
+                        store, item, stakes=cast(Stakes, stakes), on_progress=on_progress,
+                        planting=planting,
+                    )  # fmt: skip
             except KeyboardInterrupt:
                 fail(
                     "interrupted: batches already committed are kept; run the import again "
@@ -168,7 +172,7 @@ def import_command(
             importing.report(out, err, result)
             totals += result.summary
             rejected += len(result.rejected)
-        mix_in_catch_trials(store, settings)
+        mix_in_catch_trials(store, settings, planting)
     if len(plans) > 1:
         out.print(f"total: {importing.describe(totals, rejected)}")
     if rejected:

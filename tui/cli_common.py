@@ -6,7 +6,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
@@ -15,6 +15,9 @@ from store.queue import check_reviewer
 from tui.config import Settings, load_settings
 from tui.paths import config_file, data_dir, resolve_db
 from tui.safe import safe_text
+
+if TYPE_CHECKING:
+    from store import Planting
 
 # markup=False: no string printed here is ever read as Rich markup (a message like
 # "add a [providers.NAME] table" lost its brackets; a draft could style the terminal).
@@ -101,15 +104,19 @@ def identity_for(store: Store, option: str | None, settings: Settings) -> str:
         raise UsageError(f"your database login cannot be a reviewer name: {error}") from None
 
 
-def mix_in_catch_trials(store: Store, settings: Settings) -> None:
-    """Top the queue up to the configured share of planted drafts, and say so."""
+def mix_in_catch_trials(store: Store, settings: Settings, planting: Planting | None = None) -> None:
+    """Top the queue up to the configured share of planted drafts, and say so.
+
+    `planting`: what an import planted with its batches (`Store.planting`), counted in.
+    """
     import random
 
     rate = settings.oversight.catch_rate
-    planted = store.plant(rate, random.Random())
-    if planted:
+    rng = planting.rng if planting is not None else random.Random()
+    count = len(store.plant(rate, rng)) + (len(planting.made) if planting is not None else 0)
+    if count:
         out.print(
-            f"{len(planted)} catch-trial draft{'s' if len(planted) != 1 else ''} mixed in "
+            f"{count:,} catch-trial draft{'s' if count != 1 else ''} mixed in "
             f"(about {rate:.0%} of the queue is planted; `signoff stats` shows catch rates)"
         )
 

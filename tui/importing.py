@@ -19,7 +19,7 @@ from rich.progress import (
 
 from providers.base import Stakes
 from providers.files import Rejected, format_for
-from store import BatchSummary, Store
+from store import BatchSummary, Planting, Store
 from tui.import_reader import ImportPlan, ReadSpec, chunks
 from tui.safe import safe_text, visible
 
@@ -60,10 +60,13 @@ def import_file(
     stakes: Stakes,
     on_progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    planting: Planting | None = None,
 ) -> FileResult:
     """Import one file; each batch commits on its own, so an interrupt keeps what was stored.
 
     A large file is read by a second process while this one writes (`tui.import_reader`).
+    With `planting`, each batch's share of catch trials goes in with it
+    (`Store.ingest_planting`).
 
     Raises:
         OSError: The file could not be read (batches before it stay stored).
@@ -74,7 +77,9 @@ def import_file(
     with store.bulk(), chunks(spec, on_progress) as read:
         for chunk in read:
             result.rejected += chunk.rejected
-            if chunk.rows:
+            if chunk.rows and planting is not None:
+                result.summary += store.ingest_planting(chunk.rows, planting)
+            elif chunk.rows:
                 result.summary += store.ingest_prepared(chunk.rows)
     return result
 

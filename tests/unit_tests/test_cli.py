@@ -74,6 +74,24 @@ def test_import_stores_good_records_and_reports_bad_lines(tmp_path: Path) -> Non
     assert "0 added, 0 updated, 3 unchanged" in again.stdout
 
 
+def test_an_import_mixes_in_its_share_of_catch_trials_and_says_how_many(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    files = [write_jsonl(tmp_path / f"{name}.jsonl", [
+        f'{{"id": "{name}-{3 * n}", "draft": "Your refund of {n} EUR has been issued today."}}'
+        for n in range(count)
+    ]) for name, count in (("tickets", 1200), ("chats", 300))]  # fmt: skip
+    result = run("import", *map(str, files), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    # 1,500 real items at the default 5 %: 78.9 plants, planted with the batches (three
+    # of them) and topped up at the end, counted once.
+    assert "79 catch-trial drafts mixed in (about 5% of the queue is planted" in result.stdout
+    with Store(db) as store:
+        assert store.plant_count() == (79, 1500)
+    assert status(db)["totals"]["total"] == 1579
+    again = run("import", *map(str, files), "--db", str(db))
+    assert "catch-trial" not in again.stdout  # nothing added: nothing planted
+
+
 def test_csv_and_stdin_imports(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
     csv_file = tmp_path / "scores.csv"

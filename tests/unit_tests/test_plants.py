@@ -11,6 +11,7 @@ import pytest
 
 from store import Store
 from store.export import ExportFilter, events, planted_events_exist, stats_for
+from store.ingest import prepare
 from store.mutate import mutate
 from tests.conftest import FakeClock, make_draft
 from tests.engines import REFUSED
@@ -192,7 +193,7 @@ def test_an_id_sample_keeps_its_size_and_its_span_as_plants_pass_its_end() -> No
 def test_a_plants_neighbour_is_sought_at_its_stakes_level_not_walked_to(
     db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from store import OversightPolicy, plants
+    from store import OversightPolicy, plant_places
     from tests.conftest import query_plans
 
     with Store(db_path, now=clock, oversight=OversightPolicy(catch_rate=0)) as store:
@@ -201,7 +202,7 @@ def test_a_plants_neighbour_is_sought_at_its_stakes_level_not_walked_to(
         windows = query_plans(
             store.conn, lambda: store.plant(0.05, random.Random(7)), "+stakes_rank = "
         )
-        monkeypatch.setattr(plants, "_WINDOWS", 0)  # the fallback, for a sparse source
+        monkeypatch.setattr(plant_places, "_WINDOWS", 0)  # the fallback, for a sparse source
         fallbacks = query_plans(
             store.conn, lambda: store.plant(0.1, random.Random(7)), "id NOT IN (SELECT"
         )
@@ -245,6 +246,60 @@ def test_one_planting_run_spreads_its_catch_trials_through_the_queue(
     assert max(tenths) <= 30, tenths  # 16 expected in each tenth
     runs = "".join("p" if i in planted else "." for i in order).split(".")
     assert max(len(run) for run in runs) <= 3, [len(run) for run in runs if run]
+
+
+def test_an_import_plants_its_share_with_each_batch_spread_through_it(
+    store: Store, clock: FakeClock
+) -> None:
+    # Plants made in an import's own transactions (`ingest_planting`) must mix in as a
+    # run after it does: the same share, spread through the whole import, not
+    # gathered where the first batches were (where bases and neighbours first exist).
+    planting = store.planting(0.05, random.Random(5))
+    for batch in range(30):  # ids with gaps: the plants' ids are drawn among them
+        rows = [prepare(make_draft(f"T-{1000 + 3 * i}", created_at=None))
+                for i in range(batch * 100, batch * 100 + 100)]  # fmt: skip
+        summary = store.ingest_planting(rows, planting)
+        assert summary.added == 100  # plants are not counted as the batch's items
+        clock.advance(seconds=0.1)
+    assert 150 <= len(planting.made) <= 158  # 5.26 a batch: the rest rounded down
+    topped = store.plant(0.05, planting.rng)
+    assert len(planting.made) + len(topped) == 158
+    assert store.plant_count() == (158, 3000)
+    assert sum(c.total for c in store.counts()) == 3158  # the item counts include them
+    planted = {p.item_id for p in planting.made}
+    order = [row[0] for row in store.conn.execute(
+        "SELECT id FROM items WHERE state = 'pending' ORDER BY stakes_rank DESC, created_at, id"
+    ).fetchall()]  # fmt: skip
+    tenths = [sum(i in planted for i in order[k * 316 : (k + 1) * 316]) for k in range(10)]
+    assert min(tenths) >= 8, tenths  # 15-16 expected in each tenth
+    assert max(tenths) <= 26, tenths
+    runs = "".join("p" if i in planted else "." for i in order).split(".")
+    assert max(len(run) for run in runs) <= 3, [len(run) for run in runs if run]
+    bases = dict(store.conn.execute("SELECT item_id, base_item_id FROM plants").fetchall())
+    assert not set(bases.values()) & set(bases)  # every base is a real item
+    assert len(set(bases.values())) == len(bases)  # and a base of one plant only
+
+
+def test_an_import_of_dense_ids_leaves_its_plants_to_the_top_up(store: Store) -> None:
+    # T-1000, T-1001, …: no free id in the range, and one after it is what the next
+    # batch's records want (each would move the plant, batch after batch).
+    planting = store.planting(0.05, random.Random(5))
+    for batch in range(20):
+        rows = [prepare(make_draft(f"T-{1000 + i}")) for i in range(batch * 100, batch * 100 + 100)]
+        store.ingest_planting(rows, planting)
+    assert planting.made == []
+    assert len(store.plant(0.05, planting.rng)) == 105  # round(2000 * 0.05 / 0.95)
+    assert store.plant_count() == (105, 2000)
+
+
+def test_an_import_into_a_queue_over_the_rate_plants_only_past_the_excess(store: Store) -> None:
+    _queue(store)
+    store.plant(0.5, random.Random(1))  # 100 plants: 95 over a 5 % rate
+    planting = store.planting(0.05, random.Random(2))
+    store.ingest_planting([prepare(make_draft(f"N-{3 * i}")) for i in range(1000)], planting)
+    assert planting.made == []  # 1,000 more call for 52.6: still under the excess
+    store.ingest_planting([prepare(make_draft(f"M-{3 * i}")) for i in range(1000)], planting)
+    assert len(planting.made) == 10  # 2,100 real call for 110.5 plants; 100 were there
 
 
 def test_a_mutation_takes_the_first_pattern_in_its_list_not_the_first_in_the_text() -> None:
