@@ -20,7 +20,7 @@ from providers.base import Draft
 from providers.tokens import spliced
 from store.clock import iso
 from store.codec import sha256_text
-from store.dialect import deferred_many
+from store.dialect import deferred_many, dialect_of
 from store.ingest import (
     INSERT_ITEM,
     LOOKUP_CHUNK,
@@ -104,8 +104,14 @@ class PlantMixin(QueueMixin):
 
         Only what the import adds calls for plants; a queue already under the rate is
         topped up after it, by `plant`, and one over the rate plants nothing until the
-        import's own items call for more than the excess.
+        import's own items call for more than the excess. On a team database, none: all
+        are planted after the import.
         """
+        if dialect_of(self.conn).name == "postgresql":
+            # No gain there: 100k records with gaps in their ids, on the same machine,
+            # 32.9-34.2 s with the batches against 28.4-29.6 s after them (what it saves
+            # on SQLite is commits and checkpoints). `plant` makes them all after.
+            return Planting(0.0, rng)
         planted, real = self.plant_count() if rate > 0 else (0, 0)
         excess = planted - real * rate / (1 - rate) if rate > 0 else 0.0
         return Planting(rate, rng, owed=-max(0.0, excess))

@@ -249,8 +249,9 @@ def test_one_planting_run_spreads_its_catch_trials_through_the_queue(
 
 
 def test_an_import_plants_its_share_with_each_batch_spread_through_it(
-    store: Store, clock: FakeClock
+    sqlite_store: Store, clock: FakeClock
 ) -> None:
+    store = sqlite_store  # on PostgreSQL all are planted after the import (see below)
     # Plants made in an import's own transactions (`ingest_planting`) must mix in as a
     # run after it does: the same share, spread through the whole import, not
     # gathered where the first batches were (where bases and neighbours first exist).
@@ -280,9 +281,20 @@ def test_an_import_plants_its_share_with_each_batch_spread_through_it(
     assert len(set(bases.values())) == len(bases)  # and a base of one plant only
 
 
+def test_an_import_plants_with_its_batches_on_sqlite_only(store: Store) -> None:
+    from store.dialect import dialect_of
+
+    planting = store.planting(0.05, random.Random(5))
+    store.ingest_planting([prepare(make_draft(f"T-{3 * i}")) for i in range(400)], planting)
+    inline = len(planting.made)
+    assert inline == (21 if dialect_of(store.conn).name == "sqlite" else 0)
+    assert inline + len(store.plant(0.05, planting.rng)) == 21  # round(400 * 0.05 / 0.95)
+
+
 def test_an_import_of_dense_ids_leaves_its_plants_to_the_top_up(store: Store) -> None:
     # T-1000, T-1001, …: no free id in the range, and one after it is what the next
-    # batch's records want (each would move the plant, batch after batch).
+    # batch's records want (each would move the plant, batch after batch). On
+    # PostgreSQL every import leaves its plants to the top-up (`Store.planting`).
     planting = store.planting(0.05, random.Random(5))
     for batch in range(20):
         rows = [prepare(make_draft(f"T-{1000 + i}")) for i in range(batch * 100, batch * 100 + 100)]
@@ -292,7 +304,10 @@ def test_an_import_of_dense_ids_leaves_its_plants_to_the_top_up(store: Store) ->
     assert store.plant_count() == (105, 2000)
 
 
-def test_an_import_into_a_queue_over_the_rate_plants_only_past_the_excess(store: Store) -> None:
+def test_an_import_into_a_queue_over_the_rate_plants_only_past_the_excess(
+    sqlite_store: Store,
+) -> None:
+    store = sqlite_store
     _queue(store)
     store.plant(0.5, random.Random(1))  # 100 plants: 95 over a 5 % rate
     planting = store.planting(0.05, random.Random(2))
