@@ -130,7 +130,7 @@ class PlantMixin(QueueMixin):
         want those ids, and moving such plants batch after batch made a 20k import 8.6
         times slower. `plant` afterwards makes those, and what rounding left.
         """
-        if planting.rate <= 0:
+        if planting.rate <= 0 or planting.stopped:
             return self.ingest_prepared(rows)
 
         def plant_along(conn: Connection, added: int, before: int) -> None:
@@ -148,6 +148,9 @@ class PlantMixin(QueueMixin):
                 if not group:
                     break
                 made += group
+            # None placed (dense ids, or no base left): each later batch would pick,
+            # mutate and seek neighbours for nothing again.
+            planting.stopped = not made
             count_inserted(conn, (source for source, _ in made))
             planting.made += _with_ids(conn, made)
 
@@ -317,6 +320,9 @@ class Planting:
     was over the rate by that many when the import began)."""
     made: list[Planted] = field(default_factory=list)
     """The catch trials planted so far."""
+    stopped: bool = False
+    """A batch placed none of its plants: the rest of the import plants none, `plant`
+    makes them after it."""
 
 
 @dataclass(slots=True)

@@ -300,6 +300,7 @@ def test_an_import_of_dense_ids_leaves_its_plants_to_the_top_up(store: Store) ->
         rows = [prepare(make_draft(f"T-{1000 + i}")) for i in range(batch * 100, batch * 100 + 100)]
         store.ingest_planting(rows, planting)
     assert planting.made == []
+    assert planting.stopped == (planting.rate > 0)  # not tried again after the first batch
     assert len(store.plant(0.05, planting.rng)) == 105  # round(2000 * 0.05 / 0.95)
     assert store.plant_count() == (105, 2000)
 
