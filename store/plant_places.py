@@ -46,6 +46,7 @@ def place_group(
     span: IdSpan | None,
     *,
     near: IdSpan | None = None,
+    past_end: bool = True,
 ) -> list[tuple[str, dt.datetime | None] | None]:
     """Catch trials' places: (lookalike id, created_at) for each, none taken twice.
 
@@ -55,8 +56,8 @@ def place_group(
     draft's own, else beside that neighbour, else the item's. Neighbours and times are
     read for the whole group in one statement each: on a team database every statement
     is a round trip, and one each a plant made planting over a VPN ~100 ms a plant.
-    With `near` (planting during an import), None for a plant whose id would go after
-    its source's range (`lookalike`'s `past_end`): planting after the import makes it.
+    Without `past_end` (planting during an import), None for a plant whose id would go
+    after its source's range (`lookalike`'s): planting after the import makes it.
     """
     wants = [(o.source, o.stakes) for o in origins]
     neighbours = pick_neighbours(conn, wants, rng, span, near=near)
@@ -72,7 +73,7 @@ def place_group(
         taken = chosen.setdefault(origin.source, set())
         ext = lookalike(
             conn, origin.source, model_id, rng, avoid=taken, formats=formats,
-            past_end=near is None,
+            past_end=past_end,
         )  # fmt: skip
         if ext is None:
             places.append(None)
@@ -155,10 +156,11 @@ def pick_neighbours(
     158 in its first tenth). A source too sparse for `_WINDOWS` windows to meet falls
     back to its first 200 in queue order: clustered, but only its own few plants.
 
-    With `near` (an import's batch, `Planting`), `_NEAR_WINDOWS` windows are tried there
-    first: a batch's plants then sit among its items, spread through the import as it
-    goes; from the whole queue so far, the first batches' few items would draw far more
-    plants than the last's.
+    With `near` (an import's batch, `Planting`; a planting run's stretch of the queue,
+    `plants._Walk`), `_NEAR_WINDOWS` windows are tried there first: a batch's plants
+    then sit among its items, spread through the import as it goes (from the whole
+    queue so far, the first batches' few items would draw far more plants than the
+    last's), and a run's transactions each write to one stretch of the queue.
     """
     found: list[tuple[str, str] | None] = [None] * len(wants)
     if span is None:

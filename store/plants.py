@@ -75,7 +75,8 @@ class PlantMixin(QueueMixin):
         Idempotent for a given queue: planted ÷ (planted + real) is brought to the rate
         (rounded), never above, so calling it after every import keeps the mix steady.
         Plants go in short transactions (see `PLANT_TXN_S`): reviewers deciding while a
-        lead imports never wait on a long one.
+        lead imports never wait on a long one. The run walks the queue from its head, each
+        group of plants beside items of the next stretch (`_Walk`).
         """
         if rate <= 0:
             return []
@@ -85,6 +86,8 @@ class PlantMixin(QueueMixin):
             return []
         run = _Run(left=wanted * 20, span=id_span(self.conn))  # later ids: its own plants
         done: list[Planted] = []
+        if run.span is not None:
+            run.walk = _Walk(run.span, wanted)
         with self.bulk():
             while len(done) < wanted and run.left > 0:
                 # Not flushed to disk at each commit, as an import's batches (see
@@ -141,7 +144,7 @@ class PlantMixin(QueueMixin):
                 return
             planting.owed -= need  # what is not made here, `plant` tops up at the end
             # What it learns of the ids is learnt again each batch: the range grows.
-            run = _Run(left=need * 20, span=span, near=(before + 1, span[1]))
+            run = _Run(left=need * 20, span=span, near=(before + 1, span[1]), past_end=False)
             made: list[Unnumbered] = []
             while len(made) < need:
                 group = self._plant_group(conn, run, min(_GROUP, need - len(made)), planting.rng)
@@ -172,6 +175,8 @@ class PlantMixin(QueueMixin):
                 room = PLANT_TXN_S - (time.monotonic() - started)
                 need = max(1, min(need, int(room / run.each)))
             begun = time.monotonic()
+            if run.walk is not None:
+                run.near = run.walk.take(need)
             group = self._plant_group(conn, run, need, rng)
             if not group:
                 break
@@ -189,7 +194,9 @@ class PlantMixin(QueueMixin):
         if not group:
             return []
         bases = [base for base, _ in group]
-        places = place_group(conn, bases, rng, run.formats, run.span, near=run.near)
+        places = place_group(
+            conn, bases, rng, run.formats, run.span, near=run.near, past_end=run.past_end
+        )
         placed = [
             # One Draft a plant, built in its place: a second, by `replace`,
             # validated every field again (0.4-1 s of planting 52k at a million).
@@ -326,6 +333,33 @@ class Planting:
 
 
 @dataclass(slots=True)
+class _Walk:
+    """The queue walked in id order, a stretch for each group of plants (`_Run.walk`).
+
+    A planting run's neighbours were drawn from the whole queue for every group, so each
+    50 ms transaction wrote its plants' index entries on pages all over the queue order
+    indexes, and a page was written again in each of the many transactions that came
+    back to it. Walked in turn, a transaction's plants go to one stretch of the queue
+    (a few pages each index), and the run still covers the queue evenly, by construction.
+    """
+
+    span: IdSpan
+    wanted: int
+    at: float = 0.0
+    """Ids of the span walked so far."""
+
+    def take(self, count: int) -> IdSpan:
+        """The stretch for the next `count` plants: their share of the span, in turn."""
+        low, high = self.span
+        size = high - low + 1
+        if self.at >= size:  # more groups than planned (short ones): round again
+            self.at = 0.0
+        start = low + int(self.at)
+        self.at += size * count / max(self.wanted, 1)
+        return start, max(start, min(high, low + int(self.at) - 1))
+
+
+@dataclass(slots=True)
 class _Run:
     """What one planting run (`PlantMixin.plant`) keeps from one transaction to the next."""
 
@@ -340,7 +374,12 @@ class _Run:
     each: float = 0.0
     """Seconds a plant took in its last group (0 before the first)."""
     near: IdSpan | None = None
-    """Where its plants' neighbours are sought first (an import's batch), if anywhere."""
+    """Where its plants' neighbours are sought first (an import's batch, a stretch of
+    `walk`), if anywhere."""
+    past_end: bool = True
+    """A plant may take an id after its source's range (not during an import)."""
+    walk: _Walk | None = None
+    """The queue in stretches, one a group (`plant`); None during an import."""
 
 
 _GROUP = 16
