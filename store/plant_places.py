@@ -34,7 +34,7 @@ def place_one(
 ) -> tuple[str, dt.datetime | None]:
     """A catch trial's place: (lookalike id, created_at) (see `place_group`)."""
     found = place_group(conn, [origin], rng, formats, span)[0]
-    assert found is not None  # without `near`, every plant gets a place
+    assert found is not None  # with `past_end` (the default), every plant gets a place
     return found
 
 
@@ -266,5 +266,6 @@ _WINDOWS = 8
 """Random windows tried before the fallback: a source and stakes level with one item in
 a thousand of the queue is met 87 % of the time."""
 _NEAR_WINDOWS = 2
-"""Random windows tried in a batch (`pick_neighbours`' `near`) before the whole queue: a
-window spans about half of a 500-item batch, so a level with 2 % of it is met ~99 %."""
+"""Random windows tried in `pick_neighbours`' `near` (an import's batch, a planting run's
+stretch) before the whole queue: a window spans about half of a 500-item batch, so a
+level with 2 % of it is met ~99 %."""

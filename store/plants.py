@@ -84,10 +84,9 @@ class PlantMixin(QueueMixin):
         wanted = round(real * rate / (1 - rate)) - planted
         if wanted <= 0:
             return []
-        run = _Run(left=wanted * 20, span=id_span(self.conn))  # later ids: its own plants
+        span = id_span(self.conn)  # later ids: its own plants
+        run = _Run(left=wanted * 20, span=span, walk=_Walk(span, wanted) if span else None)
         done: list[Planted] = []
-        if run.span is not None:
-            run.walk = _Walk(run.span, wanted)
         with self.bulk():
             while len(done) < wanted and run.left > 0:
                 # Not flushed to disk at each commit, as an import's batches (see
@@ -355,7 +354,7 @@ class _Walk:
         if self.at >= size:  # more groups than planned (short ones): round again
             self.at = 0.0
         start = low + int(self.at)
-        self.at += size * count / max(self.wanted, 1)
+        self.at += size * count / self.wanted  # `plant` walks only when it wants some
         return start, max(start, min(high, low + int(self.at) - 1))
 
 
