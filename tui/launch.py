@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 GLOBAL_OPTIONS = ("db", "config", "reviewer", "keymap")
 """Options `signoff` takes before a command as well as after it (all take one value)."""
 
+SWITCH_INTERVAL_S = 0.0005
+"""How long the app's busy main thread may keep the GIL from its terminal writer (and its
+input reader). Textual writes each frame from a thread of its own; at Python's default
+(5 ms) that thread waited for the GIL two or three times per frame while the main thread
+went on with the work after it (focus, footer): ~13 ms at the median from a frame made to
+its bytes written, ~5 ms at this setting (pty, 20k items). Record key to the next item on
+screen, 4 alternated rounds of 140 decisions: median 42.1 -> 39.7 ms, p99 78.6 -> 70.4 ms."""
+
 
 def quick_review(argv: Sequence[str]) -> dict[str, str] | None:
     """The options of an app-opening command line, or None to leave it to Typer.
@@ -83,7 +91,12 @@ def run_app(
             guidelines=settings.guidelines,
             settings=settings,
         )
-        app.run()
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        try:
+            app.run()
+        finally:
+            sys.setswitchinterval(previous)
     if app.stopped_by is not None:
         # Said on stderr, which may be gone with the terminal: then only the code tells.
         import signal

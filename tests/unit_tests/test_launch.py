@@ -156,7 +156,11 @@ LATER = ("statistics", "importlib.resources", "hashlib", "textual.widgets._text_
 first row (the text area ~3 ms, `hashlib` ~2, `statistics` ~1.5, `importlib.resources` ~1.5)."""
 
 
-def test_the_queue_on_screen_has_not_loaded_what_only_later_screens_need(tmp_path: Path) -> None:
+def _open_app(tmp_path: Path, on_screen: str, after: str) -> list[str]:
+    """Open the app as `signoff` does, headless, on a one-item queue; what it printed.
+
+    `on_screen` runs (with `pilot`) once the queue is shown, `after` once the app closed.
+    """
     from store import Store
     from tests.conftest import make_draft
 
@@ -168,16 +172,32 @@ def test_the_queue_on_screen_has_not_loaded_what_only_later_screens_need(tmp_pat
         "run = textual.app.App.run\n"
         "async def shown(pilot):\n"
         "    await pilot.pause()\n"
-        "    print(len(pilot.app.screen.query_one('#queue').rows))\n"
+        f"    {on_screen}\n"
         "    pilot.app.exit()\n"
         "textual.app.App.run = lambda app: run(app, headless=True, auto_pilot=shown)\n"
         "from tui import launch\n"
         f"sys.argv = ['signoff', '--db', {str(db)!r}, '--reviewer', 'probe']\n"
         "launch.main()\n"
-        f"print(sorted(m for m in {LATER!r} if m in sys.modules))"
+        f"{after}\n"
     )
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d"),
            "XDG_CONFIG_HOME": str(tmp_path / "c")}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           env=env, check=True, timeout=60)  # fmt: skip
-    assert done.stdout.split("\n")[:2] == ["1", "[]"], done.stdout + done.stderr
+    return done.stdout.split("\n")
+
+
+def test_the_queue_on_screen_has_not_loaded_what_only_later_screens_need(tmp_path: Path) -> None:
+    printed = _open_app(
+        tmp_path,
+        "print(len(pilot.app.screen.query_one('#queue').rows))",
+        f"print(sorted(m for m in {LATER!r} if m in sys.modules))",
+    )
+    assert printed[:2] == ["1", "[]"], printed
+
+
+def test_the_app_hands_the_gil_to_its_terminal_writer_soon(tmp_path: Path) -> None:
+    """While the app runs, a thread waits at most `SWITCH_INTERVAL_S` for the GIL."""
+    interval = "print(sys.getswitchinterval())"
+    printed = _open_app(tmp_path, interval, interval)  # while it runs, and after
+    assert printed[:2] == [str(launch.SWITCH_INTERVAL_S), str(sys.getswitchinterval())], printed
