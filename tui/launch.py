@@ -29,7 +29,9 @@ input reader). Textual writes each frame from a thread of its own; at Python's d
 (5 ms) that thread waited for the GIL two or three times per frame while the main thread
 went on with the work after it (focus, footer): ~13 ms at the median from a frame made to
 its bytes written, ~5 ms at this setting (pty, 20k items). Record key to the next item on
-screen, 4 alternated rounds of 140 decisions: median 42.1 -> 39.7 ms, p99 78.6 -> 70.4 ms."""
+screen, alternated rounds of 140 decisions: 4 pairs with the machine slow, median 42.1 ->
+39.7 ms and p99 78.6 -> 70.4 (pooled); 4 pairs with it fast, 32.9 -> 33.6 and 60.4 ->
+61.6, no difference. A gain where the main thread is short of time, no loss past the noise."""
 
 
 def quick_review(argv: Sequence[str]) -> dict[str, str] | None:
