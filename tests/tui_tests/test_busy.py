@@ -53,7 +53,7 @@ async def test_a_database_that_stays_busy_is_one_line_and_nothing_recorded(
     other: sqlite3.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("tui.app.WAIT_FOR_DB_S", 0.2)
+    monkeypatch.setattr("tui.claiming.WAIT_FOR_DB_S", 0.2)
     app = make_app(review_store)
     other.execute("BEGIN IMMEDIATE")
     try:
