@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store import pg
+from store import pg, pg_open
 from store.clock import Clock, utc_now
 from store.errors import DatabaseBusy, SchemaError, StoreError, busy_message
 from store.oversight import OversightPolicy
@@ -87,10 +87,10 @@ class StoreBase:
         """How long a claim lasts without renewal."""
         self.oversight = oversight or OversightPolicy.off()
         """Friction, planting and commit-first rules; off unless given."""
-        self._listener: pg.Listener | None = None
+        self._listener: pg_open.Listener | None = None
         self._untimed_after: dt.datetime | None = None  # see IngestMixin._dated
         if self.url is not None:
-            self.conn: Connection = pg.connect(self.url)
+            self.conn: Connection = pg_open.connect(self.url)
             return
         conn = _connect(self.path)
         try:
@@ -299,7 +299,7 @@ class StoreBase:
         if self.url is not None:
             if self._listener is None:
                 assert isinstance(self.conn, pg.PgConnection)
-                self._listener = pg.Listener(self.url, self.conn.pid())
+                self._listener = pg_open.Listener(self.url, self.conn.pid())
             return self._listener.changes()
         assert isinstance(self.conn, sqlite3.Connection)
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])

@@ -15,7 +15,7 @@ engines for the same reason. The one exception is taking the next item, a single
 link trigger locks the chain-head row as well, so a writer that bypasses the store
 (psql) still cannot fork the chain. Each write transaction ends with one
 `NOTIFY signoff` (never per row), which is how open queues on other machines learn of
-it (`Listener`).
+it (`store.pg_open.Listener`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
-from store.errors import ConnectionLost, DatabaseBusy, SchemaError, StoreError, busy_message
+from store.errors import ConnectionLost, DatabaseBusy, StoreError, busy_message
 
 if TYPE_CHECKING:
     import psycopg
@@ -445,23 +445,6 @@ class PgConnection:
         return int(self._raw.info.backend_pid)
 
 
-def connect(url: str) -> PgConnection:
-    """Connect to `url` and check (or create) the signoff schema.
-
-    Raises:
-        StoreError: The server cannot be reached or refused the login (one line).
-        SchemaError: The database holds other tables, or a newer signoff's schema.
-    """
-    raw = raw_connection(url)
-    conn = PgConnection(raw, url)
-    try:
-        _ensure_schema(conn)
-    except BaseException:
-        raw.close()
-        raise
-    return conn
-
-
 def raw_connection(url: str) -> psycopg.Connection[Any]:
     """A bare autocommit connection to `url` (readers, listeners; no schema check).
 
@@ -494,103 +477,3 @@ def _numbers_as_python(raw: psycopg.Connection[Any]) -> None:
             return float(text) if "." in text or "e" in text.lower() else int(text)
 
     raw.adapters.register_loader("numeric", NumericLoader)
-
-
-def _ensure_schema(conn: PgConnection) -> None:
-    import psycopg
-
-    from store.pg_schema import SCHEMA, SCHEMA_VERSION, UPGRADES
-
-    url = display(conn.url)
-    try:
-        version = _schema_version(conn)
-        if version is None:
-            tables = conn.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-            ).fetchone()
-            if tables and tables[0]:
-                raise SchemaError(f"{url} holds other tables; signoff will not write into it")
-            with conn.write():
-                conn.raw.execute(SCHEMA)
-            version = _schema_version(conn)
-        if version in UPGRADES:
-            _upgrade(conn)
-            version = _schema_version(conn)
-        if version != SCHEMA_VERSION:
-            raise SchemaError(
-                f"{url} was made by a newer signoff (schema {version}); upgrade signoff to open it"
-            )
-    except psycopg.errors.InsufficientPrivilege as error:
-        raise StoreError(
-            f"{url}: {first_line(error)} (ask a lead to run `signoff team init`)"
-        ) from None
-
-
-def _upgrade(conn: PgConnection) -> None:
-    """Run the pending schema upgrades in one transaction (the owner's login).
-
-    Under the write lock the version is read again: two clients opening an old
-    database at once upgrade it once. A team's grants are given again for new tables.
-    """
-    from store.pg_schema import UPGRADES
-    from store.pg_team import PRIVILEGES
-
-    with conn.write():
-        version = _schema_version(conn)
-        while version in UPGRADES:
-            conn.raw.execute(UPGRADES[version])
-            version = _schema_version(conn)
-        if conn.execute("SELECT 1 FROM signoff_meta WHERE key = 'team'").fetchone():
-            conn.raw.execute(PRIVILEGES)
-
-
-def _schema_version(conn: PgConnection) -> str | None:
-    exists = conn.execute("SELECT to_regclass('signoff_meta') IS NOT NULL").fetchone()
-    if not exists or not exists[0]:
-        return None
-    row = conn.execute("SELECT value FROM signoff_meta WHERE key = 'schema'").fetchone()
-    return None if row is None else str(row[0])
-
-
-class Listener:
-    """Notices of other connections' commits, on a connection of its own.
-
-    psycopg #340: a connection waiting on `notifies()` blocks other statements on it,
-    so the store's own connection never listens. `changes()` never waits.
-    """
-
-    def __init__(self, url: str, own_pid: int) -> None:
-        self._url = url
-        self._raw = raw_connection(url)
-        self._raw.execute(f"LISTEN {CHANNEL}")
-        self._own = str(own_pid)
-        self.count = 0
-        """Notices from other connections seen so far."""
-
-    def changes(self) -> int:
-        """The count of other connections' commits seen so far (drains what arrived).
-
-        A broken listening connection is replaced; what it missed meanwhile is unknown,
-        so that counts as a change (the queue reloads once).
-        """
-        import psycopg
-
-        try:
-            pgconn = self._raw.pgconn
-            pgconn.consume_input()
-            while (notice := pgconn.notifies()) is not None:
-                if notice.extra.decode() != self._own:
-                    self.count += 1
-        except psycopg.OperationalError:
-            try:
-                fresh = raw_connection(self._url)
-                fresh.execute(f"LISTEN {CHANNEL}")
-            except (StoreError, psycopg.Error):
-                return self.count  # still away: try again on the next poll
-            self._raw.close()
-            self._raw, self.count = fresh, self.count + 1
-        return self.count
-
-    def close(self) -> None:
-        """Stop listening."""
-        self._raw.close()

@@ -133,7 +133,7 @@ def check_name(name: str) -> str:
 
 
 def init(conn: PgConnection) -> None:
-    """Install the roles, grants and policies (the schema exists: `store.pg.connect`).
+    """Install the roles, grants and policies (the schema exists: `store.pg_open.connect`).
 
     Raises:
         StoreError: The login may not create roles or grant (one line, with the fix).
