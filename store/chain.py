@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING
 from store.codec import GENESIS_HASH, first_break
 from store.dialect import dialect_of, scan
 from store.errors import StoreError
-from store.ledger import EVENT_FIELDS, chain_head, row_hasher
+from store.ledger import EVENT_COLUMNS, EVENT_FIELDS, chain_head, row_hasher
 from store.models import ChainReport
 
 if TYPE_CHECKING:
     from store.db import Connection
-
-_EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
 
 
 def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainReport:
@@ -41,7 +39,7 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
                 "verify with a lead's login"
             )
     with scan(
-        conn, f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
+        conn, f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
     ) as cursor:
         count, last, problem = first_break(
             cursor, EVENT_FIELDS, row_hasher(EVENT_FIELDS), (count, expected_prev), "event"

@@ -29,11 +29,10 @@ from store.codec import (
     limits_json,
 )
 from store.dialect import deferred, dialect_of, scan
-from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused, StoreError
+from store.errors import ClaimError, ConnectionLost, DecisionError, JustificationRefused
 from store.models import DECISION_ACTIONS, Action, ChainReport, Claim, Event, Item, Shown
 from store.outbox import OutboxMixin
 from store.policy import Recent, evaluate
-from store.queue import check_reviewer
 from store.review import ReviewMixin
 from store.values import check_value
 
@@ -50,7 +49,8 @@ HASHED_FIELDS: Final = (
 EVENT_FIELDS: Final = (*HASHED_FIELDS, "oversight", "hash")
 """Every column of an event; `oversight` is hashed too when an event has it."""
 
-_EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
+EVENT_COLUMNS: Final = ", ".join(EVENT_FIELDS)
+"""The ledger's columns in `EVENT_FIELDS` order, for a SELECT or an INSERT."""
 HASH_VERSION: Final = 1
 OVERSIGHT_HASH_VERSION: Final = 2
 
@@ -187,7 +187,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             return attempt()
         except ConnectionLost:
             row = self.conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE {key} = ?", (value,)
+                f"SELECT {EVENT_COLUMNS} FROM ledger WHERE {key} = ?", (value,)
             ).fetchone()
             if row is not None:
                 return event_from_row(row)  # recorded before the line broke
@@ -296,93 +296,10 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 deferred(conn, "DELETE FROM second_reviews WHERE item_id = ?", (item.id,))
             return event
 
-    def retract(self, seq: int, reviewer: str, justification: str) -> Event:
-        """Undo a decision: append a `retract` event and return the item to the queue.
-
-        Only the item's latest event can be retracted, and only by the reviewer who
-        recorded it; the retraction needs its own justification.
-
-        Raises:
-            StoreError: When the event cannot be retracted (and why).
-            JustificationRefused: The justification broke a policy rule.
-            ConnectionLost: The team database could not be reached again (nothing was
-                recorded). As for `decide`, a broken connection is retried once, keyed
-                by the retracted event (one retraction per event).
-        """
-        return self._once(lambda: self._retract(seq, reviewer, justification), "retracts", seq)
-
-    def _retract(self, seq: int, reviewer: str, justification: str) -> Event:
-        """`retract` without the recovery from a broken connection."""
-        reviewer = check_reviewer(reviewer)
-        justification = checked_text(justification, "justification")
-        with self._immediate() as conn:
-            now = self.now()
-            target = self._event(conn, seq)
-            if target is None:
-                raise StoreError(f"there is no ledger event {seq}")
-            if target.action == "retract":
-                raise StoreError("a retraction cannot itself be retracted")
-            if (target.oversight or {}).get("planted"):
-                raise StoreError("a catch-trial decision is settled and cannot be undone")
-            if target.reviewer != reviewer:
-                raise StoreError(
-                    f"event {seq} was recorded by {target.reviewer}; only they can retract it"
-                )
-            latest = conn.execute(
-                "SELECT max(seq) FROM ledger WHERE item_id = ?", (target.item_id,)
-            ).fetchone()[0]
-            if latest != seq:
-                raise StoreError(
-                    f"event {seq} on {target.external_id} is not its latest; it was already "
-                    "retracted or decided again"
-                )
-            draft = conn.execute(
-                "SELECT draft FROM items WHERE id = ?", (target.item_id,)
-            ).fetchone()[0]
-            self._enforce(conn, reviewer, justification, draft, self.policy.min_chars)
-            event = self._append(
-                conn,
-                item_id=target.item_id,
-                source=target.source,
-                external_id=target.external_id,
-                claim_id=None,
-                reviewer=reviewer,
-                action="retract",
-                justification=justification,
-                output=None,
-                reason_code=None,
-                retracts=seq,
-                shown=target.shown,
-                time_on_item_ms=elapsed_ms(now - target.recorded_at),
-                now=now,
-                oversight=None,
-                final=True,
-            )
-            # Taking back a lead's resolution reopens the escalation, not the queue.
-            back = "escalated" if (target.oversight or {}).get("resolves") else "pending"
-            conn.execute(
-                "UPDATE items SET state = ?, updated_at = ? WHERE id = ? "
-                "AND state IN ('decided', 'escalated')",
-                (back, iso(now), target.item_id),
-            )
-            _undo_two_person(conn, target)
-            return event
-
-    def last_retractable(self, reviewer: str) -> Event | None:
-        """The reviewer's most recent decision that undo would retract, if any."""
-        planted = dialect_of(self.conn).plant_of_event
-        row = self.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM ledger AS e WHERE reviewer = ? AND action != 'retract' "
-            "AND seq = (SELECT max(seq) FROM ledger WHERE item_id = e.item_id) "
-            f"AND NOT EXISTS (SELECT 1 FROM {planted}) ORDER BY seq DESC LIMIT 1",
-            (reviewer,),
-        ).fetchone()
-        return None if row is None else event_from_row(row)
-
     def last_decision(self, reviewer: str) -> Event | None:
         """The reviewer's newest decision (retractions aside), retractable or not."""
         row = self.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE reviewer = ? AND action != 'retract' "
+            f"SELECT {EVENT_COLUMNS} FROM ledger WHERE reviewer = ? AND action != 'retract' "
             "ORDER BY seq DESC LIMIT 1",
             (reviewer,),
         ).fetchone()
@@ -399,7 +316,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
     def events(self, after_seq: int = 0) -> Iterator[Event]:
         """Stream events in chain order (a cursor, not a list: ledgers get long)."""
         with scan(
-            self.conn, f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq",
+            self.conn, f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq",
             (after_seq,),
         ) as cursor:  # fmt: skip
             for row in cursor:
@@ -412,7 +329,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         else's is not among them).
         """
         rows = self.conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE item_id = ? ORDER BY seq DESC",
+            f"SELECT {EVENT_COLUMNS} FROM ledger WHERE item_id = ? ORDER BY seq DESC",
             (item_id,),
         ).fetchall()
         return [event_from_row(row) for row in rows]
@@ -469,7 +386,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             raise JustificationRefused(cast(str, verdict.rule), verdict.message)
 
     def _event(self, conn: Connection, seq: int) -> Event | None:
-        row = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM ledger WHERE seq = ?", (seq,)).fetchone()
+        row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else event_from_row(row)
 
     def _append(
@@ -500,7 +417,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         # Nothing is read back: on a team database it travels with the next statement.
         deferred(
             conn,
-            f"INSERT INTO ledger ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
+            f"INSERT INTO ledger ({EVENT_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})",
             [fields[name] for name in EVENT_FIELDS],
         )
         event = event_from_row([fields[name] for name in EVENT_FIELDS])
@@ -551,19 +468,3 @@ def event_from_row(row: Sequence[Any]) -> Event:
         hash=v["hash"],
         oversight=json.loads(v["oversight"]) if v["oversight"] else None,
     )
-
-
-def _undo_two_person(conn: Connection, undone: Event) -> None:
-    """Retracting a first approval withdraws it; retracting a second reopens the wait."""
-    stage = (undone.oversight or {}).get("two_person")
-    if not stage:
-        return
-    if stage.get("stage") == 1:
-        conn.execute("DELETE FROM second_reviews WHERE first_seq = ?", (undone.seq,))
-    elif stage.get("first_reviewer"):
-        conn.execute(
-            "INSERT INTO second_reviews (item_id, first_seq, first_reviewer) VALUES (?, ?, ?) "
-            "ON CONFLICT (item_id) DO UPDATE SET first_seq = excluded.first_seq, "
-            "first_reviewer = excluded.first_reviewer",
-            (undone.item_id, stage["first_seq"], stage["first_reviewer"]),
-        )

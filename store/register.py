@@ -23,9 +23,9 @@ from store.arguments import checked_text
 from store.clock import iso, parse_iso
 from store.codec import GENESIS_HASH, canonical_json, first_break, sha256_text
 from store.errors import StoreError
-from store.ledger import LedgerMixin
 from store.models import ChainReport
 from store.queue import check_reviewer
+from store.retract import RetractMixin
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -122,7 +122,7 @@ def contradicted(conn: Connection, outcome: str = "confirmed") -> set[int]:
     return seqs
 
 
-class RegisterMixin(LedgerMixin):
+class RegisterMixin(RetractMixin):
     """The register's operations; mixed into `store.Store`."""
 
     def report_incident(
