@@ -70,10 +70,14 @@ _ANYONE_PG = _PICK_PG.format(whose=f"{_ASSIGNED[1][0]} AND NOT EXISTS (SELECT 1 
 _CLAIM_NEXT_PG = f"""
 WITH mine AS ({_MINE_PG}),
 anyone AS ({_ANYONE_PG}),
+ran_out AS (
+    SELECT EXISTS (SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= :now)
+),
 taken AS (
     INSERT INTO claims (item_id, reviewer, claimed_at, lease_expires_at)
     SELECT id, :reviewer, :now, :expires
     FROM (SELECT id FROM mine UNION ALL SELECT id FROM anyone) AS picked
+    WHERE :expired_ok OR NOT (SELECT * FROM ran_out)
     RETURNING id, item_id
 ),
 claimed AS (
@@ -81,14 +85,13 @@ claimed AS (
     FROM taken WHERE items.id = taken.item_id
     RETURNING taken.id AS claim_id, items.id AS item_id
 )
-SELECT claimed.claim_id, claimed.item_id,
-       EXISTS (SELECT 1 FROM claims WHERE ended_at IS NULL AND lease_expires_at <= :now)
+SELECT claimed.claim_id, claimed.item_id, (SELECT * FROM ran_out),
+       set_config('signoff.claim', coalesce(claimed.claim_id, 0)::text, true)
 FROM (SELECT 1) AS one LEFT JOIN claimed ON true
 """
-
-
-class _LeasesRanOut(Exception):
-    """A claim found a lease that ran out: rolled back, to be made after it ends."""
+JUST_CLAIMED = "current_setting('signoff.claim')::bigint"
+"""On PostgreSQL, the id of the claim `_CLAIM_NEXT_PG` has just made in this transaction
+(0: none): the reads of the claim go in its round trip, before its id is known here."""
 
 
 def check_reviewer(reviewer: str) -> str:
@@ -102,8 +105,9 @@ def check_reviewer(reviewer: str) -> str:
     return name
 
 
-AlsoRead = Callable[[Claim], Sequence[tuple[str, Params]]]
-"""Reads of a claim just made, sent with its commit on PostgreSQL (`_claim_next`)."""
+AlsoRead = Callable[[str], Sequence[tuple[str, Params]]]
+"""Reads of the claim a reviewer is making, sent with it on PostgreSQL (`_claim_next`);
+they name it by `JUST_CLAIMED`."""
 
 
 COUNTS_READ = "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
@@ -140,8 +144,8 @@ class QueueMixin(IngestMixin):
     ) -> tuple[Claim | None, list[Any]]:
         """`claim_next`, and on PostgreSQL a cursor for each of `also`'s reads of the claim.
 
-        They go with the claim's commit (`PgConnection.commit_with`); on SQLite, and
-        when nothing was claimed, there are none.
+        They go in the claim's own round trip (`PgConnection.commit_with`); on SQLite,
+        and when nothing was claimed, there are none.
         """
         reviewer = check_reviewer(reviewer)
         skip = list(exclude)[-500:]  # a session skips few; cap the parameter list anyway
@@ -173,18 +177,18 @@ class QueueMixin(IngestMixin):
 
         The next pending item is locked `FOR UPDATE SKIP LOCKED`, claimed and marked in
         one statement (a reviewer never waits for another's pick; no item is claimed
-        twice: the row lock decides): two round trips with the begin and the commit.
-        When a lease has run out (rare), that claim is rolled back, the leases are
-        ended under the write lock, as on SQLite, so two claimers never expire one
-        lease at once, and the claim is made again: the item that came back to the
-        queue is chosen in its turn.
+        twice: the row lock decides), sent with the begin, `also`'s reads of the claim
+        and the commit: one round trip. When a lease has run out (rare), the statement
+        claims nothing; the leases are ended under the write lock, as on SQLite, so two
+        claimers never expire one lease at once, and the claim is made again: the item
+        that came back to the queue is chosen in its turn.
         """
         taken = self._claim_pg(conn, reviewer, skip, also, expired_ok=False)
         if taken is None:
             with self._immediate(durable=False) as locked:
                 self._expire_leases(locked, iso(self.now()))
             taken = self._claim_pg(conn, reviewer, skip, also, expired_ok=True)
-            assert taken is not None  # with `expired_ok`, never rolled back
+            assert taken is not None  # with `expired_ok`, a lease run out is no bar
         return taken
 
     def _claim_pg(
@@ -206,18 +210,17 @@ class QueueMixin(IngestMixin):
             "skip": skip,
             "now": iso(now),
             "expires": iso(now + self.lease),
+            "expired_ok": expired_ok,
         }
-        try:
-            with conn.write(durable=False, locked=False):
-                claim_id, item_id, expired = conn.execute(_CLAIM_NEXT_PG, values).fetchone()
-                if expired and not expired_ok:
-                    raise _LeasesRanOut
-                if claim_id is None or item_id is None:
-                    return None, []
-                claim = Claim(claim_id, item_id, reviewer, now, now + self.lease)
-                return claim, conn.commit_with(*also(claim)) if also else []
-        except _LeasesRanOut:
+        reads = also(reviewer) if also else ()
+        with conn.write(durable=False, locked=False):
+            made, *sent = conn.commit_with((_CLAIM_NEXT_PG, values), *reads)
+        claim_id, item_id, expired, _ = made.fetchone()
+        if expired and not expired_ok:
             return None
+        if claim_id is None or item_id is None:
+            return None, []
+        return Claim(claim_id, item_id, reviewer, now, now + self.lease), sent
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.

@@ -28,6 +28,7 @@ from store.policy import Recent
 from store.queue import (
     COUNTS_READ,
     ITEM_COLUMNS,
+    JUST_CLAIMED,
     OPEN_CLAIM_COLUMNS,
     QueueMixin,
     counts_from,
@@ -143,7 +144,7 @@ class ReviewMixin(QueueMixin):
         reading).
         """
         claim, sent = self._claim_next(
-            reviewer, exclude, lambda made: self._claim_reads(self.conn, made, _COUNTS)
+            reviewer, exclude, lambda who: self._claim_reads(self.conn, who, None, _COUNTS)
         )
         return None if claim is None else (claim, self._opened(claim, sent))
 
@@ -204,7 +205,7 @@ class ReviewMixin(QueueMixin):
         Raises:
             ClaimError: No such claim, or it ended or expired (`open_claim_from_row`).
         """
-        (cursor,) = together(conn, _claimed_read(conn, claim))
+        (cursor,) = together(conn, _claimed_read(conn, claim.id))
         return _claimed_from_row(cursor.fetchone(), claim, now)
 
     def _claimed_and_past(
@@ -227,7 +228,7 @@ class ReviewMixin(QueueMixin):
         """
         reviewer = claim.reviewer
         read_claim, read_past, *extra = sent or together(
-            conn, *self._claim_reads(conn, claim, *also)
+            conn, *self._claim_reads(conn, reviewer, claim.id, *also)
         )
         claimed = _claimed_from_row(read_claim.fetchone(), claim, now)
         if claimed[0].reviewer != reviewer:
@@ -237,10 +238,13 @@ class ReviewMixin(QueueMixin):
         return claimed, history, [_recent(r) for r in rows if r[0] == 1], extra
 
     def _claim_reads(
-        self, conn: Connection, claim: Claim, *also: tuple[str, Params]
+        self, conn: Connection, reviewer: str, claim_id: int | None, *also: tuple[str, Params]
     ) -> list[tuple[str, Params]]:
-        """What `_claimed_and_past` reads of a claim, `also` after it."""
-        return [_claimed_read(conn, claim), self._past_read(claim.reviewer), *also]
+        """What `_claimed_and_past` reads of a claim, `also` after it.
+
+        `claim_id` None: the claim this transaction is making (PostgreSQL, `JUST_CLAIMED`).
+        """
+        return [_claimed_read(conn, claim_id), self._past_read(reviewer), *also]
 
     def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(
@@ -384,14 +388,18 @@ _RECENT = f"SELECT 1, {_PAST_OF} ORDER BY e.seq DESC LIMIT ?"
 """The reviewer's latest events, retractions too (their justifications count); see `_recent`."""
 
 
-def _claimed_read(conn: Connection, claim: Claim) -> tuple[str, tuple[int]]:
-    """The statement `_claimed_from_row` reads: claim, item, depends, judgement."""
+def _claimed_read(conn: Connection, claim_id: int | None) -> tuple[str, tuple[int, ...]]:
+    """The statement `_claimed_from_row` reads: claim, item, depends, judgement.
+
+    `claim_id` None: the claim just made in this transaction (`JUST_CLAIMED`).
+    """
+    which, params = ("?", (claim_id,)) if claim_id is not None else (JUST_CLAIMED, ())
     return (
         f"SELECT {OPEN_CLAIM_COLUMNS}, {', '.join('i.' + c for c in ITEM_COLUMNS)}, "
         f"{_DEPENDS}, j.value, j.notes, j.committed_at FROM claims AS c "
         f"JOIN items AS i ON i.id = c.item_id {_depends_joins(conn)} "
-        "LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = ?",
-        (claim.id,),
+        f"LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = {which}",
+        params,
     )
 
 

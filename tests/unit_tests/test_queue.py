@@ -131,8 +131,8 @@ def test_an_item_whose_lease_ran_out_is_claimed_in_its_turn(
 ) -> None:
     """The expired item is older than the other pending one: it comes first again.
 
-    On PostgreSQL the claim learns of the lapsed lease in its own statement, after it
-    took the other item: that claim is rolled back, not kept.
+    On PostgreSQL the claim learns of the lapsed lease in its own statement, which
+    then takes nothing (its commit is already on the way): no claim on T-2 is made.
     """
     store.ingest([make_draft("T-1"), make_draft("T-2")])
     first = _claimed_next(store, "alice", opening)

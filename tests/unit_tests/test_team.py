@@ -84,19 +84,20 @@ def test_only_leads_read_which_drafts_are_catch_trials(team: str) -> None:
         assert dana.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 2
 
 
-def test_a_reviewers_claim_is_two_round_trips_and_a_decision_three(
+def test_a_reviewers_claim_is_one_round_trip_and_a_decision_three(
     team: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each round trip waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
 
-    A claim: the begin with the claim statement (which also says whether a lease ran
-    out); the notice with the commit (and, for the app, what it shows of the claimed
-    item: `claim_and_open`). It was four. A decision: the begin with one read
-    of the claim, its item, plant, second review and judgement, and one of the
-    reviewer's past decisions and words; the lock with the chain head and the settle
-    (which checks the claim still holds the item); the event with the notice and the
-    commit. It was eleven, then seven, then four. The plant is read through the
-    function that answers only the claim's holder, and still recorded.
+    A claim: the begin, the claim statement (which also says whether a lease ran out,
+    and claims nothing if one did), for the app what it shows of the claimed item
+    (`claim_and_open`, naming the claim by `JUST_CLAIMED`), the notice and the commit,
+    all in one. It was four, then two. A decision: the begin with one read of the
+    claim, its item, plant, second review and judgement, and one of the reviewer's past
+    decisions and words; the lock with the chain head and the settle (which checks the
+    claim still holds the item); the event with the notice and the commit. It was
+    eleven, then seven, then four. The plant is read through the function that answers
+    only the claim's holder, and still recorded.
     """
     with Store(as_user(team, "dana")) as dana:
         (planted,) = dana.conn.execute("SELECT min(item_id) FROM plants").fetchone()
@@ -106,12 +107,12 @@ def test_a_reviewers_claim_is_two_round_trips_and_a_decision_three(
         monkeypatch.setattr(alice.conn, "_raw", counted)
         claim = alice.claim_next("alice")
         assert claim is not None
-        assert counted.trips == 2, counted.sent
+        assert counted.trips == 1, counted.sent
         alice.release(claim)
-        # What the item screen reads of the claim goes with its commit: still two.
+        # What the item screen reads of the claim goes with it: still one.
         counted.trips, counted.sent = 0, []
         found = alice.claim_and_open("alice")
-        assert counted.trips == 2, "\n".join(counted.sent)
+        assert counted.trips == 1, "\n".join(counted.sent)
         assert found is not None
         assert found[1] == alice.opened(found[0])
         alice.release(found[0])
