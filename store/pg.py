@@ -147,6 +147,10 @@ class PgConnection:
 
         What was sent on its own (reads, or with the start of a transaction) and
         whose connection broke is sent again on a new one: nothing of it happened.
+        One exception: a whole write in one message (a claim: begin, statement and
+        `commit_with`) may have committed before the line broke; sent again, it is a
+        second claim, and the first is left to its lease (the item waits out at most
+        `Store.lease`; nothing is recorded twice: a decision is never sent this way).
         Inside a transaction the step is lost with it (`ConnectionLost`), and its
         caller decides.
 
