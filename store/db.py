@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store import pg, pg_open
+from store import filesystems, pg, pg_open
 from store.clock import Clock, utc_now
 from store.errors import DatabaseBusy, SchemaError, StoreError, busy_message
 from store.oversight import OversightPolicy
@@ -396,35 +396,6 @@ def checkpoint_wal(path: Path) -> tuple[int, int, int]:
         conn.close()
 
 
-NETWORK_FILESYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "afs", "9p", "davfs", "fuse.sshfs",
-    "fuse.rclone", "glusterfs", "ceph", "lustre",
-})  # fmt: skip
-"""File systems SQLite's WAL mode must not be used on (its shared memory and locks are
-local): "WAL does not work over a network filesystem" (SQLite's documentation)."""
-
-
-def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
-    """The type of the file system holding `path` (Linux `/proc/self/mountinfo`), if known."""
-    if mountinfo is None:
-        try:
-            mountinfo = Path("/proc/self/mountinfo").read_text(encoding="utf-8")
-        except OSError:
-            return None  # not Linux, or no /proc: nothing to go on
-    target = str(path.resolve())
-    best, kind = "", None
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        if " - " not in line or len(fields) < 5:
-            continue
-        point = fields[4].replace("\\040", " ")
-        fstype = line.split(" - ", 1)[1].split(" ")[0]
-        inside = target == point or target.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, kind = point, fstype
-    return kind
-
-
 def _connect(path: Path) -> sqlite3.Connection:
     # No folder is created here: a mistyped path must not become a new, empty queue
     # that looks like lost data. The caller creates the default location.
@@ -432,8 +403,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise StoreError(f"{path} is a folder, not a database file")
     if not path.parent.is_dir():
         raise StoreError(f"{path}: the folder {path.parent} does not exist")
-    kind = filesystem_type(path.parent)
-    if kind in NETWORK_FILESYSTEMS:
+    kind = filesystems.filesystem_type(path.parent)
+    if kind in filesystems.NETWORK_FILESYSTEMS:
         raise StoreError(
             f"{path} is on a network file system ({kind}): SQLite's write-ahead log does "
             "not work there and can lose or corrupt decisions; keep the file on a local "

@@ -271,7 +271,7 @@ def test_deferred_checkpoints_leave_the_wal_to_a_separate_connection(sqlite_stor
 def test_a_database_on_a_network_file_system_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from store.db import filesystem_type
+    from store.filesystems import filesystem_type
 
     mounts = (
         "22 1 0:21 / / rw - ext4 /dev/sda1 rw\n"
@@ -279,7 +279,7 @@ def test_a_database_on_a_network_file_system_is_refused(
     )
     assert filesystem_type(tmp_path / "q.db", mounts) == "nfs4"
     assert filesystem_type(Path("/usr/lib"), mounts) == "ext4"
-    monkeypatch.setattr("store.db.filesystem_type", lambda path: "nfs4")
+    monkeypatch.setattr("store.filesystems.filesystem_type", lambda path: "nfs4")
     with pytest.raises(StoreError, match=r"on a network file system \(nfs4\)"):
         Store(tmp_path / "q.db")
     assert not (tmp_path / "q.db").exists()  # refused before anything was written
