@@ -49,6 +49,29 @@ def test_a_dropped_connection_is_replaced_and_the_decision_sent_again(
         assert claim is None  # nothing else pending: two items, both taken
 
 
+def test_a_claim_sent_whole_on_a_dropped_line_is_made_once_with_its_reads(
+    pg_server: str, pg_url: str, clock: FakeClock
+) -> None:
+    """The claim, its reads and its commit are one message: sent again, all of it.
+
+    The line is cut before it is sent (a server restart while the reviewer read): the
+    message goes again on the new connection, the reads still name the claim made in
+    it (`JUST_CLAIMED`), and one claim is held, not two.
+    """
+    with Store(pg_url, now=clock) as store:
+        store.ingest([make_draft("T-1"), make_draft("T-2")])
+        cut(pg_server, store)
+        found = store.claim_and_open("alice")
+        assert found is not None
+        claim, opened = found
+        assert opened == store.opened(claim)
+        assert opened.item.id == claim.item_id
+        held = store.conn.execute("SELECT count(*) FROM claims WHERE ended_at IS NULL").fetchone()[
+            0
+        ]
+        assert held == 1
+
+
 def test_a_database_that_stays_away_is_one_line_and_records_nothing(
     pg_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
