@@ -125,6 +125,15 @@ def counts_from(rows: Iterable[tuple[str, str, int]]) -> list[SourceCounts]:
     ]
 
 
+_SOURCES = (
+    "sources (source) AS (SELECT min(source) FROM items UNION ALL "
+    "SELECT (SELECT min(source) FROM items WHERE source > sources.source) FROM sources "
+    "WHERE sources.source IS NOT NULL)"
+)
+"""The queue's sources, each found by one index seek past the last (a loose index scan):
+a few probes where `SELECT DISTINCT source` reads every item."""
+
+
 class QueueMixin(IngestMixin):
     """Queue operations; mixed into `store.Store`."""
 
@@ -322,9 +331,17 @@ class QueueMixin(IngestMixin):
         return None if row is None else item_from_row(row)
 
     def items_named(self, external_id: str) -> list[Item]:
-        """Items any source knows as `external_id` (one per source), by source."""
+        """Items any source knows as `external_id` (one per source), by source.
+
+        The only index with `external_id` leads with `source`: by the id alone both
+        engines read all of it (41-65 ms at a million items, each `signoff show`). The
+        sources are walked first, one seek each (`_SOURCES`), then each is probed.
+        """
         rows = self.conn.execute(
-            f"{_SELECT_ITEM} WHERE external_id = ? ORDER BY source", (external_id,)
+            f"WITH RECURSIVE {_SOURCES} {_SELECT_ITEM} WHERE source IN "
+            "(SELECT source FROM sources WHERE source IS NOT NULL) AND external_id = ? "
+            "ORDER BY source",
+            (external_id,),
         ).fetchall()
         return [item_from_row(row) for row in rows]
 

@@ -153,5 +153,5 @@ def query_plans(conn: Any, run: Any, contains: str) -> list[str]:
     return [
         " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
         for sql in seen
-        if contains in sql and sql.lstrip().upper().startswith("SELECT")
+        if contains in sql and sql.lstrip().upper().startswith(("SELECT", "WITH"))
     ]
