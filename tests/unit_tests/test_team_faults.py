@@ -66,9 +66,8 @@ def test_a_claim_sent_whole_on_a_dropped_line_is_made_once_with_its_reads(
         claim, opened = found
         assert opened == store.opened(claim)
         assert opened.item.id == claim.item_id
-        held = store.conn.execute("SELECT count(*) FROM claims WHERE ended_at IS NULL").fetchone()[
-            0
-        ]
+        open_claims = "SELECT count(*) FROM claims WHERE ended_at IS NULL"
+        (held,) = store.conn.execute(open_claims).fetchone()
         assert held == 1
 
 
