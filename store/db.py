@@ -46,6 +46,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m017_ledger_counts",
     "m018_search_index_merges",
     "m019_ledger_models",
+    "m020_search_index_without_positions",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -184,13 +184,13 @@ def _level(
 
 
 def filter_sql(
-    where: QueueFilter, conn: Connection, *, stakes: bool = True
+    where: QueueFilter, conn: Connection, *, stakes: bool = True, counting: bool = False
 ) -> tuple[str, list[str], list[Any]]:
     """The filter as a `FROM` item, `WHERE` clauses over `items` (ANDed) and their arguments.
 
     `stakes=False` leaves the stakes out (`page` walks one stakes level at a time). The
-    `FROM` item is `items`, or `items NOT INDEXED` for a search with few matches
-    (`store.search`).
+    `FROM` item is `items`, or `items NOT INDEXED` for a search with few matches, or for
+    any search answered from the index when `counting` (`store.search.Search`).
     """
     table = "items"
     # The open filter is written exactly as the partial index's WHERE, so SQLite uses it.
@@ -219,13 +219,13 @@ def filter_sql(
         found = search_clause(where.search, conn)
         clauses.append(found.clause)
         args += found.args
-        table = found.table
+        table = found.counted if counting else found.table
     return table, clauses, args
 
 
 def matching(conn: Connection, where: QueueFilter) -> int:
     """How many items the filter matches (the queue says so beside a search)."""
-    table, clauses, args = filter_sql(where, conn)
+    table, clauses, args = filter_sql(where, conn, counting=True)
     sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(clauses)}"
     return int(conn.execute(sql, args).fetchone()[0])
 

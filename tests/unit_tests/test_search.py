@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import random
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from store import Store
+from store.migrations import migrations
 from store.pg import PgConnection, translate
 from store.search import search_clause
-from store.views import PageRequest, QueueFilter, page
+from store.views import PageRequest, QueueFilter, matching, page
 from tests.conftest import FakeClock, make_draft, query_plans
 
 
@@ -75,6 +78,14 @@ def test_a_search_that_matches_nothing_reads_the_index_not_every_row(
             assert "items_fts VIRTUAL TABLE INDEX" in plan, plan
             assert "SEARCH items USING INTEGER PRIMARY KEY" in plan, plan
             assert not re.search(r"SCAN items\b|USING INDEX items_open", plan), plan
+        # Counted from the matches too, not by testing each item of the order index
+        # against them: that read every match's row at a random place.
+        where = QueueFilter(status="pending", search="hello, your")
+        plans = query_plans(store.conn, lambda: matching(store.conn, where), "count(*) FROM items")
+        assert plans, plans
+        for plan in plans:
+            assert "SEARCH items USING INTEGER PRIMARY KEY" in plan, plan
+            assert "items_next" not in plan, plan
 
 
 def test_an_older_database_gets_its_items_indexed_when_opened(
@@ -86,7 +97,10 @@ def test_an_older_database_gets_its_items_indexed_when_opened(
     for trigger in ("items_fts_update", "items_fts_delete"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE items_fts")
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_search_index'")
+    conn.execute(
+        "DELETE FROM _sqlite_migrations WHERE name IN "
+        "('m015_search_index', 'm018_search_index_merges', 'm020_search_index_without_positions')"
+    )
     conn.close()
     with Store(db_path, now=clock) as store:
         assert _found(store, "older draft") == ["T-1"]
@@ -139,5 +153,95 @@ def test_a_team_search_can_be_answered_from_trigram_indexes(pg_url: str, clock: 
 
 def test_the_index_merges_sixteen_segments_at_a_time(db_path: Path, clock: FakeClock) -> None:
     with Store(db_path, now=clock) as store:
+        row = store.conn.execute("SELECT v FROM items_fts_config WHERE k = 'automerge'")
+        assert row.fetchone() == (16,)
+
+
+def _as_m015_found(conn: sqlite3.Connection, term: str) -> set[int]:
+    """The oracle: the ids m015's index (trigram positions kept) gave for `term` as a phrase."""
+    phrase = '"' + term.replace('"', '""') + '"'
+    return {
+        row[0] for row in conn.execute("SELECT rowid FROM old_fts WHERE old_fts MATCH ?", (phrase,))
+    }
+
+
+def test_a_search_finds_what_the_index_with_positions_found(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # Texts over a small alphabet, so that many terms have all their trigrams in an item
+    # without the term itself (the index without positions offers those items; the search
+    # must drop them), in both cases, with letters only their case tells apart (é/É, ö/Ö)
+    # and characters FTS5 and LIKE would read as syntax.
+    rng = random.Random(20)
+    alphabet = 'aaabbbABéÉ öÖß-%_*"():1'
+
+    def text(low: int, high: int, letters: str = alphabet) -> str:
+        return "".join(rng.choice(letters) for _ in range(rng.randint(low, high)))
+
+    with Store(db_path, now=clock) as store:
+        store.ingest([
+            make_draft(f"T-{i}", title=text(0, 12), draft=text(1, 30)) for i in range(400)
+        ])  # fmt: skip
+        conn = store.conn
+        assert isinstance(conn, sqlite3.Connection)
+        conn.execute(
+            "CREATE VIRTUAL TABLE old_fts USING fts5(external_id, title, draft, "
+            "content = 'items', content_rowid = 'id', tokenize = 'trigram')"
+        )
+        conn.execute("INSERT INTO old_fts (old_fts) VALUES ('rebuild')")
+        texts = [
+            t for row in conn.execute("SELECT external_id, title, draft FROM items") for t in row
+        ]
+        terms = [text(3, 6, "abABéÉ") for _ in range(300)]
+        for _ in range(300):
+            whole = rng.choice([t for t in texts if len(t) >= 3])
+            start = rng.randrange(len(whole) - 2)
+            cut = whole[start : start + rng.randint(3, 8)]
+            terms.append("".join(c.swapcase() if rng.random() < 0.4 else c for c in cut))
+        offered = 0
+        for term in terms:
+            found = search_clause(term, conn)
+            rows = conn.execute(
+                f"SELECT items.id FROM {found.table} WHERE {found.clause}", found.args
+            )
+            expected = _as_m015_found(conn, term)
+            assert {row[0] for row in rows} == expected, term
+            assert matching(conn, QueueFilter(status="open", search=term)) == len(expected), term
+            offered += conn.execute(
+                "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (found.args[0],)
+            ).fetchone()[0] - len(expected)
+        assert offered > 100  # the index offered items without the term: they were dropped
+
+
+def test_an_index_with_positions_is_rebuilt_without_them(db_path: Path, clock: FakeClock) -> None:
+    with Store(db_path, now=clock) as store:
+        store.ingest(
+            [make_draft(f"T-{i}", draft=f"Draft number {i} about Crème brûlée.") for i in range(30)]
+        )
+    old = Database(sqlite3.connect(db_path, isolation_level=None), execute_plugins=False)
+    # Back to the index m019 left: m015's table, merging as m018 set it.
+    for trigger in ("items_fts_update", "items_fts_delete"):
+        old.conn.execute(f"DROP TRIGGER {trigger}")
+    old.conn.execute("DROP TABLE items_fts")
+    old.conn.execute(
+        "DELETE FROM _sqlite_migrations WHERE name IN "
+        "('m015_search_index', 'm018_search_index_merges', 'm020_search_index_without_positions')"
+    )
+    migrations.apply(old, stop_before="m020_search_index_without_positions")
+    assert (
+        "detail"
+        not in old.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'items_fts'"
+        ).fetchone()[0]
+    )
+    old.conn.close()
+    with Store(db_path, now=clock) as store:
+        sql = store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'items_fts'"
+        ).fetchone()[0]
+        assert "detail = none" in sql
+        store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+        assert _found(store, "CRÈME BRÛ") == sorted(f"T-{i}" for i in range(30))
+        assert _found(store, "number 17 ") == ["T-17"]
         row = store.conn.execute("SELECT v FROM items_fts_config WHERE k = 'automerge'")
         assert row.fetchone() == (16,)
