@@ -177,7 +177,18 @@ def _still_extends(store: Store) -> None:
 
 
 def _opened(db: Path | str, settings: Settings) -> Store:
-    return Store(db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight)
+    return Store(
+        db,
+        policy=settings.policy,
+        lease=settings.lease,
+        oversight=settings.oversight,
+        upgrading=_upgrading,
+    )
+
+
+def _upgrading(path: Path) -> None:
+    """Say why the first start of a new version waits (a large queue's index is rebuilt)."""
+    err.print(safe_text(f"signoff: bringing {path} up to date for this version (once)…"))
 
 
 def _configured(store: Store, settings: Settings) -> Store:
