@@ -265,3 +265,32 @@ def test_an_index_with_positions_is_rebuilt_without_them(db_path: Path, clock: F
         assert _found(store, "number 17 ") == ["T-17"]
         row = store.conn.execute("SELECT v FROM items_fts_config WHERE k = 'automerge'")
         assert row.fetchone() == (16,)
+
+
+def test_an_item_indexed_while_a_search_starts_is_found(db_path: Path, clock: FakeClock) -> None:
+    # The search reads the index's watermark and probes the index in two statements. An
+    # import that indexes a matching item between them must not fall between the two:
+    # under the watermark the probe missed (the item was not there yet), it would be in
+    # neither the index's answer nor the scan above the watermark.
+    with Store(db_path, now=clock) as store, Store(db_path, now=clock) as importer:
+        store.ingest([make_draft("T-1", draft="Nothing to see.")])
+        conn = store.conn
+        assert isinstance(conn, sqlite3.Connection)
+        started: list[str] = []
+
+        def between(sql: str) -> None:
+            if "items_fts_docsize" in sql or "MATCH" in sql:
+                started.append(sql)
+                if len(started) == 2:  # the second of the two is starting
+                    importer.ingest([make_draft("T-2", draft="A late arrival.")])
+
+        conn.set_trace_callback(between)
+        try:
+            found = search_clause("late arrival", conn)
+        finally:
+            conn.set_trace_callback(None)
+        assert len(started) == 2, started
+        rows = conn.execute(
+            f"SELECT external_id FROM {found.table} WHERE {found.clause}", found.args
+        )
+        assert [row[0] for row in rows] == ["T-2"]
