@@ -81,7 +81,7 @@ class StoreBase:
 
         `upgrading` is called, with the file, before an older SQLite database is brought
         up to date: once per new version, and a large queue's may take a while (m020
-        rebuilds the search index: 8.7 s at a million items).
+        rebuilds the search index: 8.7-8.8 s at a million items).
         """
         self.url: str | None = str(target) if pg.is_url(target) else None
         """The PostgreSQL URL in team mode (may hold a password; see `where`), else None."""

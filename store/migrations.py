@@ -205,7 +205,7 @@ def m019_ledger_models(db: Database) -> None:
 def m020_search_index_without_positions(db: Database) -> None:
     """The search index again, without trigram positions (`store.search.SCHEMA`).
 
-    Rebuilt from the items in this transaction, once: 8.8 s at a million items.
+    Rebuilt from the items in this transaction, once: 8.7-8.8 s at a million items.
     """
     _script(db, search.SCHEMA)
 

@@ -140,10 +140,7 @@ def open_store(db: Path | str | None, settings: Settings, *, create: bool = Fals
     if not isinstance(db, Path):
         db = resolve_db(db, settings.db)
     if isinstance(db, str):
-        store = Store(
-            db, policy=settings.policy, lease=settings.lease, oversight=settings.oversight
-        )
-        return _configured(store, settings)
+        return _configured(_opened(db, settings), settings)
     if not create and db.parent != data_dir() and not db.exists():
         raise UsageError(f"{db}: no such database (check the path; `signoff import` creates one)")
     if db.parent == data_dir():

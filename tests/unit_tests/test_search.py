@@ -108,6 +108,14 @@ def test_an_older_database_gets_its_items_indexed_when_opened(
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft("T-1", draft="An older draft about invoices.")])
     conn = sqlite3.connect(db_path, isolation_level=None)
+    _without_search_index(conn)
+    conn.close()
+    with Store(db_path, now=clock) as store:
+        assert _found(store, "older draft") == ["T-1"]
+
+
+def _without_search_index(conn: sqlite3.Connection) -> None:
+    """The database as before m015: no search index, and none of its migrations recorded."""
     for trigger in ("items_fts_update", "items_fts_delete"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE items_fts")
@@ -115,9 +123,6 @@ def test_an_older_database_gets_its_items_indexed_when_opened(
         "DELETE FROM _sqlite_migrations WHERE name IN "
         "('m015_search_index', 'm018_search_index_merges', 'm020_search_index_without_positions')"
     )
-    conn.close()
-    with Store(db_path, now=clock) as store:
-        assert _found(store, "older draft") == ["T-1"]
 
 
 def test_items_the_index_has_not_seen_are_still_found_and_later_indexed(
@@ -234,13 +239,7 @@ def test_an_index_with_positions_is_rebuilt_without_them(db_path: Path, clock: F
         )
     old = Database(sqlite3.connect(db_path, isolation_level=None), execute_plugins=False)
     # Back to the index m019 left: m015's table, merging as m018 set it.
-    for trigger in ("items_fts_update", "items_fts_delete"):
-        old.conn.execute(f"DROP TRIGGER {trigger}")
-    old.conn.execute("DROP TABLE items_fts")
-    old.conn.execute(
-        "DELETE FROM _sqlite_migrations WHERE name IN "
-        "('m015_search_index', 'm018_search_index_merges', 'm020_search_index_without_positions')"
-    )
+    _without_search_index(old.conn)
     migrations.apply(old, stop_before="m020_search_index_without_positions")
     assert (
         "detail"
