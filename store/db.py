@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from store import filesystems, pg, pg_open
 from store.clock import Clock, utc_now
@@ -235,9 +235,7 @@ class StoreBase:
         self.close()
 
     @contextmanager
-    def _immediate(
-        self, *, durable: bool = True, reads_first: bool = False
-    ) -> Iterator[Connection]:
+    def _immediate(self, *, durable: bool = True) -> Iterator[Connection]:
         """A write transaction that takes the write lock up front.
 
         `BEGIN IMMEDIATE` means two processes can never both read "item 7 is free"
@@ -249,14 +247,10 @@ class StoreBase:
         again — so claiming is not slowed by a disk flush; ledger events never do.
 
         On PostgreSQL the same: one writer at a time (`store.pg.PgConnection.write`).
-        With `reads_first`, a PostgreSQL transaction begins without that lock and the
-        caller takes it (`_lock_writes`) once its reads are done, so other reviewers
-        wait only for its ordered writes; what the reads found must be re-checked by
-        those writes. SQLite's `BEGIN IMMEDIATE` holds its lock from the start anyway.
         """
         if not isinstance(self.conn, sqlite3.Connection):
             wait = 0 if self._at_once else pg.LOCK_TIMEOUT_MS
-            with self.conn.write(durable=durable, locked=not reads_first, wait_ms=wait) as conn:
+            with self.conn.write(durable=durable, wait_ms=wait) as conn:
                 yield conn
             return
         if not durable:
@@ -273,28 +267,6 @@ class StoreBase:
         finally:
             if not durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
-
-    def _lock_writes(
-        self, conn: Connection, *also: tuple[str, pg.Params]
-    ) -> tuple[tuple[int, str], list[Any]]:
-        """In an `_immediate(reads_first=True)` transaction: take the one-writer lock now.
-
-        Returns the chain head (position, hash) as it is under the lock, and a cursor
-        for each of `also`: writes that must be made under the lock and whose results
-        the caller reads. On PostgreSQL they all go in the lock's own round trip: eight
-        reviewers wait on that lock, and each trip made while holding it is a trip
-        they all wait for.
-
-        Raises:
-            DatabaseBusy: Another writer kept it too long (PostgreSQL; SQLite has it).
-        """
-        from store.dialect import POSTGRESQL
-        from store.ledger import chain_head, head_of
-
-        if isinstance(conn, sqlite3.Connection):
-            return chain_head(conn), [conn.execute(sql, params) for sql, params in also]
-        head, *rest = conn.lock(POSTGRESQL.chain_head, *also)
-        return head_of(head.fetchone()), rest
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the database.

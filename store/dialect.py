@@ -38,8 +38,11 @@ class Dialect:
     """`FROM` clause: the plant (mutation) of item `?` once decided (practice's truth)."""
     decided: tuple[str, ...]
     """Settle a decided item and end its claim (`:state`, `:stamp`, `:item`, `:claim`),
-    in order; the first statement's row count is the item's (0: the claim no longer
-    holds it, and the caller rolls back)."""
+    in order. Nothing reads their row counts: the decision read its claim holding the
+    item under the write lock, and `hold_item` keeps it so until the commit."""
+    hold_item: str
+    """Put after a read of item `i` in a write: no other transaction may change its row
+    until this one ends (PostgreSQL's claims take no write lock, only row locks)."""
     action_counts: str
     """(action, events) of every action the login can see events of (`signoff status`)."""
     event_model: tuple[str, str]
@@ -68,6 +71,7 @@ SQLITE: Final = Dialect(
     settled_plant="plants AS p JOIN items AS i ON i.id = p.item_id "
     "WHERE p.item_id = ? AND i.state = 'decided'",
     decided=(_SETTLE_ITEM, _END_CLAIM),
+    hold_item="",  # BEGIN IMMEDIATE: no other writer until the commit
     # Kept by the ledger's triggers (m017): a count over a million index entries was
     # ~80 ms of `signoff status`'s ~0.5 s.
     action_counts="SELECT action, n FROM ledger_counts WHERE n > 0",
@@ -90,6 +94,7 @@ POSTGRESQL: Final = Dialect(
     settled_plant="signoff_settled_plant(?)",
     # One round trip, not two: it is made holding the write lock every reviewer waits on.
     decided=(f"WITH ended AS ({_END_CLAIM}) {_SETTLE_ITEM}",),
+    hold_item=" FOR UPDATE OF i",
     # Counted, not kept: row security shows a reviewer only some events, and a kept
     # total would tell them how many others there are (from the `ledger_action` index).
     action_counts="SELECT action, count(*) FROM ledger GROUP BY action",

@@ -209,18 +209,20 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
             raise DecisionError(f"{action!r} is not a decision (use one of {DECISION_ACTIONS})")
         justification = checked_text(justification, "justification")
         reason = checked_reason(reason_code, action)
-        # The reads and checks run before the one-writer lock: on PostgreSQL the other
-        # reviewers wait only for the chain's writes (8 reviewers: +23 % decisions/s,
-        # 4 paired rounds). The item's update below re-checks, under the lock, that this
-        # claim still holds it. On SQLite, BEGIN IMMEDIATE holds the lock throughout.
-        # Not re-checked: the reviewer's own history (friction, repeated justifications),
-        # which only the same login deciding in a second session at that instant changes.
-        with self._immediate(reads_first=True) as conn:
+        # Two round trips on a team database, where each is a wait on its network: the
+        # write's begin and lock with every read (claim, item, history, chain head), then
+        # the writes with the commit. The reads see what the writer before committed,
+        # and the item's row is held as read (`Dialect.hold_item`: PostgreSQL's claims
+        # take no write lock), so the settle below cannot miss and nothing needs a trip
+        # to re-check it. On SQLite, BEGIN IMMEDIATE holds the lock throughout.
+        with self._immediate() as conn:
             now = self.now()
-            claimed, history, recent, _ = self._claimed_and_past(conn, claim, now)
+            claimed, history, recent, (read_head,) = self._claimed_and_past(
+                conn, claim, now, (dialect_of(conn).chain_head, ()), holding=True
+            )
             current, item, plant, second, mine = claimed
             if item.claim_id != current.id:
-                raise _not_held(item)
+                raise _not_held(item)  # released, or lapsed and taken, before this began
             result = decision_output(action, output, item.draft)
             if action == "override" and result is not None:
                 check_value(item, result, "the new value")
@@ -256,19 +258,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                         "a lead resolves an escalation with approve, edit, override or reject"
                     )
                 oversight = {**(oversight or {}), "resolves": current.resolves}
-            # The settle re-checks, under the lock, that this claim still holds the
-            # item; on PostgreSQL it goes with the lock and the chain head, so the lock
-            # is held for one round trip (the event and the commit), not two.
             values = {"state": state, "stamp": iso(now), "item": item.id, "claim": current.id}
-            first, *rest = dialect_of(conn).decided
-            head, (settled,) = self._lock_writes(conn, (first, values))
-            if settled.rowcount != 1:
-                raise _not_held(item)  # released or expired and taken while the reads ran
-            for sql in rest:
+            for sql in dialect_of(conn).decided:
                 deferred(conn, sql, values)
             event = self._append(
                 conn,
-                head=head,
+                head=head_of(read_head.fetchone()),
                 item_id=item.id,
                 source=item.source,
                 external_id=item.external_id,

@@ -326,8 +326,7 @@ class PgConnection:
         `durable=False` commits without waiting for the WAL flush (claims, imports), as
         `synchronous=NORMAL` does on SQLite; ledger events always wait. `locked=False`
         is for the one-statement claim: row locks keep claims apart (`FOR UPDATE SKIP
-        LOCKED`), and a reviewer need not wait for another's decision to take one; and
-        for a write that takes the lock itself after its reads (`lock`). `wait_ms`: how
+        LOCKED`), and a reviewer need not wait for another's decision to take one. `wait_ms`: how
         long a lock may be waited for (at least 1: PostgreSQL reads 0 as for ever).
 
         Raises:
@@ -381,23 +380,6 @@ class PgConnection:
         cursors = self.execute_together((*reads, *_COMMIT))
         self._committed = True
         return cursors[: len(reads)]
-
-    def lock(self, then: str, *also: tuple[str, Params]) -> list[Any]:
-        """Take the one-writer lock in a transaction opened with `write(locked=False)`.
-
-        For a write whose reads need no order (a decision's claim, item and history):
-        they run before it, and only the writes that must be ordered (the chain) hold
-        the lock that every other writer waits for. `then`, a read (the chain head),
-        and `also`, statements that must run under the lock and whose results the
-        caller reads (a decision's settle), go in the lock's own round trip, each as
-        its own statement after it (so each sees what the writer before committed).
-        Every round trip made holding the lock is one the other writers wait for.
-        Returns a cursor for `then` and for each of `also`.
-
-        Raises:
-            DatabaseBusy: Another writer kept the lock for over the write's `wait_ms`.
-        """
-        return self.execute_together(((_LOCK, ()), (then, ()), *also))[1:]
 
     @contextmanager
     def _busy(self) -> Iterator[None]:

@@ -215,20 +215,22 @@ class ReviewMixin(QueueMixin):
         now: dt.datetime,
         *also: tuple[str, Params],
         sent: list[Any] | None = None,
+        holding: bool = False,
     ) -> tuple[Claimed, list[Past], list[Recent], list[Any]]:
         """`_claimed`, the reviewer's past (`_history_and_recent`), and `also`: one round trip.
 
         Read for the claim's reviewer as the caller holds it; read again should the
         stored claim name someone else. `also`: reads sent in the same trip, a cursor
         for each. `sent`: the cursors of these reads (`_claim_reads`) if the caller
-        has sent them already (with a claim's commit).
+        has sent them already (with a claim's commit). `holding`: in a write, the
+        item's row is kept as read until the commit (`Dialect.hold_item`).
 
         Raises:
             ClaimError: No such claim, or it ended or expired.
         """
         reviewer = claim.reviewer
         read_claim, read_past, *extra = sent or together(
-            conn, *self._claim_reads(conn, reviewer, claim.id, *also)
+            conn, *self._claim_reads(conn, reviewer, claim.id, *also, holding=holding)
         )
         claimed = _claimed_from_row(read_claim.fetchone(), claim, now)
         if claimed[0].reviewer != reviewer:
@@ -238,13 +240,18 @@ class ReviewMixin(QueueMixin):
         return claimed, history, [_recent(r) for r in rows if r[0] == 1], extra
 
     def _claim_reads(
-        self, conn: Connection, reviewer: str, claim_id: int | None, *also: tuple[str, Params]
+        self,
+        conn: Connection,
+        reviewer: str,
+        claim_id: int | None,
+        *also: tuple[str, Params],
+        holding: bool = False,
     ) -> list[tuple[str, Params]]:
         """What `_claimed_and_past` reads of a claim, `also` after it.
 
         `claim_id` None: the claim this transaction is making (PostgreSQL, `JUST_CLAIMED`).
         """
-        return [_claimed_read(conn, claim_id), self._past_read(reviewer), *also]
+        return [_claimed_read(conn, claim_id, holding), self._past_read(reviewer), *also]
 
     def _item(self, conn: Connection, item_id: int) -> Item:
         return item_from_row(
@@ -388,17 +395,21 @@ _RECENT = f"SELECT 1, {_PAST_OF} ORDER BY e.seq DESC LIMIT ?"
 """The reviewer's latest events, retractions too (their justifications count); see `_recent`."""
 
 
-def _claimed_read(conn: Connection, claim_id: int | None) -> tuple[str, tuple[int, ...]]:
+def _claimed_read(
+    conn: Connection, claim_id: int | None, holding: bool = False
+) -> tuple[str, tuple[int, ...]]:
     """The statement `_claimed_from_row` reads: claim, item, depends, judgement.
 
     `claim_id` None: the claim just made in this transaction (`JUST_CLAIMED`).
+    `holding`: the item's row is held as read until the write ends (`Dialect.hold_item`).
     """
     which, params = ("?", (claim_id,)) if claim_id is not None else (JUST_CLAIMED, ())
     return (
         f"SELECT {OPEN_CLAIM_COLUMNS}, {', '.join('i.' + c for c in ITEM_COLUMNS)}, "
         f"{_DEPENDS}, j.value, j.notes, j.committed_at FROM claims AS c "
         f"JOIN items AS i ON i.id = c.item_id {_depends_joins(conn)} "
-        f"LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = {which}",
+        f"LEFT JOIN provisionals AS j ON j.claim_id = c.id WHERE c.id = {which}"
+        + (dialect_of(conn).hold_item if holding else ""),
         params,
     )
 

@@ -95,15 +95,15 @@ async def test_a_team_database_that_stays_away_stops_the_app_without_a_crash(
     assert app.crash is None  # not a bug: no crash file, one line from the CLI
 
 
-async def test_a_decision_and_the_next_item_in_the_app_are_four_round_trips(
+async def test_a_decision_and_the_next_item_in_the_app_are_three_round_trips(
     team_review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a reviewer 10 ms from the database waits for between Enter and the next item.
 
-    The decision (3: `test_team`; no probe for the write lock first: it does not wait
+    The decision (2: `test_team`; no probe for the write lock first: it does not wait
     for it, `Store.at_once`); the claim (1, and no probe: it takes no write lock), the
     claim's item, rules and the top bar's counts going with it. It was sixteen, then
-    nine, then eight, then five.
+    nine, then eight, then five, then four.
     """
     from store.pg import PgConnection
     from tests.pg import RoundTrips
@@ -120,7 +120,7 @@ async def test_a_decision_and_the_next_item_in_the_app_are_four_round_trips(
         await pilot.press(*WHY, "enter")
         await pilot.pause()
         assert _item(app).item.external_id == "L-7"
-    assert counted.trips == 4, "\n".join(counted.sent)
+    assert counted.trips == 3, "\n".join(counted.sent)
 
 
 async def test_a_decision_waits_visibly_while_a_lead_writes_then_records_once(

@@ -84,7 +84,7 @@ def test_only_leads_read_which_drafts_are_catch_trials(team: str) -> None:
         assert dana.conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 2
 
 
-def test_a_reviewers_claim_is_one_round_trip_and_a_decision_three(
+def test_a_reviewers_claim_is_one_round_trip_and_a_decision_two(
     team: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each round trip waits on the team's network (at a VPN's 20 ms, 0.1 s for five).
@@ -92,12 +92,12 @@ def test_a_reviewers_claim_is_one_round_trip_and_a_decision_three(
     A claim: the begin, the claim statement (which also says whether a lease ran out,
     and claims nothing if one did), for the app what it shows of the claimed item
     (`claim_and_open`, naming the claim by `JUST_CLAIMED`), the notice and the commit,
-    all in one. It was four, then two. A decision: the begin with one read of the
-    claim, its item, plant, second review and judgement, and one of the reviewer's past
-    decisions and words; the lock with the chain head and the settle (which checks the
-    claim still holds the item); the event with the notice and the commit. It was
-    eleven, then seven, then four. The plant is read through the function that answers
-    only the claim's holder, and still recorded.
+    all in one. It was four, then two. A decision: the begin and the lock with one read
+    of the claim, its item (held until the commit), plant, second review and judgement,
+    one of the reviewer's past decisions and words, and the chain head; then the settle
+    and the event with the notice and the commit. It was eleven, then seven, then four,
+    then three. The plant is read through the function that answers only the claim's
+    holder, and still recorded.
     """
     with Store(as_user(team, "dana")) as dana:
         (planted,) = dana.conn.execute("SELECT min(item_id) FROM plants").fetchone()
@@ -119,7 +119,7 @@ def test_a_reviewers_claim_is_one_round_trip_and_a_decision_three(
         claim = alice.claim_item(planted, "alice")
         counted.trips, counted.sent = 0, []
         event = alice.decide(claim, "reject", GOOD, reason_code="factual-error")
-        assert counted.trips == 3, "\n".join(counted.sent)
+        assert counted.trips == 2, "\n".join(counted.sent)
     assert event.oversight is not None
     assert event.oversight["planted"]["caught"] is True
 

@@ -168,11 +168,43 @@ def test_the_chain_head_cannot_be_deleted_or_truncated(pg_url: str) -> None:
             store.conn.execute("INSERT INTO chain_head VALUES (2, 0, 'x')")
 
 
-def test_a_claim_given_back_and_taken_while_a_decision_read_records_nothing(
+def test_a_decision_holds_its_item_from_its_read_to_its_commit(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A decision reads its claim, item and history before the one-writer lock; the
-    # item's update under the lock is the check that the claim still holds it.
+    """Nothing reads the settle's row count (it goes with the commit, unanswered).
+
+    So from the decision's read (made under the write lock) to its commit, no other
+    transaction may change the item's row: a claim takes no write lock, only row
+    locks. Here a writer that takes none tries to give the item back while the
+    decision is being made; it must wait, and the decision settles the item.
+    """
+    with Store(pg_url) as owner:
+        owner.ingest([make_draft("T-1")])
+    with Store(pg_url) as alice, psycopg.connect(pg_url, autocommit=True) as other:
+        claim = alice.claim_next("alice")
+        assert claim is not None
+        append = alice._append
+        tried: list[str] = []
+
+        def meanwhile(conn: Any, **values: Any) -> Any:
+            other.execute("SET lock_timeout = '200ms'")
+            try:
+                other.execute("UPDATE items SET claim_id = NULL, state = 'pending'")
+                tried.append("changed")
+            except psycopg.errors.LockNotAvailable:
+                tried.append("waited")
+            return append(conn, **values)
+
+        monkeypatch.setattr(alice, "_append", meanwhile)
+        event = alice.decide(claim, "escalate", "Sending this refund to a lead to look at it")
+        assert tried == ["waited"]
+        assert event.claim_id == claim.id
+        state = other.execute("SELECT state, claim_id FROM items").fetchone()
+        assert state == ("escalated", None)
+
+
+def test_a_claim_given_back_and_taken_before_a_decision_records_nothing(pg_url: str) -> None:
+    # Its lease ran out, say, and the sweep gave it back; then another reviewer took it.
     from store import ClaimError
 
     with Store(pg_url) as owner:
@@ -180,22 +212,15 @@ def test_a_claim_given_back_and_taken_while_a_decision_read_records_nothing(
     with Store(pg_url) as alice, Store(pg_url) as bob:
         claim = alice.claim_next("alice")
         assert claim is not None
-        lock = alice._lock_writes
-        taken = []
-
-        def meanwhile(conn: object, *also: Any) -> Any:
-            assert bob.release(claim)  # its lease ran out, say, and the sweep gave it back
-            taken.append(bob.claim_next("bob"))
-            return lock(conn, *also)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(alice, "_lock_writes", meanwhile)
-        with pytest.raises(ClaimError, match="T-1 is no longer held by this claim"):
+        assert bob.release(claim)
+        taken = bob.claim_next("bob")
+        assert taken is not None
+        with pytest.raises(ClaimError, match="already ended"):
             alice.decide(claim, "escalate", "Sending this refund to a lead to look at it")
-        assert taken[0] is not None
         assert bob.conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0
         state = bob.conn.execute("SELECT state, claim_id FROM items").fetchone()
-        assert tuple(state) == ("claimed", taken[0].id)
-        assert bob.decide(taken[0], "escalate", "Bob sends this refund to a lead instead").seq == 1
+        assert tuple(state) == ("claimed", taken.id)
+        assert bob.decide(taken, "escalate", "Bob sends this refund to a lead instead").seq == 1
 
 
 def test_the_probe_before_a_write_sees_another_writer_and_holds_nothing(pg_url: str) -> None:
