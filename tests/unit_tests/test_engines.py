@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from store import JustificationPolicy, Store
+from store.ingest import INSERT_COLUMNS
 from store.models import Action
 from store.pg_schema import TABLES
 from tests.conftest import FakeClock, make_draft
@@ -52,3 +54,42 @@ def test_the_same_decisions_make_the_same_chain_on_both_engines(db_path: Path, p
             assert store.verify_chain().ok
             heads.append(store.head())
     assert heads[0] == heads[1]
+
+
+def test_an_import_stores_the_same_rows_on_both_engines_a_hundred_a_statement(
+    db_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team import sends its batch's rows a hundred to an `INSERT`, not one each.
+
+    250 rows: two statements of a hundred and one of fifty, each row where it was, with
+    the id it would have had one at a time (the order of the rows is the order of ids).
+    """
+    from store import pg
+
+    sent: list[tuple[int, int]] = []  # (rows a statement, times sent)
+    many_rows = pg._many_rows
+
+    def counted(sql: str, rows: Any) -> Any:
+        out = many_rows(sql, rows)
+        if sql.startswith("INSERT INTO items "):
+            width = len(INSERT_COLUMNS)
+            sent.extend((len(group[0]) // width, len(group)) for _, group in out)
+        return out
+
+    monkeypatch.setattr(pg, "_many_rows", counted)
+    stored = []
+    for target in (db_path, pg_url):
+        with Store(target) as store:
+            store.ingest([make_draft(f"T-{n}", draft=f"Draft {n} says 100% ?") for n in range(250)])
+            stored.append(
+                [
+                    tuple(row)
+                    for row in store.conn.execute(
+                        "SELECT id, source, external_id, draft, content_hash, state "
+                        "FROM items ORDER BY id"
+                    )
+                ]
+            )
+    assert stored[0] == stored[1]
+    assert len(stored[0]) == 250
+    assert sent == [(100, 2), (50, 1)]
