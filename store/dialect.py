@@ -36,10 +36,6 @@ class Dialect:
     """Whether a login may see only part of the ledger (team mode's row security)."""
     settled_plant: str
     """`FROM` clause: the plant (mutation) of item `?` once decided (practice's truth)."""
-    decided: tuple[str, ...]
-    """Settle a decided item and end its claim (`:state`, `:stamp`, `:item`, `:claim`),
-    in order. Nothing reads their row counts: the decision read its claim holding the
-    item under the write lock, and `hold_item` keeps it so until the commit."""
     hold_item: str
     """Put after a read of item `i` in a write: no other transaction may change its row
     until this one ends (PostgreSQL's claims take no write lock, only row locks)."""
@@ -51,11 +47,6 @@ class Dialect:
 
 ITEMS_OF_EVENTS: Final = "JOIN items AS i ON i.id = e.item_id"
 """Each event `e`'s item as `i`."""
-_SETTLE_ITEM: Final = (
-    "UPDATE items SET state = :state, claim_id = NULL, updated_at = :stamp "
-    "WHERE id = :item AND claim_id = :claim"
-)
-_END_CLAIM: Final = "UPDATE claims SET ended_at = :stamp, end_reason = 'decided' WHERE id = :claim"
 
 SQLITE: Final = Dialect(
     name="sqlite",
@@ -70,7 +61,6 @@ SQLITE: Final = Dialect(
     partial_views=False,
     settled_plant="plants AS p JOIN items AS i ON i.id = p.item_id "
     "WHERE p.item_id = ? AND i.state = 'decided'",
-    decided=(_SETTLE_ITEM, _END_CLAIM),
     hold_item="",  # BEGIN IMMEDIATE: no other writer until the commit
     # Kept by the ledger's triggers (m017): a count over a million index entries was
     # ~80 ms of `signoff status`'s ~0.5 s.
@@ -92,8 +82,6 @@ POSTGRESQL: Final = Dialect(
     unindexed="",  # no unary + on text; its planner walks the primary key anyway
     partial_views=True,
     settled_plant="signoff_settled_plant(?)",
-    # One round trip, not two: it is made holding the write lock every reviewer waits on.
-    decided=(f"WITH ended AS ({_END_CLAIM}) {_SETTLE_ITEM}",),
     hold_item=" FOR UPDATE OF i",
     # Counted, not kept: row security shows a reviewer only some events, and a kept
     # total would tell them how many others there are (from the `ledger_action` index).

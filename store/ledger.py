@@ -259,7 +259,7 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                     )
                 oversight = {**(oversight or {}), "resolves": current.resolves}
             values = {"state": state, "stamp": iso(now), "item": item.id, "claim": current.id}
-            for sql in dialect_of(conn).decided:
+            for sql in _DECIDED:
                 deferred(conn, sql, values)
             event = self._append(
                 conn,
@@ -419,6 +419,18 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         if final:
             self._enqueue(conn, event)  # same transaction: recorded and queued, or neither
         return event
+
+
+_DECIDED: Final = (
+    "UPDATE items SET state = :state, claim_id = NULL, updated_at = :stamp "
+    "WHERE id = :item AND claim_id = :claim",
+    "UPDATE claims SET ended_at = :stamp, end_reason = 'decided' WHERE id = :claim",
+)
+"""Settle a decided item and end its claim (`:state`, `:stamp`, `:item`, `:claim`).
+
+Nothing reads their row counts (on a team database they go, unanswered, with the event
+and the commit): the decision read its claim holding the item under the write lock,
+and `Dialect.hold_item` keeps the item's row so until the commit."""
 
 
 def _not_held(item: Item) -> ClaimError:

@@ -63,9 +63,9 @@ _PLAIN_INSERT = re.compile(r"(INSERT INTO \w+ \([\w, ]+\) VALUES )(\(\?(?:, \?)*
 def _many_rows(sql: str, rows: Sequence[Params]) -> list[tuple[str, list[Params]]]:
     """`executemany`'s statements: a plain insert takes `_ROWS_A_STATEMENT` rows each.
 
-    One row a statement, the server parsed, planned and answered each (a team import
-    sends a batch of 500 that way). Other statements, and inserts with anything after
-    their `VALUES`, go a row a statement, as written. Row triggers fire as before.
+    Sent a row a statement, each row was parsed, planned, run and answered on its own
+    (a team import's batch is 500 rows). Other statements, and inserts with anything
+    after their `VALUES`, still go a row a statement. Row triggers fire as before.
     """
     plain = _PLAIN_INSERT.fullmatch(sql)
     if plain is None or len(rows) < 2:
@@ -360,8 +360,9 @@ class PgConnection:
         `durable=False` commits without waiting for the WAL flush (claims, imports), as
         `synchronous=NORMAL` does on SQLite; ledger events always wait. `locked=False`
         is for the one-statement claim: row locks keep claims apart (`FOR UPDATE SKIP
-        LOCKED`), and a reviewer need not wait for another's decision to take one. `wait_ms`: how
-        long a lock may be waited for (at least 1: PostgreSQL reads 0 as for ever).
+        LOCKED`), and a reviewer need not wait for another's decision to take one.
+        `wait_ms`: how long a lock may be waited for (at least 1: PostgreSQL reads 0 as
+        for ever).
 
         Raises:
             DatabaseBusy: Another writer kept a lock for over `wait_ms`.

@@ -80,9 +80,9 @@ SCHEMA = (
 """Migration m020: the same index, holding which items have each trigram but not where
 (`detail = none`). Indexing is per row and most of its cost was the positions: at a
 million bench records the whole `signoff import` took 29.1 / 29.8 / 29.5 s with them
-and 25.6 / 25.6 / 25.8 s without, and the database 838 MB against 593. A substring is no longer a
-phrase query (`detail = none` has none): the index gives the items holding all of the
-term's trigrams, and `search_clause` keeps those that hold the term itself."""
+and 25.6 / 25.6 / 25.8 s without, and the database 838 MB against 593. A substring is
+no longer a phrase query (`detail = none` has none): the index gives the items holding
+all of the term's trigrams, and `search_clause` keeps those that hold the term itself."""
 
 _WATERMARK = "SELECT coalesce(max(id), 0) FROM items_fts_docsize"
 
