@@ -113,12 +113,16 @@ def parse_record(
     Raises:
         RecordError: When any field is missing, of the wrong type or out of range.
     """
-    unknown = [key for key in raw if key not in _FIELD_SET]
-    if unknown:
-        key = unknown[0]
+    if not _FIELD_SET.issuperset(raw):  # in C: a list built for every record cost 0.6 µs
+        key = next(key for key in raw if key not in _FIELD_SET)
         raise RecordError(f"unknown field {key!r}{did_you_mean(key, FIELDS)}")
     # Only nested values can nest: most records have none but a short list.
-    depth = 1 + max((_depth(v) for v in raw.values() if type(v) in _NESTED), default=0)
+    # A loop, not max() over a generator: this runs for every record of an import.
+    depth = 0
+    for value in raw.values():
+        if type(value) in _NESTED and (inner := _depth(value)) > depth:
+            depth = inner
+    depth += 1
     if depth > MAX_DEPTH:
         raise RecordError(f"nesting too deep ({depth} levels; at most {MAX_DEPTH})")
 
@@ -323,6 +327,12 @@ def _optional_text(raw: Mapping[str, Any], name: str) -> str:
 
 def _depth(value: object) -> int:
     """Nesting depth of a decoded JSON value, without recursion (a record could be hostile)."""
+    if type(value) is list:
+        for child in value:
+            if type(child) in _NESTED:
+                break
+        else:
+            return 1  # a flat list (most records' `data_limits`): no walk
     deepest = 0
     # Exact type checks: decoded JSON holds only dict and list, and ABC isinstance
     # checks were a third of the import time.

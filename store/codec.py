@@ -77,6 +77,8 @@ def limits_from_json(text: str) -> tuple[DataLimit, ...]:
 
 def worst_limit(limits: tuple[DataLimit, ...]) -> int:
     """0 when no limits were reported, else the highest severity rank."""
+    if not limits:  # most drafts: no generator set up for nothing
+        return 0
     return max((SEVERITY_RANK[limit.severity] for limit in limits), default=0)
 
 

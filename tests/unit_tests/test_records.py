@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from typing import Any
 
 import pytest
 
 from providers.files import MAX_LINE_BYTES, Parsed, Rejected, format_for, read_records
-from providers.records import RecordError, parse_record
+from providers.records import MAX_DEPTH, RecordError, parse_record
 
 
 def parse(**fields: Any) -> Any:
@@ -163,3 +164,50 @@ def test_format_is_chosen_by_extension() -> None:
         format_for("a.json")
     with pytest.raises(ValueError, match="cannot tell"):
         format_for("a.txt")
+
+
+def _reference_depth(value: object) -> int:
+    """Nesting depth by plain recursion (the test's own count, for small values)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_reference_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_reference_depth, value), default=0)
+    return 0
+
+
+def test_nesting_is_counted_through_lists_and_objects_alike() -> None:
+    # A flat list (most records' data_limits) is counted without a walk; anything nested
+    # in a list, wherever it stands in it, must still be walked and counted.
+    rng = random.Random(5)
+
+    def build(levels: int) -> object:
+        if levels == 0:
+            return rng.choice(["x", 1, None, 0.5])
+        inner = [build(rng.randrange(levels)) for _ in range(rng.randrange(3))]
+        inner.insert(rng.randrange(len(inner) + 1), build(levels - 1))
+        if rng.random() < 0.5:
+            return dict(zip("abcd", inner, strict=False))
+        return inner
+
+    for _ in range(300):
+        value = build(rng.randrange(1, 22))
+        expected = 2 + _reference_depth(value)  # the record, and meta around the value
+        record = {"id": "1", "draft": "x", "meta": {"v": value}, "data_limits": value}
+        outcome = ""
+        try:
+            parse(**record)
+        except RecordError as error:
+            outcome = str(error)
+        if expected > MAX_DEPTH:
+            assert f"nesting too deep ({expected} levels" in outcome
+        else:
+            assert "nesting" not in outcome
+    with pytest.raises(RecordError, match=r"nesting too deep \(18 levels"):
+        parse(id="1", draft="x", data_limits=["a", "b", _nested_list(16)])
+
+
+def _nested_list(depth: int) -> list[Any]:
+    value: list[Any] = ["x"]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
