@@ -79,7 +79,7 @@ def worst_limit(limits: tuple[DataLimit, ...]) -> int:
     """0 when no limits were reported, else the highest severity rank."""
     if not limits:  # most drafts: no generator set up for nothing
         return 0
-    return max((SEVERITY_RANK[limit.severity] for limit in limits), default=0)
+    return max(SEVERITY_RANK[limit.severity] for limit in limits)
 
 
 def content_hash(draft: Draft) -> str:

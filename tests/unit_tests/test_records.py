@@ -190,18 +190,21 @@ def test_nesting_is_counted_through_lists_and_objects_alike() -> None:
         return inner
 
     for _ in range(300):
-        value = build(rng.randrange(1, 22))
-        expected = 2 + _reference_depth(value)  # the record, and meta around the value
-        record = {"id": "1", "draft": "x", "meta": {"v": value}, "data_limits": value}
-        outcome = ""
-        try:
-            parse(**record)
-        except RecordError as error:
-            outcome = str(error)
-        if expected > MAX_DEPTH:
-            assert f"nesting too deep ({expected} levels" in outcome
-        else:
-            assert "nesting" not in outcome
+        built = build(rng.randrange(1, 22))
+        # Alone in the record, so its own count decides (beside a deeper value, a wrong
+        # count for a list would go unseen); and behind a flat entry, as a list's first
+        # entries are often flat.
+        for value in (built, ["flat", built]):
+            expected = 1 + _reference_depth(value)  # the record around the value
+            outcome = ""
+            try:
+                parse(id="1", draft="x", data_limits=value)
+            except RecordError as error:
+                outcome = str(error)
+            if expected > MAX_DEPTH:
+                assert f"nesting too deep ({expected} levels" in outcome
+            else:
+                assert "nesting" not in outcome
     with pytest.raises(RecordError, match=r"nesting too deep \(18 levels"):
         parse(id="1", draft="x", data_limits=["a", "b", _nested_list(16)])
 
