@@ -114,3 +114,20 @@ def _draft_problem(d: Draft) -> str | None:
     if d.confidence_basis == "none":
         return "confidence_basis 'none' means unknown, but a confidence is given"
     return None
+
+
+DraftFields = tuple[
+    str, str, str, str, str, str, float | None, ConfidenceBasis, tuple[DataLimit, ...], str,
+    Stakes, dt.datetime | None, dict[str, Any], TokenProbs,
+]  # fmt: skip
+"""A draft's fields in `Draft`'s order, as `Draft(*fields)` takes them: what a reader
+makes of a checked record when it needs its row, not a `Draft` (`store.ingest`)."""
+
+
+def fields_of(draft: Draft) -> DraftFields:
+    """`draft`'s fields, in order (`DraftFields`)."""
+    d = draft
+    return (
+        d.source, d.external_id, d.draft, d.kind, d.title, d.input, d.confidence,
+        d.confidence_basis, d.data_limits, d.model, d.stakes, d.created_at, d.meta, d.tokens,
+    )  # fmt: skip

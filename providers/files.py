@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from providers.base import Draft, Stakes
+from providers.base import Draft, DraftFields, Stakes
 from providers.records import (
     FIELDS,
     DuplicateKeyError,
     RecordError,
     did_you_mean,
     no_duplicate_keys,
-    parse_record,
+    record_fields,
 )
 
 MAX_LINE_BYTES: Final = 8 * 1024 * 1024
@@ -88,13 +88,33 @@ def read_records(
     on_progress: ProgressCallback | None = None,
 ) -> Iterator[ReadResult]:
     """Yield one `Parsed` or `Rejected` per record of a binary stream in format `fmt`."""
+    for result in read_fields(
+        stream, fmt, default_source=default_source, default_stakes=default_stakes,
+        on_progress=on_progress,
+    ):  # fmt: skip
+        yield result if isinstance(result, Rejected) else Parsed(result[0], Draft(*result[1]))
+
+
+FieldsResult = tuple[int, DraftFields] | Rejected
+"""(1-based line where the record starts, its draft's fields), or why it was refused."""
+
+
+def read_fields(
+    stream: IO[bytes],
+    fmt: str,
+    *,
+    default_source: str,
+    default_stakes: Stakes = "medium",
+    on_progress: ProgressCallback | None = None,
+) -> Iterator[FieldsResult]:
+    """`read_records` giving each good record's fields (`record_fields`), not a `Draft`."""
     for line, raw in read_raw(stream, fmt, columns=FIELDS, on_progress=on_progress):
         if isinstance(raw, str):
             yield Rejected(line, raw)
             continue
         try:
-            yield Parsed(line, parse_record(raw, default_source=default_source,
-                                            default_stakes=default_stakes))  # fmt: skip
+            yield line, record_fields(raw, default_source=default_source,
+                                      default_stakes=default_stakes)  # fmt: skip
         except RecordError as error:
             yield Rejected(line, str(error))
 

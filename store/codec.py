@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
-from providers.base import SEVERITY_RANK, DataLimit, Draft
+from providers.base import SEVERITY_RANK, DataLimit, DraftFields
 
 GENESIS_HASH = "0" * 64
 """`prev_hash` of the first ledger event."""
@@ -82,24 +82,27 @@ def worst_limit(limits: tuple[DataLimit, ...]) -> int:
     return max(SEVERITY_RANK[limit.severity] for limit in limits)
 
 
-def content_hash(draft: Draft) -> str:
+def content_hash(fields: DraftFields) -> str:
     """Hash of everything a source sent for a draft, to tell an update from a repeat."""
+    _, _, text, kind, title, input_, confidence, basis, limits, model, stakes, created, meta, _ = (
+        fields
+    )
     # A fixed-order list (not a sorted dict) is canonical and cheaper to encode;
     # only `meta` needs sorted keys.
-    fields = [
-        draft.kind,
-        draft.title,
-        draft.input,
-        draft.draft,
-        draft.confidence,
-        draft.confidence_basis,
-        [[limit.kind, limit.detail, limit.severity] for limit in draft.data_limits],
-        draft.model,
-        draft.stakes,
-        draft.created_at.isoformat() if draft.created_at else None,
-        canonical_json(draft.meta) if draft.meta else None,
+    hashed = [
+        kind,
+        title,
+        input_,
+        text,
+        confidence,
+        basis,
+        [[limit.kind, limit.detail, limit.severity] for limit in limits] if limits else [],
+        model,
+        stakes,
+        created.isoformat() if created else None,
+        canonical_json(meta) if meta else None,
     ]
-    return sha256_text(compact_json(fields))
+    return sha256_text(compact_json(hashed))
 
 
 def first_break(

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from providers.base import STAKES_RANK, Draft
+from providers.base import STAKES_RANK, Draft, DraftFields, fields_of
 from providers.tokens import encode as encode_tokens
 from store.clock import iso
 from store.codec import compact_json, content_hash, limits_json, sha256_text, worst_limit
@@ -76,27 +76,36 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 
 def prepare(draft: Draft) -> Prepared:
     """A draft as the `items` row it becomes, all but its times (see `Prepared`)."""
+    return prepare_fields(fields_of(draft))
+
+
+def prepare_fields(fields: DraftFields) -> Prepared:
+    """`prepare` of the draft `Draft(*fields)`, without making it (an import's records)."""
+    source, external_id, text, kind, title, input_, confidence, basis, limits, model, stakes = (
+        fields[:11]
+    )
+    created, meta, tokens = fields[11:]
     return (
-        draft.source,
-        draft.external_id,
-        draft.kind,
-        draft.title,
-        draft.input,
-        draft.draft,
-        sha256_text(draft.draft),
-        draft.confidence,
-        draft.confidence_basis,
-        limits_json(draft.data_limits),
-        worst_limit(draft.data_limits),
-        draft.model,
-        draft.stakes,
-        STAKES_RANK[draft.stakes],
-        compact_json(draft.meta) if draft.meta else "{}",
-        content_hash(draft),
-        iso(draft.created_at) if draft.created_at else None,
+        source,
+        external_id,
+        kind,
+        title,
+        input_,
+        text,
+        sha256_text(text),
+        confidence,
+        basis,
+        limits_json(limits),
+        worst_limit(limits),
+        model,
+        stakes,
+        STAKES_RANK[stakes],
+        compact_json(meta) if meta else "{}",
+        content_hash(fields),
+        iso(created) if created else None,
         None,
         None,
-        encode_tokens(draft.tokens),
+        encode_tokens(tokens),
     )
 
 

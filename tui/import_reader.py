@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from providers.base import Stakes
-from providers.files import Parsed, Rejected, read_records
-from store.ingest import Prepared, prepare
+from providers.files import Rejected, read_fields
+from store.ingest import Prepared, prepare_fields
 
 WORKER_MIN_BYTES = 2 * 1024 * 1024
 """Files at least this large are read by the child (~10k short records; under ~0.25 s
@@ -84,20 +84,20 @@ def _read(
     stream: IO[bytes], spec: ReadSpec, on_progress: Callable[[int], None] | None
 ) -> Iterator[Chunk]:
     chunk = Chunk()
-    for record in read_records(
+    for record in read_fields(
         stream,
         spec.plan.fmt,
         default_source=spec.plan.source,
         default_stakes=spec.stakes,
         on_progress=on_progress,
     ):
-        if isinstance(record, Parsed):
-            chunk.rows.append(prepare(record.draft))
-            if len(chunk.rows) >= spec.batch_size:
-                yield chunk
-                chunk = Chunk()
-        else:
+        if isinstance(record, Rejected):
             chunk.rejected.append(record)
+            continue
+        chunk.rows.append(prepare_fields(record[1]))
+        if len(chunk.rows) >= spec.batch_size:
+            yield chunk
+            chunk = Chunk()
     if chunk.rows or chunk.rejected:
         yield chunk
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -9,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from providers.base import Draft, fields_of
 from providers.files import MAX_LINE_BYTES, Parsed, Rejected, format_for, read_records
-from providers.records import MAX_DEPTH, RecordError, parse_record
+from providers.records import MAX_DEPTH, RecordError, parse_record, record_fields
+from store.ingest import prepare, prepare_fields
 
 
 def parse(**fields: Any) -> Any:
@@ -214,3 +217,86 @@ def _nested_list(depth: int) -> list[Any]:
     for _ in range(depth - 1):
         value = [value]
     return value
+
+
+# Rows as `prepare(parse_record(...))` made them before an import made its rows from
+# fields (`record_fields`, `prepare_fields`): a stored `content_hash` that changed would
+# count every unchanged record of the next import as updated.
+_ROWS_BEFORE = (
+    (
+        {"id": "T-1", "draft": "Hello, about order 1: we issued a refund.", "title": "Ticket 1",
+         "confidence": 0.25, "stakes": "high", "data_limits": [
+             "stale record", {"kind": "gap", "detail": "no history", "severity": "high"}]},
+        ("s", "T-1", "draft", "Ticket 1", "", "Hello, about order 1: we issued a refund.",
+         "3fb3c091b6e1c470cbf09eb99a4bd2d021ff2e799b68ff71fa52bb83abf1a2c1", 0.25, "provider",
+         '[{"detail":"no history","kind":"gap","severity":"high"},'
+         '{"detail":"stale record","kind":"note","severity":"warn"}]', 3, "", "high", 3, "{}",
+         "7c585bce8d30a7bd2cdbbfa7ec4e9a407a95c7ba54afe27430055d949e0e7f75", None, None, None,
+         None),
+    ),
+    (
+        {"id": 7, "draft": "Zoë said “no”.", "kind": "Reply", "input": "the ticket",
+         "confidence_basis": "self-report", "confidence": 1, "model": "m-1",
+         "created_at": "2026-11-02T09:30:00+01:00", "meta": {"b": [1, 0.5, None], "a": "é"},
+         "token_logprobs": [{"token": "Zoë said ", "logprob": -0.1},
+                            {"token": "“no”.", "logprob": -2}]},
+        ("s", "7", "reply", "", "the ticket", "Zoë said “no”.",
+         "35b5033caa58c4443b96ef253207be1acde9cd4d418b4a22622e924eb690f008", 1.0, "self-report",
+         "[]", 0, "m-1", "medium", 2, '{"b":[1,0.5,null],"a":"é"}',
+         "4b05d8ca043fa4b6cbb3a6a03672c91b3e8e247a92546d77a89239ebd1cc55a4",
+         "2026-11-02T08:30:00.000000Z", None, None, "[[9,-0.1],[5,-2.0]]"),
+    ),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "row"), _ROWS_BEFORE)
+def test_a_record_makes_the_row_it_made_before(raw: dict[str, Any], row: tuple[Any, ...]) -> None:
+    assert prepare_fields(record_fields(raw, default_source="s")) == row
+    assert prepare(parse_record(raw, default_source="s")) == row
+
+
+def test_fields_are_drafts_fields_in_order() -> None:
+    names = [f.name for f in dataclasses.fields(Draft)]
+    draft = parse_record(_ROWS_BEFORE[1][0], default_source="s")
+    assert fields_of(draft) == tuple(getattr(draft, name) for name in names)
+    assert Draft(*fields_of(draft)) == draft
+
+
+_CHOICES: dict[str, tuple[list[Any], list[Any]]] = {  # (accepted values, refused ones)
+    "id": (["T-1", 42, " T-2 "], [None, "", "  ", True, 1.5, "x" * 201, "a\x00b", ["T"]]),
+    "draft": (["ok", " padded "], [None, "", "   ", 3, "a\x00b", "\ud800", "x" * 300_000]),
+    "source": ([None, "", "src", " padded "], [" ", "s" * 101, 5]),
+    "kind": ([None, "", "Reply", "k" * 32], ["two words", "k" * 33, 1]),
+    "title": ([None, "", "t", "t" * 500], ["t" * 501, 2]),
+    "input": ([None, "", 0, False, "in", []], [["x"], "i" * 1_100_000]),
+    "confidence": ([None, "", 0.5, 0, 1], [1.5, -0.1, float("nan"), float("inf"), True, "0.3"]),
+    "confidence_basis": ([None, "", "logprobs", "Self-Report"], ["guess", 3]),
+    "data_limits": ([None, "", "one", ["a", ""], {"kind": "k"}], [[{"x": 1}], 5, [3], ["l"] * 101]),
+    "model": ([None, "", "m"], [4]),
+    "stakes": ([None, "", "HIGH", "low"], ["huge", 1]),
+    "created_at": ([None, "", 0, 1.5e9, "2026-01-01"], ["yesterday", True, float("nan"), 1e20]),
+    "meta": ([None, "", {}, {"a": [1, {"b": None}]}], [{"a": float("nan")}, [1], {"k": "\x00"}]),
+    "token_logprobs": ([None, "", [{"token": "ok", "logprob": -0.2}]], [[{"token": "no"}], "x"]),
+}
+
+
+def test_checked_fields_pass_every_check_a_draft_makes() -> None:
+    # An import makes rows from fields with no Draft between (`prepare_fields`): what
+    # `record_fields` lets through must be what `Draft(...)` would accept, and refusals
+    # must stay `RecordError`s (a reader turns those into rejected lines).
+    rng = random.Random(11)
+    accepted = 0
+    for _ in range(3000):
+        raw = {
+            name: rng.choice(good if rng.random() < 0.9 else bad)
+            for name, (good, bad) in _CHOICES.items()
+            if name in ("id", "draft") or rng.random() < 0.7
+        }
+        try:
+            fields = record_fields(raw, default_source="file")
+        except RecordError:
+            continue
+        accepted += 1
+        draft = Draft(*fields)  # a ValueError here is a check `record_fields` lacks
+        assert prepare_fields(fields) == prepare(draft)
+    assert 500 < accepted < 2500  # neither all refused nor all accepted
