@@ -225,11 +225,6 @@ def main() -> None:
             copy.close()
             return claim_p99(folder / "c.db")
 
-        # One untimed call a side first, beyond each call's own warm-up claims: just after
-        # the import rounds' file work, the first two calls at a million read 0.29 and
-        # 0.30 ms and the third 0.21, as the 1k queue does throughout (session 36).
-        claim_p99(big)
-        claim_1k()
         at_n, at_1k = alternate(rounds, lambda: claim_p99(big), claim_1k)
         ratio = med(at_n) / med(at_1k)
         rows.append(Row(f"claim+fetch p99 at {n:,} vs 1k (ms)", at_n, at_1k, "ms",
