@@ -177,7 +177,8 @@ _ABSENT: Final = (None, "")
 
 
 def _parse_stakes(value: object) -> Stakes:
-    return cast(Stakes, _parse_choice(value, "stakes", STAKES, "medium"))
+    """A given `stakes` (the caller has its default for one left out)."""
+    return cast(Stakes, _parse_choice(value, "stakes", STAKES, default=""))
 
 
 def _parse_tokens(draft: str, value: object) -> TokenProbs:

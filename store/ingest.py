@@ -81,10 +81,8 @@ def prepare(draft: Draft) -> Prepared:
 
 def prepare_fields(fields: DraftFields) -> Prepared:
     """`prepare` of the draft `Draft(*fields)`, without making it (an import's records)."""
-    source, external_id, text, kind, title, input_, confidence, basis, limits, model, stakes = (
-        fields[:11]
-    )
-    created, meta, tokens = fields[11:]
+    (source, external_id, text, kind, title, input_, confidence, basis, limits, model, stakes,
+     created, meta, tokens) = fields  # fmt: skip
     return (
         source,
         external_id,
