@@ -15,6 +15,7 @@ from store.clock import Clock, utc_now
 from store.errors import DatabaseBusy, SchemaError, StoreError, busy_message
 from store.oversight import OversightPolicy
 from store.policy import JustificationPolicy
+from store.search import BULK_INDEX_ROWS, index_new, unindexed
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -198,6 +199,10 @@ class StoreBase:
         nothing if no reader holds it (never waited for). No-op on PostgreSQL and when
         already in bulk mode; the app, which checkpoints off its UI thread
         (`defer_checkpoints`), keeps doing so.
+
+        Meanwhile new items are indexed for search thousands at a time (`index_when_due`),
+        the rest when the block ends without an error. After an error, the next write
+        that indexes takes them; until then a search scans them.
         """
         conn = self.conn
         if not isinstance(conn, sqlite3.Connection) or self._in_bulk:
@@ -209,6 +214,7 @@ class StoreBase:
         self._in_bulk = True
         try:
             yield
+            self._index_when_due(1)
         finally:
             self._in_bulk = False
             if before:
@@ -222,6 +228,16 @@ class StoreBase:
                     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     _in_bulk = False
+
+    def _index_when_due(self, waiting: int = 0) -> None:
+        """Index new items for search in a write of their own once `waiting` of them wait.
+
+        `waiting` defaults to `BULK_INDEX_ROWS`. A bulk writer's transactions leave their
+        items to this; any other write indexes its own.
+        """
+        if unindexed(self.conn) >= (waiting or BULK_INDEX_ROWS):
+            with self._immediate(durable=False) as conn:
+                index_new(conn)
 
     @property
     def wal_file(self) -> Path | None:

@@ -200,7 +200,10 @@ class IngestMixin(StoreBase):
             conn.executemany(_UPDATE, (_update_values(*update) for update in updates.values()))
             if along is not None:
                 along(conn, added, before)
-            index_new(conn)
+            if not self._in_bulk:  # an import's batches: thousands at a time
+                index_new(conn)
+        if self._in_bulk:
+            self._index_when_due()
         self._grew(added)
         return BatchSummary(added, updated, unchanged, skipped)
 

@@ -96,8 +96,8 @@ class PlantMixin(QueueMixin):
                 with self._immediate(durable=False) as conn:
                     made = self._plant_some(conn, run, wanted - len(done), rng)
                     count_inserted(conn, (source for source, _ in made))  # not per plant
-                    index_new(conn)
                     done += _with_ids(conn, made)
+                self._index_when_due()  # a bulk writer's items: thousands at a time
                 time.sleep(YIELD_S)  # a gap for a waiting reviewer (StoreBase._begin_immediate)
         return done
 

@@ -148,6 +148,50 @@ def test_items_the_index_has_not_seen_are_still_found_and_later_indexed(
         assert _found(store, "indexed wording") == []
 
 
+def test_an_import_indexes_its_items_thousands_at_a_time_and_the_rest_at_its_end(
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("store.db.BULK_INDEX_ROWS", 40)
+
+    def indexed(store: Store) -> int:
+        return int(store.conn.execute("SELECT count(*) FROM items_fts_docsize").fetchone()[0])
+
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft("T-0")])
+        assert indexed(store) == 1  # outside an import: with its own write
+        with store.bulk():
+            for start in range(1, 76, 15):  # five batches of 15
+                store.ingest(
+                    [
+                        make_draft(f"T-{n}", draft=f"Batch text {n}.")
+                        for n in range(start, start + 15)
+                    ]
+                )
+                if start == 31:  # 45 ids above the watermark: indexed
+                    assert indexed(store) == 46
+                if start == 46:  # 15 more: left for later, found all the same
+                    assert indexed(store) == 46
+                    assert _found(store, "batch text 55.") == ["T-55"]
+            assert indexed(store) == 46  # 30 above the watermark
+        assert indexed(store) == 76  # the rest, as the import ends
+        store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+
+        def interrupted() -> None:
+            with store.bulk():
+                store.ingest([make_draft("T-76")])
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):  # nothing more is written
+            interrupted()
+        assert indexed(store) == 76
+        assert _found(store, "batch text 75.") == ["T-75"]
+        assert _found(store, "t-76") == ["T-76"]  # by the scan above the watermark
+        # A planting run is a bulk writer too: its plants and T-76 indexed by its end.
+        assert len(store.plant(0.5, random.Random(3))) == 77
+        assert indexed(store) == 154
+        store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+
+
 @pytest.mark.postgres
 def test_a_team_search_can_be_answered_from_trigram_indexes(pg_url: str, clock: FakeClock) -> None:
     with Store(pg_url, now=clock) as store:
