@@ -200,7 +200,7 @@ class StoreBase:
         already in bulk mode; the app, which checkpoints off its UI thread
         (`defer_checkpoints`), keeps doing so.
 
-        Meanwhile new items are indexed for search thousands at a time (`index_when_due`),
+        Meanwhile new items are indexed for search thousands at a time (`_index_when_due`),
         the rest when the block ends without an error. After an error, the next write
         that indexes takes them; until then a search scans them.
         """
