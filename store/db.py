@@ -214,7 +214,7 @@ class StoreBase:
         self._in_bulk = True
         try:
             yield
-            self._index_when_due(1)
+            self._index_when_due(ending=True)
         finally:
             self._in_bulk = False
             if before:
@@ -229,13 +229,13 @@ class StoreBase:
 
     _in_bulk = False
 
-    def _index_when_due(self, waiting: int = 0) -> None:
-        """Index new items for search in a write of their own once `waiting` of them wait.
+    def _index_when_due(self, *, ending: bool = False) -> None:
+        """Index new items for search, in a write of their own, once enough of them wait.
 
-        `waiting` defaults to `BULK_INDEX_ROWS`. A bulk writer's transactions leave their
-        items to this; any other write indexes its own.
+        Enough: `BULK_INDEX_ROWS`, or any when the bulk block is `ending`. A bulk writer's
+        transactions leave their items to this; any other write indexes its own.
         """
-        if unindexed(self.conn) >= (waiting or BULK_INDEX_ROWS):
+        if unindexed(self.conn) >= (1 if ending else BULK_INDEX_ROWS):
             with self._immediate(durable=False) as conn:
                 index_new(conn)
 
