@@ -68,8 +68,28 @@ def _draft(term: Terminal) -> str | None:
 
 
 def _answered(term: Terminal, was: str, was_draft: str | None) -> bool:
-    """The decision's answer is on the screen: the next item, or the notice before it."""
-    return _moved_on(term, was, was_draft) or "to go on" in term.text()
+    """The decision's answer is on the screen, whole: the next item, or the notice before it.
+
+    Whole means the next item (`_moved_on`) with the line that says this decision was
+    recorded and the item's own keys in the footer. Until session 38 the next item's
+    id, form or draft were enough, and the app's first frame after a decision showed
+    them over the last decision's "Recorded" line and the reason form's footer (submit,
+    cancel) in most decisions (the layout is drawn before Textual's own update of the
+    changed widgets, which follows one frame later): the figure timed a frame that was
+    not yet the screen the reviewer goes on with.
+    """
+    text = term.text()
+    if "to go on" in text:
+        return True
+    return (
+        _moved_on(term, was, was_draft)
+        and f"Recorded approve on {was}." in text
+        and _FORM_KEYS not in term.line(term.screen.lines - 1)
+    )
+
+
+_FORM_KEYS = "submit"
+"""In the footer while the reason form is open (its record key's description)."""
 
 
 def _shows(term: Terminal, text: str) -> bool:
