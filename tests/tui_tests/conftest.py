@@ -10,7 +10,6 @@ import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets._footer import FooterKey
 
 from keymaps import load_keymap
 from providers.base import DataLimit
@@ -18,6 +17,7 @@ from store import Store
 from tests.conftest import T0, FakeClock, make_draft
 from tui.app import SignoffApp
 from tui.screens.justify import JustificationForm
+from tui.widgets.footer import Footer
 from tui.widgets.safe_text_area import JustificationBox
 
 AppFactory = Callable[..., SignoffApp]
@@ -38,8 +38,7 @@ def is_open(form: Widget) -> bool:
 
 def footer_says(screen: Screen[Any]) -> str:
     """What the screen's footer shows, key then word: `esc go on`."""
-    keys = screen.query(FooterKey)
-    return "  ".join(f"{key.key_display} {key.description}".strip() for key in keys)
+    return "  ".join(screen.query_one(Footer).said)  # as last drawn
 
 
 async def approve_dialog(pilot: Pilot[None], text: str = "") -> JustificationForm[Any]:

@@ -37,7 +37,7 @@ def closed_widgets() -> int:
     return sum(isinstance(o, Widget) and not o.is_attached for o in gc.get_objects())
 
 
-def apps(footer: type[TextualFooter]) -> App[None]:
+def apps(footer: type[Widget]) -> App[None]:
     class Modal(ModalScreen[None]):
         BINDINGS = [("escape", "close", "close")]  # noqa: RUF012
 
@@ -61,7 +61,7 @@ def apps(footer: type[TextualFooter]) -> App[None]:
     return Main()
 
 
-async def cycles(footer: type[TextualFooter], n: int) -> tuple[int, int]:
+async def cycles(footer: type[Widget], n: int) -> tuple[int, int]:
     app = apps(footer)
     async with app.run_test() as pilot:
         counts = []
@@ -84,6 +84,56 @@ async def test_textuals_footer_still_leaks_its_keys() -> None:
 async def test_signoffs_footer_keeps_a_constant_number_of_keys() -> None:
     early, late = await cycles(Footer, 25)
     assert late - early <= 2
+
+
+class _Focusable(Static, can_focus=True):
+    """Takes focus without keys of its own."""
+
+
+class _Keys(App[None]):
+    """Two screens' worth of keys: the app's, and an input's while it has focus."""
+
+    BINDINGS = [  # noqa: RUF012
+        ("x", "count", "count"),
+        ("y", "count", "again"),  # the same action: only its first key is shown
+        ("z", "nothing", "off"),
+    ]
+    counted = 0
+
+    def compose(self) -> ComposeResult:
+        yield _Focusable("main", id="main")
+        yield Input(id="field")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#main").focus()
+
+    def action_count(self) -> None:
+        self.counted += 1
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if action == "nothing" else True  # shown, disabled
+
+
+async def test_the_footer_draws_the_live_keys_in_place_and_a_click_presses_one() -> None:
+    app = _Keys()
+    async with app.run_test(size=(60, 6)) as pilot:
+        await pilot.pause()
+        footer = app.query_one(Footer)
+        line = footer.render_line(0).text  # as drawn, not as it would render now
+        assert line.startswith("x count z off ")
+        assert "again" not in line
+        assert line.rstrip().endswith("^p palette")
+        children = len(footer.children)
+        app.query_one(Input).focus()
+        await pilot.pause()
+        assert "x count" not in footer.render_line(0).text  # redrawn for the input's keys
+        assert len(footer.children) == children == 0  # redrawn, nothing mounted
+        app.query_one("#main").focus()
+        await pilot.pause()
+        await pilot.click(Footer, offset=(2, 0))  # on "count"
+        await pilot.click(Footer, offset=(8, 0))  # on the disabled "off"
+        assert app.counted == 1
 
 
 async def test_a_day_of_decisions_does_not_pile_up_footer_keys(

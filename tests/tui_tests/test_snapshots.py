@@ -27,6 +27,7 @@ async def _item(pilot: Pilot[None]) -> None:
 
 async def _dialog(pilot: Pilot[None]) -> None:
     await pilot.press("enter", "a")
+    await pilot.pause()
     focused = pilot.app.focused
     assert isinstance(focused, JustificationBox)
     focused.insert_text_at_cursor("Refund matches")

@@ -1,72 +1,137 @@
-"""Textual's Footer without its two costs (Textual 8.2.8): every screen uses this one.
+"""The footer: the live keymap's keys for what has focus, drawn as one line in place.
 
-**It leaked.** Each `FooterKey` a Footer composes is data-bound to the Footer's
-`compact`; the binding is a watcher kept on the Footer, and Textual prunes closed
-watchers only when `compact` itself changes — which it never does. So every recompose
-(each time the active bindings change: a modal opening or closing, a decision, a focus
-move) left the old keys reachable: a bare app with a modal and a Footer kept 2 more per
-cycle, signoff ~20 per decision (RSS +0.43 MB and longer full GC pauses per decision
-over a day). This Footer drops the watchers of its closed keys after each recompose
-(`tui.widgets.watchers`). A reproduction for the upstream report is
-`docs/upstream/textual_footer_leak.py`; `tests/tui_tests/test_footer.py` fails when
-Textual fixes it (then that part can go).
+Textual's Footer (8.2.8) is a container of one `FooterKey` widget per key, and it
+rebuilds them whenever the active bindings change: after every decision (the reason
+form's keys give way to the item's), every focus move and modal. Each rebuild mounted
+and styled a dozen widgets a frame or two after the screen it belonged to: the next
+item stood on screen for ~50 ms with the reason form's "submit, cancel" under it (150
+decisions, pty, 20k items: the whole next item at 76 ms median, its first frame at 20).
+Its keys also stayed reachable after each rebuild (their data bindings are watchers
+kept on the Footer; `docs/upstream/textual_footer_leak.py`).
 
-**It rebuilt itself for nothing.** The screen signals "bindings changed" on every focus
-move and every modal opening or closing, and the Footer recomposes each time, even when
-it would show the same keys; each new key is then styled on its own (its `compact`
-binding sets a class). Profiled over 60 decisions in the app, that was 4.0 s of 11 s of
-restyling: ~66 ms per decision. This Footer recomposes only when what it shows changes,
-and gives its keys their `-compact` class before they mount (the binding then finds it
-set and restyles nothing): another ~16 ms per decision, from the modals' footers.
+This footer is one widget that renders its keys as text. A change of bindings repaints
+its one line with the screen's next update; nothing is mounted. It looks as
+Textual's compact footer does (the same theme variables), and a click on a key presses
+it, as there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
-from textual.widgets import Footer as TextualFooter
-from textual.widgets._footer import FooterKey
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
 
-from tui.widgets.watchers import drop_watchers
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 
-class Footer(TextualFooter):
-    """`textual.widgets.Footer` that recomposes only for a change, and lets go of old keys."""
+_ENABLED = Style()
+_DISABLED = Style(dim=True)
 
-    _shown: Hashable = None
 
-    def _showing(self) -> Hashable:
-        """Everything `compose` reads, as one comparable value."""
-        if not self._bindings_ready:
-            return None
-        return (
-            self.compact, self.show_command_palette, self.combine_groups,
-            tuple(
-                (binding.key, self.app.get_key_display(binding), binding.description,
-                 binding.action, binding.show, binding.group, enabled, tooltip)
-                for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
-            ),
-        )  # fmt: skip
+class Footer(Widget, can_focus=False):
+    """The screen's active, shown bindings: `key description`, one space between."""
 
-    def compose(self) -> ComposeResult:
-        """Textual's keys, each with its `-compact` class already set."""
-        for widget in super().compose():
-            if isinstance(widget, FooterKey):
-                widget.set_class(self.compact, "-compact", update=False)
-            yield widget
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"footer--key", "footer--description", "footer--palette-edge"}  # noqa: RUF012
+    DEFAULT_CSS = """
+    Footer {
+        dock: bottom;
+        height: 1;
+        width: 1fr;
+        color: $footer-foreground;
+        background: $footer-background;
+        .footer--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        .footer--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        .footer--palette-edge {
+            color: $foreground 20%;
+        }
+    }
+    """
 
-    async def recompose(self) -> None:
-        """Recompose if the keys shown would change, then let go of the removed ones."""
-        if not self.is_attached or self._pruning:
-            return  # removed since the recompose was asked for (as Widget.recompose)
-        showing = self._showing()
-        if showing is not None and showing == self._shown:
-            return
-        self._shown = showing
-        await super().recompose()
-        self.prune_watchers()
+    def __init__(
+        self, *, compact: bool = True, show_command_palette: bool = True, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.compact = compact
+        """Kept for the call sites' sake: this footer is always compact."""
+        self.show_command_palette = show_command_palette
+        self._keys: list[tuple[int, int, str, bool]] = []
+        """(start cell, end cell, key, enabled) of each key as last rendered."""
+        self.said: list[str] = []
+        """Each key as last rendered, its display then its description: `esc close`."""
 
-    def prune_watchers(self) -> None:
-        """Drop watchers whose widget has closed (the removed keys' data bindings)."""
-        drop_watchers(self)
+    def on_mount(self) -> None:
+        """Repaint whenever the screen's bindings change."""
+        self.screen.bindings_updated_signal.subscribe(self, self._changed)
+
+    def on_unmount(self) -> None:
+        """Stop listening to a screen this footer no longer belongs to."""
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _changed(self, screen: Screen[object]) -> None:
+        if self.is_attached and screen is self.screen:
+            self.refresh()
+
+    def render(self) -> Text:
+        """The keys, left to right; the command palette's at the right edge."""
+        key_style = self.get_component_rich_style("footer--key")
+        description_style = self.get_component_rich_style("footer--description")
+        line = Text(no_wrap=True, overflow="crop", end="")
+        keys: list[tuple[int, int, str, bool]] = []
+        said: list[str] = []
+        active = self.screen.active_bindings
+        palette = self.app.COMMAND_PALETTE_BINDING
+        actions: set[str] = set()
+        for _node, binding, enabled, _tooltip in active.values():
+            if not binding.show or (binding.key == palette and self.show_command_palette):
+                continue
+            if binding.action in actions:
+                continue  # an action's first key only, as Textual's footer shows it
+            actions.add(binding.action)
+            start = line.cell_len
+            dim = _ENABLED if enabled else _DISABLED
+            line.append(self.app.get_key_display(binding), key_style + dim)
+            if binding.description:
+                line.append(" " + binding.description, description_style + dim)
+            keys.append((start, line.cell_len, binding.key, enabled))
+            said.append(f"{self.app.get_key_display(binding)} {binding.description}".strip())
+            line.append(" ")
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette in active:
+            _node, binding, enabled, _tooltip = active[palette]
+            tail = Text(end="")
+            tail.append("▏", self.get_component_rich_style("footer--palette-edge"))
+            tail.append(self.app.get_key_display(binding), key_style)
+            tail.append(" " + binding.description, description_style)
+            tail.append(" ")
+            gap = self.size.width - line.cell_len - tail.cell_len
+            line.append(" " * max(gap, 0))
+            start = line.cell_len + 1  # after the edge
+            keys.append((start, start + tail.cell_len - 2, binding.key, enabled))
+            said.append(f"{self.app.get_key_display(binding)} {binding.description}")
+            line.append_text(tail)
+        self._keys, self.said = keys, said
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a key presses it (a disabled key rings the bell), as Textual's does."""
+        for start, end, key, enabled in self._keys:
+            if start <= event.x < end:
+                if enabled:
+                    self.app.simulate_key(key)
+                else:
+                    self.app.bell()
+                return
+
+
+__all__ = ["Footer"]

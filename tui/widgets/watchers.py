@@ -5,9 +5,10 @@ A widget that watches another object's reactive (`self.watch(obj, name, …)`, o
 closed widgets only when the watched value next changes: an app's `theme`, a Footer's
 `compact` — values that never change in a session. Until then each entry keeps its
 whole closed widget reachable, with its styles and caches. Two cases cost signoff memory
-over a day: the FooterKeys of every recomposed Footer (`tui.widgets.footer`), and every
-`TextArea` (each justification box), which watches `App.theme`. A reproduction for the
-upstream report is `docs/upstream/textual_footer_leak.py`.
+over a day: the FooterKeys of every recomposed Textual Footer (signoff's own footer,
+`tui.widgets.footer`, now draws its keys as text and has none), and every `TextArea`
+(each justification box), which watches `App.theme`. A reproduction for the upstream
+report is `docs/upstream/textual_footer_leak.py`.
 
 Signals leak the same way: an `Input` or `TextArea` subscribes to its screen's
 `text_selection_started_signal`, kept in a `WeakKeyDictionary` whose value (the callback)
