@@ -101,24 +101,26 @@ class Footer(Widget, can_focus=False):
             actions.add(binding.action)
             start = line.cell_len
             dim = _ENABLED if enabled else _DISABLED
-            line.append(self.app.get_key_display(binding), key_style + dim)
+            shown = self.app.get_key_display(binding)
+            line.append(shown, key_style + dim)
             if binding.description:
                 line.append(" " + binding.description, description_style + dim)
             keys.append((start, line.cell_len, binding.key, enabled))
-            said.append(f"{self.app.get_key_display(binding)} {binding.description}".strip())
+            said.append(f"{shown} {binding.description}".strip())
             line.append(" ")
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette in active:
             _node, binding, enabled, _tooltip = active[palette]
             tail = Text(end="")
             tail.append("▏", self.get_component_rich_style("footer--palette-edge"))
-            tail.append(self.app.get_key_display(binding), key_style)
+            shown = self.app.get_key_display(binding)
+            tail.append(shown, key_style)
             tail.append(" " + binding.description, description_style)
             tail.append(" ")
             gap = self.size.width - line.cell_len - tail.cell_len
             line.append(" " * max(gap, 0))
             start = line.cell_len + 1  # after the edge
             keys.append((start, start + tail.cell_len - 2, binding.key, enabled))
-            said.append(f"{self.app.get_key_display(binding)} {binding.description}")
+            said.append(f"{shown} {binding.description}")
             line.append_text(tail)
         self._keys, self.said = keys, said
         return line
