@@ -67,6 +67,10 @@ def _draft(term: Terminal) -> str | None:
     return match.group(1) if match else None
 
 
+_FORM_KEYS = "submit"
+"""In the footer while the reason form is open (its record key's description)."""
+
+
 def _answered(term: Terminal, was: str, was_draft: str | None) -> bool:
     """The decision's answer is on the screen, whole: the next item, or the notice before it.
 
@@ -86,10 +90,6 @@ def _answered(term: Terminal, was: str, was_draft: str | None) -> bool:
         and f"Recorded approve on {was}." in text
         and _FORM_KEYS not in term.line(term.screen.lines - 1)
     )
-
-
-_FORM_KEYS = "submit"
-"""In the footer while the reason form is open (its record key's description)."""
 
 
 def _shows(term: Terminal, text: str) -> bool:

@@ -65,4 +65,4 @@ class CardScreen(Remappable, ModalScreen[None]):
             title = Text("AI use card · ", style="bold").append_text(safe_text(self.source))
             yield Label(title, classes="dialog-title")
             yield Static(card_text(self.source, self.card), id="card-body")
-        yield Footer(compact=True)
+        yield Footer()

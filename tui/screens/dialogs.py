@@ -47,7 +47,7 @@ class JustificationDialog(TextForm, Remappable, ModalScreen[T | None], Generic[T
         """The form and the keys that work in it."""
         with Vertical(id="dialog"):
             yield self.form
-            yield Footer(compact=True)
+            yield Footer()
 
     def on_mount(self) -> None:
         """Start in the first field the reviewer must fill."""
@@ -74,7 +74,7 @@ class EditScreen(TextForm, Remappable, ModalScreen[str | None]):
         with Vertical(id="editor"):
             yield Label(self.title_text, classes="dialog-title")
             yield SafeTextArea(self.text, soft_wrap=True, id="edit-area")
-            yield Footer(compact=True)
+            yield Footer()
 
     def on_mount(self) -> None:
         """Focus the editor."""

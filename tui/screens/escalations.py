@@ -42,7 +42,7 @@ class EscalationsScreen(Remappable, Screen[None]):
         """Title line, the list, the footer."""
         yield Static(id="topbar")
         yield OptionList(id="escalations")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         """Fill the list."""

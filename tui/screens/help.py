@@ -62,4 +62,4 @@ class HelpScreen(Remappable, ModalScreen[None]):
                     style="dim",
                 )
             )
-        yield Footer(compact=True)
+        yield Footer()

@@ -44,7 +44,7 @@ class HistoryScreen(Remappable, Screen[None]):
         yield Static(item_header(self.item), id="topbar")
         with VerticalScroll(id="history"):
             yield Static(self._body(), id="history-body")
-        yield Footer(compact=True)
+        yield Footer()
 
     def _body(self) -> RenderableType:
         parts: list[RenderableType] = [

@@ -49,7 +49,7 @@ class IncidentsScreen(Remappable, Screen[None]):
         """Title line, the list, the footer."""
         yield Static(id="topbar")
         yield OptionList(id="incidents")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         """Fill the list."""

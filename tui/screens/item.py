@@ -188,7 +188,7 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         yield JustificationForm(Text(), _not_asked, self._reason_given, draft="", id="reason-form")
         # 80 columns hold the decisions, undo, quit and help, but not the palette hint too.
         yield RecordedLine()
-        yield Footer(compact=True, show_command_palette=False)
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Fill in the item and keep the claim alive while the reviewer reads."""

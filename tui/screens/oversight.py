@@ -246,7 +246,7 @@ class JudgementFirst(TextForm, Remappable, ModalScreen[bool]):
         """The judgement form, as commit-first shows it."""
         with Vertical(id="dialog"):
             yield CommitFirst(self.item, ("request",))
-            yield Footer(compact=True)
+            yield Footer()
 
     def on_commit_first_committed(self, message: CommitFirst.Committed) -> None:
         """Store the judgement; on success the advocate may speak."""
@@ -298,7 +298,7 @@ class AfterDecision(TextForm, Remappable, ModalScreen[None]):
                 yield Static(safe_text(self.first_justification, multiline=True))
             cancel = cast("SignoffApp", self.app).key_display("dialog.cancel")
             yield Label(Text(f"Enter or {cancel} to go on", style="dim"))
-            yield Footer(compact=True)
+            yield Footer()
 
     def on_key(self, event: events.Key) -> None:
         """Enter also closes (the notice has nothing to type)."""

@@ -69,7 +69,7 @@ class PracticeScreen(TextForm, Remappable, ModalScreen[None]):
                 hint = f"your score ({describe_scale(scale)})" if scale else "your score"
                 yield SafeInput(placeholder=hint, id="answer")
             yield Static(id="outcome")
-            yield Footer(compact=True)
+            yield Footer()
 
     def on_mount(self) -> None:
         """Start in the answer field."""

@@ -39,7 +39,7 @@ class ProgressScreen(Remappable, ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Label(Text("Progress", style="bold"), classes="dialog-title")
             yield Static(Text("Counting…", style="dim italic"), id="progress-body")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         """Count in the background."""

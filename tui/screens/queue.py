@@ -75,7 +75,7 @@ class QueueScreen(Remappable, Screen[None]):
                 yield QueueList(self.rows, self.signoff.now, id="queue")
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-body")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         """Set up; the first page loads when the screen is first shown (`on_screen_resume`)."""

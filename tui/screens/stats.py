@@ -47,7 +47,7 @@ class StatsScreen(Remappable, ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Label(Text("Decision statistics", style="bold"), classes="dialog-title")
             yield Static(Text("Counting…", style="dim italic"), id="stats-body")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         """Start counting in the background."""

@@ -10,14 +10,14 @@ Its keys also stayed reachable after each rebuild (their data bindings are watch
 kept on the Footer; `docs/upstream/textual_footer_leak.py`).
 
 This footer is one widget that renders its keys as text. A change of bindings repaints
-its one line with the screen's next update; nothing is mounted. It looks as
-Textual's compact footer does (the same theme variables), and a click on a key presses
-it, as there.
+its one line with the screen's next update; nothing is mounted. It looks as Textual's
+compact footer does (the only style it has; the same theme variables), and a click on a
+key presses it, as there.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -30,6 +30,19 @@ if TYPE_CHECKING:
 
 _ENABLED = Style()
 _DISABLED = Style(dim=True)
+
+
+class _Drawn(NamedTuple):
+    """One key as the footer last drew it."""
+
+    start: int
+    """Its first cell."""
+    end: int
+    """The cell after its description."""
+    key: str
+    enabled: bool
+    said: str
+    """Its display, then its description: `esc close`."""
 
 
 class Footer(Widget, can_focus=False):
@@ -59,17 +72,15 @@ class Footer(Widget, can_focus=False):
     }
     """
 
-    def __init__(
-        self, *, compact: bool = True, show_command_palette: bool = True, id: str | None = None
-    ) -> None:
+    def __init__(self, *, show_command_palette: bool = True, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.compact = compact
-        """Kept for the call sites' sake: this footer is always compact."""
         self.show_command_palette = show_command_palette
-        self._keys: list[tuple[int, int, str, bool]] = []
-        """(start cell, end cell, key, enabled) of each key as last rendered."""
-        self.said: list[str] = []
-        """Each key as last rendered, its display then its description: `esc close`."""
+        self._drawn: list[_Drawn] = []
+
+    @property
+    def said(self) -> list[str]:
+        """Each key as last drawn, its display then its description: `esc close`."""
+        return [drawn.said for drawn in self._drawn]
 
     def on_mount(self) -> None:
         """Repaint whenever the screen's bindings change."""
@@ -88,8 +99,7 @@ class Footer(Widget, can_focus=False):
         key_style = self.get_component_rich_style("footer--key")
         description_style = self.get_component_rich_style("footer--description")
         line = Text(no_wrap=True, overflow="crop", end="")
-        keys: list[tuple[int, int, str, bool]] = []
-        said: list[str] = []
+        drawn: list[_Drawn] = []
         active = self.screen.active_bindings
         palette = self.app.COMMAND_PALETTE_BINDING
         actions: set[str] = set()
@@ -105,8 +115,8 @@ class Footer(Widget, can_focus=False):
             line.append(shown, key_style + dim)
             if binding.description:
                 line.append(" " + binding.description, description_style + dim)
-            keys.append((start, line.cell_len, binding.key, enabled))
-            said.append(f"{shown} {binding.description}".strip())
+            said = f"{shown} {binding.description}".strip()
+            drawn.append(_Drawn(start, line.cell_len, binding.key, enabled, said))
             line.append(" ")
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette in active:
             _node, binding, enabled, _tooltip = active[palette]
@@ -119,15 +129,15 @@ class Footer(Widget, can_focus=False):
             gap = self.size.width - line.cell_len - tail.cell_len
             line.append(" " * max(gap, 0))
             start = line.cell_len + 1  # after the edge
-            keys.append((start, start + tail.cell_len - 2, binding.key, enabled))
-            said.append(f"{shown} {binding.description}")
+            said = f"{shown} {binding.description}"
+            drawn.append(_Drawn(start, start + tail.cell_len - 2, binding.key, enabled, said))
             line.append_text(tail)
-        self._keys, self.said = keys, said
+        self._drawn = drawn
         return line
 
     def on_click(self, event: events.Click) -> None:
         """A click on a key presses it (a disabled key rings the bell), as Textual's does."""
-        for start, end, key, enabled in self._keys:
+        for start, end, key, enabled, _said in self._drawn:
             if start <= event.x < end:
                 if enabled:
                     self.app.simulate_key(key)

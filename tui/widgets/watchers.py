@@ -4,11 +4,10 @@ A widget that watches another object's reactive (`self.watch(obj, name, …)`, o
 `data_bind`) leaves a `(widget, callback)` entry on that object. Textual drops entries of
 closed widgets only when the watched value next changes: an app's `theme`, a Footer's
 `compact` — values that never change in a session. Until then each entry keeps its
-whole closed widget reachable, with its styles and caches. Two cases cost signoff memory
-over a day: the FooterKeys of every recomposed Textual Footer (signoff's own footer,
-`tui.widgets.footer`, now draws its keys as text and has none), and every `TextArea`
-(each justification box), which watches `App.theme`. A reproduction for the upstream
-report is `docs/upstream/textual_footer_leak.py`.
+whole closed widget reachable, with its styles and caches. Every `TextArea` (each
+justification box) watches `App.theme`, and cost signoff memory over a day. Textual's
+Footer leaks its keys the same way (`docs/upstream/textual_footer_leak.py`); signoff's
+footer (`tui.widgets.footer`) draws its keys as text and has none to leak.
 
 Signals leak the same way: an `Input` or `TextArea` subscribes to its screen's
 `text_selection_started_signal`, kept in a `WeakKeyDictionary` whose value (the callback)
@@ -24,7 +23,7 @@ from textual.widget import Widget
 _SCREEN_SIGNALS = ("text_selection_started_signal", "bindings_updated_signal")
 
 
-def drop_watchers(obj: object, of: object | None = None) -> None:
+def drop_watchers(obj: object, of: object) -> None:
     """Drop `obj`'s watcher entries of closed widgets, and of `of` (a widget closing now)."""
     watchers: dict[str, list[tuple[object, object]]] = getattr(obj, "__watchers", {})
     for entries in watchers.values():
