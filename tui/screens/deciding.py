@@ -128,7 +128,8 @@ class Deciding(ItemParts):
         form.display = asking
         self.refresh_bindings()
         if not asking:
-            self.query_one("#draft-pane").focus()
+            # Now, not queued (`Widget.focus`): the next item's frame has the item's keys.
+            self.set_focus(self.query_one("#draft-pane"))
 
     @property
     def justifying(self) -> bool:

@@ -16,6 +16,7 @@ from store import Claim, ClaimError, DecisionError, Event, StoreError
 from tui.bindings import Remappable, TextForm, bind
 from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
+from tui.frame import draw_now
 from tui.safe import safe_text, visible
 from tui.screens.advocate_panel import AdvocatePanel
 from tui.screens.deciding import Deciding
@@ -230,12 +231,12 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
             # Swapped in one awaited step: a removal still pending when the next item's
             # form mounted left two forms with one id (DuplicateIds, a crash mid-queue).
             self.call_later(self._swap_form, item.id)
-        elif self.is_current and not self.app._batch_count:
-            # Laid out now, as the screen's update timer would (its private method):
-            # left to the timer, the layout came one to two frame periods (16-33 ms)
-            # after the contents, and the next item's whole frame (form or draft) ~55 ms
-            # after the record key at the median, against ~30 ms now (pty, 1M items).
-            self._refresh_layout()
+        else:
+            # Laid out and drawn now, every changed widget in one frame (`tui.frame`):
+            # left to the screen's update timer, the layout came one to two frame
+            # periods (16-33 ms) after the contents, and then a second layout with the
+            # widgets' own changes (the "Recorded" line, the footer's keys).
+            draw_now(self)
 
     def _reveal(self, shown: bool) -> None:
         """Put the draft, its marks, the reasoning and the confidence in their widgets.
@@ -291,7 +292,8 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         slot = self.query_one("#commit-slot", Vertical)
         slot.display = not self.committed
         if self.committed:
-            self.query_one("#draft-pane").focus()
+            # Now, not queued as `Widget.focus` does: the frame drawn next has its keys.
+            self.set_focus(self.query_one("#draft-pane"))
             return True
         kept = slot.query(CommitFirst)
         form = kept.first() if kept else None

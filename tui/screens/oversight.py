@@ -86,7 +86,8 @@ class CommitFirst(Vertical):
             for choice in self.query(Select):
                 choice.clear()
         self.query_one("#commit-error", Static).update("")
-        self.query_one("#commit-value").focus()
+        # Now, not queued (`Widget.focus`): the item's first frame has the form's keys.
+        self.screen.set_focus(self.query_one("#commit-value"))
 
     def _intro(self) -> Text:
         reasons = {

@@ -84,7 +84,9 @@ class Footer(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         """Repaint whenever the screen's bindings change."""
-        self.screen.bindings_updated_signal.subscribe(self, self._changed)
+        # Immediate: the change's own frame (`tui.frame.draw_now`) has the new keys. Queued
+        # (Textual's default), the next item was drawn with the reason form's keys.
+        self.screen.bindings_updated_signal.subscribe(self, self._changed, immediate=True)
 
     def on_unmount(self) -> None:
         """Stop listening to a screen this footer no longer belongs to."""

@@ -1,0 +1,57 @@
+"""The frame drawn after a decision is the next item whole (`tui.frame.draw_now`).
+
+Read from what the app hands its terminal (`App._display`, called headless too): the
+first update after the record key must already carry the next item, the line saying
+the decision was recorded, and the item's keys in the footer, not the reason form's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.console import RenderableType
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.screen import Screen
+
+from store import Store
+from tests.tui_tests.conftest import AppFactory, approve_dialog
+from tests.tui_tests.test_review import WHY
+
+
+def _rows(update: RenderableType | None) -> dict[int, str]:
+    """The text an update writes, per screen row (the cells it leaves alone omitted)."""
+    rows: dict[int, str] = {}
+    if isinstance(update, ChopsUpdate):
+        for y, _x1, _x2 in update.spans:
+            rows[y] = "".join(strip.text for strip in update.chops[y].values() if strip)
+    elif isinstance(update, LayoutUpdate):
+        for y, line in enumerate(update.strips, update.region.y):
+            rows[y] = "".join(strip.text for strip in line)
+    return rows
+
+
+async def test_the_first_frame_after_a_decision_is_the_next_item_whole(
+    review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(review_store)
+    frames: list[dict[int, str]] = []
+    shown = app._display
+
+    def display(screen: Screen[Any], update: RenderableType | None) -> None:
+        frames.append(_rows(update))
+        shown(screen, update)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await approve_dialog(pilot, WHY)
+        await pilot.pause()
+        monkeypatch.setattr(app, "_display", display)
+        await pilot.press("enter")  # Enter in the box records
+        await pilot.pause()
+    assert [e.external_id for e in review_store.events()] == ["T-1"]
+    first = frames[0]
+    assert any("L-7" in row for row in first.values()), first
+    assert first.get(28, "").strip().startswith("Recorded approve on T-1."), first
+    footer = first.get(29, "")
+    assert "approve" in footer, footer
+    assert "submit" not in footer, footer
