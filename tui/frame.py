@@ -29,8 +29,8 @@ def draw_now(screen: Screen[Any]) -> None:
     Only for the current screen outside a batch (`App.batch_update`): otherwise the
     screen's own update timer draws it when it may.
     """
-    if not screen.is_current or screen.app._batch_count:
-        return
+    if not screen.is_current or screen.app._batch_count or not screen.outer_size:
+        return  # (no size: `_refresh_layout` would draw nothing, the flags must stay)
     for widget in screen.walk_children(Widget):
         if widget._repaint_required:
             widget._repaint_required = False
