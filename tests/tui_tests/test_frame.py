@@ -18,6 +18,10 @@ from store import Store
 from tests.tui_tests.conftest import AppFactory, approve_dialog
 from tests.tui_tests.test_review import WHY
 
+WIDTH, HEIGHT = 100, 30
+RECORDED_ROW, FOOTER_ROW = HEIGHT - 2, HEIGHT - 1
+"""The item screen's last two rows: the line naming the decision, then the keys."""
+
 
 def _rows(update: RenderableType | None) -> dict[int, str]:
     """The text an update writes, per screen row (the cells it leaves alone omitted)."""
@@ -42,7 +46,7 @@ async def test_the_first_frame_after_a_decision_is_the_next_item_whole(
         frames.append(_rows(update))
         shown(screen, update)
 
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
         await approve_dialog(pilot, WHY)
         await pilot.pause()
         monkeypatch.setattr(app, "_display", display)
@@ -51,7 +55,7 @@ async def test_the_first_frame_after_a_decision_is_the_next_item_whole(
     assert [e.external_id for e in review_store.events()] == ["T-1"]
     first = frames[0]
     assert any("L-7" in row for row in first.values()), first
-    assert first.get(28, "").strip().startswith("Recorded approve on T-1."), first
-    footer = first.get(29, "")
+    assert first.get(RECORDED_ROW, "").strip().startswith("Recorded approve on T-1."), first
+    footer = first.get(FOOTER_ROW, "")
     assert "approve" in footer, footer
     assert "submit" not in footer, footer
