@@ -10,30 +10,34 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from providers.base import Draft
+from providers.base import Draft, DraftFields
+from providers.tokens import decode as decode_tokens
 from providers.tokens import spliced
 from store.clock import iso
-from store.codec import sha256_text
+from store.codec import limits_from_json, sha256_text
 from store.dialect import deferred_many, dialect_of
 from store.ingest import (
+    INSERT_COLUMNS,
     INSERT_ITEM,
     LOOKUP_CHUNK,
     Prepared,
     count_inserted,
     dated,
     prepare,
+    prepare_fields,
 )
-from store.models import BatchSummary, Item
+from store.models import BatchSummary
 from store.mutate import Mutation, mutate
 from store.plant_ids import IdFormats
-from store.plant_places import IdSpan, id_span, pick_bases, place_group, place_one
-from store.queue import QueueMixin, item_from_row
+from store.plant_places import Base, IdSpan, id_span, pick_bases, place_group, place_one
+from store.queue import QueueMixin
 from store.search import index_new
 
 if TYPE_CHECKING:
@@ -194,24 +198,27 @@ class PlantMixin(QueueMixin):
         group = self._mutated(conn, run, need, rng)
         if not group:
             return []
-        bases = [base for base, _ in group]
+        bases = [base for base, _, _ in group]
         places = place_group(
             conn, bases, rng, run.formats, run.span, near=run.near, past_end=run.past_end
         )
         placed = [
-            # One Draft a plant, built in its place: a second, by `replace`,
-            # validated every field again (0.4-1 s of planting 52k at a million).
-            (_as_draft(base, change.text, *place), base.id, change.kind, change.detail)
-            for (base, change), place in zip(group, places, strict=True)
+            (
+                prepare_fields(_fields(base, meta, change.text, *place)),
+                base.id,
+                change.kind,
+                change.detail,
+            )
+            for (base, meta, change), place in zip(group, places, strict=True)
             if place is not None  # none during an import: `plant` makes it after
         ]
         return self._insert_plants(conn, placed) if placed else []
 
     def _mutated(
         self, conn: Connection, run: _Run, need: int, rng: random.Random
-    ) -> list[tuple[Item, Mutation]]:
-        """Up to `need` bases picked at random, each with its mutation (none: no more left)."""
-        group: list[tuple[Item, Mutation]] = []
+    ) -> list[tuple[Base, dict[str, Any], Mutation]]:
+        """Up to `need` random bases, each with its meta and mutation (none left: none)."""
+        group: list[tuple[Base, dict[str, Any], Mutation]] = []
         while len(group) < need and run.left > 0:
             # A quarter more picks than bases wanted: a text draft always mutates, and a
             # pick of an item already used is rare. Twice as many was ~1.5 s of planting
@@ -219,20 +226,18 @@ class PlantMixin(QueueMixin):
             short = need - len(group)
             count = min(run.left, short + short // 4 + 1)
             run.left -= count
-            for row in pick_bases(conn, rng, count, run.span, run.seen):
+            for base in pick_bases(conn, rng, count, run.span, run.seen):
                 if len(group) == need:
                     break
-                # Made an Item only when used, not for the spare picks: building one
-                # (three times, three JSON columns) was a fifth of planting.
-                base = item_from_row(row)
                 run.seen.add(base.id)
-                labels = base.meta.get("labels")
+                meta: dict[str, Any] = json.loads(base["meta"])
+                labels = meta.get("labels")
                 change = mutate(
-                    base.draft, base.kind, rng, [str(x) for x in labels or ()]
+                    base["draft"], base["kind"], rng, [str(x) for x in labels or ()]
                     if isinstance(labels, list) else (),
                 )  # fmt: skip
                 if change is not None:
-                    group.append((base, change))
+                    group.append((base, meta, change))
         return group
 
     def plant_drafts(
@@ -258,39 +263,39 @@ class PlantMixin(QueueMixin):
                 if seen is None:  # inserted now: the next draft's check must see it
                     ext, created = place_one(conn, draft, rng, formats, span)
                     planted = dataclasses.replace(draft, external_id=ext, created_at=created)
-                    made += self._insert_plants(conn, [(planted, None, KNOWN_BAD, flaw)])
+                    made += self._insert_plants(conn, [(prepare(planted), None, KNOWN_BAD, flaw)])
             count_inserted(conn, (source for source, _ in made))
             index_new(conn)
             return _with_ids(conn, made)
 
     def _insert_plants(
-        self, conn: Connection, plants: Sequence[tuple[Draft, int | None, str, str]]
+        self, conn: Connection, plants: Sequence[tuple[Prepared, int | None, str, str]]
     ) -> list[Unnumbered]:
         """Insert placed catch trials and mark them planted; `_with_ids` numbers them.
 
-        Each is (draft in its place (`place_group`), base item id, mutation, detail). Both
+        Each is (its row in its place (`place_group`), base item id, mutation, detail). Both
         tables' rows go in one `dialect.deferred_many` each: on SQLite one call for the
         group, not two a plant; on a team database with the next plant's first read,
         where they were two of its ten round trips.
         """
         stamp = iso(self.now())
-        deferred_many(
-            conn, INSERT_ITEM, [dated(prepare(draft), stamp, stamp) for draft, *_ in plants]
-        )
+        deferred_many(conn, INSERT_ITEM, [dated(row, stamp, stamp) for row, *_ in plants])
         deferred_many(
             conn,
             "INSERT INTO plants (item_id, base_item_id, mutation, detail, planted_at) "
             "SELECT id, ?, ?, ?, ? FROM items WHERE source = ? AND external_id = ?",
             [
-                (base_id, mutation, detail, stamp, draft.source, draft.external_id)
-                for draft, base_id, mutation, detail in plants
+                (base_id, mutation, detail, stamp, row[_SOURCE], row[_EXTERNAL_ID])
+                for row, base_id, mutation, detail in plants
             ],
         )
         return [
-            (draft.source, Planted(0, draft.external_id, mutation, detail))
-            for draft, _, mutation, detail in plants
+            (row[_SOURCE], Planted(0, row[_EXTERNAL_ID], mutation, detail))
+            for row, _, mutation, detail in plants
         ]
 
+
+_SOURCE, _EXTERNAL_ID = INSERT_COLUMNS.index("source"), INSERT_COLUMNS.index("external_id")
 
 Unnumbered = tuple[str, Planted]
 """A catch trial inserted in this transaction, with its source, its item id not read yet."""
@@ -389,23 +394,25 @@ read in one statement each, not one each a plant. Fewer when the last group's pa
 sixteen would hold the write lock past `PLANT_TXN_S` (on a team database far away)."""
 
 
-def _as_draft(base: Item, text: str, external_id: str, created_at: dt.datetime | None) -> Draft:
-    """The catch trial made of `base` with its draft changed to `text`, at its place."""
-    return Draft(
-        source=base.source,
-        external_id=external_id,
-        draft=text,
-        kind=base.kind,
-        title=base.title,
-        input=base.input,
-        confidence=base.confidence,
-        confidence_basis=base.confidence_basis,
-        data_limits=base.data_limits,
-        model=base.model,
-        stakes=base.stakes,
-        created_at=created_at,  # beside a random neighbour (`place_group`), not its base
-        meta=dict(base.meta),
+def _fields(
+    base: Base, meta: dict[str, Any], text: str, external_id: str, created_at: dt.datetime | None
+) -> DraftFields:
+    """The catch trial made of `base` with its draft changed to `text`, at its place.
+
+    Its fields as `Draft(*fields)` takes them, for `prepare_fields`: the row it gets is the
+    one a `Draft` of the same fields would get (a test holds the two to each other), without
+    a `Draft` validated or an `Item` made of the base (see `Base`). Everything but the
+    draft, the tokens and the place is the base's, as stored.
+    """
+    limits = base["data_limits"]
+    tokens = decode_tokens(base["token_logprobs"])
+    return (
+        base.source, external_id, text, base["kind"], base["title"], base["input"],
+        base["confidence"], base["confidence_basis"],
+        limits_from_json(limits) if limits != "[]" else (), base["model"], base.stakes,
+        created_at,  # beside a random neighbour (`place_group`), not its base
+        meta,
         # The changed stretch carries no probability: it shows unmarked, so a catch
         # trial looks like its source's other drafts (and a sure-looking error).
-        tokens=spliced(base.draft, text, base.tokens),
-    )
+        spliced(base["draft"], text, tokens) if tokens else (),
+    )  # fmt: skip

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
+from providers.base import DataLimit, Draft
+from providers.tokens import spliced
 from store import Store
+from store.clock import parse_iso
 from store.export import ExportFilter, events, planted_events_exist, stats_for
-from store.ingest import prepare
+from store.ingest import INSERT_COLUMNS, prepare
 from store.mutate import mutate
 from tests.conftest import FakeClock, make_draft
 from tests.engines import REFUSED
@@ -88,6 +91,52 @@ def test_planting_tops_the_queue_up_to_the_rate_with_lookalike_items(store: Stor
         assert (item.confidence, item.data_limits, item.title) == (
             base.confidence, base.data_limits, base.title,
         )  # fmt: skip
+
+
+def test_a_plants_row_is_the_row_a_draft_of_its_fields_gets(store: Store) -> None:
+    # A plant's row is built from its base's row as stored (`store.plants._fields`), not
+    # through an Item and a Draft: each column, the content hash among them, must be
+    # what `prepare` makes of a Draft with the base's fields and the plant's text, id,
+    # time and tokens. The bases vary in every column a plant copies.
+    limits = (
+        DataLimit("thin", "two rows", "info"),
+        DataLimit("stale", "CRM snapshot is a day old", "high"),
+        DataLimit("gap", "no orders before 2024", "warn"),
+    )
+    drafts = []
+    for i in range(40):
+        text = f"Your refund of {20 + i} EUR is issued and will arrive by Friday."
+        drafts.append(make_draft(
+            f"T-{1000 + i}", draft=text, created_at=None, input=f"Ticket body {i} — é",
+            model="m-1" if i % 2 else "", stakes=("low", "medium", "high")[i % 3],
+            confidence=None if i % 5 == 0 else 0.5 + i / 100,
+            confidence_basis="none" if i % 5 == 0 else "logprobs",
+            data_limits=limits[: i % 4],
+            meta={"z": i, "a": {"y": [1, "ü"], "b": None}, "labels": ["x"]} if i % 2 else {},
+            tokens=((7, -0.25), (len(text) - 7, -1.5)) if i % 3 else (),
+        ))  # fmt: skip
+    store.ingest(drafts)
+    store.plant(0.5, random.Random(5))
+    columns = ", ".join(INSERT_COLUMNS)
+    pairs = store.conn.execute("SELECT item_id, base_item_id FROM plants").fetchall()
+    assert len(pairs) == 40
+    for item_id, base_id in pairs:
+        row = store.conn.execute(f"SELECT {columns} FROM items WHERE id = ?", (item_id,))
+        stored = dict(zip(INSERT_COLUMNS, row.fetchone(), strict=True))
+        base = store.get_item(base_id)
+        expected = Draft(
+            source=base.source, external_id=stored["external_id"], draft=stored["draft"],
+            kind=base.kind, title=base.title, input=base.input, confidence=base.confidence,
+            confidence_basis=base.confidence_basis, data_limits=base.data_limits,
+            model=base.model, stakes=base.stakes, created_at=parse_iso(stored["created_at"]),
+            meta=base.meta, tokens=spliced(base.draft, stored["draft"], base.tokens),
+        )  # fmt: skip
+        times = ("created_at", "imported_at", "updated_at")
+        wanted = dict(zip(INSERT_COLUMNS, prepare(expected), strict=True))
+        assert {k: v for k, v in stored.items() if k not in times} == {
+            k: v for k, v in wanted.items() if k not in times
+        }
+        assert stored["token_logprobs"] is None or base.tokens
 
 
 def test_planting_is_deterministic_for_a_seed(tmp_path: Path, clock: FakeClock) -> None:
