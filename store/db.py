@@ -48,6 +48,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m018_search_index_merges",
     "m019_ledger_models",
     "m020_search_index_without_positions",
+    "m021_search_index_without_sizes",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

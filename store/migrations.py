@@ -207,6 +207,15 @@ def m020_search_index_without_positions(db: Database) -> None:
 
     Rebuilt from the items in this transaction, once: 8.7-8.8 s at a million items.
     """
+    _script(db, search.SCHEMA_WITHOUT_POSITIONS)
+
+
+@_migration
+def m021_search_index_without_sizes(db: Database) -> None:
+    """The search index again, without sizes and with its own watermark (`store.search.SCHEMA`).
+
+    Rebuilt from the items in this transaction, once.
+    """
     _script(db, search.SCHEMA)
 
 

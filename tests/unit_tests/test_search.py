@@ -119,9 +119,11 @@ def _without_search_index(conn: sqlite3.Connection) -> None:
     for trigger in ("items_fts_update", "items_fts_delete"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE items_fts")
+    conn.execute("DROP TABLE items_fts_mark")
     conn.execute(
-        "DELETE FROM _sqlite_migrations WHERE name IN "
-        "('m015_search_index', 'm018_search_index_merges', 'm020_search_index_without_positions')"
+        "DELETE FROM _sqlite_migrations WHERE name IN ('m015_search_index', "
+        "'m018_search_index_merges', 'm020_search_index_without_positions', "
+        "'m021_search_index_without_sizes')"
     )
 
 
@@ -132,6 +134,7 @@ def test_items_the_index_has_not_seen_are_still_found_and_later_indexed(
         store.ingest([make_draft("T-1", draft="Indexed wording."), make_draft("T-2")])
         # As if something had written items without indexing them: the index is emptied.
         store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('delete-all')")
+        store.conn.execute("UPDATE items_fts_mark SET upto = 0")
         assert _found(store, "indexed wording") == ["T-1"]  # the scan above the watermark
         # The next import changes T-1, above the watermark: the trigger must not 'delete'
         # it from the index (that corrupts an external-content index); the import's
@@ -148,13 +151,33 @@ def test_items_the_index_has_not_seen_are_still_found_and_later_indexed(
         assert _found(store, "indexed wording") == []
 
 
+def test_an_id_freed_at_the_top_is_indexed_when_taken_again(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # SQLite gives a new item the largest id + 1: with the top item deleted, its id comes
+    # back. The watermark must come down with it, or the new item is never indexed and
+    # its first update 'deletes' from the index a row it never held (corrupting it).
+    with Store(db_path, now=clock) as store:
+        store.ingest([make_draft("T-1"), make_draft("T-2", draft="Gone soon.")])
+        store.conn.execute("DELETE FROM items WHERE external_id = 'T-2'")
+        store.ingest([make_draft("T-3", draft="A second tenant.")])
+        assert store.conn.execute("SELECT id FROM items WHERE external_id = 'T-3'").fetchone() == (
+            2,
+        )
+        assert _found(store, "second tenant") == ["T-3"]
+        store.ingest([make_draft("T-3", draft="A changed tenant.")])
+        store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+        assert _found(store, "changed tenant") == ["T-3"]
+
+
 def test_an_import_indexes_its_items_thousands_at_a_time_and_the_rest_at_its_end(
     db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("store.db.BULK_INDEX_ROWS", 40)
 
     def indexed(store: Store) -> int:
-        return int(store.conn.execute("SELECT count(*) FROM items_fts_docsize").fetchone()[0])
+        # Ids 1, 2, …: the largest indexed is how many are.
+        return int(store.conn.execute("SELECT upto FROM items_fts_mark").fetchone()[0])
 
     with Store(db_path, now=clock) as store:
         store.ingest([make_draft("T-0")])
@@ -302,8 +325,10 @@ def test_an_index_with_positions_is_rebuilt_without_them(db_path: Path, clock: F
         sql = store.conn.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'items_fts'"
         ).fetchone()[0]
-        assert "detail = none" in sql
+        assert "detail = none, columnsize = 0" in sql
         store.conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+        mark = store.conn.execute("SELECT upto FROM items_fts_mark").fetchone()[0]
+        assert mark == store.conn.execute("SELECT max(id) FROM items").fetchone()[0]
         assert _found(store, "CRÈME BRÛ") == sorted(f"T-{i}" for i in range(30))
         assert _found(store, "number 17 ") == ["T-17"]
         row = store.conn.execute("SELECT v FROM items_fts_config WHERE k = 'automerge'")
@@ -322,7 +347,7 @@ def test_an_item_indexed_while_a_search_starts_is_found(db_path: Path, clock: Fa
         started: list[str] = []
 
         def between(sql: str) -> None:
-            if "items_fts_docsize" in sql or "MATCH" in sql:
+            if "items_fts_mark" in sql or "MATCH" in sql:
                 started.append(sql)
                 if len(started) == 2:  # the second of the two is starting
                     importer.ingest([make_draft("T-2", draft="A late arrival.")])
