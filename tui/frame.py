@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+    from textual.visual import VisualType
+    from textual.widgets import Static
 
 
 def draw_now(screen: Screen[Any]) -> None:
@@ -53,4 +56,27 @@ def draw_now(screen: Screen[Any]) -> None:
     screen._layout_required = False
 
 
-__all__ = ["draw_now"]
+def put(static: Static, content: VisualType) -> None:
+    """`static.update(content)`, unless it already shows exactly that.
+
+    A screen that refills every widget for the next item (`ItemScreen._fill`) redrew
+    the ones whose text had not changed too (the input the AI saw, the oversight line,
+    the limits of a draft like the last): each update asks for a layout and a repaint.
+    """
+    if not _same(static.content, content):
+        static.update(content)
+
+
+def _same(old: object, new: object) -> bool:
+    """Whether two contents draw alike: equal strings, or Texts alike in every part."""
+    if isinstance(old, str) and isinstance(new, str):
+        return old == new
+    if isinstance(old, Text) and isinstance(new, Text):
+        # `Text.__eq__` compares the characters and spans only, not the base style.
+        return (old.plain, old.spans, old.style, old.justify, old.overflow, old.no_wrap,
+                old.end, old.tab_size) == (new.plain, new.spans, new.style, new.justify,
+                new.overflow, new.no_wrap, new.end, new.tab_size)  # fmt: skip
+    return False
+
+
+__all__ = ["draw_now", "put"]

@@ -59,3 +59,28 @@ async def test_the_first_frame_after_a_decision_is_the_next_item_whole(
     footer = first.get(FOOTER_ROW, "")
     assert "approve" in footer, footer
     assert "submit" not in footer, footer
+
+
+def test_put_leaves_a_widget_alone_only_when_its_content_would_draw_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.text import Text
+    from textual.widgets import Static
+
+    from tui.frame import put
+
+    updates: list[object] = []
+    static = Static("x")
+    monkeypatch.setattr(Static, "update", lambda self, content: updates.append(content))
+    put(static, "x")
+    put(static, Text("x"))  # a Text for a string: updated (not known to draw alike)
+    assert updates == [Text("x")]
+    static = Static(Text("same", style="bold"))
+    put(static, Text("same", style="bold"))
+    assert updates == [Text("x")]
+    # Equal by `Text.__eq__` (characters and spans), different on screen.
+    for different in (Text("same", style="red"), Text("same", style="bold", justify="right")):
+        put(static, different)
+        assert updates[-1] is different
+    put(static, Text("same!", style="bold"))
+    assert len(updates) == 4

@@ -16,7 +16,7 @@ from store import Claim, ClaimError, DecisionError, Event, StoreError
 from tui.bindings import Remappable, TextForm, bind
 from tui.doubt import doubts, legend, line_of, marked
 from tui.format import STAKES_NAME, STAKES_STYLE, age, confidence_panel, limits_panel
-from tui.frame import draw_now
+from tui.frame import draw_now, put
 from tui.safe import safe_text, visible
 from tui.screens.advocate_panel import AdvocatePanel
 from tui.screens.deciding import Deciding
@@ -204,14 +204,15 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
 
     def _fill(self) -> None:
         item = self.item
-        self.query_one("#topbar", Static).update(self.signoff.topbar(self.counts))
-        self.query_one("#item-head", Static).update(self._head())
-        self.query_one("#oversight", Static).update(self._oversight_line())
+        put(self.query_one("#topbar", Static), self.signoff.topbar(self.counts))
+        put(self.query_one("#item-head", Static), self._head())
+        put(self.query_one("#oversight", Static), self._oversight_line())
         self._reveal(self.committed)
-        self.query_one("#limits", Static).update(limits_panel(item.data_limits))
-        self.query_one("#about", Static).update(self._about())
-        self.query_one("#input", Static).update(
-            safe_text(item.input or "(no input recorded)", multiline=True)
+        put(self.query_one("#limits", Static), limits_panel(item.data_limits))
+        put(self.query_one("#about", Static), self._about())
+        put(
+            self.query_one("#input", Static),
+            safe_text(item.input or "(no input recorded)", multiline=True),
         )
         if self.signoff.guidelines:
             self._fill_guidelines(self.signoff.guidelines_for(item.source))
@@ -250,7 +251,7 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         self.doubts = doubts(item.draft, item.tokens) if shown else []
         """The spans the model was unsure of (`tui.doubt`); `d` walks them."""
         self.doubt_at: int | None = None
-        self.query_one("#draft", Static).update(self._marked_draft(None)[0] if shown else "")
+        put(self.query_one("#draft", Static), self._marked_draft(None)[0] if shown else "")
         self.query_one("#draft-pane", VerticalScroll).border_subtitle = (
             self.signoff.with_keys(f"{len(self.doubts)} marked · {{item.next_doubt}} next")
             if self.doubts else ""
@@ -258,10 +259,12 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         reasoning = item.meta.get("reasoning") if shown else None
         box = self.query_one("#reasoning-box")
         box.display = isinstance(reasoning, str) and bool(reasoning.strip())
-        self.query_one("#reasoning", Static).update(
-            safe_text(reasoning, multiline=True) if isinstance(reasoning, str) else ""
+        put(
+            self.query_one("#reasoning", Static),
+            safe_text(reasoning, multiline=True) if isinstance(reasoning, str) else "",
         )
-        self.query_one("#confidence", Static).update(
+        put(
+            self.query_one("#confidence", Static),
             confidence_panel(
                 item.confidence, item.confidence_basis, _count(item.meta.get("logprobs_left_out"))
             ) if shown else ""
