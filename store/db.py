@@ -167,10 +167,8 @@ class StoreBase:
     @property
     def db(self) -> Database:
         """The connection as a sqlite-utils `Database` (imported on first use; SQLite only)."""
-        from sqlite_utils import Database
-
         assert isinstance(self.conn, sqlite3.Connection)
-        return Database(self.conn, execute_plugins=False)
+        return sqlite_utils_database()(self.conn, execute_plugins=False)
 
     def close(self) -> None:
         """Close the connection (committed work is already durable)."""
@@ -459,20 +457,49 @@ def _migrate(
         raise SchemaError(f"{path} holds other tables; signoff will not write into it")
     if applied and upgrading is not None:
         upgrading(path)
-    from sqlite_utils import Database
-
+    database = sqlite_utils_database()
     from store.migrations import migrations
 
     # One IMMEDIATE transaction around all pending migrations, so two processes
     # opening a new file at once cannot both create the tables.
     conn.execute("BEGIN IMMEDIATE")
     try:
-        migrations.apply(Database(conn, execute_plugins=False))
+        migrations.apply(database(conn, execute_plugins=False))
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def sqlite_utils_database() -> type[Database]:
+    """sqlite-utils' `Database`, imported without pandas and numpy the first time.
+
+    `sqlite_utils.db` imports both, when installed, only to map their types for inserts
+    signoff never makes. statsmodels (the agreement figures) installs them, and their
+    import was ~0.2 s of every new or upgraded database: each `signoff import` into a
+    new file, each first start. They stay importable afterwards (agreement needs them).
+    """
+    import sys
+
+    if "sqlite_utils" not in sys.modules:
+        import _imp
+
+        # Held, the import lock makes another thread's import of either wait for this
+        # one instead of failing on the names blocked here (a stats worker's numpy).
+        _imp.acquire_lock()
+        blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
+        try:
+            for name in blocked:
+                sys.modules[name] = None  # type: ignore[assignment]  # import raises
+            import sqlite_utils.db  # noqa: F401
+        finally:
+            for name in blocked:
+                del sys.modules[name]
+            _imp.release_lock()
+    from sqlite_utils import Database
+
+    return Database
 
 
 def _has_foreign_tables(conn: sqlite3.Connection) -> bool:

@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
 
 from store import migration_sql as scripts
 from store import search
+from store.db import sqlite_utils_database
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+sqlite_utils_database()  # first: sqlite-utils without pandas and numpy (see there)
+from sqlite_utils.migrations import Migrations  # noqa: E402
 
 migrations = Migrations("signoff")
 """The ordered set; `migrations.apply(db)` brings any signoff database up to date."""

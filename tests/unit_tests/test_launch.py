@@ -201,3 +201,20 @@ def test_the_app_hands_the_gil_to_its_terminal_writer_soon(tmp_path: Path) -> No
     interval = "print(sys.getswitchinterval())"
     printed = _open_app(tmp_path, interval, interval)  # while it runs, and after
     assert printed[:2] == [str(launch.SWITCH_INTERVAL_S), str(sys.getswitchinterval())], printed
+
+
+def test_a_new_database_is_made_without_importing_pandas_or_numpy(tmp_path: Path) -> None:
+    # sqlite-utils imports both when installed (statsmodels installs them): ~0.2 s of
+    # every new or upgraded database. They must stay importable for the agreement figures.
+    probe = (
+        "import sys\n"
+        "from store import Store\n"
+        f"Store({str(tmp_path / 'new.db')!r}).close()\n"
+        "import store.migrations\n"
+        "print(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))\n"
+        "import numpy, pandas\n"
+        "print(pandas.Timestamp(0).year)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=60)  # fmt: skip
+    assert done.stdout.split("\n")[:2] == ["[]", "1970"]
