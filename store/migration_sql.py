@@ -386,12 +386,3 @@ BEGIN
         WHERE seq IN (SELECT seq FROM ledger WHERE item_id = NEW.id);
 END;
 """
-
-M022 = """
-DROP INDEX items_open;
-CREATE INDEX items_open ON items (stakes_rank DESC, created_at, id)
-    WHERE state = 'pending' OR state = 'claimed';
-DROP INDEX items_next;
-CREATE INDEX items_next ON items (state, stakes_rank DESC, created_at, id)
-    WHERE state = 'claimed' OR state = 'decided' OR state = 'escalated';
-"""

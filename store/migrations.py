@@ -224,20 +224,6 @@ def m021_search_index_without_sizes(db: Database) -> None:
     _script(db, search.SCHEMA)
 
 
-@_migration
-def m022_pending_items_in_one_order_index(db: Database) -> None:
-    """Pending items indexed once, in review order (`migration_sql.M022`).
-
-    `items_open` (open items, each stakes level by time) now runs in the claim's order,
-    highest stakes first, so the claim reads it; `items_next` keeps the other states
-    only. Each pending item was written into both: at a million bench records, a
-    `signoff import` into a new file with both took 18.6 / 16.7 s, with one 15.2 /
-    14.6 s (2 alternated rounds). The queue's pages read one stakes level at a time,
-    which either order serves.
-    """
-    _script(db, scripts.M022)
-
-
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 

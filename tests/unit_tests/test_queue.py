@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -89,12 +88,10 @@ def test_claim_next_is_an_index_seek_not_a_scan(sqlite_store: Store) -> None:
     plans = query_plans(store.conn, lambda: store.claim_next("alice"), "FROM items")
     assert len(plans) == 2  # the reviewer's own assignments, then nobody's
     assert "INDEX items_assigned (assigned_to=?)" in plans[0], plans[0]
-    # The open items walked in review order from the first, stopping at the first one
-    # that is pending and nobody's: a few claimed items at most before it.
-    assert plans[1].startswith("SCAN items USING INDEX items_open"), plans[1]
+    assert "INDEX items_next" in plans[1], plans[1]
     for plan in plans:
         assert "TEMP B-TREE" not in plan, plan
-        assert not re.match(r"SCAN items(?! USING INDEX items_open)", plan), plan
+        assert not plan.startswith("SCAN items"), plan
 
 
 def test_an_expired_lease_returns_the_item_and_records_nothing(
