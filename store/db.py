@@ -18,6 +18,7 @@ from store.policy import JustificationPolicy
 from store.search import BULK_INDEX_ROWS, index_new, unindexed
 
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import TypeAlias
 
     from sqlite_utils import Database
@@ -475,28 +476,31 @@ def _migrate(
 def sqlite_utils_database() -> type[Database]:
     """sqlite-utils' `Database`, imported without pandas and numpy the first time.
 
-    `sqlite_utils.db` imports both, when installed, only to map their types for inserts
-    signoff never makes. statsmodels (the agreement figures) installs them, and their
-    import was ~0.2 s of every new or upgraded database: each `signoff import` into a
-    new file, each first start. They stay importable afterwards (agreement needs them).
+    `sqlite_utils.db` imports both (`importlib.import_module`), when installed, only to
+    map their types for inserts signoff never makes. statsmodels (the agreement figures)
+    installs them, and their import was ~0.2 s of every new or upgraded database: each
+    `signoff import` into a new file, each first start. Refused to this thread only, for
+    this one import: another thread importing either meanwhile gets it, and both load
+    later when agreement needs them.
     """
     import sys
 
     if "sqlite_utils" not in sys.modules:
-        import _imp
+        import importlib
+        import threading
 
-        # Held, the import lock makes another thread's import of either wait for this
-        # one instead of failing on the names blocked here (a stats worker's numpy).
-        _imp.acquire_lock()
-        blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
+        real, here = importlib.import_module, threading.get_ident()
+
+        def refusing(name: str, package: str | None = None) -> ModuleType:
+            if name in ("pandas", "numpy") and threading.get_ident() == here:
+                raise ImportError(f"{name}: not for sqlite-utils in signoff")
+            return real(name, package)
+
+        importlib.import_module = refusing
         try:
-            for name in blocked:
-                sys.modules[name] = None  # type: ignore[assignment]  # import raises
             import sqlite_utils.db  # noqa: F401
         finally:
-            for name in blocked:
-                del sys.modules[name]
-            _imp.release_lock()
+            importlib.import_module = real
     from sqlite_utils import Database
 
     return Database
