@@ -88,7 +88,10 @@ def test_claim_next_is_an_index_seek_not_a_scan(sqlite_store: Store) -> None:
     plans = query_plans(store.conn, lambda: store.claim_next("alice"), "FROM items")
     assert len(plans) == 2  # the reviewer's own assignments, then nobody's
     assert "INDEX items_assigned (assigned_to=?)" in plans[0], plans[0]
-    assert "INDEX items_next" in plans[1], plans[1]
+    # A seek to the pending items, past no claimed one: walking an index of all open
+    # items from its head (m022, reverted) cost a claim every claim outstanding, 0.93 ms
+    # p99 at a million with the bench's hundreds of claims held.
+    assert "INDEX items_next (state=?)" in plans[1], plans[1]
     for plan in plans:
         assert "TEMP B-TREE" not in plan, plan
         assert not plan.startswith("SCAN items"), plan
