@@ -39,7 +39,9 @@ INSERT_ITEM = (
     f"INSERT INTO items ({', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 )
-_SOURCE, _EXTERNAL_ID, _HASH = 0, 1, INSERT_COLUMNS.index("content_hash")
+SOURCE_AT, EXTERNAL_ID_AT = INSERT_COLUMNS.index("source"), INSERT_COLUMNS.index("external_id")
+"""Where a `Prepared` row holds its source and its source's id (its key in the queue)."""
+_HASH = INSERT_COLUMNS.index("content_hash")
 _CREATED = INSERT_COLUMNS.index("created_at")
 # `dated` fills the three times, which follow each other:
 assert INSERT_COLUMNS.index("updated_at") == INSERT_COLUMNS.index("imported_at") + 1 == _CREATED + 2
@@ -169,14 +171,16 @@ class IngestMixin(StoreBase):
             # Records are taken in order, so a key repeated in one batch behaves
             # exactly as if the two records had come in two imports.
             for original, row in zip(rows, dated_rows, strict=True):
-                key = (row[_SOURCE], row[_EXTERNAL_ID])
+                key = (row[SOURCE_AT], row[EXTERNAL_ID_AT])
                 known = existing.get(key)
                 if known is not None and known[2]:
                     # A real record wants the id a planted draft was given: the plant moves,
                     # to an id no record of this batch wants either.
                     source = key[0]
                     if source not in batch_ids:
-                        batch_ids[source] = {r[_EXTERNAL_ID] for r in rows if r[_SOURCE] == source}
+                        batch_ids[source] = {
+                            r[EXTERNAL_ID_AT] for r in rows if r[SOURCE_AT] == source
+                        }
                     _rekey_plant(conn, source, key[1], batch_ids[source])
                     known = None
                 if known is None:
@@ -196,7 +200,7 @@ class IngestMixin(StoreBase):
                     updated += 1
                 existing[key] = ("pending", row[_HASH], False)
             conn.executemany(INSERT_ITEM, inserts.values())
-            count_inserted(conn, (row[_SOURCE] for row in inserts.values()))
+            count_inserted(conn, (row[SOURCE_AT] for row in inserts.values()))
             conn.executemany(_UPDATE, (_update_values(*update) for update in updates.values()))
             if along is not None:
                 along(conn, added, before)
@@ -248,7 +252,7 @@ class IngestMixin(StoreBase):
     ) -> dict[tuple[str, str], tuple[str, str, bool]]:
         by_source: dict[str, list[str]] = {}
         for row in rows:
-            by_source.setdefault(row[_SOURCE], []).append(row[_EXTERNAL_ID])
+            by_source.setdefault(row[SOURCE_AT], []).append(row[EXTERNAL_ID_AT])
         found: dict[tuple[str, str], tuple[str, str, bool]] = {}
         for source, ids in by_source.items():
             for start in range(0, len(ids), LOOKUP_CHUNK):

@@ -24,9 +24,10 @@ from store.clock import iso
 from store.codec import limits_from_json, sha256_text
 from store.dialect import deferred_many, dialect_of
 from store.ingest import (
-    INSERT_COLUMNS,
+    EXTERNAL_ID_AT,
     INSERT_ITEM,
     LOOKUP_CHUNK,
+    SOURCE_AT,
     Prepared,
     count_inserted,
     dated,
@@ -285,17 +286,15 @@ class PlantMixin(QueueMixin):
             "INSERT INTO plants (item_id, base_item_id, mutation, detail, planted_at) "
             "SELECT id, ?, ?, ?, ? FROM items WHERE source = ? AND external_id = ?",
             [
-                (base_id, mutation, detail, stamp, row[_SOURCE], row[_EXTERNAL_ID])
+                (base_id, mutation, detail, stamp, row[SOURCE_AT], row[EXTERNAL_ID_AT])
                 for row, base_id, mutation, detail in plants
             ],
         )
         return [
-            (row[_SOURCE], Planted(0, row[_EXTERNAL_ID], mutation, detail))
+            (row[SOURCE_AT], Planted(0, row[EXTERNAL_ID_AT], mutation, detail))
             for row, _, mutation, detail in plants
         ]
 
-
-_SOURCE, _EXTERNAL_ID = INSERT_COLUMNS.index("source"), INSERT_COLUMNS.index("external_id")
 
 Unnumbered = tuple[str, Planted]
 """A catch trial inserted in this transaction, with its source, its item id not read yet."""
@@ -404,15 +403,14 @@ def _fields(
     a `Draft` validated or an `Item` made of the base (see `Base`). Everything but the
     draft, the tokens and the place is the base's, as stored.
     """
-    limits = base["data_limits"]
     tokens = decode_tokens(base["token_logprobs"])
     return (
         base.source, external_id, text, base["kind"], base["title"], base["input"],
         base["confidence"], base["confidence_basis"],
-        limits_from_json(limits) if limits != "[]" else (), base["model"], base.stakes,
+        limits_from_json(base["data_limits"]), base["model"], base.stakes,
         created_at,  # beside a random neighbour (`place_group`), not its base
         meta,
         # The changed stretch carries no probability: it shows unmarked, so a catch
         # trial looks like its source's other drafts (and a sure-looking error).
-        spliced(base["draft"], text, tokens) if tokens else (),
+        spliced(base["draft"], text, tokens),
     )  # fmt: skip
