@@ -224,6 +224,15 @@ def m021_search_index_without_sizes(db: Database) -> None:
     _script(db, search.SCHEMA)
 
 
+@_migration
+def m022_no_open_items_index(db: Database) -> None:
+    """No index of the open items in review order (an import kept three orders of every item).
+
+    The queue's pages read pending and claimed items apart, from `items_next` (`store.views`).
+    """
+    db.execute("DROP INDEX items_open")
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 

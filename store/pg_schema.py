@@ -20,7 +20,7 @@ from typing import Final
 
 from store.codec import GENESIS_HASH
 
-SCHEMA_VERSION: Final = "pg006"
+SCHEMA_VERSION: Final = "pg007"
 """The PostgreSQL schema this version writes; a newer one is refused on open."""
 
 SCHEMA: Final = f"""
@@ -464,8 +464,16 @@ END $$;
 UPDATE signoff_meta SET value = 'pg006' WHERE key = 'schema';
 """
 
+_PG007 = """
+-- As SQLite's m022: the queue's pages read pending items and claimed ones apart, from
+-- items_pending and items_next (store.views); no third order index for every import.
+DROP INDEX items_open;
+UPDATE signoff_meta SET value = 'pg007' WHERE key = 'schema';
+"""
+
 UPGRADES: Final = {
     "pg001": _PG002, "pg002": _PG003, "pg003": _PG004, "pg004": _PG005, "pg005": _PG006,
+    "pg006": _PG007,
 }  # fmt: skip
 """Schema version → the script that moves it one step on (run in order, as the owner)."""
 

@@ -78,7 +78,7 @@ def test_a_search_that_matches_nothing_reads_the_index_not_every_row(
         assert plans, plans
         for plan in plans:
             assert "SEARCH items USING INTEGER PRIMARY KEY" in plan, plan
-            assert not re.search(r"SCAN items\b|USING INDEX items_open", plan), plan
+            assert not re.search(r"SCAN items\b|USING INDEX items_", plan), plan
         asked = query_plans(store.conn, lambda: page(store.conn, where, PageRequest()), "MATCH")
         assert len(asked) == 1, asked  # the probe; no stakes level asks again
         # A term the index has: its matches are found there and their rows read by id.
@@ -90,7 +90,7 @@ def test_a_search_that_matches_nothing_reads_the_index_not_every_row(
         for plan in plans:
             assert "items_fts VIRTUAL TABLE INDEX" in plan, plan
             assert "SEARCH items USING INTEGER PRIMARY KEY" in plan, plan
-            assert not re.search(r"SCAN items\b|USING INDEX items_open", plan), plan
+            assert not re.search(r"SCAN items\b|USING INDEX items_", plan), plan
         # Counted from the matches too, not by testing each item of the order index
         # against them: that read every match's row at a random place.
         where = QueueFilter(status="pending", search="hello, your")
