@@ -174,6 +174,15 @@ class Search:
     """The `FROM` item for counting the matches. A count tests every match, which from the
     index is best read by id, in id order: walking the order index read each row at a
     random place (a term in every item of a million: 1.16 s against 0.60 s)."""
+    by_row: tuple[str, list[Any]] | None = None
+    """The clause and arguments for a handful of rows found another way (an open page's
+    claimed items), tested one by one: `clause` would read all the index's matches for
+    them, for a common term a million (an open page at a million, 153 → 305 ms). None:
+    `clause` itself, which asks no index."""
+
+    def for_rows(self) -> tuple[str, list[Any]]:
+        """`by_row`, or `clause` and `args` where they ask no index."""
+        return self.by_row or (self.clause, self.args)
 
 
 def search_clause(term: str, conn: Connection) -> Search:
@@ -186,6 +195,7 @@ def search_clause(term: str, conn: Connection) -> Search:
         exact, exact_args = _exact(term, conn)
         matches = f"(items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?) AND {exact})"
         args = [trigrams, *exact_args]
+        by_row = (exact, exact_args)
         # The watermark before the probe: an item an import indexes between the two is
         # either above it (the tail's scan finds it) or seen by the probe.
         mark = conn.execute(_WATERMARK).fetchone()[0]
@@ -197,6 +207,8 @@ def search_clause(term: str, conn: Connection) -> Search:
             # asks it once per stakes level, then the count: 1.24 → 0.47 ms at a million).
             # One seek by id that finds nothing (`IN ()` is planned as a scan).
             matches, args = "items.id IN (NULL)", []
+            # Of a handful of rows, only those the index has not seen yet may match.
+            by_row = (f"(items.id > ? AND {exact})", [mark, *exact_args])
         # Left alone, SQLite walks the queue's order index and tests each row against the
         # matches: 70 ms per stakes level at a million items when nothing matches. With a
         # few matches, reading those rows and sorting them takes well under a millisecond.
@@ -204,27 +216,16 @@ def search_clause(term: str, conn: Connection) -> Search:
         if conn.execute("SELECT 1 FROM items WHERE id > ? LIMIT 1", (mark,)).fetchone():
             tail = f"(items.id IN (SELECT id FROM items WHERE id > ? AND {like}))"
             clause, args = f"({matches} OR {tail})", [*args, mark, *like_args]
-            return Search(clause, args, table, counted="items NOT INDEXED")
-        return Search(matches, args, table, counted="items NOT INDEXED")
+            return Search(clause, args, table, counted="items NOT INDEXED", by_row=by_row)
+        if not offered:
+            by_row = (matches, args)  # none to test: the seek by id that finds nothing
+        return Search(matches, args, table, counted="items NOT INDEXED", by_row=by_row)
     like, args = like_clause(term)
     pg = dialect_of(conn).name == "postgresql"
     if pg and len(term) >= INDEXED_LENGTH and _JOIN not in term:
         # The expression of the trigram index (pg006); without the extension it scans.
         return Search(f"({PG_TEXT}) LIKE ? ESCAPE '\\'", args[:1])
     return Search(like, args)
-
-
-def row_clause(term: str, conn: Connection) -> Search:
-    """The clause matching what `search_clause` matches, tested on each row read.
-
-    For a handful of rows found another way (an open page's claimed items): asking the
-    index would read all its matches for them, as many as a million (a common term
-    doubled an open page's 150 ms at a million items).
-    """
-    if isinstance(conn, sqlite3.Connection) and len(term) >= INDEXED_LENGTH:
-        clause, args = _exact(term, conn)
-        return Search(clause, args)
-    return search_clause(term, conn)  # reads nothing before it is run
 
 
 def _exact(term: str, conn: sqlite3.Connection) -> tuple[str, list[Any]]:

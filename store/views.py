@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 from providers.base import STAKES_RANK, ConfidenceBasis, Stakes
 from store.clock import iso, parse_iso
 from store.models import ItemState
-from store.search import row_clause, search_clause
+from store.search import Search, search_clause
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -138,16 +138,19 @@ def page(
         levels = [lv for lv in levels if (lv <= anchor[0] if not backward else lv >= anchor[0])]
     rows: list[QueueRow] = []
     # Built once for all levels: a search probes its index to choose the plan.
+    found = search_clause(where.search, conn) if where.search else None
     if where.status == "open":
         # Pending and claimed items apart, merged in order (`_level`): no index of the
         # open items in review order (m003-m021's `items_open`), which an import wrote
         # for every row (~0.8 s of 14.5 at a million). The claimed ones are a handful.
         legs = [
-            filter_sql(replace(where, status="pending"), conn, stakes=False),
-            filter_sql(replace(where, status="claimed"), conn, stakes=False, handful=True),
+            filter_sql(replace(where, status="pending"), conn, stakes=False, found=found),
+            filter_sql(
+                replace(where, status="claimed"), conn, stakes=False, found=found, handful=True
+            ),
         ]
     else:
-        legs = [filter_sql(where, conn, stakes=False)]
+        legs = [filter_sql(where, conn, stakes=False, found=found)]
     for level in levels:
         need = limit - len(rows)
         if need <= 0:
@@ -219,6 +222,7 @@ def filter_sql(
     stakes: bool = True,
     counting: bool = False,
     handful: bool = False,
+    found: Search | None = None,
 ) -> Filter:
     """The filter as a `FROM` item, `WHERE` clauses over `items` (ANDed) and their arguments.
 
@@ -226,7 +230,8 @@ def filter_sql(
     `FROM` item is `items`, or `items NOT INDEXED` for a search with few matches, or for
     any search answered from the index when `counting` (`store.search.Search`).
     `handful`: the status has few items (claimed ones); a search is tested on each,
-    not asked of its index (`store.search.row_clause`).
+    not asked of its index (`Search.by_row`). `found`: the search's clause if made
+    already (a page makes it once: it probes the index).
     """
     table = "items"
     # Open as one clause is for counting (`matching`): pages read the two states apart.
@@ -252,10 +257,15 @@ def filter_sql(
     if where.band:
         clauses.append(_BAND_SQL[where.band].replace("confidence", "items.confidence"))
     if where.search:
-        found = (row_clause if handful else search_clause)(where.search, conn)
-        clauses.append(found.clause)
-        args += found.args
-        table = found.counted if counting else found.table
+        found = found or search_clause(where.search, conn)
+        if handful:
+            clause, clause_args = found.for_rows()
+            clauses.append(clause)
+            args += clause_args
+        else:
+            clauses.append(found.clause)
+            args += found.args
+            table = found.counted if counting else found.table
     return table, clauses, args
 
 
