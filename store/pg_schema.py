@@ -465,8 +465,8 @@ UPDATE signoff_meta SET value = 'pg006' WHERE key = 'schema';
 """
 
 _PG007 = """
--- As SQLite's m022: the queue's pages read pending items and claimed ones apart, from
--- items_pending and items_next (store.views); no third order index for every import.
+-- As SQLite's m022: the queue's pages read pending items and claimed ones apart, each
+-- from a claim's index (store.views); no third order index for every import to write.
 DROP INDEX items_open;
 UPDATE signoff_meta SET value = 'pg007' WHERE key = 'schema';
 """

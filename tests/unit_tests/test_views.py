@@ -43,9 +43,10 @@ def _walk(store: Store, where: QueueFilter, size: int) -> list[str]:
 
 
 def _claim_some_between(store: Store) -> None:
-    """Claims at the head of each level, older items sorting among them, and one decided.
+    """Claims at the head of the high level, items sorting among them, and one decided.
 
-    The open queue is then pending and claimed items interleaved, less the decided one.
+    The open queue is then pending and claimed items interleaved, less the decided one
+    (the new items' times fall between the claimed ones', on every level).
     """
     claims = [c for n in range(12) if (c := store.claim_next(f"r{n % 3}")) is not None]
     store.decide(claims[0], "approve", "Checked the refund amount in the billing system")
