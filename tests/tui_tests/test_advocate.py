@@ -53,14 +53,14 @@ async def test_the_advocate_speaks_after_the_judgement_and_is_recorded(
             screen = app.screen
             assert isinstance(screen, ItemScreen)
             assert screen.need.advocate
-            assert not screen.query_one("#advocate-box").display
+            assert not screen.query_one("#advocate").display
             screen.query_one("#commit-value", Input).value = "40"
             assert server.requests == []  # nothing asked before the judgement
             await pilot.press("enter")
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert len(server.requests) == 1
-            assert screen.query_one("#advocate-box").display
+            assert screen.query_one("#advocate").display
             assert (
                 "nothing in the input supports"
                 in str(screen.query_one("#advocate", Static).render()).lower()

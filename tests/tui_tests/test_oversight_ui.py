@@ -47,7 +47,7 @@ async def test_a_commit_first_score_hides_the_ai_answer_until_the_reviewer_commi
             screen = app.screen
             assert isinstance(screen, ItemScreen)
             assert not screen.query_one("#draft-pane").display
-            assert not screen.query_one("#confidence-box").display
+            assert not screen.query_one("#confidence").display
             # The form's words (a container's own render() is an object whose repr holds
             # a memory address, which could contain "82" by chance).
             form = screen.query_one("#commit-pane")
@@ -64,7 +64,7 @@ async def test_a_commit_first_score_hides_the_ai_answer_until_the_reviewer_commi
             await pilot.press("enter")
             await pilot.pause()
             assert screen.query_one("#draft-pane").display
-            assert screen.query_one("#confidence-box").display
+            assert screen.query_one("#confidence").display
             await approve(pilot, WHY)
             assert isinstance(app.screen, AfterDecision)  # moved toward the AI: said so
             assert "ended with the AI's answer" in str(app.screen.query_one("#after-body").render())

@@ -20,7 +20,7 @@ class AdvocatePanel(ItemParts):
 
     def action_advocate(self) -> None:
         """Ask for the devil's advocate: after the reviewer's own judgement, never before."""
-        if self.advocate is not None or self.query_one("#advocate-box").display:
+        if self.advocate is not None or self.query_one("#advocate").display:
             self.notify("The advocate has spoken: see its panel on the right.", markup=False)
             return
         if self.signoff.settings.advocate_provider is None:
@@ -46,7 +46,7 @@ class AdvocatePanel(ItemParts):
 
     def _asked(self) -> None:
         self.asked = True
-        self.query_one("#advocate-box").display = True
+        self.query_one("#advocate").display = True
         self._call_advocate()
 
     def _call_advocate(self) -> None:

@@ -162,19 +162,14 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
                 ):
                     yield Static(id="reasoning")
             with VerticalScroll(id="side"):
-                with Vertical(id="advocate-box") as box:
-                    box.border_title = "Devil's advocate"
-                    box.border_subtitle = "not a verdict"
-                    yield Static(id="advocate")
-                with Vertical(id="confidence-box") as box:
-                    box.border_title = "Confidence"
-                    yield Static(id="confidence")
-                with Vertical(id="limits-box") as box:
-                    box.border_title = "Data limits"
-                    yield Static(id="limits")
-                with Vertical(id="about-box") as box:
-                    box.border_title = "About"
-                    yield Static(id="about")
+                # Each panel one Static drawing its own border: a box around a Static was
+                # two widgets to lay out and draw in the next item's frame (record key →
+                # next item, 20k queue, alternated pairs of 100 decisions, pooled median:
+                # 21.2 → 19.6 ms over 4 pairs, 24.3 → 22.5 ms over 6).
+                yield _panel("advocate", "Devil's advocate", "not a verdict")
+                yield _panel("confidence", "Confidence")
+                yield _panel("limits", "Data limits")
+                yield _panel("about", "About")
                 if self.signoff.guidelines:
                     from textual.widgets import Markdown  # markdown-it is slow to import
 
@@ -219,12 +214,12 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         for name in ("#draft-pane", "#input-pane"):
             self.query_one(name, VerticalScroll).scroll_home(animate=False)
         self.query_one("#draft-pane").display = self.committed
-        self.query_one("#confidence-box").display = self.committed
+        self.query_one("#confidence").display = self.committed
         self.advocate: dict[str, str] | None = None
         """What the devil's advocate said (`tui.advocate`), once it has."""
         self.asked = False
         """The reviewer asked for the advocate (the policy did not call it)."""
-        self.query_one("#advocate-box").display = self.committed and self.need.advocate
+        self.query_one("#advocate").display = self.committed and self.need.advocate
         if self.committed and self.need.advocate:
             self._call_advocate()
         self._judging(not self.committed)
@@ -359,11 +354,11 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         self.query_one("#commit-slot", Vertical).display = False
         self._reveal(True)
         self.query_one("#draft-pane").display = True
-        self.query_one("#confidence-box").display = True
+        self.query_one("#confidence").display = True
         self._judging(False)
         self.query_one("#draft-pane").focus()
         if self.need.advocate:  # only now: it must not anchor the judgement just recorded
-            self.query_one("#advocate-box").display = True
+            self.query_one("#advocate").display = True
             self._call_advocate()
 
     def _locked(self) -> bool:
@@ -474,3 +469,11 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
     def action_undo(self) -> None:
         """Retract your last decision (with its own reason) and reopen that item."""
         self.signoff.undo(current=self)
+
+
+def _panel(name: str, title: str, subtitle: str = "") -> Static:
+    """A side panel: its text, under a border with its title (`#side > Static`)."""
+    panel = Static(id=name)
+    panel.border_title = title
+    panel.border_subtitle = subtitle
+    return panel
