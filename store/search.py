@@ -195,30 +195,30 @@ def search_clause(term: str, conn: Connection) -> Search:
         exact, exact_args = _exact(term, conn)
         matches = f"(items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?) AND {exact})"
         args = [trigrams, *exact_args]
-        by_row = (exact, exact_args)
         # The watermark before the probe: an item an import indexes between the two is
         # either above it (the tail's scan finds it) or seen by the probe.
         mark = conn.execute(_WATERMARK).fetchone()[0]
         probe = "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)"
         offered = conn.execute(probe, (trigrams, NARROW)).fetchone()[0]
-        few = offered < NARROW
+        unseen = conn.execute("SELECT 1 FROM items WHERE id > ? LIMIT 1", (mark,)).fetchone()
+        # A handful of rows found another way is tested row by row; when nothing indexed
+        # holds the trigrams, only rows the index has not seen can match, if any.
+        by_row = (exact, exact_args)
         if not offered:
             # Nothing holds the trigrams: no statement need ask the index again (a page
             # asks it once per stakes level, then the count: 1.24 → 0.47 ms at a million).
             # One seek by id that finds nothing (`IN ()` is planned as a scan).
             matches, args = "items.id IN (NULL)", []
-            # Of a handful of rows, only those the index has not seen yet may match.
-            by_row = (f"(items.id > ? AND {exact})", [mark, *exact_args])
+            by_row = (
+                (f"(items.id > ? AND {exact})", [mark, *exact_args]) if unseen else (matches, args)
+            )
         # Left alone, SQLite walks the queue's order index and tests each row against the
         # matches: 70 ms per stakes level at a million items when nothing matches. With a
         # few matches, reading those rows and sorting them takes well under a millisecond.
-        table = "items NOT INDEXED" if few else "items"
-        if conn.execute("SELECT 1 FROM items WHERE id > ? LIMIT 1", (mark,)).fetchone():
+        table = "items NOT INDEXED" if offered < NARROW else "items"
+        if unseen:
             tail = f"(items.id IN (SELECT id FROM items WHERE id > ? AND {like}))"
-            clause, args = f"({matches} OR {tail})", [*args, mark, *like_args]
-            return Search(clause, args, table, counted="items NOT INDEXED", by_row=by_row)
-        if not offered:
-            by_row = (matches, args)  # none to test: the seek by id that finds nothing
+            matches, args = f"({matches} OR {tail})", [*args, mark, *like_args]
         return Search(matches, args, table, counted="items NOT INDEXED", by_row=by_row)
     like, args = like_clause(term)
     pg = dialect_of(conn).name == "postgresql"

@@ -2,7 +2,8 @@
 
 The queue screen never loads the queue: it asks for the page after (or before) the
 row it shows last (first). Each stakes level is one index range (stakes first, then
-oldest), so a page costs the same at row 10 as at row 900,000.
+oldest), or for the open queue two, its pending and its claimed items, merged; so a
+page costs the same at row 10 as at row 900,000.
 """
 
 from __future__ import annotations

@@ -89,8 +89,8 @@ def test_claim_next_is_an_index_seek_not_a_scan(sqlite_store: Store) -> None:
     assert len(plans) == 2  # the reviewer's own assignments, then nobody's
     assert "INDEX items_assigned (assigned_to=?)" in plans[0], plans[0]
     # A seek to the pending items, past no claimed one: walking an index of all open
-    # items from its head (m022, reverted) cost a claim every claim outstanding, 0.93 ms
-    # p99 at a million with the bench's hundreds of claims held.
+    # items from its head (session 40's first m022, e964764, reverted) cost a claim every
+    # claim outstanding, 0.93 ms p99 at a million with the bench's hundreds held.
     assert "INDEX items_next (state=?)" in plans[1], plans[1]
     for plan in plans:
         assert "TEMP B-TREE" not in plan, plan
