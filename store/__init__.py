@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from store.ahead import AheadMixin, Decided
 from store.errors import (
     ClaimError,
     ConnectionLost,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from store.views import PageRequest, QueueFilter, QueueRow
 
 
-class Store(RegisterMixin, LeadMixin, PlantMixin, PracticeMixin):
+class Store(AheadMixin, RegisterMixin, LeadMixin, PlantMixin, PracticeMixin):
     """One signoff database: `Store(path, now=clock, policy=policy, oversight=oversight)`.
 
     Use as a context manager or call `close()`. Without `oversight`, only the
@@ -148,6 +149,7 @@ __all__ = [
     "ClaimError",
     "ConnectionLost",
     "DatabaseBusy",
+    "Decided",
     "DecisionError",
     "Escalation",
     "Event",

@@ -203,8 +203,12 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         reason_code: str | None = None,
         shown: Shown | None = None,
         advocate: Mapping[str, str] | None = None,
+        then: Callable[[Connection], None] | None = None,
     ) -> Event:
-        """`decide` without the recovery from a broken connection."""
+        """`decide` without the recovery from a broken connection.
+
+        `then`: run last in the decision's write, to end it (`AheadMixin`).
+        """
         if action not in DECISION_ACTIONS:
             raise DecisionError(f"{action!r} is not a decision (use one of {DECISION_ACTIONS})")
         justification = checked_text(justification, "justification")
@@ -289,6 +293,8 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 )
             elif need.second_review_of is not None:
                 deferred(conn, "DELETE FROM second_reviews WHERE item_id = ?", (item.id,))
+            if then is not None:
+                then(conn)
             return event
 
     def last_decision(self, reviewer: str) -> Event | None:

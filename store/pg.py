@@ -88,6 +88,16 @@ def _many_rows(sql: str, rows: Sequence[Params]) -> list[tuple[str, list[Params]
     return out
 
 
+def _begin(*, durable: bool, locked: bool, wait_ms: int) -> tuple[str, ...]:
+    """A write's first statements: begin, its lock wait and commit settings, the lock."""
+    return (
+        "BEGIN",
+        f"SELECT set_config('lock_timeout', '{wait_ms}', true)"
+        + ("" if durable else ", set_config('synchronous_commit', 'off', true)"),
+        *((_LOCK,) if locked else ()),
+    )
+
+
 def is_url(target: object) -> bool:
     """Whether a `--db` value names a PostgreSQL database rather than a SQLite file."""
     return str(target).lower().startswith(("postgresql://", "postgres://"))
@@ -171,7 +181,9 @@ class PgConnection:
         """
         return self.execute_together(((sql, params),))[0]
 
-    def execute_together(self, statements: Sequence[tuple[str, Params]]) -> list[Any]:
+    def execute_together(
+        self, statements: Sequence[tuple[str, Params]], sent: list[Any] | None = None
+    ) -> list[Any]:
         """Run statements in one round trip (a pipeline); a cursor for each.
 
         With them go what a write has not sent yet: its begin, and writes whose
@@ -185,7 +197,8 @@ class PgConnection:
         second claim, and the first is left to its lease (the item waits out at most
         `Store.lease`; nothing is recorded twice: a decision is never sent this way).
         Inside a transaction the step is lost with it (`ConnectionLost`), and its
-        caller decides.
+        caller decides. `sent`: a list each statement's cursor is added to as it goes,
+        so that a caller can see which ran when a later one failed.
 
         Raises:
             StoreError: The login may not do this (a reviewer reading `plants`, say).
@@ -201,7 +214,7 @@ class PgConnection:
             return []  # an empty pipeline would still wait for the server's answer
         self._begin, self._later = (), []
         try:
-            return self._run(front, statements, begins=bool(begin))
+            return self._run(front, statements, begins=bool(begin), sent=sent)
         except psycopg.errors.InsufficientPrivilege as error:
             raise StoreError(f"{first_line(error)} (a lead's login may)") from None
         except psycopg.OperationalError as error:
@@ -210,7 +223,9 @@ class PgConnection:
             lost = self._lost(error)
             if self._open:
                 raise lost from None
-        return self._run(front, statements, begins=bool(begin))
+        if sent is not None:
+            sent.clear()
+        return self._run(front, statements, begins=bool(begin), sent=sent)
 
     def defer(self, sql: str, params: Params = ()) -> None:
         """In a write: a statement whose result no one reads, sent with the next one.
@@ -227,6 +242,7 @@ class PgConnection:
         statements: Sequence[tuple[str, Params]],
         *,
         begins: bool,
+        sent: list[Any] | None = None,
     ) -> list[Any]:
         """Send `front` and `statements`: in a pipeline unless it is one statement alone.
 
@@ -235,14 +251,18 @@ class PgConnection:
         with a fresh snapshot: a read after the lock sees the writer before it.
         """
         raw = self._raw
+        cursors = [] if sent is None else sent
         try:
             with self._busy():
                 if not front and len(statements) == 1:
-                    return [_send(raw, *statements[0])]
+                    cursors.append(_send(raw, *statements[0]))
+                    return cursors
                 with raw.pipeline():
                     for statement in front:
                         _send(raw, *statement)
-                    return [_send(raw, *statement) for statement in statements]
+                    for statement in statements:
+                        cursors.append(_send(raw, *statement))
+                    return cursors
         finally:
             if begins:
                 # Begun on the server, even when a statement failed; unless the
@@ -373,12 +393,7 @@ class PgConnection:
         # No round trip of its own: the begin, its settings and the lock travel with the
         # first statement (`execute`), and the notice with the commit. On a team
         # database each trip is a network wait, and eight reviewers wait on one lock.
-        self._begin = (
-            "BEGIN",
-            f"SELECT set_config('lock_timeout', '{self._wait_ms}', true)"
-            + ("" if durable else ", set_config('synchronous_commit', 'off', true)"),
-            *((_LOCK,) if locked else ()),
-        )
+        self._begin = _begin(durable=durable, locked=locked, wait_ms=self._wait_ms)
         try:
             yield self
             if self._committed or (self._begin and not self._later):  # nothing to commit
@@ -415,6 +430,36 @@ class PgConnection:
         cursors = self.execute_together((*reads, *_COMMIT))
         self._committed = True
         return cursors[: len(reads)]
+
+    def commit_then(self, after: Sequence[tuple[str, Params]]) -> list[Any] | None:
+        """In a write: commit it, then `after` (a write of its own), in one round trip.
+
+        For a write that follows another at once (a reviewer's next claim after a
+        decision): one wait on the network instead of two. `after` is sent as a whole
+        transaction (its begin, as a claim's `write(durable=False, locked=False)` has
+        it, to its commit) after this write's commit, nothing between them: should
+        this write fail, PostgreSQL skips `after` too, and the error is raised as from
+        the commit. Should `after` fail once this write has committed, `after` is
+        rolled back and None returned: this write stands, and its caller does the
+        step on its own. Else a cursor for each of `after`'s statements.
+        """
+        import psycopg
+
+        assert self._open or self._begin, "commit_then is for the end of a write()"
+        begin = [(sql, ()) for sql in _begin(durable=False, locked=False, wait_ms=LOCK_TIMEOUT_MS)]
+        sent: list[Any] = []
+        try:
+            self.execute_together([*_COMMIT, *begin, *after, *_COMMIT], sent)
+        except (psycopg.Error, StoreError):
+            commit = sent[len(_COMMIT) - 1] if len(sent) >= len(_COMMIT) else None
+            if commit is None or commit.statusmessage != "COMMIT":
+                raise  # this write did not commit: as any failed commit
+            self._committed = True
+            self._roll_back(self._raw)  # `after` stopped half way (or its line broke)
+            return None
+        self._committed = True
+        start = len(_COMMIT) + len(begin)
+        return sent[start : start + len(after)]
 
     @contextmanager
     def _busy(self) -> Iterator[None]:

@@ -108,6 +108,10 @@ def check_reviewer(reviewer: str) -> str:
 AlsoRead = Callable[[str], Sequence[tuple[str, Params]]]
 """Reads of the claim a reviewer is making, sent with it on PostgreSQL (`_claim_next`);
 they name it by `JUST_CLAIMED`."""
+ClaimMade = tuple[Claim | None, list[Any]] | None
+"""A claim statement's outcome (`QueueMixin._claim_pg`): the claim (None: nothing
+pending) and the cursors of the reads that went with it; None when a lease had run
+out, and nothing was claimed."""
 
 
 COUNTS_READ = "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
@@ -208,11 +212,21 @@ class QueueMixin(IngestMixin):
         also: AlsoRead | None,
         *,
         expired_ok: bool,
-    ) -> tuple[Claim | None, list[Any]] | None:
+    ) -> ClaimMade:
         """One claim statement: the claim (None: nothing pending), and `also`'s cursors.
 
         None when a lease has run out and not `expired_ok`: then nothing was claimed.
         """
+        statement, made = self._claim_statement(reviewer, skip, expired_ok=expired_ok)
+        reads = also(reviewer) if also else ()
+        with conn.write(durable=False, locked=False):
+            cursor, *sent = conn.commit_with(statement, *reads)
+        return made(cursor, sent)
+
+    def _claim_statement(
+        self, reviewer: str, skip: list[int], *, expired_ok: bool
+    ) -> tuple[tuple[str, Params], Callable[[Any, list[Any]], ClaimMade]]:
+        """The claim statement of `_claim_pg`, and what reads its answer (with `also`'s)."""
         now = self.now()
         values = {
             "reviewer": reviewer,
@@ -221,15 +235,16 @@ class QueueMixin(IngestMixin):
             "expires": iso(now + self.lease),
             "expired_ok": expired_ok,
         }
-        reads = also(reviewer) if also else ()
-        with conn.write(durable=False, locked=False):
-            made, *sent = conn.commit_with((_CLAIM_NEXT_PG, values), *reads)
-        claim_id, item_id, expired, _ = made.fetchone()
-        if expired and not expired_ok:
-            return None
-        if claim_id is None or item_id is None:
-            return None, []
-        return Claim(claim_id, item_id, reviewer, now, now + self.lease), sent
+
+        def made(cursor: Any, sent: list[Any]) -> ClaimMade:
+            claim_id, item_id, expired, _ = cursor.fetchone()
+            if expired and not expired_ok:
+                return None
+            if claim_id is None or item_id is None:
+                return None, []
+            return Claim(claim_id, item_id, reviewer, now, now + self.lease), sent
+
+        return (_CLAIM_NEXT_PG, values), made
 
     def claim_item(self, item_id: int, reviewer: str) -> Claim:
         """Claim one chosen item; returns the reviewer's own open claim if they hold it.

@@ -138,6 +138,7 @@ class SignoffApp(Remappable, Claiming):
         self._hinted = 0.0
         self._waiting_for_db = False
         self._settled_item = False
+        self._ahead = None
         self.settles_heap: bool | None = None
         """Whether `tui.heap` steps run (None: when not headless; tests run many apps in
         one process, where freezing one app's objects would keep them all)."""

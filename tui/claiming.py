@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
-from store import Claim, ClaimError, DatabaseBusy, Store, StoreError
+from store import Claim, ClaimError, DatabaseBusy, Decided, Store, StoreError
 from tui import heap
 from tui.safe import visible
 
@@ -36,6 +36,7 @@ class Claiming(App[None]):
     settles_heap: bool | None
     _waiting_for_db: bool
     _settled_item: bool
+    _ahead: Decided | None
 
     def _tidy(self, work: Callable[[], None], after: float) -> None:
         """Run a `tui.heap` step `after` seconds from now (not in headless tests)."""
@@ -49,6 +50,13 @@ class Claiming(App[None]):
         from tui.screens.item import ItemScreen
 
         done = True
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.next is not None:
+            try:  # claimed with the last decision, not shown yet (a notice was up)
+                self.store.abandon()
+                self.release(ahead.next[0])
+            except Exception:  # on the way out, the lease is the fallback
+                done = False
         for screen in self.screen_stack:
             if isinstance(screen, ItemScreen):
                 try:
@@ -154,15 +162,31 @@ class Claiming(App[None]):
                 return
         self.open_next(replace=True)
 
+    def decided(self, decided: Decided) -> Decided:
+        """A decision was recorded: keep the next claim made with it for `open_next`."""
+        self._ahead = decided if decided.claimed else None
+        return decided
+
     def open_next(self, *, replace: bool = False) -> None:
-        """Claim the next item in priority order, or go back to the queue if none is left."""
+        """Claim the next item in priority order, or go back to the queue if none is left.
+
+        The claim made with the last decision (`decided`), if there is one: on a team
+        database it came in the decision's last round trip.
+        """
+        if self._ahead is not None:
+            self._open_next(replace)
+            return
         self.when_writable(partial(self._open_next, replace), claim=True)
 
     def _open_next(self, replace: bool) -> None:
         from tui.screens.item import ItemScreen
 
+        ahead, self._ahead = self._ahead, None
         try:
-            found = self.store.claim_and_open(self.reviewer, exclude=self.skipped)
+            found = (
+                ahead.next if ahead is not None
+                else self.store.claim_and_open(self.reviewer, exclude=self.skipped)
+            )  # fmt: skip
         except StoreError as error:  # ClaimError too: ended as soon as it was made
             self.notify(visible(str(error)), severity="warning", markup=False)
             return

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-from store import Store
-from tests.conftest import make_draft
+from store import OversightPolicy, Store
+from store.oversight import FrictionPolicy, Rule
+from tests.conftest import FakeClock, make_draft
 from tests.tui_tests.conftest import AppFactory, reason_form
 from tests.tui_tests.test_review import WHY, _item
+from tui.screens.oversight import AfterDecision
 from tui.widgets.queue_list import QueueList
 
 pytestmark = pytest.mark.postgres
@@ -95,15 +97,16 @@ async def test_a_team_database_that_stays_away_stops_the_app_without_a_crash(
     assert app.crash is None  # not a bug: no crash file, one line from the CLI
 
 
-async def test_a_decision_and_the_next_item_in_the_app_are_three_round_trips(
+async def test_a_decision_and_the_next_item_in_the_app_are_two_round_trips(
     team_review_store: Store, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a reviewer 10 ms from the database waits for between Enter and the next item.
 
     The decision (2: `test_team`; no probe for the write lock first: it does not wait
-    for it, `Store.at_once`); the claim (1, and no probe: it takes no write lock), the
-    claim's item, rules and the top bar's counts going with it. It was sixteen, then
-    nine, then eight, then five, then four.
+    for it, `Store.at_once`), the next claim riding behind its commit in the second
+    (`Store.decide_and_claim`: no probe, it takes no write lock), the claim's item,
+    rules and the top bar's counts going with it. It was sixteen, then nine, then
+    eight, then five, then four, then three.
     """
     from store.pg import PgConnection
     from tests.pg import RoundTrips
@@ -120,7 +123,7 @@ async def test_a_decision_and_the_next_item_in_the_app_are_three_round_trips(
         await pilot.press(*WHY, "enter")
         await pilot.pause()
         assert _item(app).item.external_id == "L-7"
-    assert counted.trips == 3, "\n".join(counted.sent)
+    assert counted.trips == 2, "\n".join(counted.sent)
 
 
 async def test_a_decision_waits_visibly_while_a_lead_writes_then_records_once(
@@ -144,3 +147,54 @@ async def test_a_decision_waits_visibly_while_a_lead_writes_then_records_once(
         await pilot.pause(0.3)
         assert _item(app).item.external_id == "L-7"
     assert [e.justification for e in team_review_store.events()] == [WHY]  # once
+
+
+@pytest.mark.parametrize("leave", [False, True])
+async def test_the_claim_made_with_a_decision_waits_behind_its_notice(
+    pg_url: str, clock: FakeClock, make_app: AppFactory, leave: bool
+) -> None:
+    """Claimed while the notice after the decision is up: shown after it, or given back.
+
+    The next item is claimed in the decision's last round trip (`Store.decide_and_claim`),
+    before the reviewer has read the notice: going on shows that claim (no second one);
+    quitting from the notice gives it back to the queue.
+    """
+    policy = OversightPolicy(
+        rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),), catch_rate=0.0,
+        friction=FrictionPolicy(enabled=False),
+    )  # fmt: skip
+    with Store(pg_url, now=clock, oversight=policy) as store:
+        store.ingest([make_draft("T-1", stakes="high"), make_draft("T-2", stakes="low")])
+        first = store.claim_next("sam")
+        assert first is not None
+        store.decide(first, "approve", "Sam compared the refund with the invoice of the order")
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("enter", "a")
+            reason_form(app)
+            await pilot.press(*WHY, "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, AfterDecision)  # "You and sam agree"
+            assert _claims(store) == [("alice", "T-2")]
+            if leave:
+                app.action_quit_app()
+                await pilot.pause()
+            else:
+                await pilot.press("escape")
+                await pilot.pause()
+                assert _item(app).item.external_id == "T-2"
+                assert _item(app).claim.id == _claim_ids(store)[0]
+        assert _claims(store) == ([] if leave else [("alice", "T-2")])
+
+
+def _claims(store: Store) -> list[tuple[str, str]]:
+    return [tuple(row) for row in store.conn.execute(
+        "SELECT c.reviewer, i.external_id FROM claims AS c JOIN items AS i ON i.id = c.item_id "
+        "WHERE c.ended_at IS NULL ORDER BY c.id"
+    ).fetchall()]  # fmt: skip
+
+
+def _claim_ids(store: Store) -> list[int]:
+    return [row[0] for row in store.conn.execute(
+        "SELECT id FROM claims WHERE ended_at IS NULL ORDER BY id"
+    ).fetchall()]  # fmt: skip
