@@ -88,6 +88,35 @@ def _many_rows(sql: str, rows: Sequence[Params]) -> list[tuple[str, list[Params]
     return out
 
 
+class _Scan:
+    """A server-side cursor brought over `SCAN_ROWS` rows a round trip, read as asked.
+
+    psycopg's `fetchmany(n)` on a named cursor is a round trip for every n rows: the
+    CSV export asks 128 at a time, stats 256, so a team export of a million events
+    made ~7,800 round trips (at 10 ms away, 78 s of waiting) where 500 do.
+    """
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self._rows: list[Any] = []
+        self._at = 0
+        self._more = True
+
+    def fetchmany(self, size: int) -> list[Any]:
+        """The next `size` rows (fewer at the end; none after it)."""
+        while self._more and len(self._rows) - self._at < size:
+            fetched = self._cursor.fetchmany(SCAN_ROWS)
+            self._more = len(fetched) == SCAN_ROWS
+            self._rows, self._at = self._rows[self._at :] + fetched, 0
+        batch = self._rows[self._at : self._at + size]
+        self._at += len(batch)
+        return batch
+
+    def __iter__(self) -> Iterator[Any]:
+        while batch := self.fetchmany(SCAN_ROWS):
+            yield from batch
+
+
 def _begin(*, durable: bool, locked: bool, wait_ms: int) -> tuple[str, ...]:
     """A write's first statements: begin, its lock wait and commit settings, the lock."""
     return (
@@ -275,9 +304,10 @@ class PgConnection:
 
         `execute`'s cursor brings the whole result over before the first row: a team
         export of a million events held them all in the client's memory. This one is a
-        named (server-side) cursor, fetched `SCAN_ROWS` at a time (`fetchmany` as
-        asked), so other statements can run on the connection between fetches. Such a
-        cursor lives in a transaction: outside one, the scan has its own snapshot.
+        named (server-side) cursor, brought over `SCAN_ROWS` rows a round trip however
+        it is read (`_Scan`), so other statements can run on the connection between
+        fetches. Such a cursor lives in a transaction: outside one, the scan has its
+        own snapshot.
 
         Raises:
             StoreError: The login may not read this.
@@ -289,13 +319,12 @@ class PgConnection:
                 yield cursor
             return
         cursor = self.raw.cursor(name=f"signoff_scan_{next(_SCANS)}")
-        cursor.itersize = SCAN_ROWS
         try:
             try:
                 cursor.execute(translate(sql), params or None)
             except psycopg.errors.InsufficientPrivilege as error:
                 raise StoreError(f"{first_line(error)} (a lead's login may)") from None
-            yield cursor
+            yield _Scan(cursor)
         finally:
             if not self._raw.broken and not self._raw.closed:
                 cursor.close()
