@@ -188,7 +188,7 @@ def pull_bare(url: str, n: int, concurrency: int = 8) -> float:
 # --- whole-process CSV export vs the sqlite3 shell -------------------------------------
 
 
-def stats_s(db: Path) -> float:
+def stats_s(db: Path | str) -> float:
     """Seconds for the whole ledger's statistics (`signoff stats` and the Stats screen)."""
     with Store(db) as store:
         start = time.perf_counter()
@@ -216,7 +216,7 @@ def status_process_s(db: Path) -> float:
     return time.perf_counter() - start
 
 
-def export_process_s(db: Path, out: Path) -> float:
+def export_process_s(db: Path | str, out: Path) -> float:
     """Seconds for `signoff export -f csv -o FILE` as a process (start-up included)."""
     start = time.perf_counter()
     # --force: every round writes the same file (an existing export is kept otherwise).

@@ -46,6 +46,7 @@ from bench.reviewer import p99
 from bench.rows import more_rows
 from bench.table import Row, alternate, med, paired, print_table
 from bench.team import team_rows
+from bench.team_lead import lead_rows
 from bench.terminal import Terminal
 from store import Store
 from store.db import checkpoint_wal
@@ -284,6 +285,7 @@ def main() -> None:
                         "s", "≤ 1.2", ratio, ratio <= 1.2))  # fmt: skip
         rows += more_rows(folder, big, small, n, rounds, args.day)
         rows += team_rows(2000, rounds)
+        rows += lead_rows(big, folder, rounds)
 
     print_table(rows)
     print(f"\n{n:,} items, {rounds} rounds, {time.perf_counter() - started:.0f} s in all")
