@@ -20,9 +20,11 @@ with the decision's outcome.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from store.errors import StoreError
 from store.ledger import LedgerMixin
 from store.pg import PgConnection
 from store.queue import COUNTS_READ, ClaimMade
@@ -93,4 +95,9 @@ class AheadMixin(LedgerMixin):
         found, sent = outcome
         if found is None:
             return Decided(event, claimed=True)
-        return Decided(event, True, (found, self._opened(found, sent)))
+        try:
+            return Decided(event, True, (found, self._opened(found, sent)))
+        except StoreError:  # the decision is recorded whatever befell its claim
+            with suppress(StoreError):
+                self.release(found)
+            return Decided(event)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from store import Claim, JustificationRefused, OversightPolicy, Store, ledger, queue
+from store import Claim, ClaimError, JustificationRefused, OversightPolicy, Store, ledger, queue
 from store.dialect import deferred as settle
 from store.pg import PgConnection
 from tests.conftest import FakeClock, make_draft
@@ -152,3 +152,20 @@ def test_a_claim_failing_after_the_decision_leaves_the_decision_recorded(
     assert _open_claims(db) == []
     found = db.claim_and_open("ann")  # the app's own claim, on the same connection
     assert found is not None
+
+
+@pytest.mark.postgres
+def test_a_claim_that_cannot_be_read_back_is_given_back_and_the_decision_kept(
+    claimed: tuple[Store, Claim], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, claim = claimed
+
+    def unreadable(*_: Any, **__: Any) -> Any:
+        raise ClaimError("the claim ended meanwhile")
+
+    monkeypatch.setattr(Store, "_opened", unreadable)
+    decided = db.decide_and_claim(claim, "approve", GOOD)
+    monkeypatch.undo()
+    assert (decided.claimed, decided.next) == (False, None)
+    assert [e.claim_id for e in db.events()] == [claim.id]
+    assert _open_claims(db) == []  # the claim made with it went back to the queue
