@@ -182,6 +182,8 @@ class Claiming(App[None]):
         from tui.screens.item import ItemScreen
 
         ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.next and ahead.next[0].lease_expires_at <= self.store.now():
+            ahead = None  # held behind a notice past its lease: claim afresh
         try:
             found = (
                 ahead.next if ahead is not None

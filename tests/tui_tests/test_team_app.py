@@ -149,16 +149,18 @@ async def test_a_decision_waits_visibly_while_a_lead_writes_then_records_once(
     assert [e.justification for e in team_review_store.events()] == [WHY]  # once
 
 
-@pytest.mark.parametrize("leave", [False, True])
+@pytest.mark.parametrize("then", ["go on", "quit", "go on after the lease"])
 async def test_the_claim_made_with_a_decision_waits_behind_its_notice(
-    pg_url: str, clock: FakeClock, make_app: AppFactory, leave: bool
+    pg_url: str, clock: FakeClock, make_app: AppFactory, then: str
 ) -> None:
     """Claimed while the notice after the decision is up: shown after it, or given back.
 
     The next item is claimed in the decision's last round trip (`Store.decide_and_claim`),
     before the reviewer has read the notice: going on shows that claim (no second one);
-    quitting from the notice gives it back to the queue.
+    quitting from the notice gives it back to the queue; going on once its lease has
+    run out (the notice left up for a lunch) claims afresh.
     """
+    leave = then == "quit"
     policy = OversightPolicy(
         rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),), catch_rate=0.0,
         friction=FrictionPolicy(enabled=False),
@@ -176,14 +178,18 @@ async def test_the_claim_made_with_a_decision_waits_behind_its_notice(
             await pilot.pause()
             assert isinstance(app.screen, AfterDecision)  # "You and sam agree"
             assert _claims(store) == [("alice", "T-2")]
+            (ahead,) = _claim_ids(store)
             if leave:
                 app.action_quit_app()
                 await pilot.pause()
             else:
+                if then == "go on after the lease":
+                    clock.advance(seconds=store.lease.total_seconds() + 1)
                 await pilot.press("escape")
                 await pilot.pause()
                 assert _item(app).item.external_id == "T-2"
                 assert _item(app).claim.id == _claim_ids(store)[0]
+                assert (_item(app).claim.id == ahead) is (then == "go on")
         assert _claims(store) == ([] if leave else [("alice", "T-2")])
 
 
