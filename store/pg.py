@@ -3,7 +3,7 @@
 The store's rules (`store.queue`, `store.ledger`, `store.review`, ...) are written
 once, in Python, over SQL that both engines accept: standard statements, `ON CONFLICT`
 upserts, `RETURNING`. The only mechanical difference, the placeholder style, is
-translated here once per statement text (`?` → `%s`, `:name` → `%(name)s`). Where the
+translated on the way (`store.pg_rows.translate`: `?` → `%s`, `:name` → `%(name)s`). Where the
 two engines differ in substance, each has its own SQL: statements in `store.dialect`,
 transactions here (the write lock, the snapshot, the claim).
 
@@ -25,9 +25,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from store.errors import ConnectionLost, DatabaseBusy, StoreError, busy_message
+from store.pg_rows import Params as Params
+from store.pg_rows import Scan
+from store.pg_rows import many_rows as _many_rows
+from store.pg_rows import translate as translate
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,76 +49,7 @@ _LOCK: Final = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 _COMMIT: Final = ((f"SELECT pg_notify('{CHANNEL}', pg_backend_pid()::text)", ()), ("COMMIT", ()))
 """A write's end: one notice to the other sessions, and the commit (one round trip)."""
 
-SCAN_ROWS: Final = 2000
-"""Rows a scan's server-side cursor brings over per round trip."""
-
-Params = Sequence[Any] | dict[str, Any]
-"""A statement's parameters, by position or by name."""
-
-_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _SCANS = itertools.count(1)
-
-
-_ROWS_A_STATEMENT: Final = 100
-"""Rows of a plain `INSERT … VALUES` sent as one statement by `PgConnection.executemany`."""
-_PLAIN_INSERT = re.compile(r"(INSERT INTO \w+ \([\w, ]+\) VALUES )(\(\?(?:, \?)*\))")
-
-
-def _many_rows(sql: str, rows: Sequence[Params]) -> list[tuple[str, list[Params]]]:
-    """`executemany`'s statements: a plain insert takes `_ROWS_A_STATEMENT` rows each.
-
-    Sent a row a statement, each row was parsed, planned, run and answered on its own
-    (a team import's batch is 500 rows). Other statements, and inserts with anything
-    after their `VALUES`, still go a row a statement. Row triggers fire as before.
-    """
-    plain = _PLAIN_INSERT.fullmatch(sql)
-    if plain is None or len(rows) < 2:
-        return [(translate(sql), list(rows))]
-    head, row = plain.groups()
-
-    def grouped(count: int) -> str:
-        return translate(head + ", ".join([row] * count))
-
-    def flat(start: int, stop: int) -> Params:
-        return [value for params in rows[start:stop] for value in cast(Sequence[Any], params)]
-
-    whole = len(rows) - len(rows) % _ROWS_A_STATEMENT
-    out: list[tuple[str, list[Params]]] = []
-    if whole:
-        step = _ROWS_A_STATEMENT
-        out.append((grouped(step), [flat(at, at + step) for at in range(0, whole, step)]))
-    if len(rows) > whole:
-        out.append((grouped(len(rows) - whole), [flat(whole, len(rows))]))
-    return out
-
-
-class _Scan:
-    """A server-side cursor brought over `SCAN_ROWS` rows a round trip, read as asked.
-
-    psycopg's `fetchmany(n)` on a named cursor is a round trip for every n rows: the
-    CSV export asks 128 at a time, stats 256, so a team export of a million events
-    made ~7,800 round trips (at 10 ms away, 78 s of waiting) where 500 do.
-    """
-
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-        self._rows: list[Any] = []
-        self._at = 0
-        self._more = True
-
-    def fetchmany(self, size: int) -> list[Any]:
-        """The next `size` rows (fewer at the end; none after it)."""
-        while self._more and len(self._rows) - self._at < size:
-            fetched = self._cursor.fetchmany(SCAN_ROWS)
-            self._more = len(fetched) == SCAN_ROWS
-            self._rows, self._at = self._rows[self._at :] + fetched, 0
-        batch = self._rows[self._at : self._at + size]
-        self._at += len(batch)
-        return batch
-
-    def __iter__(self) -> Iterator[Any]:
-        while batch := self.fetchmany(SCAN_ROWS):
-            yield from batch
 
 
 def _begin(*, durable: bool, locked: bool, wait_ms: int) -> tuple[str, ...]:
@@ -148,17 +83,6 @@ def _send(raw: psycopg.Connection[Any], sql: str, params: Params) -> Any:
 
 
 @lru_cache(maxsize=512)
-def translate(sql: str) -> str:
-    """The store's SQL (SQLite's `?` and `:name` placeholders) in psycopg's style.
-
-    Literal `%` doubles (psycopg reads `%` as a placeholder); SQLite's LIKE ignores ASCII
-    case and PostgreSQL's does not, so the store's searches become ILIKE.
-    """
-    text = sql.replace("%", "%%").replace("?", "%s")
-    text = _NAMED.sub(r"%(\1)s", text)
-    return re.sub(r"\bLIKE\b", "ILIKE", text)
-
-
 def display(url: str) -> str:
     """The URL without its password, for messages and status lines."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1@", url)
@@ -305,7 +229,7 @@ class PgConnection:
         `execute`'s cursor brings the whole result over before the first row: a team
         export of a million events held them all in the client's memory. This one is a
         named (server-side) cursor, brought over `SCAN_ROWS` rows a round trip however
-        it is read (`_Scan`), so other statements can run on the connection between
+        it is read (`store.pg_rows.Scan`), so other statements can run on the connection between
         fetches. Such a cursor lives in a transaction: outside one, the scan has its
         own snapshot.
 
@@ -324,7 +248,7 @@ class PgConnection:
                 cursor.execute(translate(sql), params or None)
             except psycopg.errors.InsufficientPrivilege as error:
                 raise StoreError(f"{first_line(error)} (a lead's login may)") from None
-            yield _Scan(cursor)
+            yield Scan(cursor)
         finally:
             if not self._raw.broken and not self._raw.closed:
                 cursor.close()

@@ -64,10 +64,10 @@ def test_an_import_stores_the_same_rows_on_both_engines_a_hundred_a_statement(
     250 rows: two statements of a hundred and one of fifty, each row where it was, with
     the id it would have had one at a time (the order of the rows is the order of ids).
     """
-    from store import pg
+    from store import pg, pg_rows
 
     sent: list[tuple[int, int]] = []  # (rows a statement, times sent)
-    many_rows = pg._many_rows
+    many_rows = pg_rows.many_rows
 
     def counted(sql: str, rows: Any) -> Any:
         out = many_rows(sql, rows)

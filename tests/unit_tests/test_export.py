@@ -394,11 +394,11 @@ def test_a_scan_brings_its_rows_over_many_at_a_time_however_it_is_read(
     A team export of a million events made ~7,800 of them (at 10 ms away, 78 s of
     waiting). Rows now come over `SCAN_ROWS` a round trip, whatever a batch asks.
     """
-    import store.pg
+    import store.pg_rows
     from store.dialect import scan
     from store.pg import PgConnection
 
-    monkeypatch.setattr(store.pg, "SCAN_ROWS", 100)
+    monkeypatch.setattr(store.pg_rows, "SCAN_ROWS", 100)
     fetched: list[int] = []
 
     class Counted:
