@@ -3,9 +3,10 @@
 The store's rules (`store.queue`, `store.ledger`, `store.review`, ...) are written
 once, in Python, over SQL that both engines accept: standard statements, `ON CONFLICT`
 upserts, `RETURNING`. The only mechanical difference, the placeholder style, is
-translated on the way (`store.pg_rows.translate`: `?` → `%s`, `:name` → `%(name)s`). Where the
-two engines differ in substance, each has its own SQL: statements in `store.dialect`,
-transactions here (the write lock, the snapshot, the claim).
+translated once per statement text (`store.pg_rows.translate`: `?` → `%s`, `:name` →
+`%(name)s`). Where the two engines differ in substance, each has its own SQL:
+statements in `store.dialect`, transactions here (the write lock, the snapshot, the
+claim).
 
 Write transactions take one transaction-scoped advisory lock, so writers run one at a
 time exactly as SQLite's `BEGIN IMMEDIATE` makes them: every rule that reads, checks and
@@ -82,7 +83,6 @@ def _send(raw: psycopg.Connection[Any], sql: str, params: Params) -> Any:
     return raw.execute(translate(sql), params or None, prepare=_prepare(sql))
 
 
-@lru_cache(maxsize=512)
 def display(url: str) -> str:
     """The URL without its password, for messages and status lines."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1@", url)
@@ -229,9 +229,9 @@ class PgConnection:
         `execute`'s cursor brings the whole result over before the first row: a team
         export of a million events held them all in the client's memory. This one is a
         named (server-side) cursor, brought over `SCAN_ROWS` rows a round trip however
-        it is read (`store.pg_rows.Scan`), so other statements can run on the connection between
-        fetches. Such a cursor lives in a transaction: outside one, the scan has its
-        own snapshot.
+        it is read (`store.pg_rows.Scan`), so other statements can run on the
+        connection between fetches. Such a cursor lives in a transaction: outside one,
+        the scan has its own snapshot.
 
         Raises:
             StoreError: The login may not read this.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Any, Final, cast
 
 Params = Sequence[Any] | dict[str, Any]
@@ -19,11 +20,13 @@ SCAN_ROWS: Final = 2000
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
+@lru_cache(maxsize=512)
 def translate(sql: str) -> str:
     """The store's SQL (SQLite's `?` and `:name` placeholders) in psycopg's style.
 
     Literal `%` doubles (psycopg reads `%` as a placeholder); SQLite's LIKE ignores ASCII
-    case and PostgreSQL's does not, so the store's searches become ILIKE.
+    case and PostgreSQL's does not, so the store's searches become ILIKE. Cached: the
+    store sends the same few hundred statement texts over and over.
     """
     text = sql.replace("%", "%%").replace("?", "%s")
     text = _NAMED.sub(r"%(\1)s", text)

@@ -93,3 +93,19 @@ def test_an_import_stores_the_same_rows_on_both_engines_a_hundred_a_statement(
     assert stored[0] == stored[1]
     assert len(stored[0]) == 250
     assert sent == [(100, 2), (50, 1)]
+
+
+def test_a_statement_text_is_translated_once() -> None:
+    """Each statement text is translated for PostgreSQL once, not at every send.
+
+    Every statement goes through `translate` (three regex passes), and the store sends
+    the same texts over and over. The cache was lost once, when it moved to
+    `store.pg_rows`.
+    """
+    from store.pg_rows import translate
+
+    text = "SELECT id FROM items WHERE title LIKE ? AND id > :after -- 5%"
+    assert translate(text) == "SELECT id FROM items WHERE title ILIKE %s AND id > %(after)s -- 5%%"
+    before = translate.cache_info().hits
+    translate(text)
+    assert translate.cache_info().hits == before + 1
