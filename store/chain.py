@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from store.codec import GENESIS_HASH, first_break
-from store.dialect import dialect_of, scan
+from store.dialect import dialect_of, stream
 from store.errors import StoreError
 from store.ledger import EVENT_COLUMNS, EVENT_FIELDS, chain_head, row_hasher
 from store.models import ChainReport
@@ -38,7 +38,7 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
                 f"your login can read {total:,} of the ledger's {length:,} events; "
                 "verify with a lead's login"
             )
-    with scan(
+    with stream(
         conn, f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
     ) as cursor:
         count, last, problem = first_break(
@@ -81,7 +81,7 @@ def _archived_links(conn: Connection) -> tuple[tuple[int, str] | None, ChainRepo
     if cut is None:
         return None, None
     position, expected = 0, GENESIS_HASH
-    with scan(conn, "SELECT seq, prev_hash, hash FROM archived ORDER BY seq") as cursor:
+    with stream(conn, "SELECT seq, prev_hash, hash FROM archived ORDER BY seq") as cursor:
         for seq, prev_hash, digest in cursor:
             position += 1
             if seq != position or prev_hash != expected:

@@ -115,6 +115,22 @@ def scan(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
         cursor.close()
 
 
+@contextmanager
+def stream(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+    """`scan` for a pass that runs nothing else on the connection until it ends.
+
+    On PostgreSQL the server sends the result while it is read, in one round trip
+    (`store.pg_rows.streamed`), where a scan asks for each chunk: a statement run on
+    the connection meanwhile raises. On SQLite it is a scan.
+    """
+    if dialect_of(conn) is POSTGRESQL:
+        with conn.stream(sql, params) as rows:
+            yield rows
+        return
+    with scan(conn, sql, params) as cursor:
+        yield cursor
+
+
 def together(conn: Any, *statements: tuple[str, Params]) -> list[Any]:
     """Run statements in one round trip: a cursor for each.
 

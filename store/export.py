@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from store.clock import iso
 from store.codec import canonical_json
-from store.dialect import ITEMS_OF_EVENTS, dialect_of, scan
+from store.dialect import ITEMS_OF_EVENTS, dialect_of, scan, stream
 from store.ledger import EVENT_FIELDS, HASHED_FIELDS
 
 if TYPE_CHECKING:
@@ -102,18 +102,21 @@ def events(
     *,
     item_text: bool = True,
     seq: int | None = None,
+    alone: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Stream events in chain order with the item fields a report needs.
 
     `item_text=False` leaves out the item's title and draft (statistics need neither);
-    `seq` picks one event (if it passes the filter).
+    `seq` picks one event (if it passes the filter). `alone`: nothing else runs on the
+    connection until every event is read (an export), so the server may send them
+    while they are read (`store.dialect.stream`).
     """
     clause, args = where.sql()
     if seq is not None:
         clause, args = f"({clause}) AND e.seq = ?", [*args, seq]
     extra = _EXTRA if item_text else "i.kind, '' AS title, i.stakes, i.model, '' AS draft"
     names = (*EVENT_FIELDS, "kind", "title", "stakes", "model", "draft")
-    with scan(
+    with (stream if alone else scan)(
         conn,
         f"SELECT {_COLUMNS}, {extra} FROM {_EVENTS} WHERE {clause} ORDER BY e.seq",
         args,
@@ -128,14 +131,14 @@ _ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
 def event_rows(
     conn: Connection, where: ExportFilter, names: Sequence[str]
 ) -> AbstractContextManager[Any]:
-    """A scan of the events as tuples of the columns `names` (chain order).
+    """A stream of the events as tuples of the columns `names` (chain order).
 
     Names are the ledger's, or an item's for `title`, `kind`, `stakes`, `model` and
     `draft`. A cursor, not an iterator: the writers fetch it in batches (`fetchmany`).
     """
     clause, args = where.sql()
     columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in names)
-    return scan(
+    return stream(
         conn,
         f"SELECT {columns} FROM {_EVENTS} WHERE {clause} ORDER BY e.seq",
         args,
@@ -265,7 +268,7 @@ def stats_for(conn: Connection, where: ExportFilter) -> Any:
         return conn.execute(f"{select} WHERE ({clause}) AND e.seq = ?", [*args, seq]).fetchone()
 
     def batches() -> Iterator[list[Any]]:
-        with scan(conn, f"{select} WHERE {clause} ORDER BY e.seq", args) as cursor:
+        with stream(conn, f"{select} WHERE {clause} ORDER BY e.seq", args) as cursor:
             while batch := cursor.fetchmany(STATS_BATCH):
                 yield batch
 
@@ -328,7 +331,7 @@ class Snapshot:
         from store.writers import write_csv, write_jsonl, write_md
 
         if fmt == "jsonl":
-            return write_jsonl(stream, events(self._conn, where))
+            return write_jsonl(stream, events(self._conn, where, alone=True))
         if fmt == "csv":
             return write_csv(stream, self._conn, where)
         return write_md(stream, self._conn, where, title="signoff decision log")

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from store.errors import ConnectionLost, DatabaseBusy, StoreError, busy_message
 from store.pg_rows import Params as Params
-from store.pg_rows import Scan
+from store.pg_rows import Scan, Streamed, numbers_as_python, streamed
+from store.pg_rows import first_line as first_line
 from store.pg_rows import many_rows as _many_rows
 from store.pg_rows import translate as translate
 
@@ -108,6 +109,7 @@ class PgConnection:
         # travel with the write's next statement.
         self._begin: tuple[str, ...] = ()
         self._later: list[tuple[str, Params]] = []
+        self._streaming = False  # psycopg holds the connection while a stream is read
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -116,6 +118,8 @@ class PgConnection:
         Inside `write()`, what waits to be sent (the begin, deferred writes) is sent
         first, so a statement run on it directly is part of the transaction.
         """
+        if self._streaming:
+            raise RuntimeError("a statement on a connection whose stream is being read")
         if self._begin or self._later:
             self.execute_together(())
         return self._raw
@@ -161,6 +165,8 @@ class PgConnection:
         """
         import psycopg
 
+        if self._streaming:  # psycopg would wait for the stream to end: forever
+            raise RuntimeError("a statement on a connection whose stream is being read")
         begin = self._begin
         front = [*((statement, ()) for statement in begin), *self._later]
         if not front and not statements:
@@ -252,6 +258,29 @@ class PgConnection:
         finally:
             if not self._raw.broken and not self._raw.closed:
                 cursor.close()
+
+    @contextmanager
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Streamed]:
+        """A long result the server sends while it is read (`store.pg_rows.streamed`).
+
+        For a pass that runs nothing else on the connection until it ends; a statement
+        meanwhile raises (psycopg would wait for the stream's end: forever).
+
+        Raises:
+            StoreError: The login may not read this.
+        """
+        import psycopg
+
+        cursor = self.raw.cursor()
+        self._streaming = True
+        try:
+            with streamed(cursor, sql, params) as rows:
+                yield rows
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise StoreError(f"{first_line(error)} (a lead's login may)") from None
+        finally:
+            self._streaming = False
+            cursor.close()
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for each row (psycopg pipelines them).
@@ -476,23 +505,5 @@ def raw_connection(url: str) -> psycopg.Connection[Any]:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as error:
         raise StoreError(f"{display(url)}: cannot connect ({first_line(error)})") from None
-    _numbers_as_python(raw)
+    numbers_as_python(raw)
     return raw
-
-
-def first_line(error: BaseException) -> str:
-    """A server or driver error as one line (libpq's messages span several)."""
-    text = " ".join(str(error).split("\n")[0].split())
-    return text.removeprefix("connection failed: ") or type(error).__name__
-
-
-def _numbers_as_python(raw: psycopg.Connection[Any]) -> None:
-    """`sum()` and `avg()` come back as int/float, as from SQLite, not `Decimal`."""
-    from psycopg.adapt import Loader
-
-    class NumericLoader(Loader):
-        def load(self, data: Any) -> int | float:
-            text = bytes(data).decode()
-            return float(text) if "." in text or "e" in text.lower() else int(text)
-
-    raw.adapters.register_loader("numeric", NumericLoader)
