@@ -163,8 +163,13 @@ class Claiming(App[None]):
         self.open_next(replace=True)
 
     def decided(self, decided: Decided) -> Decided:
-        """A decision was recorded: keep the next claim made with it for `open_next`."""
-        self._ahead = decided if decided.claimed else None
+        """A decision was recorded: keep the next claim made with it for `open_next`.
+
+        Not an answer of nothing pending: a notice may stay up while drafts arrive, and
+        a claim made then would have found them; so at the queue's end `open_next`
+        asks again (one round trip more, once a queue).
+        """
+        self._ahead = decided if decided.next is not None else None
         return decided
 
     def open_next(self, *, replace: bool = False) -> None:

@@ -193,6 +193,38 @@ async def test_the_claim_made_with_a_decision_waits_behind_its_notice(
         assert _claims(store) == ([] if leave else [("alice", "T-2")])
 
 
+async def test_drafts_that_arrive_behind_the_notice_of_the_queues_last_decision_are_shown(
+    pg_url: str, clock: FakeClock, make_app: AppFactory
+) -> None:
+    """The claim made with the queue's last decision found nothing; going on asks again.
+
+    Drafts imported while the notice is up would otherwise wait unseen: the reviewer
+    was told there were no more pending items and sent back to the queue.
+    """
+    policy = OversightPolicy(
+        rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),), catch_rate=0.0,
+        friction=FrictionPolicy(enabled=False),
+    )  # fmt: skip
+    with Store(pg_url, now=clock, oversight=policy) as store:
+        store.ingest([make_draft("T-1", stakes="high")])
+        first = store.claim_next("sam")
+        assert first is not None
+        store.decide(first, "approve", "Sam compared the refund with the invoice of the order")
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("enter", "a")
+            reason_form(app)
+            await pilot.press(*WHY, "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, AfterDecision)
+            assert _claims(store) == []
+            store.ingest([make_draft("T-9", stakes="low")])
+            await pilot.press("escape")
+            await pilot.pause()
+            assert _item(app).item.external_id == "T-9"
+        assert _claims(store) == [("alice", "T-9")]
+
+
 def _claims(store: Store) -> list[tuple[str, str]]:
     return [tuple(row) for row in store.conn.execute(
         "SELECT c.reviewer, i.external_id FROM claims AS c JOIN items AS i ON i.id = c.item_id "
