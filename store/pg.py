@@ -264,14 +264,25 @@ class PgConnection:
         """A long result the server sends while it is read (`store.pg_rows.streamed`).
 
         For a pass that runs nothing else on the connection until it ends; a statement
-        meanwhile raises (psycopg would wait for the stream's end: forever).
+        meanwhile raises (psycopg would wait for the stream's end: forever). Planned
+        with sorts avoided where an index gives the order: an export's plan joined
+        every event to its item, sorted them all and sent nothing for ~1.2 s at a
+        million, where ordered index scans send at once, read while the server goes
+        on (CSV export 5.9 → 4.9 s). In a transaction of its own if need be, for the
+        setting's sake (`SET LOCAL`), which is put back before the next statement.
 
         Raises:
             StoreError: The login may not read this.
         """
         import psycopg
+        from psycopg.pq import TransactionStatus
 
-        cursor = self.raw.cursor()
+        if not self.in_transaction:
+            with self.snapshot(), self.stream(sql, params) as rows:
+                yield rows
+            return
+        self._later.append(("SET LOCAL enable_sort = off", ()))
+        cursor = self.raw.cursor()  # sends it
         self._streaming = True
         try:
             with streamed(cursor, sql, params) as rows:
@@ -281,6 +292,8 @@ class PgConnection:
         finally:
             self._streaming = False
             cursor.close()
+            if self._raw.info.transaction_status == TransactionStatus.INTRANS:
+                self._later.append(("SET LOCAL enable_sort TO DEFAULT", ()))
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for each row (psycopg pipelines them).

@@ -156,3 +156,23 @@ def test_a_login_that_may_not_read_is_told_in_one_line(team: str) -> None:  # no
         ):
             pass
         assert alice.conn.execute("SELECT 1").fetchone()[0] == 1
+
+
+def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(pg_url: str) -> None:
+    """Sorts off while a stream is planned, and only then.
+
+    A plan that sorts every row first sends nothing until it is done; the setting is
+    the stream's alone (put back for the next statement, in or out of a transaction).
+    """
+    with Store(pg_url) as db:
+        conn = db.conn
+        assert isinstance(conn, PgConnection)
+        setting = "SELECT current_setting('enable_sort')"
+        with stream(conn, setting) as rows:
+            assert rows.fetchmany(5) == [("off",)]
+        assert not conn.in_transaction
+        assert conn.execute(setting).fetchone()[0] == "on"
+        with conn.snapshot():
+            with stream(conn, setting) as rows:
+                assert list(rows) == [("off",)]
+            assert conn.execute(setting).fetchone()[0] == "on"
