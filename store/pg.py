@@ -366,6 +366,14 @@ class PgConnection:
         """Close the connection."""
         self._raw.close()
 
+    def cancel(self) -> None:
+        """Stop the statement running on this connection (safe from any thread).
+
+        Not through `raw`: that sends what waits to be sent, and refuses while a stream
+        is read, which is when a reader is interrupted.
+        """
+        self._raw.cancel_safe()
+
     @contextmanager
     def write(
         self, *, durable: bool = True, locked: bool = True, wait_ms: int = LOCK_TIMEOUT_MS

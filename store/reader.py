@@ -101,7 +101,7 @@ class Reader:
             if self._closed:
                 return
             if isinstance(self._conn, PgConnection):
-                self._conn.raw.cancel_safe()
+                self._conn.cancel()
             else:
                 self._conn.interrupt()
 

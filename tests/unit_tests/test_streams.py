@@ -176,3 +176,38 @@ def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(pg_url
             with stream(conn, setting) as rows:
                 assert list(rows) == [("off",)]
             assert conn.execute(setting).fetchone()[0] == "on"
+
+
+def test_a_reader_streaming_is_interrupted_from_another_thread(pg_url: str) -> None:
+    """The Stats screen, closed while it counts, interrupts its reader's stream.
+
+    The interrupt comes from the app's thread while the worker's stream is read: it
+    must neither refuse (as a statement would) nor send what waits on the connection.
+    """
+    import threading
+
+    from store.reader import Reader
+
+    slow = "SELECT g, pg_sleep(0.001) FROM generate_series(1, 20000) AS g"
+    with Store(pg_url) as db:
+        outcome: list[object] = []
+        ready = threading.Event()
+        readers: list[Reader] = []
+
+        def count() -> None:
+            with db.reader() as reader:
+                readers.append(reader)
+                try:
+                    with stream(reader._conn, slow) as rows:
+                        ready.set()
+                        outcome.append(len(list(rows)))
+                except Exception as error:  # psycopg's QueryCanceled
+                    outcome.append(type(error).__name__)
+
+        worker = threading.Thread(target=count)
+        worker.start()
+        assert ready.wait(10)
+        while worker.is_alive():
+            readers[0].interrupt()
+            worker.join(0.01)
+        assert outcome == ["QueryCanceled"]
