@@ -230,14 +230,12 @@ class PgConnection:
 
     @contextmanager
     def scan(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
-        """A cursor over a long result (an export, the chain, stats) held on the server.
+        """A cursor over a long result held on the server, statements allowed between rows.
 
-        `execute`'s cursor brings the whole result over before the first row: a team
-        export of a million events held them all in the client's memory. This one is a
-        named (server-side) cursor, brought over `SCAN_ROWS` rows a round trip however
-        it is read (`store.pg_rows.Scan`), so other statements can run on the
-        connection between fetches. Such a cursor lives in a transaction: outside one,
-        the scan has its own snapshot.
+        For a pass that runs none, `stream`. `execute`'s cursor brings the whole result
+        over before the first row; this one is named (server-side), brought over
+        `SCAN_ROWS` rows a round trip however it is read (`store.pg_rows.Scan`), and
+        lives in a transaction (its own if need be).
 
         Raises:
             StoreError: The login may not read this.
@@ -263,13 +261,11 @@ class PgConnection:
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Streamed]:
         """A long result the server sends while it is read (`store.pg_rows.streamed`).
 
-        For a pass that runs nothing else on the connection until it ends; a statement
-        meanwhile raises (psycopg would wait for the stream's end: forever). Planned
-        with sorts avoided where an index gives the order: an export's plan joined
-        every event to its item, sorted them all and sent nothing for ~1.2 s at a
-        million, where ordered index scans send at once, read while the server goes
-        on (CSV export 5.9 → 4.9 s). In a transaction of its own if need be, for the
-        setting's sake (`SET LOCAL`), which is put back before the next statement.
+        A statement meanwhile raises (psycopg would wait for the stream: forever).
+        Planned without sorts where an index gives the order (`SET LOCAL`, put back
+        for the next statement; in a transaction of its own if need be): a million
+        events joined to their items and sorted sent nothing for ~1.2 s, where index
+        order sends at once (CSV export 5.9 → 4.9 s).
 
         Raises:
             StoreError: The login may not read this.
