@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from store.errors import StoreError
 from store.ledger import LedgerMixin
 from store.pg import PgConnection
-from store.queue import COUNTS_READ, ClaimMade
+from store.queue import COUNTS, ClaimMade, skipped
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -69,13 +69,13 @@ class AheadMixin(LedgerMixin):
         `decide` does, and only for the decision: a claim that could not be made is
         `claimed` False, never an error.
         """
-        reviewer, skip = claim.reviewer, list(exclude)[-500:]
+        reviewer, skip = claim.reviewer, skipped(exclude)
         made: list[ClaimMade] = []
 
         def then(conn: Connection) -> None:
             assert isinstance(conn, PgConnection)
             statement, read = self._claim_statement(reviewer, skip, expired_ok=False)
-            reads = self._claim_reads(conn, reviewer, None, (COUNTS_READ, ()))
+            reads = self._claim_reads(conn, reviewer, None, COUNTS)
             cursors = conn.commit_then([statement, *reads])
             if cursors is not None:
                 made.append(read(cursors[0], cursors[1:]))

@@ -84,6 +84,11 @@ def _send(raw: psycopg.Connection[Any], sql: str, params: Params) -> Any:
     return raw.execute(translate(sql), params or None, prepare=_prepare(sql))
 
 
+def _refused(error: BaseException) -> StoreError:
+    """A privilege the login lacks, as the user's line."""
+    return StoreError(f"{first_line(error)} (a lead's login may)")
+
+
 def display(url: str) -> str:
     """The URL without its password, for messages and status lines."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1@", url)
@@ -175,7 +180,7 @@ class PgConnection:
         try:
             return self._run(front, statements, begins=bool(begin), sent=sent)
         except psycopg.errors.InsufficientPrivilege as error:
-            raise StoreError(f"{first_line(error)} (a lead's login may)") from None
+            raise _refused(error) from None
         except psycopg.OperationalError as error:
             if not self._raw.broken and not self._raw.closed:
                 raise
@@ -251,7 +256,7 @@ class PgConnection:
             try:
                 cursor.execute(translate(sql), params or None)
             except psycopg.errors.InsufficientPrivilege as error:
-                raise StoreError(f"{first_line(error)} (a lead's login may)") from None
+                raise _refused(error) from None
             yield Scan(cursor)
         finally:
             if not self._raw.broken and not self._raw.closed:
@@ -270,13 +275,18 @@ class PgConnection:
         Raises:
             StoreError: The login may not read this.
         """
+        if not self.in_transaction:  # nothing to put back: the snapshot ends with it
+            with self.snapshot(), self._stream(sql, params, put_back=False) as rows:
+                yield rows
+            return
+        with self._stream(sql, params, put_back=True) as rows:
+            yield rows
+
+    @contextmanager
+    def _stream(self, sql: str, params: Sequence[Any], *, put_back: bool) -> Iterator[Streamed]:
         import psycopg
         from psycopg.pq import TransactionStatus
 
-        if not self.in_transaction:
-            with self.snapshot(), self.stream(sql, params) as rows:
-                yield rows
-            return
         self._later.append(("SET LOCAL enable_sort = off", ()))
         cursor = self.raw.cursor()  # sends it
         self._streaming = True
@@ -284,11 +294,11 @@ class PgConnection:
             with streamed(cursor, sql, params) as rows:
                 yield rows
         except psycopg.errors.InsufficientPrivilege as error:
-            raise StoreError(f"{first_line(error)} (a lead's login may)") from None
+            raise _refused(error) from None
         finally:
             self._streaming = False
             cursor.close()
-            if self._raw.info.transaction_status == TransactionStatus.INTRANS:
+            if put_back and self._raw.info.transaction_status == TransactionStatus.INTRANS:
                 self._later.append(("SET LOCAL enable_sort TO DEFAULT", ()))
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:

@@ -94,6 +94,11 @@ JUST_CLAIMED = "current_setting('signoff.claim')::bigint"
 (0: none): the reads of the claim go in its round trip, before its id is known here."""
 
 
+def skipped(exclude: Collection[int]) -> list[int]:
+    """The items a claim leaves out: a session skips few; the parameter list is capped."""
+    return list(exclude)[-500:]
+
+
 def check_reviewer(reviewer: str) -> str:
     """Return the reviewer name stripped, or raise `StoreError` if it cannot be stored."""
     try:
@@ -115,6 +120,8 @@ out, and nothing was claimed."""
 
 
 COUNTS_READ = "SELECT source, state, n FROM item_counts WHERE n > 0 ORDER BY source"
+COUNTS: tuple[str, Params] = (COUNTS_READ, ())
+"""`COUNTS_READ` as a statement sent with others (a claim's reads, `together`)."""
 """Items per source and state (`counts_from` reads its rows)."""
 
 
@@ -161,7 +168,7 @@ class QueueMixin(IngestMixin):
         and when nothing was claimed, there are none.
         """
         reviewer = check_reviewer(reviewer)
-        skip = list(exclude)[-500:]  # a session skips few; cap the parameter list anyway
+        skip = skipped(exclude)
         if isinstance(self.conn, PgConnection):
             return self._claim_next_pg(self.conn, reviewer, skip, also)
         not_in = f"AND id NOT IN ({','.join('?' * len(skip))}) " if skip else ""

@@ -26,7 +26,7 @@ from store.oversight import (
 )
 from store.policy import Recent
 from store.queue import (
-    COUNTS_READ,
+    COUNTS,
     ITEM_COLUMNS,
     JUST_CLAIMED,
     OPEN_CLAIM_COLUMNS,
@@ -81,9 +81,6 @@ class Judgement:
 
 Claimed = tuple[Claim, Item, Plant | None, tuple[int, str] | None, Judgement | None]
 """What `ReviewMixin._claimed` reads: claim, item, plant, second review, judgement."""
-
-
-_COUNTS: tuple[str, Params] = (COUNTS_READ, ())
 
 
 class Opened(NamedTuple):
@@ -144,14 +141,14 @@ class ReviewMixin(QueueMixin):
         reading).
         """
         claim, sent = self._claim_next(
-            reviewer, exclude, lambda who: self._claim_reads(self.conn, who, None, _COUNTS)
+            reviewer, exclude, lambda who: self._claim_reads(self.conn, who, None, COUNTS)
         )
         return None if claim is None else (claim, self._opened(claim, sent))
 
     def _opened(self, claim: Claim, sent: list[Any] | None = None) -> Opened:
         """`opened`; `sent`: the cursors of its reads if they went with the claim."""
         claimed, history, _recent, (counted,) = self._claimed_and_past(
-            self.conn, claim, self.now(), _COUNTS, sent=sent
+            self.conn, claim, self.now(), COUNTS, sent=sent
         )
         current, item, plant, second, mine = claimed
         needs = self._requirements(item, current.reviewer, history, plant, second)

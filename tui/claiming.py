@@ -36,7 +36,7 @@ class Claiming(App[None]):
     settles_heap: bool | None
     _waiting_for_db: bool
     _settled_item: bool
-    _ahead: Decided | None
+    _ahead: tuple[Claim, Opened] | None
 
     def _tidy(self, work: Callable[[], None], after: float) -> None:
         """Run a `tui.heap` step `after` seconds from now (not in headless tests)."""
@@ -51,10 +51,10 @@ class Claiming(App[None]):
 
         done = True
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead.next is not None:
+        if ahead is not None:
             try:  # claimed with the last decision, not shown yet (a notice was up)
                 self.store.abandon()
-                self.release(ahead.next[0])
+                self.release(ahead[0])
             except Exception:  # on the way out, the lease is the fallback
                 done = False
         for screen in self.screen_stack:
@@ -169,7 +169,7 @@ class Claiming(App[None]):
         a claim made then would have found them; so at the queue's end `open_next`
         asks again (one round trip more, once a queue).
         """
-        self._ahead = decided if decided.next is not None else None
+        self._ahead = decided.next
         return decided
 
     def open_next(self, *, replace: bool = False) -> None:
@@ -186,14 +186,12 @@ class Claiming(App[None]):
     def _open_next(self, replace: bool) -> None:
         from tui.screens.item import ItemScreen
 
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead.next and ahead.next[0].lease_expires_at <= self.store.now():
-            ahead = None  # held behind a notice past its lease: claim afresh
+        found, self._ahead = self._ahead, None
+        if found is not None and found[0].lease_expires_at <= self.store.now():
+            found = None  # held behind a notice past its lease: claim afresh
         try:
-            found = (
-                ahead.next if ahead is not None
-                else self.store.claim_and_open(self.reviewer, exclude=self.skipped)
-            )  # fmt: skip
+            if found is None:
+                found = self.store.claim_and_open(self.reviewer, exclude=self.skipped)
         except StoreError as error:  # ClaimError too: ended as soon as it was made
             self.notify(visible(str(error)), severity="warning", markup=False)
             return

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 from textual.widgets import Static
 
@@ -161,22 +165,10 @@ async def test_the_claim_made_with_a_decision_waits_behind_its_notice(
     run out (the notice left up for a lunch) claims afresh.
     """
     leave = then == "quit"
-    policy = OversightPolicy(
-        rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),), catch_rate=0.0,
-        friction=FrictionPolicy(enabled=False),
-    )  # fmt: skip
-    with Store(pg_url, now=clock, oversight=policy) as store:
-        store.ingest([make_draft("T-1", stakes="high"), make_draft("T-2", stakes="low")])
-        first = store.claim_next("sam")
-        assert first is not None
-        store.decide(first, "approve", "Sam compared the refund with the invoice of the order")
+    with _after_sams_approval(pg_url, clock, make_draft("T-2", stakes="low")) as store:
         app = make_app(store)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("enter", "a")
-            reason_form(app)
-            await pilot.press(*WHY, "enter")
-            await pilot.pause()
-            assert isinstance(app.screen, AfterDecision)  # "You and sam agree"
+            await _agree_with_sam(app, pilot)
             assert _claims(store) == [("alice", "T-2")]
             (ahead,) = _claim_ids(store)
             if leave:
@@ -201,28 +193,40 @@ async def test_drafts_that_arrive_behind_the_notice_of_the_queues_last_decision_
     Drafts imported while the notice is up would otherwise wait unseen: the reviewer
     was told there were no more pending items and sent back to the queue.
     """
-    policy = OversightPolicy(
-        rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),), catch_rate=0.0,
-        friction=FrictionPolicy(enabled=False),
-    )  # fmt: skip
-    with Store(pg_url, now=clock, oversight=policy) as store:
-        store.ingest([make_draft("T-1", stakes="high")])
-        first = store.claim_next("sam")
-        assert first is not None
-        store.decide(first, "approve", "Sam compared the refund with the invoice of the order")
+    with _after_sams_approval(pg_url, clock) as store:
         app = make_app(store)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("enter", "a")
-            reason_form(app)
-            await pilot.press(*WHY, "enter")
-            await pilot.pause()
-            assert isinstance(app.screen, AfterDecision)
+            await _agree_with_sam(app, pilot)
             assert _claims(store) == []
             store.ingest([make_draft("T-9", stakes="low")])
             await pilot.press("escape")
             await pilot.pause()
             assert _item(app).item.external_id == "T-9"
         assert _claims(store) == [("alice", "T-9")]
+
+
+@contextmanager
+def _after_sams_approval(pg_url: str, clock: FakeClock, *more: Any) -> Iterator[Store]:
+    """T-1 (high stakes, two reviewers) approved by sam, and `more` drafts after it."""
+    policy = OversightPolicy(
+        rules=(Rule(stakes=frozenset({"high"}), second_reviewer=True),), catch_rate=0.0,
+        friction=FrictionPolicy(enabled=False),
+    )  # fmt: skip
+    with Store(pg_url, now=clock, oversight=policy) as store:
+        store.ingest([make_draft("T-1", stakes="high"), *more])
+        first = store.claim_next("sam")
+        assert first is not None
+        store.decide(first, "approve", "Sam compared the refund with the invoice of the order")
+        yield store
+
+
+async def _agree_with_sam(app: Any, pilot: Any) -> None:
+    """Open T-1 from the queue and approve it: the notice "You and sam agree" is up."""
+    await pilot.press("enter", "a")
+    reason_form(app)
+    await pilot.press(*WHY, "enter")
+    await pilot.pause()
+    assert isinstance(app.screen, AfterDecision)
 
 
 def _claims(store: Store) -> list[tuple[str, str]]:

@@ -158,7 +158,9 @@ def test_a_login_that_may_not_read_is_told_in_one_line(team: str) -> None:  # no
         assert alice.conn.execute("SELECT 1").fetchone()[0] == 1
 
 
-def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(pg_url: str) -> None:
+def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Sorts off while a stream is planned, and only then.
 
     A plan that sorts every row first sends nothing until it is done; the setting is
@@ -167,10 +169,20 @@ def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(pg_url
     with Store(pg_url) as db:
         conn = db.conn
         assert isinstance(conn, PgConnection)
+        raw = conn.raw
+        sent: list[str] = []
+
+        def execute(query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return type(raw).execute(raw, query, *args, **kwargs)
+
+        monkeypatch.setattr(raw, "execute", execute)
         setting = "SELECT current_setting('enable_sort')"
         with stream(conn, setting) as rows:
             assert rows.fetchmany(5) == [("off",)]
         assert not conn.in_transaction
+        # Its own snapshot ends with it: the setting goes with it, not put back first.
+        assert [text for text in sent if "enable_sort" in text] == ["SET LOCAL enable_sort = off"]
         assert conn.execute(setting).fetchone()[0] == "on"
         with conn.snapshot():
             with stream(conn, setting) as rows:
