@@ -25,12 +25,11 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 from store.errors import ConnectionLost, DatabaseBusy, StoreError, busy_message
 from store.pg_rows import Params as Params
-from store.pg_rows import Scan, Streamed, numbers_as_python, streamed
+from store.pg_rows import Scan, Streamed, numbers_as_python, refused, send, streamed
 from store.pg_rows import first_line as first_line
 from store.pg_rows import many_rows as _many_rows
 from store.pg_rows import translate as translate
@@ -67,26 +66,6 @@ def _begin(*, durable: bool, locked: bool, wait_ms: int) -> tuple[str, ...]:
 def is_url(target: object) -> bool:
     """Whether a `--db` value names a PostgreSQL database rather than a SQLite file."""
     return str(target).lower().startswith(("postgresql://", "postgres://"))
-
-
-@lru_cache(maxsize=512)
-def _prepare(sql: str) -> bool | None:
-    """False for a statement whose best plan depends on its search term (see `execute`)."""
-    return False if re.search(r"\bLIKE\b", sql) else None
-
-
-def _send(raw: psycopg.Connection[Any], sql: str, params: Params) -> Any:
-    """One statement in psycopg's style on the raw connection; its cursor."""
-    # A search (LIKE) is planned for its own term every time: psycopg prepares a
-    # statement after five runs, and PostgreSQL's generic plan for a prepared search
-    # cannot know the term and walks the order index past the trigram indexes
-    # (at 100k items: ~28 ms from the sixth search on, ~74 ms).
-    return raw.execute(translate(sql), params or None, prepare=_prepare(sql))
-
-
-def _refused(error: BaseException) -> StoreError:
-    """A privilege the login lacks, as the user's line."""
-    return StoreError(f"{first_line(error)} (a lead's login may)")
 
 
 def display(url: str) -> str:
@@ -180,7 +159,7 @@ class PgConnection:
         try:
             return self._run(front, statements, begins=bool(begin), sent=sent)
         except psycopg.errors.InsufficientPrivilege as error:
-            raise _refused(error) from None
+            raise refused(error) from None
         except psycopg.OperationalError as error:
             if not self._raw.broken and not self._raw.closed:
                 raise
@@ -219,13 +198,13 @@ class PgConnection:
         try:
             with self._busy():
                 if not front and len(statements) == 1:
-                    cursors.append(_send(raw, *statements[0]))
+                    cursors.append(send(raw, *statements[0]))
                     return cursors
                 with raw.pipeline():
                     for statement in front:
-                        _send(raw, *statement)
+                        send(raw, *statement)
                     for statement in statements:
-                        cursors.append(_send(raw, *statement))
+                        cursors.append(send(raw, *statement))
                     return cursors
         finally:
             if begins:
@@ -256,7 +235,7 @@ class PgConnection:
             try:
                 cursor.execute(translate(sql), params or None)
             except psycopg.errors.InsufficientPrivilege as error:
-                raise _refused(error) from None
+                raise refused(error) from None
             yield Scan(cursor)
         finally:
             if not self._raw.broken and not self._raw.closed:
@@ -294,7 +273,7 @@ class PgConnection:
             with streamed(cursor, sql, params) as rows:
                 yield rows
         except psycopg.errors.InsufficientPrivilege as error:
-            raise _refused(error) from None
+            raise refused(error) from None
         finally:
             self._streaming = False
             cursor.close()
