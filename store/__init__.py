@@ -78,11 +78,17 @@ class Store(AheadMixin, RegisterMixin, LeadMixin, PlantMixin, PracticeMixin):
         finally:
             self.conn.execute("COMMIT")
 
-    def stats(self) -> Stats:
-        """Decision statistics over the whole ledger, planted decisions included."""
-        from store.export import ledger_stats
+    def stats(self, *, fresh: bool = False) -> Stats:
+        """Decision statistics over the whole ledger, planted decisions included.
 
-        return ledger_stats(self.conn)
+        Counts the events after those an earlier pass kept figures of (`store.stats_kept`);
+        `fresh`: every event again.
+        """
+        from store.export import ledger_stats
+        from store.stats_kept import keep_in
+
+        conn = self.conn
+        return ledger_stats(conn, lambda write: keep_in(conn, write), fresh=fresh)
 
     def integrity(self) -> list[str]:
         """What the chain cannot show: guards off, rewritten drafts, a broken register."""

@@ -51,6 +51,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m020_search_index_without_positions",
     "m021_search_index_without_sizes",
     "m022_no_open_items_index",
+    "m023_stats_kept",
 )
 """Every migration this version knows, in order (a test checks it matches
 `store.migrations.NAMES`). Kept here so that opening an up-to-date database does not

@@ -26,6 +26,7 @@ from store.ledger import EVENT_FIELDS, HASHED_FIELDS
 if TYPE_CHECKING:
     from store.db import Connection
     from store.stats import Stats
+    from store.stats_kept import Keep
 
 FORMATS: Final = ("jsonl", "csv", "md")
 MANIFEST_VERSION: Final = 1
@@ -250,10 +251,17 @@ def now_iso(now: dt.datetime) -> str:
     return iso(now)
 
 
-def stats_for(conn: Connection, where: ExportFilter) -> Any:
-    """`store.stats.compute` over the filtered events, looking up retracted ones by seq."""
+def stats_for(
+    conn: Connection, where: ExportFilter, *, tally: Any = None, after: int = 0,
+    looked: dict[int, Any] | None = None,
+) -> Any:  # fmt: skip
+    """`store.stats.compute` over the filtered events, looking up retracted ones by seq.
+
+    Given a `tally` (`store.stats_kept`), it goes on counting the events after `after`
+    into it; `looked` answers look-ups already made and keeps the new ones.
+    """
     from store.register import contradicted
-    from store.stats import STATS_BATCH, STATS_COLUMNS, compute
+    from store.stats import STATS_BATCH, STATS_COLUMNS, Tally
     from store.views import band_sql
 
     clause, args = where.sql()
@@ -263,24 +271,43 @@ def stats_for(conn: Connection, where: ExportFilter) -> Any:
     named = {"band": band_sql("e.shown_confidence"), "model": model}
     columns = ", ".join(named.get(name, name) for name in STATS_COLUMNS)
     select = f"SELECT {columns} FROM ledger AS e {joins}"
+    found = {} if looked is None else looked
 
     def lookup(seq: int) -> Any:
-        return conn.execute(f"{select} WHERE ({clause}) AND e.seq = ?", [*args, seq]).fetchone()
+        if seq not in found:
+            found[seq] = conn.execute(
+                f"{select} WHERE ({clause}) AND e.seq = ?", [*args, seq]
+            ).fetchone()
+        return found[seq]
 
-    def batches() -> Iterator[list[Any]]:
-        with stream(conn, f"{select} WHERE {clause} ORDER BY e.seq", args) as cursor:
-            while batch := cursor.fetchmany(STATS_BATCH):
-                yield batch
-
+    counting = Tally() if tally is None else tally
+    with stream(conn, f"{select} WHERE ({clause}) AND e.seq > ? ORDER BY e.seq",
+                [*args, after]) as cursor:  # fmt: skip
+        while batch := cursor.fetchmany(STATS_BATCH):
+            counting.add(batch)
     wrong = frozenset(contradicted(conn))
     stood = frozenset(contradicted(conn, "unfounded"))
-    # Look-ups come after the last batch (`compute`): one connection serves both.
-    return compute(batches(), lookup, wrong, stood)
+    # Look-ups come after the last batch: one connection serves both.
+    return counting.finish(lookup, wrong, stood)
 
 
-def ledger_stats(conn: Connection) -> Stats:
-    """Statistics over the whole ledger, planted decisions included (CLI, app, readers)."""
-    figures: Stats = stats_for(conn, ExportFilter(include_planted=True))
+def ledger_stats(conn: Connection, keep: Keep | None = None, *, fresh: bool = False) -> Stats:
+    """Statistics over the whole ledger, planted decisions included (CLI, app, readers).
+
+    Goes on from the figures an earlier pass kept, and keeps its own through `keep` when
+    it counted enough new events (`store.stats_kept`). `fresh`: counts from the first
+    event whatever was kept (and keeps what it counted).
+    """
+    from store import stats_kept
+    from store.stats import Tally
+
+    kept = stats_kept.read(conn, use=not fresh)
+    tally = Tally() if kept is None or kept.tally is None else kept.tally
+    looked = {} if kept is None or kept.looked is None else kept.looked
+    figures: Stats = stats_for(conn, ExportFilter(include_planted=True), tally=tally,
+                               after=0 if kept is None else kept.upto, looked=looked)  # fmt: skip
+    if kept is not None and keep is not None and stats_kept.due(kept, tally):
+        keep(stats_kept.writer(kept, tally, looked))
     return figures
 
 

@@ -386,3 +386,14 @@ BEGIN
         WHERE seq IN (SELECT seq FROM ledger WHERE item_id = NEW.id);
 END;
 """
+
+M023 = """
+CREATE TABLE stats_kept (
+    id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, upto INTEGER NOT NULL,
+    upto_hash TEXT NOT NULL, cut INTEGER NOT NULL, state BLOB NOT NULL, looked TEXT NOT NULL
+);
+CREATE TRIGGER stats_kept_models AFTER UPDATE OF model ON ledger_models
+BEGIN
+    DELETE FROM stats_kept;
+END;
+"""

@@ -233,6 +233,15 @@ def m022_no_open_items_index(db: Database) -> None:
     db.execute("DROP INDEX items_open")
 
 
+@_migration
+def m023_stats_kept(db: Database) -> None:
+    """The statistics' counts kept from one pass for the next (`store.stats_kept`).
+
+    Emptied when an event's model changes (`ledger_models`, kept by m019's triggers).
+    """
+    _script(db, scripts.M023)
+
+
 _IN_LIST = re.compile(r"(\w+) (NOT )?IN \(((?:'[a-z-]+'(?:, )?)+)\)")
 
 

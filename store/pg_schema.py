@@ -20,7 +20,7 @@ from typing import Final
 
 from store.codec import GENESIS_HASH
 
-SCHEMA_VERSION: Final = "pg007"
+SCHEMA_VERSION: Final = "pg008"
 """The PostgreSQL schema this version writes; a newer one is refused on open."""
 
 SCHEMA: Final = f"""
@@ -471,9 +471,29 @@ DROP INDEX items_open;
 UPDATE signoff_meta SET value = 'pg007' WHERE key = 'schema';
 """
 
+# As SQLite's m023 (store.stats_kept): the statistics' counts kept from pass to pass,
+# emptied by the owner when an item whose events were counted changes model.
+_PG008 = """
+CREATE TABLE stats_kept (
+    id integer PRIMARY KEY CHECK (id = 1), format integer NOT NULL, upto bigint NOT NULL,
+    upto_hash text NOT NULL, cut bigint NOT NULL, state bytea NOT NULL, looked text NOT NULL
+);
+CREATE FUNCTION stats_kept_forget() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger WHERE item_id = NEW.id) THEN
+        DELETE FROM stats_kept;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER stats_kept_models AFTER UPDATE OF model ON items FOR EACH ROW
+    WHEN (OLD.model IS DISTINCT FROM NEW.model) EXECUTE FUNCTION stats_kept_forget();
+UPDATE signoff_meta SET value = 'pg008' WHERE key = 'schema';
+"""
+
 UPGRADES: Final = {
     "pg001": _PG002, "pg002": _PG003, "pg003": _PG004, "pg004": _PG005, "pg005": _PG006,
-    "pg006": _PG007,
+    "pg006": _PG007, "pg007": _PG008,
 }  # fmt: skip
 """Schema version → the script that moves it one step on (run in order, as the owner)."""
 

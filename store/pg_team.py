@@ -64,6 +64,8 @@ GRANT SELECT, INSERT, UPDATE ON items, item_counts, plants, outbox, provider_sta
     TO {LEAD};
 GRANT SELECT, INSERT, UPDATE, DELETE ON pull_failures TO {LEAD};
 GRANT SELECT ON standing_decisions, overrides, escalations_and_resolutions TO {LEAD};
+-- Counts a lead's statistics pass keeps for the next (store.stats_kept): a cache.
+GRANT SELECT, INSERT, UPDATE ON stats_kept TO {LEAD};
 
 -- The incident register: anyone reports under their own login; only a lead resolves.
 GRANT SELECT, INSERT ON register TO {REVIEWER};

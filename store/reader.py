@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store.errors import QueryInterrupted
 from store.export import ledger_stats
@@ -34,6 +36,7 @@ class Reader:
 
     def __init__(self, target: Path | str) -> None:
         self._conn: Connection
+        self._path = None if isinstance(target, str) else target
         if isinstance(target, str):
             self._conn = PgConnection(raw_connection(target), target)
         else:
@@ -92,8 +95,27 @@ class Reader:
         return trend(self._conn)
 
     def stats(self) -> Stats:
-        """Decision statistics over the whole ledger, planted decisions included."""
-        return ledger_stats(self._conn)
+        """Decision statistics over the whole ledger, planted decisions included.
+
+        Goes on from the figures kept by an earlier pass and keeps its own
+        (`store.stats_kept`): on SQLite through a short-lived writable connection, this
+        one being read-only.
+        """
+        return ledger_stats(self._conn, self._keep)
+
+    def _keep(self, write: Callable[[Any], None]) -> None:
+        from store.stats_kept import KEEP_WAIT_MS, keep_in
+
+        if self._path is None:
+            keep_in(self._conn, write)
+            return
+        try:
+            writable = sqlite3.connect(self._path, isolation_level=None,
+                                       timeout=KEEP_WAIT_MS / 1000)  # fmt: skip
+        except sqlite3.Error:
+            return  # not ours to write: the figures are still shown
+        with closing(writable):
+            keep_in(writable, write)
 
     def interrupt(self) -> None:
         """Stop the query running in the owning thread (safe from any thread)."""

@@ -245,6 +245,13 @@ def backup(
 
 def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Count every event again, not only those after the figures an earlier pass kept.",
+        ),
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -259,7 +266,7 @@ def stats(
     )
 
     with open_store(db, settings_for(config)) as store:
-        figures = store.stats()
+        figures = store.stats(fresh=fresh)
         overlap = store.agreement()
         practice = store.practice_trend()
     if as_json:
