@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from store.chain_split import processors
 from store.clock import iso
 from store.errors import StoreError
 
@@ -148,7 +149,7 @@ def archive(
             f"event {through} is younger than {minimum_days} days (retention minimum); "
             "nothing archived"
         )
-    report = store.verify_chain()
+    report = store.verify_chain(workers=processors())
     if not report.ok:
         raise StoreError(f"the ledger does not verify ({report.problem}); nothing archived")
     conn = store.conn

@@ -7,7 +7,7 @@ the first event; their content is checked against the file (`verify --manifest`)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from store.codec import GENESIS_HASH, first_break
 from store.dialect import dialect_of, stream
@@ -16,11 +16,30 @@ from store.ledger import EVENT_COLUMNS, EVENT_FIELDS, chain_head, row_hasher
 from store.models import ChainReport
 
 if TYPE_CHECKING:
+    from store.chain_split import Split
     from store.db import Connection
 
 
-def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainReport:
+class Checked(NamedTuple):
+    """What a check of a range of events found (`check_range`)."""
+
+    reached: int
+    """The position reached."""
+    last: str
+    """The hash of the last event that held."""
+    problem: str
+    """What is wrong at the event after `reached` ("" when every event held)."""
+    linked: str
+    """The hash the range's first event had to link to."""
+
+
+def verify(
+    conn: Connection, since: tuple[int, str] | None = None, split: Split | None = None
+) -> ChainReport:
     """Recompute every hash and link (after `since`, a link verified before, if given).
+
+    With `split`, ranges of a long ledger are checked in processes of their own
+    (`store.chain_split`); the report is the same.
 
     Raises:
         StoreError: In team mode, the login cannot read every event.
@@ -38,6 +57,10 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
                 f"your login can read {total:,} of the ledger's {length:,} events; "
                 "verify with a lead's login"
             )
+    if split is not None:  # as far as the ranges held; on from there here (new events too)
+        from store.chain_split import held_through
+
+        count, expected_prev = held_through(conn, (count, expected_prev), split)
     with stream(
         conn, f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
     ) as cursor:
@@ -54,6 +77,28 @@ def verify(conn: Connection, since: tuple[int, str] | None = None) -> ChainRepor
             problem=problem,
         )
     return ChainReport(ok=True, events=count, head=last)
+
+
+def check_range(conn: Connection, after: int, through: int, linked: str | None) -> Checked:
+    """Check the events after position `after` through `through`.
+
+    Each must be the next position, link to the one before and hash to its own hash;
+    the first must link to `linked` (None: to the hash event `after` holds, read
+    here). Fewer events than the range holds is a problem too.
+    """
+    if linked is None:
+        linked = hash_at(conn, after) or ""
+    with stream(
+        conn,
+        f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (after, through),
+    ) as cursor:
+        reached, last, problem = first_break(
+            cursor, EVENT_FIELDS, row_hasher(EVENT_FIELDS), (after, linked), "event"
+        )
+    if not problem and reached != through:
+        problem = f"events {reached + 1} to {through} are missing"
+    return Checked(reached, last, problem, linked)
 
 
 def hash_at(conn: Connection, seq: int) -> str | None:

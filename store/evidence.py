@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from providers.text import counted
+from store.chain_split import processors
 from store.clock import parse_iso
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def gather(
         made_at=now,
         first_at=parse_iso(first) if first else None,
         last_at=parse_iso(last) if last else None,
-        chain=store.verify_chain(),
+        chain=store.verify_chain(workers=processors()),
         register=store.verify_register(),
         # The guards and drafts; the register's chain is `register` (verified once).
         problems=integrity_problems(conn),

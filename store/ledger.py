@@ -353,19 +353,25 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
         """Hash of the last event, or the genesis hash for an empty ledger."""
         return chain_head(self.conn)[1]
 
-    def verify_chain(self, since: tuple[int, str] | None = None) -> ChainReport:
+    def verify_chain(
+        self, since: tuple[int, str] | None = None, *, workers: int = 1
+    ) -> ChainReport:
         """Recompute every hash and link; report the first event that does not match.
 
         `since` (position, hash) starts after a link verified before (a signed
-        checkpoint this ledger extends): only the events after it are read.
+        checkpoint this ledger extends): only the events after it are read. With
+        `workers` > 1, a long chain is checked in that many processes
+        (`store.chain_split`).
 
         Raises:
             StoreError: In team mode, the login cannot read every event (a reviewer's
                 view is not the chain; a lead's login verifies).
         """
         from store.chain import verify
+        from store.chain_split import Split
 
-        return verify(self.conn, since)
+        split = Split(self.url or self.path, workers) if workers > 1 else None
+        return verify(self.conn, since, split)
 
     def _enforce(
         self,

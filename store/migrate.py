@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from store.chain_split import processors
 from store.errors import StoreError
 from store.pg_schema import TABLES
 
@@ -57,7 +58,7 @@ def copy(lite: Store, shared: Store) -> Copied:
             f"{lite.where} was archived through event {cut}: migrate copies a whole ledger "
             "(the team database's chain starts at event 1); nothing was copied"
         )
-    report = lite.verify_chain()
+    report = lite.verify_chain(workers=processors())
     if not report.ok:
         raise StoreError(
             f"{lite.where}: its ledger does not verify ({report.problem}); nothing was copied"

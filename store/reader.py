@@ -21,6 +21,7 @@ from store.views import PageRequest, QueueFilter, QueueRow, page
 
 if TYPE_CHECKING:
     from store.agreement import Agreement
+    from store.chain import Checked
     from store.db import Connection
     from store.leads import ReviewerProgress, SourceProgress
     from store.practice import Period
@@ -102,6 +103,12 @@ class Reader:
         one being read-only.
         """
         return ledger_stats(self._conn, self._keep)
+
+    def chain_range(self, after: int, through: int, linked: str | None) -> Checked:
+        """Check the ledger's events `after`..`through` (see `store.chain.check_range`)."""
+        from store.chain import check_range
+
+        return check_range(self._conn, after, through, linked)
 
     def _keep(self, write: Callable[[Any], None]) -> None:
         from store.stats_kept import KEEP_WAIT_MS, keep_in

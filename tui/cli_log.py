@@ -178,10 +178,11 @@ def verify(
     config: ConfigOption = None,
 ) -> None:
     """Check the chain, incident register, guards and drafts; also an export or a checkpoint."""
+    from store.chain_split import processors
     from store.export import Manifest
 
     with open_store(db, settings_for(config)) as store:
-        report = store.verify_chain()
+        report = store.verify_chain(workers=processors())
         if not report.ok:
             fail(
                 f"ledger broken at event {report.first_bad_seq}: {report.problem}; "

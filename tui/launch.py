@@ -152,13 +152,18 @@ def guarded(command: Callable[[], object]) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    given = quick_review(sys.argv[1:])
-    if given is None:
-        from tui import cli
+    try:
+        given = quick_review(sys.argv[1:])
+        if given is None:
+            from tui import cli
 
-        cli.main()
-        return
-    guarded(lambda: _review(given))
+            cli.main()
+            return
+        guarded(lambda: _review(given))
+    except KeyboardInterrupt:
+        # Ctrl+C while the modules load (or wherever no handler took it): quietly, as
+        # a shell expects (130), not a traceback of whichever import it interrupted.
+        sys.exit(130)
 
 
 def _review(given: dict[str, str]) -> None:

@@ -50,3 +50,19 @@ def test_the_bundled_demo_queue_is_valid_and_varied() -> None:
     assert sum(d.confidence is None for d in drafts) >= 5
     assert {lim.severity for d in drafts for lim in d.data_limits} == {"info", "warn", "high"}
     assert sum(not d.data_limits for d in drafts) >= 5
+
+
+def test_ctrl_c_while_the_modules_load_is_quiet(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Before any command's handler is in place, Ctrl+C still exits 130 without a traceback."""
+    from tui import launch
+
+    def interrupted(argv: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(launch, "quick_review", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        launch.main()
+    assert exited.value.code == 130
+    assert capfd.readouterr() == ("", "")
