@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -104,6 +105,18 @@ def test_round_trip_verifies(ledger: Path | str, tmp_path: Path, fmt: str) -> No
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+@pytest.mark.slow
+def test_a_manifest_that_miscounts_a_csv_export_fails(ledger: Path | str, tmp_path: Path) -> None:
+    """The file renders byte for byte, but its manifest no longer says how many it holds."""
+    out = tmp_path / "log.csv"
+    assert export(ledger, out).returncode == 0
+    written = manifest_path(out)
+    fields = json.loads(written.read_text(encoding="utf-8"))
+    fields["events"] += 1
+    written.write_text(json.dumps(fields), encoding="utf-8")
+    assert audit(ledger, out) == ["it holds 6 events; the manifest says 7"]
 
 
 @pytest.mark.slow
