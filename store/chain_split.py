@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from store.ledger import chain_head
 
 if TYPE_CHECKING:
+    from collections import deque
+    from concurrent.futures import Future
+
     from store.chain import Checked
     from store.db import Connection
     from store.reader import Reader
+
+T = TypeVar("T")
 
 SPLIT_FROM: Final = 200_000
 """Fewer events than this to check, one process does it (starting one costs ~0.2 s)."""
@@ -59,32 +64,53 @@ def held_through(conn: Connection, start: tuple[int, str], split: Split) -> tupl
     # Inside a transaction the other processes would not see what it wrote.
     if split.workers < 2 or head - start[0] < SPLIT_FROM or conn.in_transaction:
         return start
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     ranges = [(after, min(after + RANGE, head)) for after in range(start[0], head, RANGE)]
+    calls = [(after, through, start[1] if after == start[0] else None) for after, through in ranges]
     reached = start
-    # spawn, not fork: the caller's connections and threads stay out of the children.
-    pool = ProcessPoolExecutor(
-        split.workers, mp_context=get_context("spawn"), initializer=_open,
-        initargs=(split.target,),
-    )  # fmt: skip
+    results = in_order(_check, calls, split.workers, _open, (split.target,))
     try:
-        with _children_ignore_ctrl_c():  # the processes start as the ranges are handed out
-            futures = [
-                pool.submit(_check, after, through, start[1] if after == start[0] else None)
-                for after, through in ranges
-            ]
-        for (_, through), future in zip(ranges, futures, strict=True):
-            checked = future.result()
+        for (_, through), checked in zip(ranges, results, strict=False):
             if checked.problem or checked.linked != reached[1]:
                 break
             reached = (through, checked.last)
     except Exception:  # whatever stopped it, the caller's walk goes on from `reached`
         pass
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        results.close()
     return reached
+
+
+def in_order(
+    work: Callable[..., T], calls: Sequence[tuple[Any, ...]], workers: int,
+    initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+) -> Generator[T, None, None]:  # fmt: skip
+    """`work(*call)` for each of `calls` in `workers` processes; the results in order.
+
+    A process's error is raised where its result would be. Closed early (or on an
+    error), the calls not started are dropped and the running ones waited for.
+    `work` and `initializer` must be importable by name (the processes are spawned).
+    """
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    # spawn, not fork: the caller's connections and threads stay out of the children.
+    pool = ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=initializer, initargs=initargs
+    )
+    waiting: deque[Future[T]] = deque()
+    try:
+        for call in calls:
+            # Two calls a process handed out ahead: results wait here no longer than
+            # that (all at once, a million JSONL lines' results held 270 MB).
+            while len(waiting) >= 2 * workers:
+                yield waiting.popleft().result()
+            with _children_ignore_ctrl_c():  # processes start as calls are handed out
+                waiting.append(pool.submit(work, *call))
+        while waiting:
+            yield waiting.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _reader: Reader | None = None
