@@ -101,11 +101,17 @@ class Store(AheadMixin, RegisterMixin, LeadMixin, PlantMixin, PracticeMixin):
                             f"{register.problem}")  # fmt: skip
         return problems
 
-    def verify_export(self, manifest: Manifest, file: Path) -> AuditReport:
-        """Check an export file against its manifest and the live ledger."""
-        from store.audit import verify_export
+    def verify_export(self, manifest: Manifest, file: Path, *, workers: int = 1) -> AuditReport:
+        """Check an export file against its manifest and the live ledger.
 
-        return verify_export(self.conn, manifest, file)
+        With `workers` > 1, a long CSV or Markdown export is rendered again in that
+        many processes (`store.audit_ranges`).
+        """
+        from store.audit import verify_export
+        from store.chain_split import Split
+
+        split = Split(self.url or self.path, workers) if workers > 1 else None
+        return verify_export(self.conn, manifest, file, split)
 
     def backup_to(self, target: Path) -> tuple[str, int]:
         """Copy the live database to `target` (SQLite's online backup).

@@ -21,6 +21,7 @@ from store.export import Manifest, file_sha256
 from store.ledger import HASHED_FIELDS, event_hash
 
 if TYPE_CHECKING:
+    from store.chain_split import Split
     from store.db import Connection
 
 
@@ -34,11 +35,15 @@ class AuditReport:
     problems: list[str]
 
 
-def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditReport:
+def verify_export(
+    conn: Connection, manifest: Manifest, file: Path, split: Split | None = None
+) -> AuditReport:
     """Check an export file against its manifest and the live ledger.
 
     Checks the file hash, the event count, every event's own hash, its place in the
-    live ledger, and the ledger head recorded at export time.
+    live ledger, and the ledger head recorded at export time. With `split`, a long
+    CSV or Markdown export is rendered again in several processes
+    (`store.audit_ranges`).
     """
     problems: list[str] = []
     if not file.exists():
@@ -53,7 +58,7 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
             "export time: it was truncated or rebuilt"
         )
     try:
-        checked = _check_contents(conn, manifest, file, live, problems)
+        checked = _check_contents(conn, manifest, file, live, problems, split)
     except UnicodeDecodeError:  # a signoff export is UTF-8 throughout
         problems.append("it is not UTF-8 text: it was edited, or is not a signoff export")
         return AuditReport(False, 0, problems)
@@ -61,8 +66,9 @@ def verify_export(conn: Connection, manifest: Manifest, file: Path) -> AuditRepo
 
 
 def _check_contents(
-    conn: Connection, manifest: Manifest, file: Path, live: _LiveLedger, problems: list[str]
-) -> int:
+    conn: Connection, manifest: Manifest, file: Path, live: _LiveLedger, problems: list[str],
+    split: Split | None,
+) -> int:  # fmt: skip
     """Check the file's events (adding to `problems`); returns how many were read."""
     checked = 0
     if manifest.format == "csv":
@@ -70,7 +76,7 @@ def _check_contents(
         # hash are then the live ledger's, and reading the rows one by one (6.6 s of a
         # million's 14.9) would find nothing. Only a file that differs is read so, to
         # name what is wrong where it can.
-        differs, rendered = _rendered_again(conn, manifest, file)
+        differs, rendered = _rendered_again(conn, manifest, file, split)
         if not differs:
             if rendered != manifest.events:
                 problems.append(
@@ -99,13 +105,15 @@ def _check_contents(
             f"it holds {counted(checked, 'event')}; the manifest says {manifest.events:,}"
         )
     if manifest.format == "md" and not problems:
-        problems.extend(_rendered_again(conn, manifest, file)[0])
+        problems.extend(_rendered_again(conn, manifest, file, split)[0])
     elif manifest.format == "csv" and not problems:
         problems.extend(differs)  # no row said more than that the rendering differs
     return checked
 
 
-def _rendered_again(conn: Connection, manifest: Manifest, file: Path) -> tuple[list[str], int]:
+def _rendered_again(
+    conn: Connection, manifest: Manifest, file: Path, split: Split | None
+) -> tuple[list[str], int]:
     """Render the events again and compare them with the file as they are written.
 
     A CSV row or a Markdown line carries no hash of its own: the file must be, byte for
@@ -119,6 +127,13 @@ def _rendered_again(conn: Connection, manifest: Manifest, file: Path) -> tuple[l
     from store.export import Snapshot
 
     first: int | None = None
+    if split is not None:  # in several processes; where it differs, in one to say where
+        from store.audit_ranges import rendered_in_ranges
+
+        where = Snapshot.filter_of(manifest, include_planted="planted" not in manifest.filter)
+        rendered = rendered_in_ranges(manifest, file, where, split)
+        if rendered is not None:
+            return [], rendered
     # Whether catch trials were left out is in the manifest only when the ledger had any.
     for include in ("planted" not in manifest.filter, "planted" in manifest.filter):
         where = Snapshot.filter_of(manifest, include_planted=include)

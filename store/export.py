@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 FORMATS: Final = ("jsonl", "csv", "md")
 MANIFEST_VERSION: Final = 1
+MD_TITLE: Final = "signoff decision log"
+"""The Markdown report's title."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class ExportFilter:
     """Catch trials (planted wrong drafts) are not real decisions: left out unless asked."""
     through_seq: int | None = None
     """Events up to this number only (verification re-renders an export as it was)."""
+    after_seq: int | None = None
+    """Events after this number only (a range of an export rendered on its own)."""
 
     def _compared(self) -> list[tuple[str, str, Any]]:
         """(column, operator, value) of each field the filter sets."""
@@ -74,6 +78,9 @@ class ExportFilter:
         if self.through_seq is not None:
             clauses.append("e.seq <= ?")
             args.append(self.through_seq)
+        if self.after_seq is not None:
+            clauses.append("e.seq > ?")
+            args.append(self.after_seq)
         if not self.include_planted:
             clauses.append("NOT EXISTS (SELECT 1 FROM plants AS p WHERE p.item_id = e.item_id)")
         return (" AND ".join(clauses) or "TRUE"), args
@@ -84,7 +91,7 @@ class ExportFilter:
         Leaving out planted events narrows an export only when the ledger has some, so
         the filter says so only then (an unfiltered export must hold every event).
         """
-        hidden = ("include_planted", "through_seq")
+        hidden = ("include_planted", "through_seq", "after_seq")
         shown = {k: v for k, v in asdict(self).items() if v is not None and k not in hidden}
         if planted_exist and not self.include_planted:
             shown["planted"] = "excluded"
@@ -349,7 +356,7 @@ class Snapshot:
     def filter_of(cls, manifest: Manifest, *, include_planted: bool) -> ExportFilter:
         """The filter an export was made with, through its last event."""
         keys = ("since", "until", "reviewer", "action", "source", "stakes")
-        given = {key: manifest.filter[key] for key in keys if key in manifest.filter}
+        given: dict[str, Any] = {k: manifest.filter[k] for k in keys if k in manifest.filter}
         return ExportFilter(**given, include_planted=include_planted,
                             through_seq=manifest.last_seq)  # fmt: skip
 
@@ -361,4 +368,4 @@ class Snapshot:
             return write_jsonl(stream, events(self._conn, where, alone=True))
         if fmt == "csv":
             return write_csv(stream, self._conn, where)
-        return write_md(stream, self._conn, where, title="signoff decision log")
+        return write_md(stream, self._conn, where, title=MD_TITLE)

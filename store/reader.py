@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from store.errors import QueryInterrupted
-from store.export import ledger_stats
+from store.export import ExportFilter, ledger_stats
 from store.pg import PgConnection, raw_connection
 from store.views import PageRequest, QueueFilter, QueueRow, page
 
@@ -110,6 +110,29 @@ class Reader:
 
         return check_range(self._conn, after, through, linked)
 
+    def rendered(self, part: str, where: ExportFilter) -> tuple[int, str, int]:
+        """(bytes, SHA-256, events) of a part of an export (`store.audit_ranges`).
+
+        `part`: "csv" or "md" for the events `where` picks, "csv-head" or "md-head"
+        for what comes before them.
+        """
+        from store.csv_cells import csv_lines
+        from store.export import MD_TITLE
+        from store.writers import CSV_COLUMNS, write_csv, write_md_decisions, write_md_head
+
+        hashed = _Hashed()
+        sink = cast("IO[str]", hashed)  # all the writers call is `write`
+        events = 0
+        if part == "csv-head":
+            sink.write(csv_lines([[name] for name in CSV_COLUMNS]))
+        elif part == "md-head":
+            write_md_head(sink, self._conn, where, title=MD_TITLE)
+        elif part == "csv":
+            events = write_csv(sink, self._conn, where, header=False)
+        else:
+            events = write_md_decisions(sink, self._conn, where)
+        return hashed.size, hashed.digest.hexdigest(), events
+
     def _keep(self, write: Callable[[Any], None]) -> None:
         from store.stats_kept import KEEP_WAIT_MS, keep_in
 
@@ -145,3 +168,20 @@ class Reader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Hashed:
+    """A text sink that keeps only the UTF-8 length and SHA-256 of what is written."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, text: str) -> int:
+        """Count and hash `text` as the file holds it."""
+        data = text.encode("utf-8")
+        self.size += len(data)
+        self.digest.update(data)
+        return len(text)

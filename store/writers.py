@@ -41,7 +41,9 @@ def write_jsonl(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def write_csv(stream: IO[str], conn: Connection, where: ExportFilter) -> int:
+def write_csv(
+    stream: IO[str], conn: Connection, where: ExportFilter, *, header: bool = True
+) -> int:
     """One row per event; text that a spreadsheet would run as a formula is neutralised.
 
     Read and written in batches of `CSV_BATCH` rows, a column at a time
@@ -49,7 +51,8 @@ def write_csv(stream: IO[str], conn: Connection, where: ExportFilter) -> int:
     4,096 rows took 12.4 s and batches of 128 5.4 s (what a batch made no longer fit
     the processor's caches while it was written).
     """
-    stream.write(csv_lines([[name] for name in CSV_COLUMNS]))
+    if header:
+        stream.write(csv_lines([[name] for name in CSV_COLUMNS]))
     count = 0
     limits_at = CSV_COLUMNS.index("shown_limits")
     with event_rows(conn, where, CSV_COLUMNS) as cursor:
@@ -78,12 +81,22 @@ def write_md(stream: IO[str], conn: Connection, where: ExportFilter, *, title: s
 
     The decisions are read and written `MD_BATCH` at a time (`store.md_cells`).
     """
+    write_md_head(stream, conn, where, title=title)
+    return write_md_decisions(stream, conn, where)
+
+
+def write_md_head(stream: IO[str], conn: Connection, where: ExportFilter, *, title: str) -> None:
+    """The report's title, filter and summary tables, up to its decisions."""
     stats = stats_for(conn, where)
     stream.write(f"# {md(title)}\n\n")
     described = _describe(where, planted_events_exist(conn))
     stream.write(f"{counted(stats.events, 'event')}. Filter: {md(described)}.\n\n")
     _summary(stream, stats)
     stream.write("## Decisions\n\n")
+
+
+def write_md_decisions(stream: IO[str], conn: Connection, where: ExportFilter) -> int:
+    """The report's decisions, each in full (a range of them renders on its own)."""
     count = 0
     with event_rows(conn, where, MD_COLUMNS) as cursor:
         while batch := cursor.fetchmany(MD_BATCH):

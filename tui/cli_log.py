@@ -207,7 +207,7 @@ def verify(
         except ValueError as error:
             raise UsageError(str(error)) from None
         target = file or manifest.parent / expected.file
-        audit = store.verify_export(expected, target)
+        audit = store.verify_export(expected, target, workers=processors())
     if not audit.ok:
         for problem in audit.problems:
             out.print(safe_text(f"{target.name}: {problem}"), style="red")

@@ -8,6 +8,7 @@ next line's start), read by two spawned processes.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,50 @@ def test_when_the_processes_fail_this_one_reads_on(
     assert problems_of(db, out) == one
     assert len(handed) == 1
     assert handed[0] > 2  # several ranges were handed out; one came back
+
+
+@pytest.mark.parametrize("fmt", ["csv", "md"])
+def test_a_rendering_in_ranges_matches_or_leaves_the_words_to_one_process(
+    db_target: Path | str,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+) -> None:
+    """Ranges of 2 events and the head, rendered in two processes, hashed, compared."""
+    from store import Store, audit_ranges
+    from store.export import Manifest, file_sha256, manifest_path
+
+    with Store(db_target, now=clock) as store:
+        decide_some(store, clock, 10)
+    out = tmp_path / f"log.{fmt}"
+    assert export(db_target, out).returncode == 0
+    monkeypatch.setattr(audit_ranges, "SPLIT_FROM", 0)
+    monkeypatch.setattr(audit_ranges, "RANGE", 2)
+    real = audit_ranges.rendered_in_ranges
+    matched: list[int | None] = []
+
+    def watched(*args: Any) -> int | None:
+        matched.append(real(*args))
+        return matched[-1]
+
+    monkeypatch.setattr(audit_ranges, "rendered_in_ranges", watched)
+    pristine = out.read_bytes().decode("utf-8")  # its line ends as written
+    cut = pristine.index("alice")
+    variants = {
+        "pristine": pristine,
+        "a cell edited": pristine[:cut] + "alicf" + pristine[cut + 5 :],
+        "a line added at the end": pristine + "more\n",
+        "the last line cut short": pristine[:-3],
+        "the head edited": pristine.replace("s", "S", 1),
+    }
+    with Store(db_target, now=clock) as store:
+        for name, text in variants.items():
+            out.write_text(text, encoding="utf-8", newline="")
+            # Re-sealed, as someone who edits the file would: only the rendering tells.
+            manifest = replace(Manifest.read(manifest_path(out)), sha256=file_sha256(out))
+            one = store.verify_export(manifest, out)
+            matched.clear()
+            assert store.verify_export(manifest, out, workers=2) == one, name
+            assert matched == ([10] if name == "pristine" else [None]), name
+            assert one.ok == (name == "pristine"), name
