@@ -2,4 +2,5 @@
 
 from tui.launch import main
 
-main()
+if __name__ == "__main__":  # not again in a spawned process (`store.chain_split`)
+    main()
