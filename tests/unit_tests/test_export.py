@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -20,6 +20,7 @@ from store import Store
 from store.export import ExportFilter, Manifest, manifest_path, stats_for
 from store.writers import write_csv
 from tests.conftest import FakeClock, make_draft
+from tests.engines import Explaining, rows_read
 
 if TYPE_CHECKING:
     from store.db import Connection
@@ -458,34 +459,17 @@ def test_the_live_hashes_are_read_a_window_from_the_index(
     pg = dialect_of(conn).name == "postgresql"
     if pg:
         conn.execute("ANALYZE")
-    plans: list[Any] = []
-
-    class Explaining:
-        """The store's connection, explaining each window it reads with its own values."""
-
-        dialect = getattr(conn, "dialect", "sqlite")
-
-        def execute(self, sql: str, args: Any = ()) -> Any:
-            how = "EXPLAIN (ANALYZE, FORMAT JSON) " if pg else "EXPLAIN QUERY PLAN "
-            rows = conn.execute(how + sql, args).fetchall()
-            plans.append(rows[0][0] if pg else " / ".join(r[3] for r in rows))
-            return conn.execute(sql, args)
-
-    explaining: Any = Explaining()  # stands in for the connection: the window only executes
-    live = audit._LiveLedger(explaining)
+    explaining = Explaining(conn, lambda sql: True)
+    plans = explaining.plans
+    # Stands in for the connection: the window only executes.
+    live = audit._LiveLedger(cast(Any, explaining))
     hashes = [live.hash_at(seq) for seq in range(100, 140)]
     expected = conn.execute("SELECT hash FROM ledger WHERE seq >= 100 AND seq < 140 ORDER BY seq")
     assert hashes == [row[0] for row in expected.fetchall()]
     assert len(plans) == 3  # 40 hashes, windows of 16
     for plan in plans:
         if pg:
-            read = _rows_read(plan[0]["Plan"], "ledger")
+            read = rows_read(plan, "ledger")
             assert read <= 17, read  # the window, not the ~300 events after its start
         else:
             assert "SEARCH ledger USING INTEGER PRIMARY KEY" in plan, plan
-
-
-def _rows_read(node: dict[str, Any], relation: str) -> float:
-    """Rows the plan's scans of `relation` returned, over all their loops."""
-    own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == relation else 0
-    return own + sum(_rows_read(child, relation) for child in node.get("Plans", []))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -19,7 +18,7 @@ from store.export import ExportFilter, events, planted_events_exist, stats_for
 from store.ingest import INSERT_COLUMNS, prepare
 from store.mutate import mutate
 from tests.conftest import FakeClock, make_draft
-from tests.engines import REFUSED
+from tests.engines import REFUSED, Explaining, rows_read
 
 REASON = "Checked the refund amount against the billing history for this order"
 
@@ -287,38 +286,23 @@ def test_a_base_pick_probes_the_plants_not_reads_them_from_the_first(store: Stor
     pg = dialect_of(conn).name == "postgresql"
     if pg:
         conn.execute("ANALYZE")
-    plans: list[str] = []
-
-    class Explaining:
-        """The store's connection, explaining each pick it runs with its own values."""
-
-        dialect = getattr(conn, "dialect", "sqlite")
-
-        def execute(self, sql: str, args: Any = ()) -> Any:
-            if "from_id" in sql:
-                how = "EXPLAIN (ANALYZE, FORMAT JSON) " if pg else "EXPLAIN QUERY PLAN "
-                rows = conn.execute(how + sql, args).fetchall()
-                plans.append(json.dumps(rows[0][0]) if pg else " / ".join(r[3] for r in rows))
-            return conn.execute(sql, args)
+    explaining = Explaining(conn, lambda sql: "from_id" in sql)
+    plans = explaining.plans
 
     top = int(conn.execute("SELECT max(id) FROM items WHERE id <= ?", (items,)).fetchone()[0])
-    explaining: Any = Explaining()  # stands in for the connection: pick_bases only executes
-    picked = plant_places.pick_bases(explaining, random.Random(3), 8, (top - 60, top), ())
+    # Stands in for the connection: pick_bases only executes.
+    picked = plant_places.pick_bases(
+        cast(Any, explaining), random.Random(3), 8, (top - 60, top), ()
+    )
     assert picked
     assert len(plans) == 1
     if pg:
-        read = _rows_read(json.loads(plans[0])[0]["Plan"], "plants")
+        read = rows_read(plans[0], "plants")
         # A probe a candidate (~10 candidates for 8 picks near the end), not ~300 each.
         assert read < 100, read
     else:
         assert "SEARCH p USING COVERING INDEX plants_base" in plans[0], plans[0]
         assert "SCAN p" not in plans[0], plans[0]
-
-
-def _rows_read(node: dict[str, Any], relation: str) -> float:
-    """Rows the plan's scans of `relation` returned, over all their loops."""
-    own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == relation else 0
-    return own + sum(_rows_read(child, relation) for child in node.get("Plans", []))
 
 
 @pytest.mark.parametrize("times", ["given", "stamped"])
