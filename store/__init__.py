@@ -108,9 +108,9 @@ class Store(AheadMixin, RegisterMixin, LeadMixin, PlantMixin, PracticeMixin):
         many processes (`store.audit_ranges`).
         """
         from store.audit import verify_export
-        from store.chain_split import Split
+        from store.chain_split import split_for
 
-        split = Split(self.url or self.path, workers) if workers > 1 else None
+        split = split_for(self.url or self.path, workers)
         return verify_export(self.conn, manifest, file, split)
 
     def backup_to(self, target: Path) -> tuple[str, int]:

@@ -256,7 +256,7 @@ def _jsonl(file: Path) -> Generator[Read, None, None]:
     except UnicodeDecodeError:
         raise  # as one process would
     except Exception:  # whatever stopped them, this process reads on from there
-        results.close()
+        results.close()  # first, so the processes stop taking cores from it
         yield from _jsonl_lines(file, done)
     finally:
         results.close()

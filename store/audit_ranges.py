@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from store.chain_split import Split
     from store.export import ExportFilter, Manifest
-    from store.reader import Reader
 
 SPLIT_FROM: Final = 200_000
 """Fewer events than this in the export, one process renders them."""
@@ -31,7 +30,7 @@ def rendered_in_ranges(
     manifest: Manifest, file: Path, where: ExportFilter, split: Split
 ) -> int | None:
     """The events rendered if every part matched the file; None if one did not or failed."""
-    from store.chain_split import in_order
+    from store.chain_split import in_order, open_reader
 
     first, last = manifest.first_seq, manifest.last_seq
     if (
@@ -43,7 +42,7 @@ def rendered_in_ranges(
         (manifest.format, replace(where, after_seq=after, through_seq=min(after + RANGE, last)))
         for after in range(first - 1, last, RANGE)
     ]
-    results = in_order(_render, calls, split.workers, _open, (split.target,))
+    results = in_order(_render, calls, split.workers, open_reader, (split.target,))
     count = 0
     try:
         with file.open("rb") as held:
@@ -58,17 +57,7 @@ def rendered_in_ranges(
         results.close()
 
 
-_reader: Reader | None = None
-"""A rendering process's connection, opened once (`_open`)."""
-
-
-def _open(target: Path | str) -> None:
-    from store.reader import Reader
-
-    global _reader  # one connection a process, for its every part
-    _reader = Reader(target)
-
-
 def _render(part: str, where: ExportFilter) -> tuple[int, str, int]:
-    assert _reader is not None
-    return _reader.rendered(part, where)
+    from store.chain_split import reader
+
+    return reader().rendered(part, where)

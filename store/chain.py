@@ -61,12 +61,7 @@ def verify(
         from store.chain_split import held_through
 
         count, expected_prev = held_through(conn, (count, expected_prev), split)
-    with stream(
-        conn, f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? ORDER BY seq", (count,)
-    ) as cursor:
-        count, last, problem = first_break(
-            cursor, EVENT_FIELDS, row_hasher(EVENT_FIELDS), (count, expected_prev), "event"
-        )
+    count, last, problem = _walk(conn, (count, expected_prev), None)
     if problem:
         return ChainReport(
             ok=False,
@@ -88,17 +83,19 @@ def check_range(conn: Connection, after: int, through: int, linked: str | None) 
     """
     if linked is None:
         linked = hash_at(conn, after) or ""
-    with stream(
-        conn,
-        f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq",
-        (after, through),
-    ) as cursor:
-        reached, last, problem = first_break(
-            cursor, EVENT_FIELDS, row_hasher(EVENT_FIELDS), (after, linked), "event"
-        )
+    reached, last, problem = _walk(conn, (after, linked), through)
     if not problem and reached != through:
         problem = f"events {reached + 1} to {through} are missing"
     return Checked(reached, last, problem, linked)
+
+
+def _walk(conn: Connection, start: tuple[int, str], through: int | None) -> tuple[int, str, str]:
+    """`first_break` over the live events after `start` (through `through`, if given)."""
+    bound, args = ("", (start[0],)) if through is None else ("AND seq <= ? ", (start[0], through))
+    with stream(
+        conn, f"SELECT {EVENT_COLUMNS} FROM ledger WHERE seq > ? {bound}ORDER BY seq", args
+    ) as cursor:
+        return first_break(cursor, EVENT_FIELDS, row_hasher(EVENT_FIELDS), start, "event")
 
 
 def hash_at(conn: Connection, seq: int) -> str | None:

@@ -368,9 +368,9 @@ class LedgerMixin(ReviewMixin, OutboxMixin):
                 view is not the chain; a lead's login verifies).
         """
         from store.chain import verify
-        from store.chain_split import Split
+        from store.chain_split import split_for
 
-        split = Split(self.url or self.path, workers) if workers > 1 else None
+        split = split_for(self.url or self.path, workers)
         return verify(self.conn, since, split)
 
     def _enforce(
