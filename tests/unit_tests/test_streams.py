@@ -158,13 +158,15 @@ def test_a_login_that_may_not_read_is_told_in_one_line(team: str) -> None:  # no
         assert alice.conn.execute("SELECT 1").fetchone()[0] == 1
 
 
-def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(
+def test_a_stream_is_planned_serial_without_sorts_or_jit(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Sorts off while a stream is planned, and only then.
+    """Sorts, JIT and parallel workers off while a stream is planned, and only then.
 
-    A plan that sorts every row first sends nothing until it is done; the setting is
-    the stream's alone (put back for the next statement, in or out of a transaction).
+    A plan that sorts every row first sends nothing until it is done; JIT and parallel
+    workers spent processor time a client reading row by row cannot use (`_STREAM_PLAN`).
+    The settings are the stream's alone (put back for the next statement, in or out of
+    a transaction).
     """
     with Store(pg_url) as db:
         conn = db.conn
@@ -177,17 +179,25 @@ def test_a_stream_is_planned_without_sorts_where_an_index_gives_the_order(
             return type(raw).execute(raw, query, *args, **kwargs)
 
         monkeypatch.setattr(raw, "execute", execute)
-        setting = "SELECT current_setting('enable_sort')"
+        names = ("enable_sort", "jit", "max_parallel_workers_per_gather")
+        setting = "SELECT " + ", ".join(f"current_setting('{name}')" for name in names)
+        before = conn.execute(setting).fetchone()
+        assert before[:2] == ("on", "on")
+        assert before[2] != "0"
+        sent.clear()
         with stream(conn, setting) as rows:
-            assert rows.fetchmany(5) == [("off",)]
+            assert rows.fetchmany(5) == [("off", "off", "0")]
         assert not conn.in_transaction
-        # Its own snapshot ends with it: the setting goes with it, not put back first.
-        assert [text for text in sent if "enable_sort" in text] == ["SET LOCAL enable_sort = off"]
-        assert conn.execute(setting).fetchone()[0] == "on"
+        # Its own snapshot ends with it: the settings go with it, not put back first.
+        assert [text for text in sent if text.startswith("SET")] == [
+            "SET LOCAL enable_sort = off", "SET LOCAL jit = off",
+            "SET LOCAL max_parallel_workers_per_gather = 0",
+        ]  # fmt: skip
+        assert conn.execute(setting).fetchone() == before
         with conn.snapshot():
             with stream(conn, setting) as rows:
-                assert list(rows) == [("off",)]
-            assert conn.execute(setting).fetchone()[0] == "on"
+                assert list(rows) == [("off", "off", "0")]
+            assert conn.execute(setting).fetchone() == before
 
 
 def test_a_reader_streaming_is_interrupted_from_another_thread(pg_url: str) -> None:
