@@ -12,7 +12,7 @@ columns that need it are done cell by cell, so the same file takes about half th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from operator import itemgetter
 from typing import Final, cast
 
@@ -109,11 +109,33 @@ def _mixed(values: Sequence[object]) -> Sequence[str]:
     return _quoted_all(cells, joined)
 
 
-def csv_lines(columns: Sequence[Sequence[object]]) -> str:
-    """The lines of a batch of rows given as its columns, each line ended by CR LF."""
+def float_cells(texts: Sequence[str]) -> list[str]:
+    """The cells of a column of doubles read as the server's text (NULL read as '').
+
+    Each exactly as `cell` writes the double itself (its `repr`): a plain decimal
+    (`0.07`) is already that when the server writes the shortest exact decimal or a
+    rounded one (`store.pg.PgConnection.numbers_as_text_exact`); an integral value
+    (`1`), an exponent (`1e-05`: Python's and PostgreSQL's differ above 1e15) or NaN
+    and infinities go through `float`. A million confidences (17 digits, as the
+    bench's): 0.10 s of processor time, where `column` of the doubles took 1.16 s.
+    """
+    return [
+        text if ("." in text and "e" not in text) or not text else repr(float(text))
+        for text in texts
+    ]
+
+
+def csv_lines(columns: Sequence[Sequence[object]], cells_at: Collection[int] = ()) -> str:
+    """The lines of a batch of rows given as its columns, each line ended by CR LF.
+
+    Columns at `cells_at` are already cells (text written as it is).
+    """
     if not columns or not columns[0]:
         return ""
-    cells = list(map(column, columns))
+    cells = [
+        cast("Sequence[str]", values) if at in cells_at else column(values)
+        for at, values in enumerate(columns)
+    ]
     if len(cells) == 1:  # a line of one empty cell is written `""`, or it would be blank
         cells = [['""' if text == "" else text for text in cells[0]]]
     return LINE_END.join(map(",".join, zip(*cells, strict=True))) + LINE_END

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -137,15 +137,22 @@ _ITEM_COLUMNS: Final = frozenset({"title", "kind", "stakes", "model", "draft"})
 
 
 def event_rows(
-    conn: Connection, where: ExportFilter, names: Sequence[str]
+    conn: Connection,
+    where: ExportFilter,
+    names: Sequence[str],
+    reads: Mapping[str, str] | None = None,
 ) -> AbstractContextManager[Any]:
     """A stream of the events as tuples of the columns `names` (chain order).
 
     Names are the ledger's, or an item's for `title`, `kind`, `stakes`, `model` and
-    `draft`. A cursor, not an iterator: the writers fetch it in batches (`fetchmany`).
+    `draft`; `reads` may give a column's SQL, `{}` standing for the column. A cursor,
+    not an iterator: the writers fetch it in batches (`fetchmany`).
     """
     clause, args = where.sql()
-    columns = ", ".join(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}" for c in names)
+    given = reads or {}
+    columns = ", ".join(
+        given.get(c, "{}").format(f"i.{c}" if c in _ITEM_COLUMNS else f"e.{c}") for c in names
+    )
     return stream(
         conn,
         f"SELECT {columns} FROM {_EVENTS} WHERE {clause} ORDER BY e.seq",

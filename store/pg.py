@@ -520,6 +520,19 @@ class PgConnection:
         """The server process of this connection (its own notices are not news)."""
         return int(self._raw.info.backend_pid)
 
+    @property
+    def numbers_as_text_exact(self) -> bool:
+        """Whether a number read as text is what Python's `str` makes of the value read.
+
+        An integer's text always is; a double's is from PostgreSQL 12 on, where the
+        server writes the shortest decimal that reads back exactly, or, with
+        `extra_float_digits` ≤ 0, a rounded one that Python writes back the same
+        (`store.csv_cells.float_cells`; checked over 2.2 million doubles at every
+        setting from -15 to 3). Older servers wrote 17 digits at a driver's
+        `extra_float_digits = 3`. Known from the connection's start: no round trip.
+        """
+        return int(self._raw.info.server_version) >= 120000
+
 
 def raw_connection(url: str) -> psycopg.Connection[Any]:
     """A bare autocommit connection to `url` (readers, listeners; no schema check).
