@@ -87,10 +87,11 @@ and sorted sent nothing for ~1.2 s, where index order sends at once (CSV export 
 s of optimisation and emission each, 2 cores) and its wide rows merged back through
 the workers' queues (Gather Merge); the client reads one row at a time slower than one
 server process sends them, so the workers only spent processor time: executor time
-5.55 s parallel with JIT against 2.73 s serial without; the whole CSV export at a
-million, paired with the old plan, 6 pairs: median wall 10.1 against 12.6 s (psql
-`\\copy` of the ledger 3.9 s). A stream's plain scan (the chain's walk) costs under
-the JIT threshold and is planned the same either way.
+5.55 s parallel with JIT against 2.73 s serial without. The whole CSV export at a
+million, alternated pairs on 2 cores whose times moved ±15 % from run to run: the
+settings given through `PGOPTIONS`, 6 pairs, median 12.6 → 10.1 s; this code against
+the code before, 8 pairs, 11.1 → 10.5 s. A stream's plain scan (the chain's walk)
+costs under the JIT threshold and is planned the same either way.
 """
 _STREAM_PLAN_UNDONE: Final = tuple(
     f"{setting.split(' = ')[0]} TO DEFAULT" for setting in _STREAM_PLAN
