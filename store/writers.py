@@ -56,8 +56,8 @@ def write_csv(
         stream.write(csv_lines([[name] for name in CSV_COLUMNS]))
     count = 0
     limits_at = CSV_COLUMNS.index("shown_limits")
-    reads = _csv_reads(conn)
-    as_text = _NUMBERS[0] in reads
+    as_text = numbers_as_text(conn)
+    reads = _csv_reads(as_text)
     confidence_at = CSV_COLUMNS.index("shown_confidence")
     cells_at = frozenset(CSV_COLUMNS.index(name) for name in _NUMBERS) if as_text else ()
     with event_rows(conn, where, CSV_COLUMNS, reads) as cursor:
@@ -80,7 +80,12 @@ _NUMBERS: Final = ("seq", "shown_confidence", "time_on_item_ms", "retracts", "cl
 _NULLABLE_TEXT: Final = ("reason_code", "output", "oversight")
 
 
-def _csv_reads(conn: Connection) -> dict[str, str]:
+def numbers_as_text(conn: Connection) -> bool:
+    """Whether `conn` reads numbers as text exactly (`PgConnection.numbers_as_text_exact`)."""
+    return bool(getattr(conn, "numbers_as_text_exact", False))
+
+
+def _csv_reads(as_text: bool) -> dict[str, str]:
     """How `write_csv` reads its columns where SQL leaves less to do here, exactly.
 
     A NULL text is read as '' on both engines: each is written as an empty cell, and
@@ -91,7 +96,7 @@ def _csv_reads(conn: Connection) -> dict[str, str]:
     the confidence).
     """
     reads = dict.fromkeys(_NULLABLE_TEXT, "COALESCE({}, '')")
-    if getattr(conn, "numbers_as_text_exact", False):
+    if as_text:
         reads |= dict.fromkeys(_NUMBERS, "COALESCE(CAST({} AS TEXT), '')")
     return reads
 

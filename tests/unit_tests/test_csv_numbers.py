@@ -19,7 +19,7 @@ from store import Store
 from store.csv_cells import float_cells
 from store.export import ExportFilter
 from store.pg import PgConnection
-from store.writers import _csv_reads, write_csv
+from store.writers import _csv_reads, numbers_as_text, write_csv
 from tests.conftest import FakeClock, make_draft
 
 EDGES = [
@@ -106,7 +106,8 @@ def test_a_team_csv_export_reads_numbers_as_text_and_writes_what_it_wrote_before
         conn = store.conn
         assert isinstance(conn, PgConnection)
         assert conn.numbers_as_text_exact
-        assert "CAST" in _csv_reads(conn)["shown_confidence"]  # the text way is taken
+        # The text way is taken.
+        assert "CAST" in _csv_reads(numbers_as_text(conn))["shown_confidence"]
 
         def export() -> str:
             out = io.StringIO(newline="")
@@ -116,7 +117,7 @@ def test_a_team_csv_export_reads_numbers_as_text_and_writes_what_it_wrote_before
 
         as_text = export()
         monkeypatch.setattr(PgConnection, "numbers_as_text_exact", property(lambda _: False))
-        assert "shown_confidence" not in _csv_reads(conn)
+        assert "shown_confidence" not in _csv_reads(numbers_as_text(conn))
         assert as_text == export()
     cells = {line.split(",")[10] for line in as_text.splitlines()[1:]}
     assert {"", "0.0", "1.0", "1e-05", "5e-324", "0.1", "0.12345678901234568"} <= cells
