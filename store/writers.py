@@ -16,6 +16,7 @@ from store.export import (
     stats_for,
 )
 from store.md_cells import MD_BATCH, MD_COLUMNS, decisions, md
+from store.pg import PgConnection
 from store.stats import Stats
 from store.views import BINS
 
@@ -81,8 +82,11 @@ _NULLABLE_TEXT: Final = ("reason_code", "output", "oversight")
 
 
 def numbers_as_text(conn: Connection) -> bool:
-    """Whether `conn` reads numbers as text exactly (`PgConnection.numbers_as_text_exact`)."""
-    return bool(getattr(conn, "numbers_as_text_exact", False))
+    """Whether `conn` reads numbers as text exactly (`PgConnection.numbers_as_text_exact`).
+
+    Never on SQLite: a column there keeps whatever type each value was given.
+    """
+    return isinstance(conn, PgConnection) and conn.numbers_as_text_exact
 
 
 def _csv_reads(as_text: bool) -> dict[str, str]:
