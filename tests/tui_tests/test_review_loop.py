@@ -180,6 +180,38 @@ async def test_the_next_commit_first_item_asks_afresh_in_the_same_form(
             forms_ok(app)
 
 
+async def test_the_form_is_emptied_once_its_judgement_is_stored_not_when_the_next_item_comes(
+    db_path: Path, clock: FakeClock, make_app: AppFactory
+) -> None:
+    """Emptied while the reviewer reads the draft: the next item's wait has no restyle."""
+    from textual.widgets import Input, Select
+
+    from tui.screens.oversight import CommitFirst
+
+    with Store(db_path, now=clock, oversight=commit_first_everywhere()) as store:
+        store.ingest([make_draft(f"T-{n}") for n in range(1, 3)])
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("n")
+            screen = app.screen
+            assert isinstance(screen, ItemScreen)
+            form = screen.query_one(CommitFirst)
+            await pilot.press("enter", "down", "enter", *"the refund", "enter")
+            await pilot.pause()
+            assert screen.committed
+            judgement = store.judgement(screen.claim)
+            assert judgement is not None
+            assert (judgement.value, judgement.notes) == ("expect-approve", "the refund")
+            # Hidden behind the draft, already empty; nothing the reviewer did is undone.
+            assert form.query_one("#commit-value", Select).value is Select.NULL
+            assert form.query_one("#commit-notes", Input).value == ""
+            assert not screen.query_one("#commit-slot").display
+            # A form shown again for another item is that item's: a late empty leaves it.
+            form.query_one("#commit-notes", Input).value = "typed for the next one"
+            screen._empty_form(form, form.item.id + 1)
+            assert form.query_one("#commit-notes", Input).value == "typed for the next one"
+
+
 async def test_the_next_item_is_laid_out_in_the_step_that_shows_it(
     db_path: Path, clock: FakeClock, make_app: AppFactory
 ) -> None:

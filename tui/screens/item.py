@@ -350,8 +350,13 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
             self.query_one(CommitFirst).show_error(str(error))
             return
         self.committed = True
-        # Hidden, not removed: the next commit-first item of this shape asks again in it.
-        self.query_one("#commit-slot", Vertical).display = False
+        # Hidden, not removed: the next commit-first item of this shape asks again in it,
+        # emptied now, after the draft's frame, not while the next item is awaited.
+        slot = self.query_one("#commit-slot", Vertical)
+        slot.display = False
+        # `query`, not `query_one`: Textual's query_one cache would keep every form.
+        for form in slot.query(CommitFirst):
+            self.call_after_refresh(self._empty_form, form, self.item.id)
         self._reveal(True)
         self.query_one("#draft-pane").display = True
         self.query_one("#confidence").display = True
@@ -360,6 +365,11 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
         if self.need.advocate:  # only now: it must not anchor the judgement just recorded
             self.query_one("#advocate").display = True
             self._call_advocate()
+
+    def _empty_form(self, form: CommitFirst, item_id: int) -> None:
+        """Empty the commit-first form of `item_id`, still hidden (else it is asking again)."""
+        if form.item.id == item_id and not self.query_one("#commit-slot").display:
+            form.empty()
 
     def _locked(self) -> bool:
         if not self.committed:
