@@ -210,6 +210,10 @@ async def test_the_form_is_emptied_once_its_judgement_is_stored_not_when_the_nex
             form.query_one("#commit-notes", Input).value = "typed for the next one"
             screen._empty_form(form, form.item.id + 1)
             assert form.query_one("#commit-notes", Input).value == "typed for the next one"
+            # Run late, after the reviewer left the item: the screen is gone, nothing breaks.
+            app.pop_screen()
+            await pilot.pause()
+            screen._empty_form(form, form.item.id)
 
 
 async def test_the_next_item_is_laid_out_in_the_step_that_shows_it(

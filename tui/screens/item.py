@@ -367,8 +367,14 @@ class ItemScreen(Deciding, AdvocatePanel, TextForm, Remappable, Screen[None]):
             self._call_advocate()
 
     def _empty_form(self, form: CommitFirst, item_id: int) -> None:
-        """Empty the commit-first form of `item_id`, still hidden (else it is asking again)."""
-        if form.item.id == item_id and not self.query_one("#commit-slot").display:
+        """Empty the commit-first form of `item_id`, still hidden (else it is asking again).
+
+        Asked of the form and its slot, not of the screen: run after the next refresh,
+        it may come when the reviewer has already left the item and the screen is gone.
+        """
+        slot = form.parent
+        hidden = isinstance(slot, Vertical) and not slot.display
+        if form.is_attached and form.item.id == item_id and hidden:
             form.empty()
 
     def _locked(self) -> bool:
